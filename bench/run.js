@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * `npm run bench`: torchkd next to Python PyTorch (the project venv's, same libtorch), in one run.
+ *
+ *   ops  per-op cost of small ops: Node and Python trials alternate; the median of the trials per side is reported
+ *        with the Node/Python ratio (< 1 means Node is faster).
+ *   kd   KD loss forward+backward: torchkd fused (and composite) vs PyTorch eager in Python, with peak extra memory,
+ *        each size in a fresh process.
+ *
+ * Usage: node bench/run.js [ops|kd|all] [--quick]   (results also written to bench/results.json)
+ */
+const { spawn, spawnSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+const readline = require('readline');
+
+const root = path.resolve(__dirname, '..');
+const torch = require(path.join(root, 'dist', 'index.js'));
+const { discover } = require(path.join(root, 'scripts', 'libtorch.js'));
+
+const args = process.argv.slice(2);
+const suite = args.find((a) => !a.startsWith('--')) || 'all';
+const quick = args.includes('--quick');
+const threads = torch.getNumThreads();
+
+function python() {
+  const info = discover();
+  return process.env.TORCHKD_PYTHON || info.python || 'python3';
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function nodeCases() {
+  torch.manualSeed(0);
+  const a = torch.rand(8, 8);
+  const b = torch.rand(8, 8);
+  const x = torch.rand(8, 8, { requiresGrad: true });
+  const w = torch.rand(8, 8);
+  const c = torch.rand(8, 8);
+  const d = torch.rand(8, 8);
+  return {
+    'add 8x8': () => a.add(b),
+    'matmul 8x8': () => torch.matmul(a, b),
+    'relu 8x8': () => torch.relu(a),
+    'sum 8x8': () => a.sum(),
+    'chain+backward 8x8': () => x.matmul(w).relu().mul(c).add(d).sum().backward(),
+  };
+}
+
+function timeNode(fn, iters) {
+  for (let i = 0; i < Math.max(1, iters / 10); i++) fn();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < iters; i++) fn();
+  return Number(process.hrtime.bigint() - t0) / iters;
+}
+
+async function opsSuite() {
+  const py = spawn(python(), [path.join(__dirname, 'py_worker.py'), String(threads)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = readline.createInterface({ input: py.stdout });
+  const pending = [];
+  lines.on('line', (l) => pending.shift()(JSON.parse(l).ns));
+  const ask = (c, iters) => new Promise((resolve) => {
+    pending.push(resolve);
+    py.stdin.write(JSON.stringify({ case: c, iters }) + '\n');
+  });
+  const cases = nodeCases();
+  const trials = quick ? 5 : 11;
+  const rows = [];
+  for (const [name, fn] of Object.entries(cases)) {
+    const iters = name.includes('backward') ? (quick ? 2000 : 10000) : (quick ? 20000 : 100000);
+    const nodeT = [];
+    const pyT = [];
+    for (let r = 0; r < trials; r++) {
+      nodeT.push(timeNode(fn, iters));
+      pyT.push(await ask(name, iters));
+    }
+    const row = { case: name, nodeUs: median(nodeT) / 1000, pythonUs: median(pyT) / 1000 };
+    row.ratio = row.nodeUs / row.pythonUs;
+    rows.push(row);
+    console.log(`${name.padEnd(22)} node ${row.nodeUs.toFixed(2).padStart(7)} µs   python ${row.pythonUs.toFixed(2).padStart(7)} µs   ratio ${row.ratio.toFixed(2)}`);
+  }
+  py.stdin.end();
+  return rows;
+}
+
+// ---- KD loss -----------------------------------------------------------------------------------------------------
+
+const KD_SIZES = [
+  [256, 10, 'float32'],
+  [4096, 1000, 'float32'],
+  [2048, 32000, 'float32'],
+  [512, 128256, 'float32'],
+  [2048, 32000, 'bfloat16'],
+  [512, 128256, 'bfloat16'],
+];
+
+function runChild(cmd, argv) {
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+function kdSuite() {
+  const rows = [];
+  const sizes = quick ? KD_SIZES.slice(0, 3) : KD_SIZES;
+  for (const [n, c, dtype] of sizes) {
+    const reps = n * c > 5e7 ? 3 : n * c > 1e6 ? 7 : 50;
+    const fused = runChild(process.execPath, ['--expose-gc', path.join(__dirname, 'kd_case.js'), 'fused', n, c, dtype, reps]);
+    const composite = runChild(process.execPath, ['--expose-gc', path.join(__dirname, 'kd_case.js'), 'composite', n, c, dtype, reps]);
+    const eager = runChild(python(), [path.join(__dirname, 'kd_case.py'), n, c, dtype, reps, threads]);
+    const elements = n * c;
+    const row = {
+      size: `${n}x${c}`,
+      dtype,
+      fusedMs: fused.ms,
+      compositeNodeMs: composite.ms,
+      eagerPythonMs: eager.ms,
+      speedup: eager.ms / fused.ms,
+      fusedGElemPerS: elements / (fused.ms / 1000) / 1e9,
+      fusedPeakExtraMB: fused.peakExtraMB,
+      eagerPeakExtraMB: eager.peakExtraMB,
+    };
+    rows.push(row);
+    console.log(
+      `${row.size.padEnd(11)} ${dtype.padEnd(8)} fused ${row.fusedMs.toFixed(2).padStart(8)} ms  (${row.fusedGElemPerS.toFixed(2)} Gelem/s, +${row.fusedPeakExtraMB.toFixed(0)} MB)` +
+        `   python eager ${row.eagerPythonMs.toFixed(2).padStart(8)} ms (+${row.eagerPeakExtraMB.toFixed(0)} MB)   node composite ${row.compositeNodeMs.toFixed(2)} ms   speedup ${row.speedup.toFixed(1)}x`,
+    );
+  }
+  return rows;
+}
+
+(async () => {
+  const info = discover();
+  console.log(`torchkd bench — libtorch ${info.versionString} (${info.cuda ? 'CUDA' : 'CPU'}), ${threads} threads, node ${process.version}`);
+  const out = { date: new Date().toISOString(), libtorch: info.versionString, threads };
+  if (suite === 'ops' || suite === 'all') out.ops = await opsSuite();
+  if (suite === 'kd' || suite === 'all') out.kd = kdSuite();
+  fs.writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify(out, null, 2) + '\n');
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,149 @@
+/**
+ * The native binding, typed. Tensors and modules cross as integer handles; every function here is thin and
+ * libtorch failures arrive as {@link TorchError}.
+ * @internal
+ */
+import { TorchError } from './errors';
+import { loadBinding } from './loader';
+
+type H = number;
+type Opt<T> = T | undefined | null;
+type Named = [string, H][];
+
+export interface NativeBinding {
+  release(h: H | H[]): void;
+  track(owner: object, handles: H | H[]): void;
+  setErrorClass(cls: unknown): void;
+  memory(): { liveTensors: number; bytes: Record<string, number>; modules: number };
+  versionInfo(): { libtorch: string; cudaBuild: boolean; cxx11abi: boolean };
+  // creation
+  fromTypedArray(data: ArrayBufferView, dtype: number, shape: number[], device: number, requiresGrad: boolean): H;
+  full(shape: number[], value: number | boolean, dtype: number, device: number, requiresGrad: boolean): H;
+  empty(shape: number[], dtype: number, device: number, requiresGrad: boolean): H;
+  random(kind: number, shape: number[], dtype: number, device: number, requiresGrad: boolean): H;
+  randint(low: number, high: number, shape: number[], dtype: number, device: number): H;
+  randperm(n: number, dtype: number, device: number): H;
+  arange(start: number, end: number, step: number, dtype: number, device: number, requiresGrad: boolean): H;
+  linspace(start: number, end: number, steps: number, dtype: number, device: number, requiresGrad: boolean): H;
+  eye(n: number, m: number, dtype: number, device: number, requiresGrad: boolean): H;
+  like(kind: number, t: H, fill: Opt<number>, dtype: number): H;
+  manualSeed(seed: number | bigint): void;
+  initialSeed(): number;
+  // properties
+  shape(t: H): number[];
+  stride(t: H): number[];
+  dtype(t: H): number;
+  device(t: H): number;
+  ndim(t: H): number;
+  numel(t: H): number;
+  size(t: H, dim: number): number;
+  isContiguous(t: H): boolean;
+  data(t: H): Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
+  dataView(t: H): Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
+  item(t: H): number | boolean;
+  to(t: H, dtype: number, device: number | undefined, copy: boolean): H;
+  toStringNative(t: H): string;
+  // ops
+  unary(op: number, t: H): H;
+  binary(op: number, a: H, b: H, alpha?: number): H;
+  binaryScalar(op: number, a: H, s: number | boolean, alpha?: number): H;
+  inplace(op: number, a: H, b: H | number | boolean, alpha: Opt<number>, isScalar: boolean): void;
+  inplaceUnary(op: number, t: H, a?: number, b?: number): void;
+  reduce(op: number, t: H, dims: Opt<number | number[]>, keepdim: boolean, dtype: number): H;
+  stdVar(isVar: boolean, t: H, dims: Opt<number | number[]>, correction: number, keepdim: boolean): H;
+  maxMin(isMax: boolean, t: H, dim?: Opt<number>, keepdim?: boolean): H | [H, H];
+  argMaxMin(isMax: boolean, t: H, dim: Opt<number>, keepdim: boolean): H;
+  clamp(t: H, min: Opt<number>, max: Opt<number>): H;
+  shapeOp(op: number, t: H, shape: number[]): H;
+  dimOp(op: number, t: H, a: number, b?: number): H;
+  narrow(t: H, dim: number, start: number, length: number): H;
+  slice(t: H, dim: number, start: Opt<number>, end: Opt<number>, step: number): H;
+  catStack(isStack: boolean, ts: H[], dim: number): H;
+  split(t: H, size: number | number[], dim: number): H[];
+  chunk(t: H, n: number, dim: number): H[];
+  unbind(t: H, dim: number): H[];
+  indexOp(op: number, t: H, dim: number, index: H): H;
+  scatter(t: H, dim: number, index: H, src: H | number, isScalar: boolean): H;
+  indexWith(t: H, index: H): H;
+  maskedFill(t: H, mask: H, value: H | number | boolean, isScalar: boolean): H;
+  where(cond: H, a: H, b: H): H;
+  oneHot(t: H, numClasses: number): H;
+  topk(t: H, k: number, dim: number, largest: boolean, sorted: boolean): [H, H];
+  sort(t: H, dim: number, descending: boolean, stable: boolean): [H, H];
+  argsort(t: H, dim: number, descending: boolean, stable: boolean): H;
+  equal(a: H, b: H): boolean;
+  allclose(a: H, b: H, rtol: number, atol: number, equalNan: boolean): boolean;
+  // functional
+  leakyRelu(t: H, slope: number): H;
+  gelu(t: H, approximate: string): H;
+  klDiv(input: H, target: H, reduction: number, logTarget: boolean): H;
+  crossEntropy(input: H, target: H, weight: H, reduction: number, ignoreIndex: number, labelSmoothing: number): H;
+  nllLoss(input: H, target: H, weight: H, reduction: number, ignoreIndex: number): H;
+  pointLoss(kind: number, input: H, target: H, reduction: number, extra?: H | number): H;
+  bceWithLogits(input: H, target: H, weight: H, posWeight: H, reduction: number): H;
+  dropout(t: H, p: number, training: boolean): H;
+  linear(x: H, w: H, b: H): H;
+  conv2d(x: H, w: H, b: H, stride: number[], padding: number[], dilation: number[], groups: number): H;
+  maxPool2d(x: H, k: number[], s: number[], p: number[], d: number[], ceil: boolean): H;
+  avgPool2d(x: H, k: number[], s: number[], p: number[], ceil: boolean, countIncludePad: boolean, divisor: Opt<number>): H;
+  adaptiveAvgPool2d(x: H, out: number[]): H;
+  batchNorm(x: H, rm: H, rv: H, w: H, b: H, training: boolean, momentum: number, eps: number): H;
+  // autograd
+  backward(t: H, grad: H, retainGraph: boolean, createGraph: boolean): void;
+  grad(t: H): H | null;
+  setGrad(t: H, g: H): void;
+  requiresGrad(t: H): boolean;
+  setRequiresGrad(t: H, v: boolean): void;
+  isLeaf(t: H): boolean;
+  gradFn(t: H): string | null;
+  retainGrad(t: H): void;
+  setGradEnabled(v: boolean): boolean;
+  isGradEnabled(): boolean;
+  autogradGrad(outputs: H[], inputs: H[], gradOutputs: Opt<H[]>, retainGraph: Opt<boolean>, createGraph: boolean, allowUnused: boolean): (H | null)[];
+  // modules
+  createModule(kind: string, options: object): H;
+  createSequential(names: string[], modules: H[]): H;
+  releaseModule(m: H): void;
+  moduleForward(m: H, inputs: H[]): H;
+  moduleParameters(m: H, recurse: boolean): Named;
+  moduleBuffers(m: H, recurse: boolean): Named;
+  moduleTrain(m: H, mode: boolean): void;
+  moduleTraining(m: H): boolean;
+  moduleKind(m: H): string;
+  setData(t: H, src: H): void;
+  jitLoad(path: string, device: number): H;
+  jitSave(m: H, path: string, tmpPath: string): void;
+  // optim
+  sgdStep(params: H[], bufs: H[], lr: number, momentum: number, dampening: number, wd: number, nesterov: boolean, maximize: boolean): H[];
+  adamStep(params: H[], expAvgs: H[], expAvgSqs: H[], maxSqs: H[] | null, steps: H[], lr: number, beta1: number, beta2: number, eps: number, wd: number, amsgrad: boolean, maximize: boolean, decoupled: boolean): void;
+  zeroGrad(params: H[], setToNone: boolean): void;
+  // serialization
+  pickleSave(tree: unknown): Buffer;
+  pickleLoad(bytes: Buffer): unknown;
+  // distillation
+  kdLoss(student: H, teacher: H, temperature: number, dim: number, impl: number): H;
+  kdForward(teacher: H | (() => H), student: H | (() => H), inputs: H[], teacherWithGrad: boolean): [H, H, H];
+  // devices and threads
+  cudaIsAvailable(): boolean;
+  cudaDeviceCount(): number;
+  cudaSynchronize(device?: number): void;
+  cudaBuild(): boolean;
+  cudaMemoryStats(device?: number): { allocated: number; reserved: number; peakAllocated: number; peakReserved: number };
+  cudaResetPeak(device?: number): void;
+  cudaDeviceName(device?: number): string;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  getNumInteropThreads(): number;
+  parallelInfo(): string;
+}
+
+let cached: NativeBinding | null = null;
+
+/** The loaded binding; loads it on first use. */
+export function native(): NativeBinding {
+  if (cached) return cached;
+  const b = loadBinding() as NativeBinding;
+  b.setErrorClass(TorchError);
+  cached = b;
+  return b;
+}

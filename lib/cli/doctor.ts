@@ -1,0 +1,57 @@
+/**
+ * `torchkd doctor`: what was found, what loaded, and why anything failed — the first thing to run when install
+ * goes wrong. Works even when the native binding cannot load.
+ */
+import * as os from 'node:os';
+
+import { loadBinding, loadReport, packageRoot, readBuildRecord } from '../loader';
+import * as path from 'node:path';
+
+/** Runs the checks and prints a report; returns the exit code (0 when torchkd loads). */
+export function doctor(out: (line: string) => void = console.log): number {
+  out(`torchkd doctor — node ${process.version} (${process.platform}-${process.arch}, N-API ${process.versions.napi}), ${os.cpus().length} CPUs`);
+  let loaded = false;
+  let loadError: string | null = null;
+  try {
+    loadBinding();
+    loaded = true;
+  } catch (e) {
+    loadError = (e as Error).message;
+  }
+  const report = loadReport();
+  const lib = report?.libtorch;
+  if (lib?.ok) {
+    out(`libtorch:  ${lib.versionString ?? lib.version} (${lib.cuda ? `CUDA ${lib.cudaVersion}` : 'CPU'}, ${lib.cxx11abi ? 'C++11 ABI' : 'pre-C++11 ABI'})`);
+    out(`  found via ${lib.source}`);
+    out(`  at ${lib.root}`);
+    out(`  flavour ${lib.flavor}`);
+  } else {
+    out(`libtorch:  not found (${lib?.reason ?? 'unknown'})`);
+    for (const t of lib?.tried ?? []) out(`  tried: ${t}`);
+  }
+  const record = readBuildRecord(path.join(packageRoot(), 'build'));
+  if (record) out(`source build: built for ${record.flavor} (${record.libtorch})`);
+  if (report?.binary) out(`binary:    ${report.binary} (${report.kind})`);
+  else out('binary:    none loaded');
+  if (loaded) {
+    // Loaded: ask libtorch itself.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const torch = require('../index') as typeof import('../index');
+    const native = require('../binding').native() as import('../binding').NativeBinding;
+    out(`version:   torchkd ${torch.version.torchkd}, libtorch ${torch.version.libtorch}, CUDA ${torch.version.cuda ?? 'none'}`);
+    out(`CUDA:      binary ${torch.cuda.isBuiltWithCuda() ? 'has' : 'has no'} CUDA kernels; ${torch.cuda.isAvailable() ? `${torch.cuda.deviceCount()} device(s)` : 'no usable device'}`);
+    if (torch.cuda.isAvailable()) {
+      for (let d = 0; d < torch.cuda.deviceCount(); d++) out(`  cuda:${d} ${torch.cuda.getDeviceName(d)}`);
+    } else if (lib?.cuda && !torch.cuda.isBuiltWithCuda()) {
+      out('  (libtorch has CUDA but the loaded binary is the CPU flavour: no prebuilt CUDA binary for this libtorch; build from source for CUDA)');
+    }
+    out(`threads:   ${torch.getNumThreads()} intra-op, ${torch.getNumInteropThreads()} inter-op`);
+    for (const line of native.parallelInfo().split('\n').filter((l) => /OpenMP|MKL|ATen parallel/.test(l))) out(`  ${line.trim()}`);
+    const t = torch.tensor([1, 2, 3], { dtype: 'float32' }).mul(2).sum().item();
+    out(`check:     tensor([1, 2, 3]).mul(2).sum() = ${t} ${t === 12 ? 'ok' : 'WRONG'}`);
+    return t === 12 ? 0 : 1;
+  }
+  out('');
+  out(loadError ?? 'torchkd could not load');
+  return 1;
+}

@@ -1,0 +1,41 @@
+/**
+ * The `torchkd` command line: `train`, `parity`, `doctor`, `demo`.
+ */
+import { doctor } from './doctor';
+
+const USAGE = `usage: torchkd <command> [options]
+
+commands:
+  train    train a classifier with knowledge distillation (Distiller's compress_classifier KD flow)
+  parity   run the same recipe for K steps in Python and in Node and compare
+  demo     the default recipe: teacher, student, student+KD on Fashion-MNIST (what \`npm start\` runs)
+  doctor   show which libtorch and which binary torchkd uses, and why loading fails if it does
+
+run \`torchkd <command> --help\` for a command's options`;
+
+/** Runs a command; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'doctor':
+        return doctor();
+      // COMMANDS
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        console.log(USAGE);
+        return cmd === undefined ? 2 : 0;
+      default:
+        console.error(`torchkd: unknown command '${cmd}'\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    // Expected failures (bad flags, missing data, unreadable files) are reported without a stack trace.
+    const err = e as Error;
+    console.error(`torchkd ${cmd}: ${err.message}`);
+    if (process.env.TORCHKD_DEBUG) console.error(err.stack);
+    return 1;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Dtypes and devices: PyTorch's names on the JS side, libtorch's codes on the native side.
+ */
+import { TorchError } from './errors';
+
+/** Element types, named as PyTorch names them. */
+export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
+
+/** `'cpu'`, `'cuda'` (the current CUDA device) or `'cuda:N'`. */
+export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
+
+/** @internal c10::ScalarType codes. */
+export const DTYPE_CODE: Record<DType, number> = {
+  uint8: 0,
+  int8: 1,
+  int16: 2,
+  int32: 3,
+  int64: 4,
+  float16: 5,
+  float32: 6,
+  float64: 7,
+  bool: 11,
+  bfloat16: 15,
+};
+
+const CODE_DTYPE: Record<number, DType> = Object.fromEntries(
+  Object.entries(DTYPE_CODE).map(([k, v]) => [v, k as DType]),
+) as Record<number, DType>;
+
+const ALIASES: Record<string, DType> = {
+  float: 'float32',
+  double: 'float64',
+  half: 'float16',
+  long: 'int64',
+  int: 'int32',
+  short: 'int16',
+  byte: 'uint8',
+};
+
+/** @internal Validate a dtype name (PyTorch's aliases such as 'float' and 'long' are accepted). */
+export function dtypeCode(dtype: unknown, what = 'dtype'): number {
+  if (typeof dtype !== 'string') throw new TypeError(`Expected a dtype name for ${what} but received ${describe(dtype)}`);
+  const name = (ALIASES[dtype] ?? dtype) as DType;
+  const code = DTYPE_CODE[name];
+  if (code === undefined) {
+    throw new RangeError(`Unknown dtype '${dtype}' for ${what}; expected one of ${Object.keys(DTYPE_CODE).join(', ')}`);
+  }
+  return code;
+}
+
+/** @internal */
+export function dtypeName(code: number): DType {
+  const name = CODE_DTYPE[code];
+  if (!name) throw new TorchError(`tensor has a dtype torchkd does not expose (code ${code})`, 'TYPE_ERROR');
+  return name;
+}
+
+/** True for float16/bfloat16/float32/float64. */
+export function isFloatingPoint(dtype: DType): boolean {
+  return dtype === 'float32' || dtype === 'float64' || dtype === 'float16' || dtype === 'bfloat16';
+}
+
+let cudaCheck: (() => boolean) | null = null;
+
+/** @internal Lets tensor.ts provide torch.cuda.isAvailable without an import cycle. */
+export function setCudaCheck(fn: () => boolean): void {
+  cudaCheck = fn;
+}
+
+/** @internal Device name -> native code (-1 CPU, N for cuda:N). */
+export function deviceCode(device: unknown): number {
+  if (device === 'cpu') return -1;
+  if (typeof device !== 'string') throw new TypeError(`Expected a device ('cpu', 'cuda' or 'cuda:N') but received ${describe(device)}`);
+  const m = /^cuda(?::(\d+))?$/.exec(device);
+  if (!m) throw new RangeError(`Unknown device '${device}'; expected 'cpu', 'cuda' or 'cuda:N'`);
+  if (cudaCheck && !cudaCheck()) {
+    throw new TorchError(
+      `device '${device}' was requested but no CUDA device is available (torch.cuda.isAvailable() is false); ` +
+        `use 'cpu', or run on a machine with an NVIDIA GPU and a CUDA build of libtorch`,
+      'CUDA_UNAVAILABLE',
+    );
+  }
+  return m[1] === undefined ? 0 : Number(m[1]);
+}
+
+/** @internal */
+export function deviceName(code: number): Device {
+  return code < 0 ? 'cpu' : `cuda:${code}`;
+}
+
+/** @internal A short description of a value for error messages ("a string", "null", "an array"...). */
+export function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : `the number ${v}`;
+  if (typeof v === 'object') return `an object (${(v as object).constructor?.name ?? 'Object'})`;
+  return `${typeof v === 'string' ? 'the string' : `a ${typeof v}`} ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`;
+}

@@ -1,0 +1,178 @@
+/**
+ * Finds libtorch, makes it resolvable, and loads the matching torchkd binary.
+ *
+ * Order of binaries: `TORCHKD_BINARY` (a path), then a source build in build/Release (only if it was built against
+ * the libtorch found now), then a prebuilt binary in prebuilds/<platform>-<arch>/ for the found libtorch's flavour
+ * (`torch<major.minor>-cpu` or `-cu<NNN>`; a CUDA libtorch falls back to the CPU binary of the same version).
+ * Before the binary loads, the tiny torchkd_preload addon dlopen()s libc10/libtorch_cpu/(CUDA)/libtorch with
+ * RTLD_GLOBAL, so no LD_LIBRARY_PATH is needed. Any failure becomes one {@link TorchError} that says what was
+ * found, what was needed and how to fix it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { TorchError } from './errors';
+
+/** What discovery reported (scripts/libtorch.js). */
+export interface LibtorchInfo {
+  ok: boolean;
+  source: string | null;
+  root?: string;
+  version?: string | null;
+  versionString?: string | null;
+  cuda?: boolean;
+  cudaVersion?: string | null;
+  cxx11abi?: boolean | null;
+  includeDirs?: string[];
+  libDir?: string;
+  libs?: string[];
+  flavor?: string;
+  preload?: string[];
+  python?: string | null;
+  reason?: string;
+  tried?: string[];
+  fix?: string[];
+}
+
+/** Where the loaded binary came from, for `torchkd doctor`. */
+export interface LoadReport {
+  libtorch: LibtorchInfo;
+  binary: string | null;
+  kind: 'env' | 'source build' | 'prebuilt' | null;
+  flavor: string | null;
+  candidates: string[];
+  error: string | null;
+}
+
+interface Discovery {
+  discover(opts?: { refresh?: boolean }): LibtorchInfo;
+  describe(info: LibtorchInfo): string;
+}
+
+/** The package root (holds package.json), whether running from lib/ (sources) or dist/ (compiled). */
+export function packageRoot(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 4; i++) {
+    const candidate = path.join(dir, 'package.json');
+    if (fs.existsSync(candidate)) {
+      try {
+        if (JSON.parse(fs.readFileSync(candidate, 'utf8')).name === 'torchkd') return dir;
+      } catch {
+        // keep walking up
+      }
+    }
+    dir = path.dirname(dir);
+  }
+  return path.resolve(__dirname, '..');
+}
+
+function discovery(): Discovery {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(path.join(packageRoot(), 'scripts', 'libtorch.js')) as Discovery;
+}
+
+/** The build record written next to a source build (scripts/setup.js), naming the libtorch it was built against. */
+export function readBuildRecord(dir: string): { flavor?: string; libtorch?: string; root?: string } | null {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, 'torchkd-build.json'), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+function prebuildCandidates(root: string, info: LibtorchInfo): string[] {
+  const dir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  if (!fs.existsSync(dir) || !info.flavor) return [];
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.node') && f.startsWith('torchkd-'));
+  const want = [info.flavor];
+  if (info.cuda) want.push(info.flavor.replace(/-cu\d+$/, '-cpu'));
+  const out: string[] = [];
+  for (const flavor of want) {
+    const hit = files.find((f) => f.startsWith(`torchkd-${flavor}.`));
+    if (hit) out.push(path.join(dir, hit));
+  }
+  return out;
+}
+
+function loadNode(file: string): unknown {
+  const mod = { exports: {} as unknown };
+  process.dlopen(mod, file);
+  return mod.exports;
+}
+
+function preload(binaryDir: string, info: LibtorchInfo): void {
+  const preloader = path.join(binaryDir, 'torchkd_preload.node');
+  if (!fs.existsSync(preloader)) return; // a source build carries an rpath to its libtorch instead
+  const p = loadNode(preloader) as { preload(lib: string): boolean };
+  for (const lib of info.preload ?? []) p.preload(lib);
+}
+
+let report: LoadReport | null = null;
+
+function failure(info: LibtorchInfo, what: string, candidates: string[]): TorchError {
+  const d = discovery();
+  const found = info.ok ? d.describe(info) : `no usable libtorch (${info.reason ?? 'not found'})`;
+  const fixes = info.ok
+    ? [
+        'rebuild torchkd from source against this libtorch: `npm rebuild torchkd` (needs a C++ compiler), or in a checkout `npm run build`',
+        `or install the PyTorch version a prebuilt binary was made for (see \`npx torchkd doctor\`)`,
+      ]
+    : (info.fix ?? []);
+  const lines = [
+    `torchkd could not load: ${what}`,
+    `  found:  ${found}`,
+    `  needed: a torchkd binary built for that libtorch (${info.flavor ?? 'libtorch 2.x'}) and loadable with it`,
+    ...(candidates.length ? [`  tried:  ${candidates.join(', ')}`] : []),
+    ...fixes.map((f, i) => (i === 0 ? `  fix:    ${f}` : `          ${f}`)),
+    '  run `npx torchkd doctor` for details',
+  ];
+  const err = new TorchError(lines.join('\n'), 'LOAD_FAILED');
+  return err;
+}
+
+/** Load the native binding (once). Throws a {@link TorchError} with code LOAD_FAILED when it cannot. */
+export function loadBinding(): unknown {
+  const root = packageRoot();
+  const d = discovery();
+  const info = d.discover();
+  const candidates: string[] = [];
+  report = { libtorch: info, binary: null, kind: null, flavor: info.flavor ?? null, candidates, error: null };
+  if (!info.ok) {
+    const err = failure(info, 'libtorch was not found', candidates);
+    report.error = err.message;
+    throw err;
+  }
+  const tries: { file: string; kind: LoadReport['kind'] }[] = [];
+  if (process.env.TORCHKD_BINARY) tries.push({ file: path.resolve(process.env.TORCHKD_BINARY), kind: 'env' });
+  const source = path.join(root, 'build', 'Release');
+  const record = readBuildRecord(path.join(root, 'build'));
+  if (fs.existsSync(path.join(source, 'torchkd.node'))) {
+    if (!record || record.flavor === info.flavor) tries.push({ file: path.join(source, 'torchkd.node'), kind: 'source build' });
+    else candidates.push(`${path.join(source, 'torchkd.node')} (built for ${record.flavor}, skipped)`);
+  }
+  for (const file of prebuildCandidates(root, info)) tries.push({ file, kind: 'prebuilt' });
+  const errors: string[] = [];
+  for (const t of tries) {
+    candidates.push(t.file);
+    try {
+      preload(path.dirname(t.file), info);
+      const binding = loadNode(t.file);
+      report.binary = t.file;
+      report.kind = t.kind;
+      return binding;
+    } catch (e) {
+      errors.push(`${path.basename(t.file)}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  const what = tries.length
+    ? `no binary loaded (${errors.join('; ')})`
+    : `no torchkd binary for ${info.flavor} on ${process.platform}-${process.arch}`;
+  const err = failure(info, what, candidates);
+  report.error = err.message;
+  throw err;
+}
+
+/** How the binding was (or was not) loaded; null before the first load attempt. */
+export function loadReport(): LoadReport | null {
+  return report;
+}

@@ -1,0 +1,123 @@
+// Per-environment state of the addon and the helpers every binding file uses.
+//
+// All native state lives in one Addon per Node environment (napi instance data): no statics, so worker threads each
+// get their own tables. JS sees tensors and modules as small integer handles into those tables; the JS wrapper
+// objects are plain classes, which keeps the per-op cost of crossing the boundary low.
+#pragma once
+
+// Experimental N-API: finalizers that only free native memory run synchronously inside V8's GC (Node >= 20.x),
+// so tensors dropped in a long synchronous training loop are freed without waiting for the event loop.
+#ifndef NAPI_EXPERIMENTAL
+#define NAPI_EXPERIMENTAL
+#endif
+#include <napi.h>
+#include <ATen/ATen.h>
+#include <torch/version.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace torchkd {
+
+// Argument errors raised while reading JS values; the guard turns them into TypeError / RangeError.
+struct ArgError {
+  enum Kind { Type, Range } kind;
+  std::string message;
+};
+
+[[noreturn]] void throwType(const std::string& message);
+[[noreturn]] void throwRange(const std::string& message);
+
+// Live tensors referenced from JS, with the bytes of the distinct storages they hold, per device.
+//
+// A handle is a JS number: slot + generation·2^24. The generation changes each time a slot is freed, so a stale
+// handle (a disposed tensor, or a finalizer running after the slot was reused) is recognised, never misread.
+class TensorTable {
+ public:
+  static constexpr double kSlotSpan = 16777216.0;  // 2^24 slots
+  double insert(at::Tensor t);
+  // Frees the slot if `handle` is still current; returns false for stale handles.
+  bool release(double handle);
+  const at::Tensor& get(double handle) const;
+  int64_t live() const { return live_; }
+  // Bytes of the distinct storages held by live handles, per device key (-1 for CPU, N for cuda:N). Computed on
+  // demand (a walk over live handles), so the per-op path carries no hash map.
+  std::unordered_map<int, int64_t> bytesByDevice() const;
+  // Bytes accounted but not yet reported to V8 (napi_adjust_external_memory).
+  int64_t pendingExternal() const { return pending_; }
+  int64_t takePendingExternal();
+
+ private:
+  struct Slot {
+    at::Tensor tensor;
+    uint32_t generation = 0;
+    int64_t reported = 0;  // bytes reported to V8 for this handle (its storage's size when inserted)
+  };
+  bool decode(double handle, uint32_t* slot) const;
+  std::vector<Slot> slots_;
+  std::vector<int32_t> free_;
+  int64_t live_ = 0;
+  int64_t pending_ = 0;
+};
+
+struct NativeModule;  // module.h
+
+struct Addon {
+  // Shared with GC finalizers, which may outlive the Addon at environment teardown.
+  std::shared_ptr<TensorTable> table = std::make_shared<TensorTable>();
+  TensorTable& tensors = *table;
+  std::vector<std::shared_ptr<NativeModule>> modules;
+  std::vector<int32_t> freeModules;
+  Napi::FunctionReference torchError;  // the JS TorchError class, set at start-up by lib/binding.ts
+  std::string loadedFrom;
+};
+
+Addon& addon(Napi::Env env);
+
+// ---- reading arguments -------------------------------------------------------------------------------------------
+const at::Tensor& tensorArg(const Napi::CallbackInfo& info, size_t i);
+int32_t intArg(const Napi::CallbackInfo& info, size_t i, const char* what);
+int64_t int64Arg(const Napi::CallbackInfo& info, size_t i, const char* what);
+double doubleArg(const Napi::CallbackInfo& info, size_t i, const char* what);
+bool boolArg(const Napi::CallbackInfo& info, size_t i, const char* what);
+std::string stringArg(const Napi::CallbackInfo& info, size_t i, const char* what);
+std::vector<int64_t> int64ListArg(const Napi::CallbackInfo& info, size_t i, const char* what);
+std::vector<at::Tensor> tensorListArg(const Napi::CallbackInfo& info, size_t i, const char* what);
+at::ScalarType dtypeArg(const Napi::CallbackInfo& info, size_t i);
+c10::optional<at::ScalarType> optionalDtypeArg(const Napi::CallbackInfo& info, size_t i);
+at::Device deviceArg(const Napi::CallbackInfo& info, size_t i);
+// A JS number becomes an integral Scalar when it holds an integer (so int tensors stay int, as in Python).
+at::Scalar scalarArg(const Napi::CallbackInfo& info, size_t i, const char* what);
+bool isMissing(const Napi::CallbackInfo& info, size_t i);
+c10::optional<at::Tensor> optionalTensorArg(const Napi::CallbackInfo& info, size_t i);
+
+// ---- returning values --------------------------------------------------------------------------------------------
+// A new tensor goes to JS as its handle, negated (-handle - 1) when it holds >= kLargeBytes: lib/tensor.ts tracks
+// large tensors one by one for the garbage collector and small ones in groups (see the comment there).
+constexpr int64_t kLargeBytes = 16384;
+Napi::Value wrap(const Napi::CallbackInfo& info, at::Tensor t);
+Napi::Value wrapList(const Napi::CallbackInfo& info, const std::vector<at::Tensor>& ts);
+Napi::Value wrap(Napi::Env env, at::Tensor t);
+int deviceCode(const at::Device& d);
+
+// ---- registering exports ----------------------------------------------------------------------------------------
+using Binding = Napi::Value (*)(const Napi::CallbackInfo&);
+// Every export goes through one guard: libtorch errors become TorchError, argument errors TypeError/RangeError.
+void exportGuarded(Napi::Env env, Napi::Object exports, const char* name, Binding fn);
+Napi::Value guardCall(const Napi::CallbackInfo& info, Binding fn);
+
+// Registration functions, one per binding file.
+void initTensor(Napi::Env env, Napi::Object exports);
+void initOps(Napi::Env env, Napi::Object exports);
+void initFunctional(Napi::Env env, Napi::Object exports);
+void initAutograd(Napi::Env env, Napi::Object exports);
+void initModule(Napi::Env env, Napi::Object exports);
+void initOptim(Napi::Env env, Napi::Object exports);
+void initSerialize(Napi::Env env, Napi::Object exports);
+void initKd(Napi::Env env, Napi::Object exports);
+void initCuda(Napi::Env env, Napi::Object exports);
+
+}  // namespace torchkd

@@ -1,0 +1,189 @@
+// KD loss: the composite reference, the fused CPU path and the autograd function shared with CUDA.
+#include "kd/kd_loss.h"
+
+#include "addon.h"
+#include "kd/kd_loss_cpu_kernel.h"
+
+#include <ATen/Parallel.h>
+#include <torch/autograd.h>
+
+#include <cmath>
+#include <vector>
+
+namespace torchkd {
+namespace kd {
+namespace {
+
+void checkInputs(const at::Tensor& s, const at::Tensor& t, double temperature, int64_t dim) {
+  if (!(std::isfinite(temperature) && temperature > 0))
+    throwRange("kdLoss: temperature must be finite and > 0, got " + std::to_string(temperature));
+  if (s.sizes() != t.sizes())
+    throwRange("kdLoss: student logits " + c10::str(s.sizes()) + " and teacher logits " + c10::str(t.sizes()) +
+               " must have the same shape");
+  if (s.dim() < 1) throwRange("kdLoss: logits need at least one dimension (the classes)");
+  if (dim < -s.dim() || dim >= s.dim())
+    throwRange("kdLoss: class dim " + std::to_string(dim) + " is out of range for " + std::to_string(s.dim()) + "-d logits");
+  if (!at::isFloatingType(s.scalar_type()) || !at::isFloatingType(t.scalar_type()))
+    throwType("kdLoss: logits must be floating point");
+  if (s.device() != t.device()) throwType("kdLoss: student and teacher logits must be on the same device");
+}
+
+}  // namespace
+
+at::Tensor lossComposite(const at::Tensor& s, const at::Tensor& t, double temperature, int64_t dim) {
+  checkInputs(s, t, temperature, dim);
+  // Distiller's formula, op for op: F.kl_div(F.log_softmax(s / T, dim), F.softmax(t / T, dim).detach(), 'batchmean').
+  at::Tensor logQ = at::log_softmax(s / temperature, dim);
+  at::Tensor p = at::softmax(t / temperature, dim).detach();
+  at::Tensor sum = at::kl_div(logQ, p, at::Reduction::Sum, false);
+  return logQ.dim() != 0 ? sum / logQ.size(0) : sum;
+}
+
+std::pair<at::Tensor, at::Tensor> fusedForwardCpu(const at::Tensor& s2d, const at::Tensor& t2d, double temperature,
+                                                  double gradScale, bool withGrad) {
+  // s2d, t2d: (rows, C) contiguous, same dtype. Returns the summed KL (double, as a 0-dim tensor) and the gradient.
+  const int64_t rows = s2d.size(0), cols = s2d.size(1);
+  const auto dtype = s2d.scalar_type();
+  at::Tensor grad = withGrad ? at::empty_like(s2d) : at::Tensor();
+  std::vector<double> rowLoss(static_cast<size_t>(rows), 0.0);
+  const double invT = 1.0 / temperature;
+  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1));
+  if (dtype == at::kDouble) {
+    const double* sp = s2d.const_data_ptr<double>();
+    const double* tp = t2d.const_data_ptr<double>();
+    double* gp = withGrad ? grad.data_ptr<double>() : nullptr;
+    at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; r++)
+        rowLoss[r] = kdRowDouble(sp + r * cols, tp + r * cols, gp ? gp + r * cols : nullptr, cols, invT, gradScale);
+    });
+  } else if (dtype == at::kFloat) {
+    const float* sp = s2d.const_data_ptr<float>();
+    const float* tp = t2d.const_data_ptr<float>();
+    float* gp = withGrad ? grad.data_ptr<float>() : nullptr;
+    at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+      std::vector<float> scratch(static_cast<size_t>(cols));
+      for (int64_t r = begin; r < end; r++)
+        rowLoss[r] = kdRowFloat(sp + r * cols, tp + r * cols, gp ? gp + r * cols : nullptr, scratch.data(), cols,
+                                static_cast<float>(invT), static_cast<float>(gradScale));
+    });
+  } else {
+    // Half and bfloat16: each row is widened to float in per-thread scratch (O(C) memory), computed in float, and
+    // the gradient narrowed back.
+    at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+      at::Tensor buf = at::empty({3, cols}, at::kFloat);
+      float* fs = buf.data_ptr<float>();
+      float* ft = fs + cols;
+      float* fg = ft + cols;
+      std::vector<float> scratch(static_cast<size_t>(cols));
+      for (int64_t r = begin; r < end; r++) {
+        buf[0].copy_(s2d[r]);
+        buf[1].copy_(t2d[r]);
+        rowLoss[r] = kdRowFloat(fs, ft, withGrad ? fg : nullptr, scratch.data(), cols, static_cast<float>(invT),
+                                static_cast<float>(gradScale));
+        if (withGrad) grad[r].copy_(buf[2]);
+      }
+    });
+  }
+  double total = 0;
+  for (double v : rowLoss) total += v;  // sequential, so the result does not depend on the thread count
+  return {at::scalar_tensor(total, at::kDouble), grad};
+}
+
+namespace {
+
+// Moves the class dim last and flattens the rest into rows; contiguous (a copy only when the layout needs one).
+at::Tensor asRows(const at::Tensor& x, int64_t dim) {
+  at::Tensor m = dim == x.dim() - 1 ? x : x.movedim(dim, -1);
+  m = m.detach().contiguous();
+  return m.reshape({-1, m.size(-1)});
+}
+
+class FusedKdLoss : public torch::autograd::Function<FusedKdLoss> {
+ public:
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& s, const at::Tensor& t,
+                            double temperature, int64_t dim) {
+    const int64_t d = dim < 0 ? dim + s.dim() : dim;
+    at::Tensor t2 = t.scalar_type() == s.scalar_type() ? t : t.to(s.scalar_type());
+    at::Tensor s2d = asRows(s, d), t2d = asRows(t2, d);
+    const bool withGrad = s.requires_grad();
+    // batch-mean divides by size(0) (PyTorch's convention, also for (N, L, C) logits); d/ds of KL(s/T) carries 1/T.
+    const int64_t batch = s.dim() > 0 ? s.size(0) : 1;
+    const double gradScale = 1.0 / (temperature * static_cast<double>(batch));
+    std::pair<at::Tensor, at::Tensor> out;
+#ifdef TORCHKD_WITH_CUDA
+    if (s.is_cuda())
+      out = fusedForwardCuda(s2d, t2d, temperature, gradScale, withGrad);
+    else
+#endif
+      out = fusedForwardCpu(s2d, t2d, temperature, gradScale, withGrad);
+    at::Tensor loss = (out.first / static_cast<double>(batch)).to(s.scalar_type());
+    if (withGrad) {
+      at::Tensor g = out.second;
+      // Back to the caller's layout (a view; no copy).
+      at::Tensor moved = s.movedim(d, -1);
+      g = g.reshape(moved.sizes());
+      if (d != s.dim() - 1) g = g.movedim(-1, d);
+      ctx->saved_data["grad"] = g;
+    }
+    return loss;
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list gradOutputs) {
+    auto it = ctx->saved_data.find("grad");
+    if (it == ctx->saved_data.end() || !it->second.isTensor())
+      throwType("kdLoss (fused): backward ran twice through the same graph; use {impl: 'composite'} with retainGraph");
+    at::Tensor g = it->second.toTensor();
+    ctx->saved_data.erase("grad");
+    // The gradient was computed in the forward; backward only scales it (in place: it is not needed again), and not
+    // at all when the incoming gradient is 1 (loss.backward() on the KD loss itself).
+    const at::Tensor& factor = gradOutputs[0];
+#ifdef TORCHKD_WITH_CUDA
+    if (g.is_cuda()) {
+      at::Tensor flat = g;  // scaleGradCuda walks the storage linearly; g may be a movedim view of a contiguous buffer
+      scaleGradCuda(flat, factor);
+      return {g, at::Tensor(), at::Tensor(), at::Tensor()};
+    }
+#endif
+    if (factor.item<double>() != 1.0) g.mul_(factor);
+    return {g, at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+}  // namespace
+
+at::Tensor lossFused(const at::Tensor& s, const at::Tensor& t, double temperature, int64_t dim) {
+  checkInputs(s, t, temperature, dim);
+  if (!(s.is_cpu() || s.is_cuda())) throwType("kdLoss (fused): only CPU and CUDA tensors are supported");
+#ifndef TORCHKD_WITH_CUDA
+  if (s.is_cuda()) throwType("kdLoss (fused): this torchkd binary was built without CUDA");
+#endif
+  at::Tensor teacher = t.detach();
+  return FusedKdLoss::apply(s, teacher, temperature, dim);
+}
+
+}  // namespace kd
+
+namespace {
+
+// kdLoss(student, teacher, temperature, dim, impl): impl 0 auto (fused), 1 fused, 2 composite.
+Napi::Value kdLoss(const Napi::CallbackInfo& info) {
+  const auto& s = tensorArg(info, 0);
+  const auto& t = tensorArg(info, 1);
+  double temperature = doubleArg(info, 2, "temperature");
+  int64_t dim = int64Arg(info, 3, "dim");
+  int impl = intArg(info, 4, "impl");
+  if (impl == 2) return wrap(info, kd::lossComposite(s, t, temperature, dim));
+  return wrap(info, kd::lossFused(s, t, temperature, dim));
+}
+
+}  // namespace
+
+void initKdForward(Napi::Env env, Napi::Object exports);  // forward_cache.cc
+
+void initKd(Napi::Env env, Napi::Object exports) {
+  exportGuarded(env, exports, "kdLoss", kdLoss);
+  initKdForward(env, exports);
+}
+
+}  // namespace torchkd

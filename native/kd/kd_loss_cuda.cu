@@ -1,0 +1,234 @@
+// Fused KD loss, CUDA kernels (plain CUDA: no libtorch headers; the C++ side is kd_loss_cuda_glue.cc).
+//
+// One thread block per row (grid-stride over rows). Sweep 1 reads the row once and keeps, per thread, online
+// softmax statistics for both logit sets — running max m and sum z of exp(x - m) — plus w = Σ exp(b - m_b)·(b - a),
+// all rescaled when a running max moves. A block reduction merges them; the row's KL is w/z_b - lse_b + lse_a.
+// Sweep 2 re-reads the row (mostly from L2) and writes grad = (exp(a - lse_a) - exp(b - lse_b)) · gradScale.
+// Loads are 16-byte vectors when the row length and pointers allow. Everything runs on the caller's stream.
+#include "kd_loss_cuda.h"
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstdint>
+
+namespace torchkd {
+namespace kd {
+namespace {
+
+template <typename T> struct Acc { using type = float; };
+template <> struct Acc<double> { using type = double; };
+
+__device__ __forceinline__ float toAcc(float x) { return x; }
+__device__ __forceinline__ double toAcc(double x) { return x; }
+__device__ __forceinline__ float toAcc(__half x) { return __half2float(x); }
+__device__ __forceinline__ float toAcc(__nv_bfloat16 x) { return __bfloat162float(x); }
+
+template <typename T> __device__ __forceinline__ T fromAcc(float x);
+template <> __device__ __forceinline__ float fromAcc<float>(float x) { return x; }
+template <> __device__ __forceinline__ __half fromAcc<__half>(float x) { return __float2half_rn(x); }
+template <> __device__ __forceinline__ __nv_bfloat16 fromAcc<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
+__device__ __forceinline__ double fromAccD(double x) { return x; }
+
+__device__ __forceinline__ float fastExp(float x) { return __expf(x); }
+__device__ __forceinline__ double fastExp(double x) { return exp(x); }
+
+// Online statistics of one thread (or, after merging, of a whole row).
+template <typename A>
+struct Stats {
+  A ma, za, mb, zb, w;
+};
+
+template <typename A>
+__device__ __forceinline__ void observe(Stats<A>& st, A a, A b) {
+  const A ninf = -INFINITY;
+  if (a > st.ma) {
+    st.za = st.za * fastExp(st.ma - a) + A(1);
+    st.ma = a;
+  } else if (a != ninf) {
+    st.za += fastExp(a - st.ma);
+  }
+  if (b > st.mb) {
+    A sc = fastExp(st.mb - b);
+    st.zb = st.zb * sc + A(1);
+    st.w = st.w * sc + (b - a);
+    st.mb = b;
+  } else if (b != ninf) {
+    A e = fastExp(b - st.mb);
+    st.zb += e;
+    if (e > A(0)) st.w += e * (b - a);  // 0·log 0 = 0: a vanishing teacher probability contributes nothing
+  }
+}
+
+template <typename A>
+__device__ __forceinline__ A rescale(A m, A mNew) {
+  return m == A(-INFINITY) ? A(0) : fastExp(m - mNew);
+}
+
+template <typename A>
+__device__ __forceinline__ Stats<A> merge(const Stats<A>& x, const Stats<A>& y) {
+  Stats<A> r;
+  r.ma = x.ma > y.ma ? x.ma : y.ma;
+  r.za = x.za * rescale(x.ma, r.ma) + y.za * rescale(y.ma, r.ma);
+  r.mb = x.mb > y.mb ? x.mb : y.mb;
+  const A fx = rescale(x.mb, r.mb), fy = rescale(y.mb, r.mb);
+  r.zb = x.zb * fx + y.zb * fy;
+  r.w = (fx > A(0) ? x.w * fx : A(0)) + (fy > A(0) ? y.w * fy : A(0));
+  return r;
+}
+
+template <typename A>
+__device__ __forceinline__ Stats<A> shuffleXor(const Stats<A>& s, int lane) {
+  return Stats<A>{__shfl_xor_sync(0xffffffffu, s.ma, lane), __shfl_xor_sync(0xffffffffu, s.za, lane),
+                  __shfl_xor_sync(0xffffffffu, s.mb, lane), __shfl_xor_sync(0xffffffffu, s.zb, lane),
+                  __shfl_xor_sync(0xffffffffu, s.w, lane)};
+}
+
+// Merge across the block; every thread gets the row's statistics.
+template <typename A>
+__device__ Stats<A> blockMerge(Stats<A> st, Stats<A>* shared) {
+  for (int lane = 16; lane > 0; lane >>= 1) st = merge(st, shuffleXor(st, lane));
+  const int warp = threadIdx.x / 32, nWarps = (blockDim.x + 31) / 32;
+  if ((threadIdx.x & 31) == 0) shared[warp] = st;
+  __syncthreads();
+  if (warp == 0) {
+    Stats<A> v = threadIdx.x < nWarps ? shared[threadIdx.x] : Stats<A>{A(-INFINITY), A(0), A(-INFINITY), A(0), A(0)};
+    for (int lane = 16; lane > 0; lane >>= 1) v = merge(v, shuffleXor(v, lane));
+    if (threadIdx.x == 0) shared[0] = v;
+  }
+  __syncthreads();
+  Stats<A> out = shared[0];
+  __syncthreads();  // shared[] is reused by the next row
+  return out;
+}
+
+template <typename T, int VEC>
+struct alignas(sizeof(T) * VEC) Pack {
+  T v[VEC];
+};
+
+template <typename T, int VEC>
+__global__ void kdLossKernel(const T* __restrict__ s, const T* __restrict__ t, T* __restrict__ grad,
+                             float* __restrict__ rowLoss, int64_t rows, int64_t cols, double invTd, double gradScaled) {
+  using A = typename Acc<T>::type;
+  __shared__ Stats<A> shared[32];
+  const A invT = static_cast<A>(invTd);
+  const A gradScale = static_cast<A>(gradScaled);
+  const int64_t nVec = cols / VEC;
+  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+    const T* sr = s + row * cols;
+    const T* tr = t + row * cols;
+    Stats<A> st{A(-INFINITY), A(0), A(-INFINITY), A(0), A(0)};
+    const auto* sv = reinterpret_cast<const Pack<T, VEC>*>(sr);
+    const auto* tv = reinterpret_cast<const Pack<T, VEC>*>(tr);
+    for (int64_t j = threadIdx.x; j < nVec; j += blockDim.x) {
+      Pack<T, VEC> ps = sv[j], pt = tv[j];
+#pragma unroll
+      for (int k = 0; k < VEC; k++) observe(st, toAcc(ps.v[k]) * invT, toAcc(pt.v[k]) * invT);
+    }
+    for (int64_t j = nVec * VEC + threadIdx.x; j < cols; j += blockDim.x) observe(st, toAcc(sr[j]) * invT, toAcc(tr[j]) * invT);
+    Stats<A> row_ = blockMerge(st, shared);
+    const A lseA = row_.ma + log(row_.za);
+    const A lseB = row_.mb + log(row_.zb);
+    if (threadIdx.x == 0) rowLoss[row] = static_cast<float>(row_.w / row_.zb - lseB + lseA);
+    if (grad == nullptr) continue;
+    T* gr = grad + row * cols;
+    auto* gv = reinterpret_cast<Pack<T, VEC>*>(gr);
+    for (int64_t j = threadIdx.x; j < nVec; j += blockDim.x) {
+      Pack<T, VEC> ps = sv[j], pt = tv[j], pg;
+#pragma unroll
+      for (int k = 0; k < VEC; k++) {
+        A a = toAcc(ps.v[k]) * invT, b = toAcc(pt.v[k]) * invT;
+        A g = (fastExp(a - lseA) - fastExp(b - lseB)) * gradScale;
+        if constexpr (sizeof(T) == sizeof(double)) pg.v[k] = fromAccD(g); else pg.v[k] = fromAcc<T>(g);
+      }
+      gv[j] = pg;
+    }
+    for (int64_t j = nVec * VEC + threadIdx.x; j < cols; j += blockDim.x) {
+      A a = toAcc(sr[j]) * invT, b = toAcc(tr[j]) * invT;
+      A g = (fastExp(a - lseA) - fastExp(b - lseB)) * gradScale;
+      if constexpr (sizeof(T) == sizeof(double)) gr[j] = fromAccD(g); else gr[j] = fromAcc<T>(g);
+    }
+  }
+}
+
+template <typename T>
+cudaError_t launchTyped(const void* s, const void* t, void* grad, float* rowLoss, int64_t rows, int64_t cols,
+                        double invT, double gradScale, cudaStream_t stream) {
+  constexpr int kVec = 16 / sizeof(T);
+  const bool aligned = cols % kVec == 0 && reinterpret_cast<uintptr_t>(s) % 16 == 0 &&
+                       reinterpret_cast<uintptr_t>(t) % 16 == 0 && (grad == nullptr || reinterpret_cast<uintptr_t>(grad) % 16 == 0);
+  int threads = cols >= 8192 ? 1024 : cols >= 1024 ? 256 : cols >= 128 ? 128 : 32;
+  int device = 0, sms = 0;
+  cudaGetDevice(&device);
+  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+  const int blocksPerSm = 2048 / threads;
+  int64_t grid = rows < int64_t(sms) * blocksPerSm ? rows : int64_t(sms) * blocksPerSm;
+  if (grid < 1) grid = 1;
+  const T* sp = static_cast<const T*>(s);
+  const T* tp = static_cast<const T*>(t);
+  T* gp = static_cast<T*>(grad);
+  if (aligned)
+    kdLossKernel<T, kVec><<<static_cast<unsigned>(grid), threads, 0, stream>>>(sp, tp, gp, rowLoss, rows, cols, invT, gradScale);
+  else
+    kdLossKernel<T, 1><<<static_cast<unsigned>(grid), threads, 0, stream>>>(sp, tp, gp, rowLoss, rows, cols, invT, gradScale);
+  return cudaGetLastError();
+}
+
+// g *= *factor, skipped entirely (each block reads the factor and returns) when the factor is exactly 1 — the
+// usual case of loss.backward() — so the common backward costs one tiny launch and no host synchronisation.
+template <typename T>
+__global__ void scaleUnlessOne(T* __restrict__ g, const T* __restrict__ factor, int64_t n) {
+  using A = typename Acc<T>::type;
+  const A f = toAcc(*factor);
+  if (f == A(1)) return;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    if constexpr (sizeof(T) == sizeof(double)) g[i] = fromAccD(toAcc(g[i]) * f); else g[i] = fromAcc<T>(toAcc(g[i]) * f);
+  }
+}
+
+template <typename T>
+cudaError_t launchScale(void* g, const void* factor, int64_t n, cudaStream_t stream) {
+  int device = 0, sms = 0;
+  cudaGetDevice(&device);
+  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+  int64_t blocks = (n + 255) / 256;
+  if (blocks > int64_t(sms) * 8) blocks = int64_t(sms) * 8;
+  if (blocks < 1) blocks = 1;
+  scaleUnlessOne<T><<<static_cast<unsigned>(blocks), 256, 0, stream>>>(static_cast<T*>(g), static_cast<const T*>(factor), n);
+  return cudaGetLastError();
+}
+
+}  // namespace
+
+int launchKdLoss(CudaDtype dtype, const void* student, const void* teacher, void* grad, float* rowLoss, int64_t rows,
+                 int64_t cols, double invTemperature, double gradScale, void* stream) {
+  auto st = static_cast<cudaStream_t>(stream);
+  if (rows == 0) return 0;
+  switch (dtype) {
+    case CudaDtype::Float32: return launchTyped<float>(student, teacher, grad, rowLoss, rows, cols, invTemperature, gradScale, st);
+    case CudaDtype::Float64: return launchTyped<double>(student, teacher, grad, rowLoss, rows, cols, invTemperature, gradScale, st);
+    case CudaDtype::Float16: return launchTyped<__half>(student, teacher, grad, rowLoss, rows, cols, invTemperature, gradScale, st);
+    case CudaDtype::BFloat16: return launchTyped<__nv_bfloat16>(student, teacher, grad, rowLoss, rows, cols, invTemperature, gradScale, st);
+  }
+  return static_cast<int>(cudaErrorInvalidValue);
+}
+
+int launchScaleUnlessOne(CudaDtype dtype, void* grad, const void* factor, int64_t n, void* stream) {
+  auto st = static_cast<cudaStream_t>(stream);
+  if (n == 0) return 0;
+  switch (dtype) {
+    case CudaDtype::Float32: return launchScale<float>(grad, factor, n, st);
+    case CudaDtype::Float64: return launchScale<double>(grad, factor, n, st);
+    case CudaDtype::Float16: return launchScale<__half>(grad, factor, n, st);
+    case CudaDtype::BFloat16: return launchScale<__nv_bfloat16>(grad, factor, n, st);
+  }
+  return static_cast<int>(cudaErrorInvalidValue);
+}
+
+const char* errorString(int code) { return cudaGetErrorString(static_cast<cudaError_t>(code)); }
+
+}  // namespace kd
+}  // namespace torchkd

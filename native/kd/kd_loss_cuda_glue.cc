@@ -1,0 +1,50 @@
+// The libtorch side of the fused CUDA KD loss (compiled only when the found libtorch has CUDA): allocation, the
+// current stream, dtype mapping, and the row-loss sum. The kernels themselves are in kd_loss_cuda.cu.
+#include "kd/kd_loss.h"
+#include "kd/kd_loss_cuda.h"
+
+#include "addon.h"
+
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAGuard.h>
+
+namespace torchkd {
+namespace kd {
+namespace {
+
+CudaDtype cudaDtype(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return CudaDtype::Float32;
+    case at::kDouble: return CudaDtype::Float64;
+    case at::kHalf: return CudaDtype::Float16;
+    case at::kBFloat16: return CudaDtype::BFloat16;
+    default: throwType(std::string("kdLoss (fused CUDA): unsupported dtype ") + c10::toString(t));
+  }
+}
+
+}  // namespace
+
+std::pair<at::Tensor, at::Tensor> fusedForwardCuda(const at::Tensor& s2d, const at::Tensor& t2d, double temperature,
+                                                   double gradScale, bool withGrad) {
+  c10::cuda::CUDAGuard guard(s2d.device());
+  const int64_t rows = s2d.size(0), cols = s2d.size(1);
+  at::Tensor grad = withGrad ? at::empty_like(s2d) : at::Tensor();
+  at::Tensor rowLoss = at::empty({rows}, s2d.options().dtype(at::kFloat));
+  auto stream = at::cuda::getCurrentCUDAStream();
+  int err = launchKdLoss(cudaDtype(s2d.scalar_type()), s2d.const_data_ptr(), t2d.const_data_ptr(),
+                         withGrad ? grad.data_ptr() : nullptr, rowLoss.data_ptr<float>(), rows, cols, 1.0 / temperature,
+                         gradScale, stream.stream());
+  TORCH_CHECK(err == 0, "kdLoss CUDA kernel failed to launch: ", errorString(err));
+  return {rowLoss.sum(at::kDouble), grad};
+}
+
+void scaleGradCuda(at::Tensor& grad, const at::Tensor& factor) {
+  c10::cuda::CUDAGuard guard(grad.device());
+  at::Tensor f = factor.to(grad.scalar_type()).contiguous();
+  auto stream = at::cuda::getCurrentCUDAStream();
+  int err = launchScaleUnlessOne(cudaDtype(grad.scalar_type()), grad.data_ptr(), f.const_data_ptr(), grad.numel(), stream.stream());
+  TORCH_CHECK(err == 0, "kdLoss CUDA backward failed to launch: ", errorString(err));
+}
+
+}  // namespace kd
+}  // namespace torchkd

@@ -1,0 +1,312 @@
+// Tensor creation, properties and conversion to JS values.
+#include "addon.h"
+
+#include <cstring>
+
+namespace torchkd {
+namespace {
+
+at::TensorOptions optionsFrom(const Napi::CallbackInfo& info, size_t dtypeAt, size_t deviceAt) {
+  return at::TensorOptions().dtype(dtypeArg(info, dtypeAt)).device(deviceArg(info, deviceAt));
+}
+
+at::Tensor finishCreation(const Napi::CallbackInfo& info, at::Tensor t, size_t requiresGradAt) {
+  if (!isMissing(info, requiresGradAt) && boolArg(info, requiresGradAt, "requiresGrad")) t.requires_grad_(true);
+  return t;
+}
+
+// The scalar type held by a JS typed array.
+at::ScalarType typedArrayType(const Napi::TypedArray& a) {
+  switch (a.TypedArrayType()) {
+    case napi_float32_array: return at::kFloat;
+    case napi_float64_array: return at::kDouble;
+    case napi_int32_array: return at::kInt;
+    case napi_uint32_array: return at::kLong;  // widened below: libtorch has no uint32 arithmetic to speak of
+    case napi_int16_array: return at::kShort;
+    case napi_uint16_array: return at::kInt;   // widened below
+    case napi_int8_array: return at::kChar;
+    case napi_uint8_array:
+    case napi_uint8_clamped_array: return at::kByte;
+    case napi_bigint64_array: return at::kLong;
+    case napi_biguint64_array: return at::kLong;
+    default: throwType("unsupported typed array");
+  }
+}
+
+// tensor(data: TypedArray, dtype, shape, device, requiresGrad): copies the data once into a new CPU tensor.
+Napi::Value fromTypedArray(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsTypedArray()) throwType("expected a typed array of data");
+  auto arr = info[0].As<Napi::TypedArray>();
+  auto dtype = dtypeArg(info, 1);
+  auto shape = int64ListArg(info, 2, "shape");
+  int64_t numel = 1;
+  for (auto d : shape) {
+    if (d < 0) throwRange("shape dimensions must be >= 0");
+    numel *= d;
+  }
+  if (numel != static_cast<int64_t>(arr.ElementLength()))
+    throwRange("shape [" + c10::Join(", ", shape) + "] holds " + std::to_string(numel) + " elements but the data has " +
+               std::to_string(arr.ElementLength()));
+  auto src = typedArrayType(arr);
+  const uint8_t* bytes = static_cast<const uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
+  at::Tensor t;
+  switch (arr.TypedArrayType()) {
+    case napi_uint32_array: {
+      t = at::empty(shape, at::kLong);
+      auto* out = t.data_ptr<int64_t>();
+      const auto* in = reinterpret_cast<const uint32_t*>(bytes);
+      for (int64_t k = 0; k < numel; k++) out[k] = in[k];
+      break;
+    }
+    case napi_uint16_array: {
+      t = at::empty(shape, at::kInt);
+      auto* out = t.data_ptr<int32_t>();
+      const auto* in = reinterpret_cast<const uint16_t*>(bytes);
+      for (int64_t k = 0; k < numel; k++) out[k] = in[k];
+      break;
+    }
+    default:
+      t = at::empty(shape, src);
+      if (numel) std::memcpy(t.data_ptr(), bytes, static_cast<size_t>(numel) * at::elementSize(src));
+  }
+  auto device = deviceArg(info, 3);
+  if (t.scalar_type() != dtype || !device.is_cpu()) t = t.to(device, dtype);
+  return wrap(info, finishCreation(info, t, 4));
+}
+
+Napi::Value full(const Napi::CallbackInfo& info) {
+  auto shape = int64ListArg(info, 0, "shape");
+  auto opts = optionsFrom(info, 2, 3);
+  return wrap(info, finishCreation(info, at::full(shape, scalarArg(info, 1, "fill value"), opts), 4));
+}
+
+Napi::Value empty(const Napi::CallbackInfo& info) {
+  return wrap(info, finishCreation(info, at::empty(int64ListArg(info, 0, "shape"), optionsFrom(info, 1, 2)), 3));
+}
+
+// random(kind, shape, dtype, device, requiresGrad): 0 randn, 1 rand.
+Napi::Value random(const Napi::CallbackInfo& info) {
+  int kind = intArg(info, 0, "kind");
+  auto shape = int64ListArg(info, 1, "shape");
+  auto opts = optionsFrom(info, 2, 3);
+  at::Tensor t = kind == 0 ? at::randn(shape, opts) : at::rand(shape, opts);
+  return wrap(info, finishCreation(info, t, 4));
+}
+
+Napi::Value randint(const Napi::CallbackInfo& info) {
+  int64_t low = int64Arg(info, 0, "low"), high = int64Arg(info, 1, "high");
+  if (high <= low) throwRange("randint: high must be greater than low");
+  return wrap(info, at::randint(low, high, int64ListArg(info, 2, "shape"), optionsFrom(info, 3, 4)));
+}
+
+Napi::Value randperm(const Napi::CallbackInfo& info) {
+  int64_t n = int64Arg(info, 0, "n");
+  if (n < 0) throwRange("randperm: n must be >= 0");
+  return wrap(info, at::randperm(n, optionsFrom(info, 1, 2)));
+}
+
+Napi::Value arange(const Napi::CallbackInfo& info) {
+  auto opts = optionsFrom(info, 3, 4);
+  return wrap(info, finishCreation(info, at::arange(scalarArg(info, 0, "start"), scalarArg(info, 1, "end"),
+                                                    scalarArg(info, 2, "step"), opts), 5));
+}
+
+Napi::Value linspace(const Napi::CallbackInfo& info) {
+  int64_t steps = int64Arg(info, 2, "steps");
+  if (steps < 0) throwRange("linspace: steps must be >= 0");
+  auto opts = optionsFrom(info, 3, 4);
+  return wrap(info, finishCreation(info, at::linspace(scalarArg(info, 0, "start"), scalarArg(info, 1, "end"), steps, opts), 5));
+}
+
+Napi::Value eye(const Napi::CallbackInfo& info) {
+  int64_t n = int64Arg(info, 0, "n"), m = int64Arg(info, 1, "m");
+  if (n < 0 || m < 0) throwRange("eye: sizes must be >= 0");
+  return wrap(info, finishCreation(info, at::eye(n, m, optionsFrom(info, 2, 3)), 4));
+}
+
+// like(kind, tensor, fill?, dtype?): 0 zeros_like, 1 ones_like, 2 full_like, 3 randn_like, 4 rand_like, 5 empty_like.
+Napi::Value like(const Napi::CallbackInfo& info) {
+  int kind = intArg(info, 0, "kind");
+  const auto& t = tensorArg(info, 1);
+  auto opts = t.options();
+  if (auto dt = optionalDtypeArg(info, 3)) opts = opts.dtype(*dt);
+  switch (kind) {
+    case 0: return wrap(info, at::zeros_like(t, opts));
+    case 1: return wrap(info, at::ones_like(t, opts));
+    case 2: return wrap(info, at::full_like(t, scalarArg(info, 2, "fill value"), opts));
+    case 3: return wrap(info, at::randn_like(t, opts));
+    case 4: return wrap(info, at::rand_like(t, opts));
+    default: return wrap(info, at::empty_like(t, opts));
+  }
+}
+
+Napi::Value manualSeed(const Napi::CallbackInfo& info) {
+  int64_t seed = int64Arg(info, 0, "seed");
+  // torch.manual_seed seeds the CPU generator and every CUDA generator; libtorch's at::manual_seed is the same call.
+  at::manual_seed(static_cast<uint64_t>(seed));
+  return info.Env().Undefined();
+}
+
+Napi::Value initialSeed(const Napi::CallbackInfo& info) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  return Napi::Number::New(info.Env(), static_cast<double>(gen.current_seed()));
+}
+
+// ---- properties ---------------------------------------------------------------------------------------------------
+
+Napi::Value shape(const Napi::CallbackInfo& info) {
+  const auto& t = tensorArg(info, 0);
+  auto sizes = t.sizes();
+  auto arr = Napi::Array::New(info.Env(), sizes.size());
+  for (size_t k = 0; k < sizes.size(); k++) arr.Set(static_cast<uint32_t>(k), Napi::Number::New(info.Env(), static_cast<double>(sizes[k])));
+  return arr;
+}
+
+Napi::Value stride(const Napi::CallbackInfo& info) {
+  const auto& t = tensorArg(info, 0);
+  auto st = t.strides();
+  auto arr = Napi::Array::New(info.Env(), st.size());
+  for (size_t k = 0; k < st.size(); k++) arr.Set(static_cast<uint32_t>(k), Napi::Number::New(info.Env(), static_cast<double>(st[k])));
+  return arr;
+}
+
+Napi::Value dtype(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<int>(tensorArg(info, 0).scalar_type()));
+}
+
+Napi::Value device(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), deviceCode(tensorArg(info, 0).device()));
+}
+
+Napi::Value ndim(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(tensorArg(info, 0).dim()));
+}
+
+Napi::Value numel(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(tensorArg(info, 0).numel()));
+}
+
+Napi::Value isContiguous(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), tensorArg(info, 0).is_contiguous());
+}
+
+Napi::Value size(const Napi::CallbackInfo& info) {
+  const auto& t = tensorArg(info, 0);
+  int64_t dim = int64Arg(info, 1, "dim");
+  return Napi::Number::New(info.Env(), static_cast<double>(t.size(dim)));
+}
+
+// ---- values out ---------------------------------------------------------------------------------------------------
+
+// A contiguous CPU copy with a dtype JS can hold (half and bfloat16 widen to float32).
+at::Tensor hostReadable(const at::Tensor& t) {
+  at::Tensor c = t.detach();
+  if (c.scalar_type() == at::kHalf || c.scalar_type() == at::kBFloat16) c = c.to(at::kFloat);
+  if (!c.device().is_cpu()) c = c.to(at::kCPU);
+  return c.contiguous();
+}
+
+Napi::Value data(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  at::Tensor c = hostReadable(tensorArg(info, 0));
+  size_t n = static_cast<size_t>(c.numel());
+  size_t bytes = n * c.element_size();
+  auto buffer = Napi::ArrayBuffer::New(env, bytes);
+  if (bytes) std::memcpy(buffer.Data(), c.data_ptr(), bytes);
+  switch (c.scalar_type()) {
+    case at::kFloat: return Napi::Float32Array::New(env, n, buffer, 0);
+    case at::kDouble: return Napi::Float64Array::New(env, n, buffer, 0);
+    case at::kLong: return Napi::TypedArrayOf<int64_t>::New(env, n, buffer, 0, napi_bigint64_array);
+    case at::kInt: return Napi::Int32Array::New(env, n, buffer, 0);
+    case at::kShort: return Napi::Int16Array::New(env, n, buffer, 0);
+    case at::kChar: return Napi::Int8Array::New(env, n, buffer, 0);
+    case at::kByte:
+    case at::kBool: return Napi::Uint8Array::New(env, n, buffer, 0);
+    default: throwType(std::string("data(): unsupported dtype ") + c10::toString(c.scalar_type()));
+  }
+}
+
+// A zero-copy Float32Array/… over a contiguous CPU tensor's memory; the tensor stays alive while the view does.
+Napi::Value dataView(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const auto& t = tensorArg(info, 0);
+  if (!t.device().is_cpu() || !t.is_contiguous() || t.scalar_type() == at::kHalf || t.scalar_type() == at::kBFloat16)
+    throwType("dataView() needs a contiguous CPU tensor of a dtype JS can view (use data() for a copy)");
+  auto* keep = new at::Tensor(t.detach());
+  size_t n = static_cast<size_t>(t.numel());
+  size_t bytes = n * t.element_size();
+  void* ptr = bytes ? keep->data_ptr() : nullptr;
+  if (!ptr) {
+    delete keep;
+    return Napi::Float32Array::New(env, 0);
+  }
+  auto buffer = Napi::ArrayBuffer::New(env, ptr, bytes, [](Napi::Env, void*, at::Tensor* k) { delete k; }, keep);
+  switch (t.scalar_type()) {
+    case at::kFloat: return Napi::Float32Array::New(env, n, buffer, 0);
+    case at::kDouble: return Napi::Float64Array::New(env, n, buffer, 0);
+    case at::kLong: return Napi::TypedArrayOf<int64_t>::New(env, n, buffer, 0, napi_bigint64_array);
+    case at::kInt: return Napi::Int32Array::New(env, n, buffer, 0);
+    case at::kShort: return Napi::Int16Array::New(env, n, buffer, 0);
+    case at::kChar: return Napi::Int8Array::New(env, n, buffer, 0);
+    default: return Napi::Uint8Array::New(env, n, buffer, 0);
+  }
+}
+
+Napi::Value item(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const auto& t = tensorArg(info, 0);
+  if (t.numel() != 1)
+    throwRange("item(): a Tensor with " + std::to_string(t.numel()) + " elements cannot be converted to a number");
+  at::Scalar s = t.item();
+  if (s.isBoolean()) return Napi::Boolean::New(env, s.toBool());
+  if (s.isIntegral(false)) return Napi::Number::New(env, static_cast<double>(s.toLong()));
+  return Napi::Number::New(env, s.toDouble());
+}
+
+// to(t, dtype|-1, device|-2 (keep), copy)
+Napi::Value to(const Napi::CallbackInfo& info) {
+  const auto& t = tensorArg(info, 0);
+  auto dtype = optionalDtypeArg(info, 1).value_or(t.scalar_type());
+  int32_t devCode = isMissing(info, 2) ? -2 : intArg(info, 2, "device");
+  at::Device dev = devCode == -2 ? t.device() : deviceArg(info, 2);
+  bool copy = !isMissing(info, 3) && boolArg(info, 3, "copy");
+  return wrap(info, t.to(dev, dtype, /*non_blocking=*/false, copy));
+}
+
+Napi::Value toStringNative(const Napi::CallbackInfo& info) {
+  std::ostringstream os;
+  os << tensorArg(info, 0);
+  return Napi::String::New(info.Env(), os.str());
+}
+
+}  // namespace
+
+void initTensor(Napi::Env env, Napi::Object exports) {
+  exportGuarded(env, exports, "fromTypedArray", fromTypedArray);
+  exportGuarded(env, exports, "full", full);
+  exportGuarded(env, exports, "empty", empty);
+  exportGuarded(env, exports, "random", random);
+  exportGuarded(env, exports, "randint", randint);
+  exportGuarded(env, exports, "randperm", randperm);
+  exportGuarded(env, exports, "arange", arange);
+  exportGuarded(env, exports, "linspace", linspace);
+  exportGuarded(env, exports, "eye", eye);
+  exportGuarded(env, exports, "like", like);
+  exportGuarded(env, exports, "manualSeed", manualSeed);
+  exportGuarded(env, exports, "initialSeed", initialSeed);
+  exportGuarded(env, exports, "shape", shape);
+  exportGuarded(env, exports, "stride", stride);
+  exportGuarded(env, exports, "dtype", dtype);
+  exportGuarded(env, exports, "device", device);
+  exportGuarded(env, exports, "ndim", ndim);
+  exportGuarded(env, exports, "numel", numel);
+  exportGuarded(env, exports, "size", size);
+  exportGuarded(env, exports, "isContiguous", isContiguous);
+  exportGuarded(env, exports, "data", data);
+  exportGuarded(env, exports, "dataView", dataView);
+  exportGuarded(env, exports, "item", item);
+  exportGuarded(env, exports, "to", to);
+  exportGuarded(env, exports, "toStringNative", toStringNative);
+}
+
+}  // namespace torchkd

@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * Idempotent set-up for a fresh checkout; `npm test`, `npm start` and `npm run bench` run it first.
+ *
+ *   1. libtorch: if discovery finds none, create the project venv (.venv) and pip-install the pinned PyTorch
+ *      (from the machine's local wheel store when pip is configured with one, else from PyPI). The venv's Python is
+ *      also the parity oracle for fixtures and live checks.
+ *   2. Fashion-MNIST: on Debian as root, apt-get install dataset-fashion-mnist when missing; elsewhere print how.
+ *   3. npm dependencies: `npm ci` when node_modules is missing or older than package-lock.json.
+ *   4. With --build: the native addon (node-gyp) when sources or the libtorch changed, and the TypeScript (tsc)
+ *      when lib/ changed. Each step is skipped when its outputs are up to date, so a second run takes a second.
+ *
+ * Flags: --build (also build), --no-data (skip the dataset), --quiet.
+ */
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+
+const root = path.resolve(__dirname, '..');
+const args = new Set(process.argv.slice(2));
+const quiet = args.has('--quiet');
+
+function log(msg) {
+  if (!quiet) process.stderr.write(`[torchkd setup] ${msg}\n`);
+}
+
+function run(cmd, argv, opts = {}) {
+  log(`$ ${cmd} ${argv.join(' ')}`);
+  const r = spawnSync(cmd, argv, { stdio: 'inherit', cwd: root, ...opts });
+  if (r.status !== 0) {
+    process.stderr.write(`[torchkd setup] failed: ${cmd} ${argv.join(' ')}\n`);
+    process.exit(r.status || 1);
+  }
+}
+
+function newestMtime(paths) {
+  let newest = 0;
+  const visit = (p) => {
+    let st;
+    try {
+      st = fs.statSync(p);
+    } catch {
+      return;
+    }
+    if (st.isDirectory()) {
+      for (const e of fs.readdirSync(p)) visit(path.join(p, e));
+    } else {
+      newest = Math.max(newest, st.mtimeMs);
+    }
+  };
+  for (const p of paths) visit(path.join(root, p));
+  return newest;
+}
+
+function mtime(p) {
+  try {
+    return fs.statSync(path.join(root, p)).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+// ---- 1. libtorch -------------------------------------------------------------------------------------------------
+
+function pipIndexArgs() {
+  // Machines of this project's kind configure pip with local wheel stores; using them as the primary index avoids
+  // long retries against an unreachable public index. Elsewhere pip's defaults (PyPI) apply.
+  const r = spawnSync('python3', ['-m', 'pip', 'config', 'get', 'global.extra-index-url'], { encoding: 'utf8' });
+  const urls = r.status === 0 ? r.stdout.trim().split(/\s+/).filter(Boolean) : [];
+  if (!urls.length) return [];
+  return ['--index-url', urls[0], ...urls.slice(1).flatMap((u) => ['--extra-index-url', u])];
+}
+
+function ensureLibtorch() {
+  const lib = require('./libtorch.js');
+  const info = lib.discover();
+  if (info.ok) {
+    log(`libtorch: ${lib.describe(info)}`);
+    return info;
+  }
+  if (process.env.TORCHKD_LIBTORCH || process.env.LIBTORCH || process.env.TORCHKD_PYTHON) {
+    process.stderr.write(`[torchkd setup] ${lib.describe(info)}; fix the environment variable or unset it.\n`);
+    process.exit(1);
+  }
+  log(`no libtorch found; creating the project venv with torch==${lib.PINNED_TORCH}`);
+  const venv = path.join(root, '.venv');
+  if (!fs.existsSync(path.join(venv, 'bin', 'python'))) run('python3', ['-m', 'venv', venv]);
+  const pip = path.join(venv, 'bin', 'pip');
+  const index = pipIndexArgs();
+  const wanted = [`torch==${lib.PINNED_TORCH}`, 'numpy'];
+  const cpu = spawnSync(pip, ['install', '-q', ...index, `torch==${lib.PINNED_TORCH}+cpu`, 'numpy'], { stdio: 'inherit', cwd: root });
+  if (cpu.status !== 0) run(pip, ['install', '-q', ...index, ...wanted]);
+  const again = lib.discover({ refresh: true });
+  if (!again.ok) {
+    process.stderr.write(`[torchkd setup] PyTorch was installed but libtorch is still not found: ${again.reason}\n`);
+    process.exit(1);
+  }
+  log(`libtorch: ${lib.describe(again)}`);
+  return again;
+}
+
+// ---- 2. dataset --------------------------------------------------------------------------------------------------
+
+function ensureDataset() {
+  const dir = '/usr/share/datasets/fashion-mnist';
+  if (fs.existsSync(path.join(dir, 'train-images-idx3-ubyte.gz'))) return;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const hasApt = spawnSync('sh', ['-c', 'command -v apt-get'], { encoding: 'utf8' }).status === 0;
+  if (isRoot && hasApt) {
+    const r = spawnSync('apt-get', ['install', '-y', '-q', 'dataset-fashion-mnist'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    if (r.status !== 0) {
+      spawnSync('apt-get', ['update', '-q'], { stdio: 'inherit' });
+      spawnSync('apt-get', ['install', '-y', '-q', 'dataset-fashion-mnist'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    }
+  }
+  if (!fs.existsSync(path.join(dir, 'train-images-idx3-ubyte.gz'))) {
+    log('Fashion-MNIST not found: on Debian/Ubuntu run `sudo apt-get install dataset-fashion-mnist`, or pass --data DIR to torchkd train');
+  }
+}
+
+// ---- 3. npm dependencies -----------------------------------------------------------------------------------------
+
+function ensureNodeModules() {
+  const marker = path.join(root, 'node_modules', '.package-lock.json');
+  if (fs.existsSync(marker) && fs.statSync(marker).mtimeMs >= mtime('package-lock.json')) return;
+  run('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund']);
+}
+
+// ---- 4. builds ---------------------------------------------------------------------------------------------------
+
+function nodedirArgs() {
+  // Build against the headers of the running Node when they are installed next to it (no header download).
+  const prefix = path.dirname(path.dirname(process.execPath));
+  return fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? [`--nodedir=${prefix}`] : [];
+}
+
+function ensureNative(info) {
+  const record = path.join(root, 'build', 'torchkd-build.json');
+  let prev = null;
+  try {
+    prev = JSON.parse(fs.readFileSync(record, 'utf8'));
+  } catch {
+    // no previous build
+  }
+  const binary = path.join(root, 'build', 'Release', 'torchkd.node');
+  const sourcesTime = newestMtime(['native', 'binding.gyp', 'scripts/native-sources.json', 'scripts/libtorch.js', 'scripts/nvcc.js']);
+  const upToDate = prev && fs.existsSync(binary) && prev.flavor === info.flavor && prev.root === info.root &&
+    fs.statSync(binary).mtimeMs >= sourcesTime;
+  if (upToDate) return;
+  const gyp = path.join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+  const jobs = String(Math.max(1, require('os').cpus().length));
+  // Same libtorch as last time: an incremental `build`; otherwise (or no Makefile yet) a full `rebuild`.
+  const incremental = prev && prev.flavor === info.flavor && prev.root === info.root && fs.existsSync(path.join(root, 'build', 'Makefile'));
+  run(process.execPath, [gyp, incremental ? 'build' : 'rebuild', '-j', jobs, ...nodedirArgs()]);
+  fs.writeFileSync(record, JSON.stringify({ flavor: info.flavor, libtorch: info.versionString, root: info.root, builtAt: new Date().toISOString() }, null, 2));
+}
+
+function ensureTypescript() {
+  const out = path.join(root, 'dist', 'index.js');
+  if (fs.existsSync(out) && mtime('dist/index.js') >= newestMtime(['lib', 'tsconfig.json', 'tsconfig.build.json', 'scripts/make-esm.js'])) return;
+  run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']);
+  run(process.execPath, [path.join(root, 'scripts', 'make-esm.js')]);
+}
+
+const info = ensureLibtorch();
+if (!args.has('--no-data')) ensureDataset();
+ensureNodeModules();
+if (args.has('--build')) {
+  ensureNative(info);
+  ensureTypescript();
+}
