@@ -29,6 +29,8 @@ export interface NativeBinding {
   like(kind: number, t: H, fill: Opt<number>, dtype: number): H;
   manualSeed(seed: number | bigint): void;
   initialSeed(): number;
+  randomInt64(): bigint;
+  randpermSeeded(n: number, seed: bigint | number): H;
   // properties
   shape(t: H): number[];
   stride(t: H): number[];

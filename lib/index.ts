@@ -26,3 +26,6 @@ import { grad } from './autograd';
 export { functional as F };
 /** torch.autograd. */
 export const autograd = { grad };
+import * as nn from './nn';
+/** torch.nn: Module, layers and functional. */
+export { nn };

@@ -1,6 +1,8 @@
 // Tensor creation, properties and conversion to JS values.
 #include "addon.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <cstring>
 
 namespace torchkd {
@@ -145,6 +147,23 @@ Napi::Value manualSeed(const Napi::CallbackInfo& info) {
   // torch.manual_seed seeds the CPU generator and every CUDA generator; libtorch's at::manual_seed is the same call.
   at::manual_seed(static_cast<uint64_t>(seed));
   return info.Env().Undefined();
+}
+
+// randomInt64(): torch.empty((), dtype=torch.int64).random_() on the default generator, as a BigInt (DataLoader's
+// RandomSampler draws its seed this way).
+Napi::Value randomInt64(const Napi::CallbackInfo& info) {
+  at::Tensor t = at::empty({}, at::kLong);
+  t.random_();
+  return Napi::BigInt::New(info.Env(), t.item<int64_t>());
+}
+
+// randpermSeeded(n, seed): torch.randperm(n, generator=torch.Generator().manual_seed(seed)).
+Napi::Value randpermSeeded(const Napi::CallbackInfo& info) {
+  int64_t n = int64Arg(info, 0, "n");
+  if (n < 0) throwRange("randperm: n must be >= 0");
+  int64_t seed = int64Arg(info, 1, "seed");
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed));
+  return wrap(info, at::randperm(n, gen, at::TensorOptions().dtype(at::kLong)));
 }
 
 Napi::Value initialSeed(const Napi::CallbackInfo& info) {
@@ -294,6 +313,8 @@ void initTensor(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "like", like);
   exportGuarded(env, exports, "manualSeed", manualSeed);
   exportGuarded(env, exports, "initialSeed", initialSeed);
+  exportGuarded(env, exports, "randomInt64", randomInt64);
+  exportGuarded(env, exports, "randpermSeeded", randpermSeeded);
   exportGuarded(env, exports, "shape", shape);
   exportGuarded(env, exports, "stride", stride);
   exportGuarded(env, exports, "dtype", dtype);

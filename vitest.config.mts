@@ -6,7 +6,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
-    poolOptions: { forks: { execArgv: ['--expose-gc'] } },
+    execArgv: ['--expose-gc'],
+    maxWorkers: 1,
     testTimeout: 120_000,
     hookTimeout: 120_000,
     fileParallelism: false,

@@ -1,0 +1,129 @@
+/**
+ * Foundation: discovery, loading, errors and the first tensor ops, against PyTorch fixtures.
+ */
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+import * as torch from '../lib/index';
+import { TorchError } from '../lib/index';
+import { loadReport } from '../lib/loader';
+import { expectTensor, fixture, fromJson, type TensorJson } from './helpers';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const discovery = require('../scripts/libtorch.js');
+const ROOT = path.resolve(__dirname, '..');
+
+describe('libtorch discovery', () => {
+  it('finds a libtorch 2.x and reports version, CUDA, ABI and paths', () => {
+    const info = discovery.discover();
+    expect(info.ok).toBe(true);
+    expect(info.version).toMatch(/^2\.\d+\.\d+$/);
+    expect(typeof info.cuda).toBe('boolean');
+    expect(typeof info.cxx11abi).toBe('boolean');
+    expect(info.includeDirs.length).toBeGreaterThan(0);
+    expect(info.flavor).toMatch(/^torch2\.\d+-(cpu|cu\d+)$/);
+  });
+
+  it('honours TORCHKD_LIBTORCH and explains a bad value', () => {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'libtorch.js')], {
+      env: { ...process.env, TORCHKD_LIBTORCH: '/nonexistent' },
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('TORCHKD_LIBTORCH=/nonexistent does not exist');
+    expect(r.stdout).toContain('fix:');
+  });
+
+  it('prints compiler flags for gyp and a CMake script', () => {
+    const gyp = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'libtorch.js'), '--gyp', 'libraries'], { encoding: 'utf8' });
+    expect(gyp.stdout).toMatch(/-ltorch_cpu/);
+    const cmake = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'libtorch.js'), '--cmake'], { encoding: 'utf8' });
+    expect(cmake.stdout).toMatch(/set\(TORCHKD_TORCH_INCLUDE_DIRS /);
+  });
+});
+
+describe('loading', () => {
+  it('loads a binary without LD_LIBRARY_PATH and says where from', () => {
+    expect(process.env.LD_LIBRARY_PATH ?? '').not.toMatch(/torch/);
+    const report = loadReport();
+    expect(report?.binary).toBeTruthy();
+    expect(torch.version.libtorch).toMatch(/^2\./);
+  });
+
+  it('fails with one clear error (no dlopen trace) when libtorch is missing', () => {
+    const code = `try { require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))}); } catch (e) { console.log(JSON.stringify({name: e.name, code: e.code, message: e.message})); }`;
+    const r = spawnSync(process.execPath, ['-e', code], { env: { ...process.env, TORCHKD_LIBTORCH: '/nonexistent' }, encoding: 'utf8' });
+    const err = JSON.parse(r.stdout);
+    expect(err.name).toBe('TorchError');
+    expect(err.code).toBe('LOAD_FAILED');
+    expect(err.message).toContain('found:');
+    expect(err.message).toContain('fix:');
+    expect(err.message).not.toMatch(/dlopen|\.so: cannot open/);
+  });
+
+  it('torchkd doctor reports the libtorch and the loaded binary', () => {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'torchkd.js'), 'doctor'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/libtorch: +2\.\d+\.\d+/);
+    expect(r.stdout).toMatch(/binary: +\S+torchkd[^ ]*\.node/);
+    expect(r.stdout).toContain('check:     tensor([1, 2, 3]).mul(2).sum() = 12 ok');
+  });
+});
+
+describe('errors', () => {
+  it('libtorch failures are TorchError with the message and no C++ backtrace', () => {
+    const a = torch.ones(2, 3);
+    const b = torch.ones(4, 5);
+    let err: unknown;
+    try {
+      a.matmul(b);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(TorchError);
+    const e = err as TorchError;
+    expect(e.message).toMatch(/cannot be multiplied/);
+    expect(e.message).not.toMatch(/Exception raised from|frame #\d/);
+    expect(e.code).toBe('TORCH_ERROR');
+  });
+
+  it('index errors carry INDEX_ERROR', () => {
+    expect(() => torch.ones(3).select(0, 7)).toThrow(expect.objectContaining({ code: 'INDEX_ERROR' }));
+  });
+
+  it('argument errors are TypeError / RangeError', () => {
+    expect(() => torch.ones(2).add('x' as never)).toThrow(TypeError);
+    expect(() => torch.zeros(2.5)).toThrow(RangeError);
+    expect(() => torch.ones(2).to('float128' as never)).toThrow(RangeError);
+  });
+});
+
+describe('tensors match PyTorch', () => {
+  const fx = fixture<Record<string, TensorJson>>('foundation');
+
+  it('creates from nested arrays and typed arrays', () => {
+    expectTensor(torch.tensor([[1.5, -2], [3, 4.25]]), fx.nested);
+    expectTensor(torch.tensor(new Float32Array([0.1, 0.2, 0.3])), fx.float32);
+    expectTensor(torch.tensor(new BigInt64Array([1n, -2n, 3n])), fx.int64);
+    expectTensor(torch.tensor(new Float64Array([1, 2, 3, 4, 5, 6]), { shape: [2, 3] }), fx.float64_2x3);
+  });
+
+  it('add, matmul, sum and item equal PyTorch to the bit', () => {
+    const a = fromJson(fx.a);
+    const b = fromJson(fx.b);
+    expectTensor(a.add(b), fx.add);
+    expectTensor(a.matmul(b), fx.matmul);
+    expectTensor(a.sum(), fx.sum);
+    expect(a.sum().item()).toBe(fx.sum.data[0]);
+  });
+
+  it('shape, dtype, device and data()', () => {
+    const t = torch.zeros([2, 3], { dtype: 'float64' });
+    expect(t.shape).toEqual([2, 3]);
+    expect(t.dtype).toBe('float64');
+    expect(t.device).toBe('cpu');
+    expect(t.data()).toBeInstanceOf(Float64Array);
+    expect(torch.tensor([1, 2]).data()).toBeInstanceOf(BigInt64Array);
+  });
+});

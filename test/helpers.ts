@@ -1,0 +1,97 @@
+/**
+ * Shared test helpers: load fixtures written by scripts/fixtures/gen_*.py and compare tensors with them.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { expect } from 'vitest';
+
+import * as torch from '../lib/index';
+import type { DType, Tensor } from '../lib/index';
+
+/** A tensor as the generators write it. */
+export interface TensorJson {
+  dtype: DType;
+  shape: number[];
+  data: (number | boolean | string)[];
+}
+
+const ROOT = path.resolve(__dirname, '..');
+
+/** Reads test/fixtures/<name>.json. */
+export function fixture<T = Record<string, unknown>>(name: string): T {
+  return JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', `${name}.json`), 'utf8')) as T;
+}
+
+function decode(v: number | boolean | string): number {
+  if (v === 'nan') return NaN;
+  if (v === 'inf') return Infinity;
+  if (v === '-inf') return -Infinity;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  return v as number;
+}
+
+/** The fixture's values as doubles (flat). */
+export function values(j: TensorJson): number[] {
+  return j.data.map(decode);
+}
+
+/** A torchkd tensor with the fixture's dtype, shape and values. */
+export function fromJson(j: TensorJson, options: { requiresGrad?: boolean } = {}): Tensor {
+  const t = torch.tensor(Float64Array.from(values(j)), { dtype: 'float64', shape: j.shape }).to(j.dtype);
+  if (options.requiresGrad) t.requiresGrad = true;
+  return t;
+}
+
+function flat(t: Tensor): number[] {
+  return Array.from(t.data() as ArrayLike<number | bigint>, (v) => Number(v));
+}
+
+/**
+ * Asserts `actual` equals the fixture: same shape and dtype, and values equal to the bit (default) or within
+ * `rtol`/`atol` (|a - e| <= atol + rtol·|e|). NaNs must match NaNs.
+ */
+export function expectTensor(actual: Tensor, expected: TensorJson, tol: { rtol?: number; atol?: number } = {}): void {
+  expect(actual.shape).toEqual(expected.shape);
+  expect(actual.dtype).toBe(expected.dtype);
+  const a = flat(actual);
+  const e = values(expected);
+  const rtol = tol.rtol ?? 0;
+  const atol = tol.atol ?? 0;
+  let worst = -1;
+  let worstErr = 0;
+  for (let i = 0; i < e.length; i++) {
+    if (Number.isNaN(e[i])) {
+      if (!Number.isNaN(a[i])) throw new Error(`element ${i}: expected NaN, got ${a[i]}`);
+      continue;
+    }
+    if (a[i] === e[i]) continue;
+    const err = Math.abs(a[i] - e[i]);
+    if (!(err <= atol + rtol * Math.abs(e[i])) && err > worstErr) {
+      worst = i;
+      worstErr = err;
+    }
+  }
+  if (worst >= 0) {
+    throw new Error(`element ${worst}: got ${a[worst]}, expected ${e[worst]} (|diff| ${worstErr}, rtol ${rtol}, atol ${atol})`);
+  }
+}
+
+/** The project venv's Python, when it has torch (for live parity checks); null otherwise. */
+export function pythonWithTorch(): string | null {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const info = require('../scripts/libtorch.js').discover();
+  const py = process.env.TORCHKD_PYTHON ?? info.python;
+  if (!py) return null;
+  const r = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });
+  return r.status === 0 ? py : null;
+}
+
+/** Runs a fixture generator live and returns its payload (as it would be written). */
+export function liveFixture<T = Record<string, unknown>>(generator: string): T | null {
+  const py = pythonWithTorch();
+  if (!py) return null;
+  const r = spawnSync(py, [path.join(ROOT, 'scripts', 'fixtures', generator), '--stdout'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`${generator} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
