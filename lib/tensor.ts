@@ -862,39 +862,111 @@ export function memory(): { liveTensors: number; bytes: Record<string, number> }
 
 // ---- printing --------------------------------------------------------------------------------------------------
 
+// A port of torch/_tensor_str.py (default print options: precision 4, linewidth 80, threshold 1000): fixed-point
+// with 4 decimals, integer mode ("1.") when every float is whole, scientific when the magnitudes span > 1000× or
+// leave [1e-4, 1e8), every element padded to the widest. Tensors over 1000 elements print a size placeholder.
+const PRECISION = 4;
+const LINEWIDTH = 80;
+
+function sciString(v: number, width = 0): string {
+  let s = v.toExponential(PRECISION).replace(/e([+-])(\d)$/, 'e$10$2');
+  if (Object.is(v, -0)) s = `-${s}`;
+  return s.padStart(width);
+}
+
+function fixedString(v: number, digits: number): string {
+  const s = v.toFixed(digits);
+  return Object.is(v, -0) || (v < 0 && !s.startsWith('-')) ? `-${s}` : s;
+}
+
+class Formatter {
+  private intMode = true;
+  private sciMode = false;
+  private maxWidth = 1;
+
+  constructor(
+    flat: number[],
+    private readonly floating: boolean,
+    private readonly isBool: boolean,
+  ) {
+    if (!floating) {
+      for (const v of flat) this.maxWidth = Math.max(this.maxWidth, this.plain(v).length);
+      return;
+    }
+    const vals = flat.filter((v) => Number.isFinite(v) && v !== 0);
+    if (vals.length === 0) return;
+    const abs = vals.map(Math.abs);
+    const min = Math.min(...abs);
+    const max = Math.max(...abs);
+    this.intMode = vals.every((v) => v === Math.ceil(v));
+    const wide = max / min > 1000 || max > 1e8;
+    if (this.intMode) {
+      this.sciMode = wide;
+      for (const v of vals) this.maxWidth = Math.max(this.maxWidth, wide ? sciString(v).length : fixedString(v, 0).length + 1);
+    } else {
+      this.sciMode = wide || min < 1e-4;
+      for (const v of vals) this.maxWidth = Math.max(this.maxWidth, this.sciMode ? sciString(v).length : fixedString(v, PRECISION).length);
+    }
+  }
+
+  private plain(v: number): string {
+    return this.isBool ? (v ? 'True' : 'False') : String(v);
+  }
+
+  get width(): number {
+    return this.maxWidth;
+  }
+
+  format(v: number): string {
+    let s: string;
+    if (!this.floating) s = this.plain(v);
+    else if (Number.isNaN(v)) s = 'nan';
+    else if (!Number.isFinite(v)) s = v > 0 ? 'inf' : '-inf';
+    else if (this.sciMode) s = sciString(v);
+    else if (this.intMode) s = `${fixedString(v, 0)}.`;
+    else s = fixedString(v, PRECISION);
+    return s.padStart(this.maxWidth);
+  }
+}
+
 function formatTensor(t: Tensor): string {
   if (t.isDisposed) return 'tensor(<disposed>)';
   const dtype = t.dtype;
   const shape = t.shape;
-  const values = t.numel() > 1000 ? null : t.toArray();
+  const numel = t.numel();
   const isFloat = dtype === 'float32' || dtype === 'float64' || dtype === 'float16' || dtype === 'bfloat16';
+  const prefix = 'tensor(';
   let body: string;
-  if (values === null) {
+  if (numel === 0) {
+    body = '[]';
+  } else if (numel > 1000) {
     body = `[...${shape.join('x')} elements...]`;
   } else {
-    const flat: number[] = [];
-    const walk = (v: NestedArray): void => (Array.isArray(v) ? v.forEach(walk) : void flat.push(Number(v)));
-    walk(values);
-    const allInt = flat.every((v) => Number.isInteger(v));
-    const fmt = (v: number | boolean): string => {
-      if (typeof v === 'boolean') return v ? 'True' : 'False';
-      if (!isFloat) return String(v);
-      if (Number.isNaN(v)) return 'nan';
-      if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
-      if (allInt) return `${v}.`;
-      return Number(v.toPrecision(4)).toString();
+    const flat = Array.from(t.data() as ArrayLike<number | bigint>, (v) => Number(v));
+    const f = new Formatter(flat, isFloat, dtype === 'bool');
+    let k = 0;
+    const vector = (indent: number): string => {
+      const n = shape[shape.length - 1];
+      const perLine = Math.max(1, Math.floor((LINEWIDTH - indent) / (f.width + 2)));
+      const items: string[] = [];
+      for (let i = 0; i < n; i++) items.push(f.format(flat[k++]));
+      const lines: string[] = [];
+      for (let i = 0; i < items.length; i += perLine) lines.push(items.slice(i, i + perLine).join(', '));
+      return `[${lines.join(`,\n${' '.repeat(indent + 1)}`)}]`;
     };
-    const render = (v: NestedArray, depth: number): string => {
-      if (!Array.isArray(v)) return fmt(v);
-      const inner = v.map((x) => render(x, depth + 1));
-      const sep = depth < shape.length - 1 ? `,\n${' '.repeat(8 + depth)}` : ', ';
-      return `[${inner.join(sep)}]`;
+    const render = (d: number, indent: number): string => {
+      if (d === shape.length - 1) return vector(indent);
+      const slices: string[] = [];
+      for (let i = 0; i < shape[d]; i++) slices.push(render(d + 1, indent + 1));
+      const dimsLeft = shape.length - d;
+      return `[${slices.join(`,${'\n'.repeat(dimsLeft - 1)}${' '.repeat(indent + 1)}`)}]`;
     };
-    body = render(values, 0);
+    body = shape.length === 0 ? f.format(flat[0]) : render(0, prefix.length);
   }
   const extras: string[] = [];
+  if (numel === 0 && shape.length !== 1) extras.push(`size=(${shape.join(', ')})`);
   if (t.device !== 'cpu') extras.push(`device='${t.device}'`);
   if (dtype !== 'float32' && dtype !== 'int64' && dtype !== 'bool') extras.push(`dtype=torch.${dtype}`);
   if (t.requiresGrad) extras.push(t.gradFn ? `grad_fn=<${t.gradFn}>` : 'requires_grad=True');
-  return `tensor(${body}${extras.length ? `, ${extras.join(', ')}` : ''})`;
+  return `${prefix}${body}${extras.length ? `, ${extras.join(', ')}` : ''})`;
 }
