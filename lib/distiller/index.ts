@@ -1,0 +1,22 @@
+/**
+ * torchkd's port of Intel Distiller's policy/schedule framework for knowledge distillation: scheduled training
+ * policies, the compression scheduler that drives them, the KD loss weights and the `--kd-*` command-line helper.
+ *
+ * @example
+ * import { distiller } from 'torchkd';
+ * const scheduler = new distiller.CompressionScheduler(model);
+ */
+export { PolicyLoss, LossComponent, ScheduledTrainingPolicy } from './policy';
+export type { PolicyMeta, PolicyState, HookKwargs, ZerosMaskDict, JsonValue } from './policy';
+export { CompressionScheduler } from './scheduler';
+export type {
+  PolicySchedule,
+  CompressionSchedulerOptions,
+  BeforeBackwardPassOptions,
+  ScheduleEntry,
+  CompressionSchedulerState,
+} from './scheduler';
+export { DistillationLossWeights } from './loss-weights';
+export type { DistillationLossWeightsConstructor } from './loss-weights';
+export { addDistillationArgs, pythonTypes } from './args';
+export type { DistillationArgs } from './args';
