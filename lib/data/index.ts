@@ -2,7 +2,7 @@
  * torch.utils.data for torchkd: datasets, samplers, the DataLoader, the IDX reader and Fashion-MNIST.
  *
  * @example
- * import { DataLoader, FashionMNIST } from 'torchkd/data';
+ * const { DataLoader, FashionMNIST } = torch.data;
  * for (const [x, y] of new DataLoader(new FashionMNIST(), { batchSize: 64, shuffle: true })) train(x, y);
  */
 export { TensorDataset } from './dataset';
