@@ -6,7 +6,13 @@
  */
 import type { ArgumentGroup, ArgumentParser } from 'argparse';
 
-/** The parsed `--kd-*` options (keys are Python's dest names, as argparse writes them). */
+/**
+ * The parsed `--kd-*` options; keys are Python's dest names, as Distiller's scripts read them (`args.kd_temp`).
+ *
+ * @example
+ * const args = parser.parse_args() as DistillationArgs;
+ * const w = DistillationLossWeights(args.kd_distill_wt, args.kd_student_wt, args.kd_teacher_wt);
+ */
 export interface DistillationArgs {
   /** `--kd-teacher ARCH`: the teacher's architecture; null when not given. */
   kd_teacher: string | null;
@@ -74,7 +80,14 @@ function int(s: string): number {
   return Object.is(n, -0) ? 0 : n;
 }
 
-/** Python's `float()` and `int()` for argparse `type:` (also usable for other options). */
+/**
+ * Python's `float()` and `int()` as argparse `type:` functions, so other options parse as in Python too (the
+ * argparse package's own 'float'/'int' use JS `Number()`, which accepts '' and '0x10' and rejects 'inf').
+ *
+ * @example
+ * parser.add_argument('--lr', { type: pythonTypes.float, default: 0.1 });
+ * pythonTypes.int('1_000'); // 1000
+ */
 export const pythonTypes = Object.freeze({ float, int });
 
 /**

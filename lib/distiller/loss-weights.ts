@@ -9,8 +9,12 @@ const FIELDS = ['distill', 'student', 'teacher'] as const;
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
 /**
- * The weights of the three KD loss terms, readable by name and by index 0/1/2 and iterable like the namedtuple.
- * See {@link DistillationLossWeights} for the constructor.
+ * The weights of the three KD loss terms, readable by name and by index 0/1/2 and iterable like Distiller's
+ * namedtuple. See {@link DistillationLossWeights} for the constructor.
+ *
+ * @example
+ * const w: DistillationLossWeights = DistillationLossWeights(0.9, 0.1);
+ * w.distill === w[0]; // true
  */
 export interface DistillationLossWeights extends Iterable<number> {
   /** Weight of the student-vs-teacher soft-target (distillation) loss. */
@@ -39,7 +43,13 @@ export interface DistillationLossWeights extends Iterable<number> {
   toJSON(): { distill: number; student: number; teacher: number };
 }
 
-/** The constructor: callable with or without `new`, like calling the namedtuple class. */
+/**
+ * The constructor's type: callable with or without `new`, like calling Distiller's namedtuple class.
+ *
+ * @example
+ * const make: DistillationLossWeightsConstructor = DistillationLossWeights;
+ * make(0.5, 0.5, 0).equals(new make()); // true
+ */
 export interface DistillationLossWeightsConstructor {
   new (distill?: number, student?: number, teacher?: number): DistillationLossWeights;
   (distill?: number, student?: number, teacher?: number): DistillationLossWeights;

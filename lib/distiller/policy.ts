@@ -8,21 +8,42 @@
 import { describe } from '../dtype';
 import { Tensor } from '../tensor';
 
-/** A JSON value: what policy and scheduler state dicts are made of. */
+/**
+ * A JSON value: what policy and scheduler state dicts are made of (Distiller pickled tensors; torchkd keeps state
+ * JSON so checkpoints stay readable).
+ *
+ * @example
+ * const v: JsonValue = { active: true, history: [1, 2] };
+ * JSON.stringify(v);
+ */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
-/** The state a policy saves for an exact resume (see {@link ScheduledTrainingPolicy.stateDict}). */
+/**
+ * The state a policy saves for an exact resume (see {@link ScheduledTrainingPolicy.stateDict}); torchkd only.
+ *
+ * @example
+ * override stateDict(): PolicyState { return { active: this.active }; }
+ * override loadStateDict(s: PolicyState) { this.active = s.active === true; }
+ */
 export type PolicyState = { [key: string]: JsonValue };
 
 /**
  * The per-parameter pruning masks Distiller passes to every hook. torchkd has no pruning, so the scheduler passes
  * an empty, frozen object unless the user supplies one; it is kept so hook signatures port line by line.
+ *
+ * @example
+ * const scheduler = new CompressionScheduler(model);
+ * scheduler.zerosMaskDict; // {}
  */
 export type ZerosMaskDict = Readonly<Record<string, unknown>>;
 
 /**
  * Extra keyword arguments of a hook (Python's `**kwargs`). `beforeBackwardPass` receives `labels` here when the
- * training loop passes them to the scheduler.
+ * training loop passes them to the scheduler (Distiller's scheduler had no way to pass them on).
+ *
+ * @example
+ * scheduler.beforeBackwardPass(epoch, i, steps, loss, { labels: target });
+ * // policy.beforeBackwardPass(model, epoch, i, steps, loss, masks, optimizer, { labels: target })
  */
 export interface HookKwargs {
   /** The minibatch's targets, when the training loop passes them (torchkd only; Distiller had no way to). */
@@ -129,8 +150,8 @@ export class PolicyLoss {
  * {@link ScheduledTrainingPolicy.stateDict} / {@link ScheduledTrainingPolicy.loadStateDict}.
  *
  * @example
- * class Warmup extends ScheduledTrainingPolicy { override onEpochBegin(model: unknown, masks: ZerosMaskDict, meta: PolicyMeta) { ... } }
- * scheduler.addPolicy(new Warmup(), { startingEpoch: 0, endingEpoch: 5 });
+ * class Log extends ScheduledTrainingPolicy { override onEpochEnd() { console.log('epoch done'); } }
+ * scheduler.addPolicy(new Log(), { startingEpoch: 0, endingEpoch: 5 });
  */
 export class ScheduledTrainingPolicy<M = unknown> {
   /** Distiller's `classes` filter (kept for ported policies; the scheduler ignores it). */

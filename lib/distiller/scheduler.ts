@@ -22,13 +22,23 @@ import {
 /**
  * When a policy runs: a list of epochs, or a range `startingEpoch, startingEpoch + frequency, …` that excludes
  * `endingEpoch` (Distiller's `add_policy(policy, epochs=None, starting_epoch=None, ending_epoch=None, frequency=1)`).
- * Exactly one form.
+ * Exactly one form. Unlike Distiller, a list must be strictly increasing (its metadata assumes so).
+ *
+ * @example
+ * scheduler.addPolicy(policy, { epochs: [0, 1, 2] });
+ * scheduler.addPolicy(policy, { startingEpoch: 0, endingEpoch: 10, frequency: 2 }); // 0, 2, 4, 6, 8
  */
 export type PolicySchedule =
   | { epochs: Iterable<number>; startingEpoch?: undefined; endingEpoch?: undefined; frequency?: undefined }
   | { startingEpoch: number; endingEpoch: number; frequency?: number; epochs?: undefined };
 
-/** Options of {@link CompressionScheduler}. */
+/**
+ * Options of {@link CompressionScheduler} (Distiller's `zeros_mask_dict=None, device=cuda` keyword arguments).
+ *
+ * @example
+ * new CompressionScheduler(model, { device: 'cuda:0' });
+ * new CompressionScheduler(model, { zerosMaskDict: {} });
+ */
 export interface CompressionSchedulerOptions {
   /** Passed to every hook (Distiller's pruning masks). Default: an empty frozen object. */
   zerosMaskDict?: ZerosMaskDict;
@@ -36,7 +46,14 @@ export interface CompressionSchedulerOptions {
   device?: Device;
 }
 
-/** Options of {@link CompressionScheduler.beforeBackwardPass}; any other key is passed to the policies as a kwarg. */
+/**
+ * Options of {@link CompressionScheduler.beforeBackwardPass} (Distiller's `optimizer=None,
+ * return_loss_components=False`); any other key reaches the policies as a kwarg, which Distiller did not support.
+ *
+ * @example
+ * const { overallLoss, lossComponents } =
+ *   scheduler.beforeBackwardPass(epoch, i, steps, loss, { returnLossComponents: true, labels: target });
+ */
 export interface BeforeBackwardPassOptions {
   /** Passed to each policy's `beforeBackwardPass` (Distiller accepted it but did not pass it on). */
   optimizer?: unknown;
@@ -47,12 +64,25 @@ export interface BeforeBackwardPassOptions {
   [kwarg: string]: unknown;
 }
 
-/** One `addPolicy` call as {@link CompressionScheduler.stateDict} records it; `policy` indexes `policies`. */
+/**
+ * One `addPolicy` call as {@link CompressionScheduler.stateDict} records it; `policy` indexes `policies` (torchkd only).
+ *
+ * @example
+ * const entry: ScheduleEntry = { policy: 0, startingEpoch: 0, endingEpoch: 90, frequency: 1 };
+ * const list: ScheduleEntry = { policy: 1, epochs: [3, 4] };
+ */
 export type ScheduleEntry =
   | { policy: number; epochs: number[] }
   | { policy: number; startingEpoch: number; endingEpoch: number; frequency: number };
 
-/** What {@link CompressionScheduler.stateDict} returns: a JSON-serialisable plain object. */
+/**
+ * What {@link CompressionScheduler.stateDict} returns: a JSON-serialisable plain object (Distiller's held only
+ * `masks_dict`).
+ *
+ * @example
+ * fs.writeFileSync('sched.json', JSON.stringify(scheduler.stateDict()));
+ * scheduler.loadStateDict(JSON.parse(fs.readFileSync('sched.json', 'utf8')));
+ */
 export interface CompressionSchedulerState {
   format: 'torchkd.CompressionScheduler';
   version: 1;
