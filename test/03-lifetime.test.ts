@@ -1,0 +1,259 @@
+/**
+ * Tensor lifetime: dispose(), `using`, tidy(), keep(), torch.memory(), and garbage collection of native memory
+ * (vitest runs with --expose-gc, so these tests drive the collector themselves).
+ */
+import { describe, expect, it } from 'vitest';
+
+import * as torch from '../lib/index';
+import { type Tensor, TorchError } from '../lib/index';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+function collect(): void {
+  for (let i = 0; i < 4; i++) gc!();
+}
+
+function live(): number {
+  return torch.memory().liveTensors;
+}
+
+function cpuBytes(): number {
+  return torch.memory().bytes.cpu ?? 0;
+}
+
+describe('dispose', () => {
+  it('frees the tensor now: live count and bytes drop', () => {
+    const before = torch.memory();
+    const t = torch.zeros(1000);
+    expect(live()).toBe(before.liveTensors + 1);
+    expect(cpuBytes()).toBe((before.bytes.cpu ?? 0) + 4000);
+    t.dispose();
+    expect(t.isDisposed).toBe(true);
+    expect(live()).toBe(before.liveTensors);
+    expect(cpuBytes()).toBe(before.bytes.cpu ?? 0);
+  });
+
+  it('is idempotent', () => {
+    const t = torch.ones(3);
+    t.dispose();
+    expect(() => t.dispose()).not.toThrow();
+  });
+
+  it('use after dispose throws TorchError DISPOSED with a clear message', () => {
+    const t = torch.ones(3);
+    t.dispose();
+    const uses: (() => unknown)[] = [
+      () => t.add(1),
+      () => t.shape,
+      () => t.dtype,
+      () => t.item(),
+      () => t.data(),
+      () => t.toArray(),
+      () => t.sum(),
+      () => torch.ones(3).add(t),
+      () => torch.cat([t, torch.ones(3)]),
+      () => torch.F.relu(t),
+      () => t.backward(),
+    ];
+    for (const use of uses) {
+      let err: unknown;
+      try {
+        use();
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(TorchError);
+      expect((err as TorchError).code).toBe('DISPOSED');
+      expect((err as TorchError).message).toMatch(/disposed/);
+    }
+  });
+
+  it('disposing a view leaves its base usable, and disposing the base leaves the view usable', () => {
+    const base = torch.arange(6, { dtype: 'float32' });
+    const view = base.view(2, 3);
+    view.dispose();
+    expect(base.sum().item()).toBe(15);
+    const view2 = base.view(3, 2);
+    base.dispose();
+    expect(view2.sum().item()).toBe(15);
+  });
+
+  it('a view shares bytes: memory() counts the storage once', () => {
+    const before = cpuBytes();
+    const base = torch.zeros(256);
+    const views = [base.view(16, 16), base.narrow(0, 0, 10)];
+    expect(cpuBytes()).toBe(before + 1024);
+    for (const v of [base, ...views]) v.dispose();
+    expect(cpuBytes()).toBe(before);
+  });
+
+  it('disposing the wrapper returned by .grad does not free the gradient', () => {
+    const x = torch.ones(3, { requiresGrad: true });
+    x.mul(2).sum().backward();
+    x.grad!.dispose();
+    expect(x.grad!.toArray()).toEqual([2, 2, 2]);
+  });
+});
+
+describe('using', () => {
+  it('[Symbol.dispose] disposes', () => {
+    const t = torch.ones(2);
+    t[Symbol.dispose]();
+    expect(t.isDisposed).toBe(true);
+  });
+
+  it('a `using` declaration disposes at the end of its block', () => {
+    const start = live();
+    let escaped: Tensor;
+    {
+      using t = torch.ones(4);
+      escaped = t;
+      expect(live()).toBe(start + 1);
+    }
+    expect(escaped.isDisposed).toBe(true);
+    expect(live()).toBe(start);
+  });
+});
+
+describe('tidy', () => {
+  it('disposes every tensor created inside except the one it returns', () => {
+    const start = live();
+    const inner: Tensor[] = [];
+    const out = torch.tidy(() => {
+      const a = torch.ones(3);
+      const b = a.mul(2);
+      inner.push(a, b);
+      return b.add(1);
+    });
+    expect(inner.every((t) => t.isDisposed)).toBe(true);
+    expect(out.toArray()).toEqual([3, 3, 3]);
+    expect(live()).toBe(start + 1);
+    out.dispose();
+  });
+
+  it('keeps tensors returned inside arrays, plain objects and {values, indices}', () => {
+    const start = live();
+    const r = torch.tidy(() => {
+      const x = torch.tensor([3, 1, 2]);
+      return { list: [x.add(1), x.mul(2)], nested: { top: x.topk(2) }, n: 5 };
+    });
+    expect(r.list[0].toArray()).toEqual([4, 2, 3]);
+    expect(r.nested.top.values.toArray()).toEqual([3, 2]);
+    expect(r.nested.top.indices.toArray()).toEqual([0, 2]);
+    expect(live()).toBe(start + 4);
+    for (const t of [...r.list, r.nested.top.values, r.nested.top.indices]) t.dispose();
+    expect(live()).toBe(start);
+  });
+
+  it('leaves tensors created outside alone', () => {
+    const outside = torch.ones(2);
+    torch.tidy(() => outside.add(1));
+    expect(outside.isDisposed).toBe(false);
+  });
+
+  it('nests: tensors returned by an inner tidy belong to the outer one', () => {
+    const start = live();
+    let fromInner: Tensor | null = null;
+    torch.tidy(() => {
+      fromInner = torch.tidy(() => torch.ones(2).mul(3));
+      expect(fromInner.isDisposed).toBe(false);
+      return null;
+    });
+    expect(fromInner!.isDisposed).toBe(true);
+    expect(live()).toBe(start);
+  });
+
+  it('keep() exempts a tensor from the enclosing tidy', () => {
+    let kept: Tensor | null = null;
+    torch.tidy(() => {
+      kept = torch.keep(torch.ones(2));
+      torch.ones(5);
+    });
+    expect(kept!.isDisposed).toBe(false);
+    kept!.dispose();
+  });
+
+  it('disposes what it created when the function throws, and rethrows', () => {
+    const start = live();
+    expect(() =>
+      torch.tidy(() => {
+        torch.ones(10);
+        throw new Error('inside');
+      }),
+    ).toThrow('inside');
+    expect(live()).toBe(start);
+  });
+
+  it('rejects async functions with a TypeError (after disposing what they created synchronously)', () => {
+    const start = live();
+    expect(() =>
+      torch.tidy(async () => {
+        torch.ones(2);
+      }),
+    ).toThrow(TypeError);
+    expect(live()).toBe(start);
+  });
+
+  it('a 10,000-iteration training-like loop returns torch.memory() to its start', () => {
+    const w = torch.randn([16, 8], { requiresGrad: true });
+    const x = torch.randn(4, 16);
+    const start = torch.memory();
+    for (let i = 0; i < 10_000; i++) {
+      torch.tidy(() => {
+        const loss = x.matmul(w).relu().pow(2).mean();
+        loss.backward();
+        torch.noGrad(() => w.sub_(w.grad!.mul(1e-4)));
+        w.grad = null;
+      });
+    }
+    expect(torch.memory()).toEqual(start);
+    expect(w.isDisposed).toBe(false);
+  });
+});
+
+describe('garbage collection', () => {
+  it('GC alone frees unreachable tensors (large ones individually, small ones in groups of 32)', () => {
+    collect();
+    const start = live();
+    let held: Tensor[] | null = [];
+    for (let i = 0; i < 2000; i++) held.push(torch.zeros(8), torch.zeros(8192));
+    collect();
+    expect(live()).toBeGreaterThanOrEqual(start + 4000); // still reachable: nothing freed
+    expect(held.length).toBe(4000);
+    held = null;
+    collect();
+    // At most one partly-filled group of small tensors (< 32) may still be pinned by the current arena.
+    expect(live() - start).toBeLessThan(32);
+  });
+
+  it('keeps RSS bounded over 200k iterations allocating 64 KiB tensors with no dispose (GC only)', () => {
+    collect();
+    const rss0 = process.memoryUsage().rss;
+    let peak = rss0;
+    const N = 200_000;
+    let sum = 0;
+    for (let i = 0; i < N; i++) {
+      const t = torch.full([16384], 1, { dtype: 'float32' }); // 64 KiB
+      if (i % 1000 === 0) {
+        sum += t.numel();
+        peak = Math.max(peak, process.memoryUsage().rss);
+      }
+    }
+    collect();
+    const allocated = N * 64 * 1024; // 12.5 GiB in total
+    const growth = peak - rss0;
+    console.log(`RSS growth over ${N} x 64 KiB allocations: ${(growth / 2 ** 20).toFixed(1)} MiB (allocated ${(allocated / 2 ** 30).toFixed(1)} GiB)`);
+    expect(sum).toBe(200 * 16384);
+    // Well under the total: a bounded working set (V8's external-memory pressure triggers collection).
+    expect(growth).toBeLessThan(allocated / 20);
+    expect(growth).toBeLessThan(1024 * 1024 * 1024);
+  });
+
+  it('keeps the live count bounded over a long loop of small tensors (GC only)', () => {
+    collect();
+    const start = live();
+    for (let i = 0; i < 100_000; i++) torch.ones(4).add(1);
+    collect();
+    expect(live() - start).toBeLessThan(64);
+  });
+});
