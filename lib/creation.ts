@@ -3,7 +3,7 @@
  * Random factories draw from libtorch's default generator, so after `manualSeed(s)` they give the numbers Python's
  * `torch.manual_seed(s)` gives on the same libtorch.
  */
-import { DType, Device, describe, deviceCode, dtypeCode } from './dtype';
+import { DType, Device, describe, deviceCode, dtypeCode, dtypeName } from './dtype';
 import { N, NestedArray, ShapeArgs, Tensor, int, num, shapeOf, wrap } from './tensor';
 
 /** Options of the factory functions. */
@@ -104,6 +104,29 @@ function flatten(data: NestedArray): { shape: number[]; values: number[]; bool: 
   return { shape, values, bool, integral };
 }
 
+// Integer ranges for data converted into integer dtypes. As in PyTorch, an out-of-range value (or NaN/±Infinity)
+// is an error rather than a silent wrap-around; whole negative numbers may wrap into uint8 (Python ints do).
+const INT_RANGE: Partial<Record<DType, [number, number]>> = {
+  int64: [-(2 ** 63), 2 ** 63 - 1024],
+  int32: [-(2 ** 31), 2 ** 31 - 1],
+  int16: [-32768, 32767],
+  int8: [-128, 127],
+  uint8: [0, 255],
+};
+
+function checkIntegerData(values: ArrayLike<number>, dtype: number): void {
+  const name = dtypeName(dtype);
+  const range = INT_RANGE[name];
+  if (range === undefined) return;
+  const [lo, hi] = range;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v >= lo && v <= hi) continue;
+    if (name === 'uint8' && Number.isInteger(v) && v < 0 && v >= -255) continue;
+    throw new RangeError(`tensor(): the value ${v} (at flat index ${i}) cannot be converted to ${name} without overflow`);
+  }
+}
+
 /**
  * A tensor from data: a number, a boolean, nested arrays, or a typed array (int64 from BigInt64Array).
  * Like PyTorch, integer data gives int64, other numbers float32, booleans bool, unless `dtype` says otherwise.
@@ -116,6 +139,7 @@ export function tensor(data: NestedArray | AnyTypedArray, options: TensorDataOpt
   if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
     const typed = data as AnyTypedArray;
     const [dt, dev, rg] = opts(options, typedDtype(typed));
+    if (typed instanceof Float32Array || typed instanceof Float64Array) checkIntegerData(typed, dt);
     const shape = options.shape !== undefined ? shapeOf([options.shape]) : [typed.length];
     return wrap(N.fromTypedArray(typed, dt, shape, dev, rg));
   }
@@ -126,6 +150,7 @@ export function tensor(data: NestedArray | AnyTypedArray, options: TensorDataOpt
   const flat = flatten(data);
   const inferred: DType = flat.values.length === 0 ? 'float32' : flat.bool ? 'bool' : flat.integral ? 'int64' : 'float32';
   const [dt, dev, rg] = opts(options, inferred);
+  checkIntegerData(flat.values, dt);
   let shape = flat.shape;
   if (options.shape !== undefined) shape = shapeOf([options.shape]);
   // Doubles carry every JS number exactly; libtorch converts to the target dtype as Python would.

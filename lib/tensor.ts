@@ -885,7 +885,7 @@ class Formatter {
   private maxWidth = 1;
 
   constructor(
-    flat: number[],
+    flat: (number | bigint)[],
     private readonly floating: boolean,
     private readonly isBool: boolean,
   ) {
@@ -893,7 +893,7 @@ class Formatter {
       for (const v of flat) this.maxWidth = Math.max(this.maxWidth, this.plain(v).length);
       return;
     }
-    const vals = flat.filter((v) => Number.isFinite(v) && v !== 0);
+    const vals = (flat as number[]).filter((v) => Number.isFinite(v) && v !== 0);
     if (vals.length === 0) return;
     const abs = vals.map(Math.abs);
     const min = Math.min(...abs);
@@ -909,7 +909,7 @@ class Formatter {
     }
   }
 
-  private plain(v: number): string {
+  private plain(v: number | bigint): string {
     return this.isBool ? (v ? 'True' : 'False') : String(v);
   }
 
@@ -917,9 +917,9 @@ class Formatter {
     return this.maxWidth;
   }
 
-  format(v: number): string {
+  format(v: number | bigint): string {
     let s: string;
-    if (!this.floating) s = this.plain(v);
+    if (!this.floating || typeof v === 'bigint') s = this.plain(v);
     else if (Number.isNaN(v)) s = 'nan';
     else if (!Number.isFinite(v)) s = v > 0 ? 'inf' : '-inf';
     else if (this.sciMode) s = sciString(v);
@@ -942,7 +942,8 @@ function formatTensor(t: Tensor): string {
   } else if (numel > 1000) {
     body = `[...${shape.join('x')} elements...]`;
   } else {
-    const flat = Array.from(t.data() as ArrayLike<number | bigint>, (v) => Number(v));
+    // int64 elements stay bigints, so they print exactly.
+    const flat = Array.from(t.data() as ArrayLike<number | bigint>);
     const f = new Formatter(flat, isFloat, dtype === 'bool');
     let k = 0;
     const vector = (indent: number): string => {

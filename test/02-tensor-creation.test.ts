@@ -54,6 +54,22 @@ describe('torch.tensor from nested arrays', () => {
     expectTensor(torch.tensor([1.5, 2, 3, 4, 5, 6], { shape: [2, 3] }), { ...T('with_shape'), data: [1.5, 2, 3, 4, 5, 6] });
   });
 
+  it('rejects values an integer dtype cannot hold (NaN, ±Infinity, out of range) with a RangeError, as PyTorch', () => {
+    // Python: torch.tensor([nan], dtype=torch.int64) → RuntimeError "value cannot be converted to type int64 without overflow"
+    expect(() => torch.tensor([1, NaN], { dtype: 'int64' })).toThrow(/NaN .*cannot be converted to int64 without overflow/);
+    expect(() => torch.tensor([Infinity], { dtype: 'int32' })).toThrow(RangeError);
+    expect(() => torch.tensor([1e20], { dtype: 'int64' })).toThrow(RangeError);
+    expect(() => torch.tensor([2 ** 31], { dtype: 'int32' })).toThrow(RangeError);
+    expect(() => torch.tensor([300], { dtype: 'uint8' })).toThrow(RangeError);
+    expect(() => torch.tensor([-128.5], { dtype: 'int8' })).toThrow(RangeError);
+    expect(() => torch.tensor(new Float32Array([NaN]), { dtype: 'int64' })).toThrow(RangeError);
+    // Still allowed, as in Python: truncation toward zero, whole negatives wrapping into uint8, NaN to bool/float.
+    expect(torch.tensor([1.7, -2.7], { dtype: 'int32' }).toArray()).toEqual([1, -2]);
+    expect(torch.tensor([-1], { dtype: 'uint8' }).toArray()).toEqual([255]);
+    expect(torch.tensor([NaN], { dtype: 'bool' }).toArray()).toEqual([true]);
+    expect(torch.tensor([-(2 ** 63)]).toArray()).toEqual([-(2 ** 63)]);
+  });
+
   it('makes an empty float32 tensor from []', () => {
     expectTensor(torch.tensor([]), T('empty'));
   });
@@ -228,6 +244,13 @@ describe('toString', () => {
       expect(t.toString()).toBe(c.str);
     });
   }
+});
+
+describe('toString of int64 beyond 2^53', () => {
+  it('prints the exact integers, aligned as Python', () => {
+    // Python: str(torch.tensor([2**62 + 1, -5]))
+    expect(torch.tensor(new BigInt64Array([2n ** 62n + 1n, -5n])).toString()).toBe('tensor([4611686018427387905,                  -5])');
+  });
 });
 
 describe('live parity', () => {

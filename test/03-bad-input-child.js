@@ -51,6 +51,10 @@ for (const [name, v] of notTensors) {
 for (const [name, v] of [['a string', 'abc'], ['an object', { a: 1 }], ['undefined', undefined], ['null', null], ['a nested string', [1, 'x']], ['a nested object', [[1], [{}]]], ['a symbol', Symbol('s')], ['a bigint', 5n], ['a Tensor', torch.ones(1)], ['a DataView', new DataView(new ArrayBuffer(8))]]) {
   check(`tensor(${name})`, 'TypeError', () => torch.tensor(v));
 }
+for (const [v, dt] of [[NaN, 'int64'], [Infinity, 'int64'], [-Infinity, 'int32'], [1e20, 'int64'], [2 ** 31, 'int32'], [40000, 'int16'], [200, 'int8'], [256, 'uint8'], [-1.5, 'uint8']]) {
+  check(`tensor([${v}], {dtype: '${dt}'})`, 'RangeError', () => torch.tensor([1, v], { dtype: dt }));
+  check(`tensor(Float64Array [${v}], {dtype: '${dt}'})`, 'RangeError', () => torch.tensor(new Float64Array([v]), { dtype: dt }));
+}
 check('tensor(ragged)', 'RangeError', () => torch.tensor([[1, 2], [3]]));
 check('tensor(ragged depth)', 'RangeError', () => torch.tensor([[1, 2], 3]));
 check('tensor(shape mismatch)', 'RangeError', () => torch.tensor([1, 2, 3], { shape: [2, 2] }));

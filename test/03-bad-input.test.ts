@@ -115,6 +115,26 @@ describe('messages say what was wrong and how to fix it', () => {
   });
 });
 
+describe('numbers an integer tensor cannot hold', () => {
+  // native bug: c10's "value cannot be converted to type int64_t without overflow" (Python: RuntimeError) escapes
+  // the native error boundary as a plain Error instead of a TorchError, for every op taking a Scalar fill value.
+  const cases: [string, () => unknown][] = [
+    ["full([2], NaN, {dtype: 'int64'})", () => torch.full([2], NaN, { dtype: 'int64' })],
+    ["full([1], Infinity, {dtype: 'int32'})", () => torch.full([1], Infinity, { dtype: 'int32' })],
+    ["full([1], 1e20, {dtype: 'int64'})", () => torch.full([1], 1e20, { dtype: 'int64' })],
+    ['int64 tensor fill_(NaN)', () => torch.tensor([1, 2]).fill_(NaN)],
+    ['int64 tensor maskedFill(mask, NaN)', () => torch.tensor([1, 2]).maskedFill(torch.tensor([true, false]), NaN)],
+  ];
+  for (const [label, fn] of cases) {
+    it(`${label} throws an error (never wraps silently)`, () => {
+      expect(fn).toThrow(/cannot be converted to type \w+ without overflow/);
+    });
+    it.fails(`${label} throws a TorchError [native bug: arrives as a plain Error]`, () => {
+      expect(fn).toThrow(TorchError);
+    });
+  }
+});
+
 describe('assigning a mismatched gradient', () => {
   // native bug: native setGrad assigns any tensor to .grad without PyTorch's checks, so the mismatch surfaces later
   // (or never: a float64 grad on a float32 leaf silently accumulates as float64).
