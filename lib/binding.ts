@@ -43,6 +43,8 @@ export interface NativeBinding {
   data(t: H): Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
   dataView(t: H): Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
   item(t: H): number | boolean;
+  rawBytes(t: H): Buffer;
+  fromBytes(bytes: Buffer, dtype: number, storageElements: number, offset: number, shape: number[], strides: number[]): H;
   to(t: H, dtype: number, device: number | undefined, copy: boolean): H;
   toStringNative(t: H): string;
   // ops
@@ -89,6 +91,7 @@ export interface NativeBinding {
   maxPool2d(x: H, k: number[], s: number[], p: number[], d: number[], ceil: boolean): H;
   avgPool2d(x: H, k: number[], s: number[], p: number[], ceil: boolean, countIncludePad: boolean, divisor: Opt<number>): H;
   adaptiveAvgPool2d(x: H, out: number[]): H;
+  pad(x: H, pads: number[], value: number): H;
   batchNorm(x: H, rm: H, rv: H, w: H, b: H, training: boolean, momentum: number, eps: number): H;
   // autograd
   backward(t: H, grad: H, retainGraph: boolean, createGraph: boolean): void;
@@ -112,6 +115,7 @@ export interface NativeBinding {
   moduleTrain(m: H, mode: boolean): void;
   moduleTraining(m: H): boolean;
   moduleKind(m: H): string;
+  moduleState(m: H): [string, H, boolean][];
   setData(t: H, src: H): void;
   jitLoad(path: string, device: number): H;
   jitSave(m: H, path: string, tmpPath: string): void;
@@ -119,9 +123,6 @@ export interface NativeBinding {
   sgdStep(params: H[], bufs: H[], lr: number, momentum: number, dampening: number, wd: number, nesterov: boolean, maximize: boolean): H[];
   adamStep(params: H[], expAvgs: H[], expAvgSqs: H[], maxSqs: H[] | null, steps: H[], lr: number, beta1: number, beta2: number, eps: number, wd: number, amsgrad: boolean, maximize: boolean, decoupled: boolean): void;
   zeroGrad(params: H[], setToNone: boolean): void;
-  // serialization
-  pickleSave(tree: unknown): Buffer;
-  pickleLoad(bytes: Buffer): unknown;
   // distillation
   kdLoss(student: H, teacher: H, temperature: number, dim: number, impl: number): H;
   kdForward(teacher: H | (() => H), student: H | (() => H), inputs: H[], teacherWithGrad: boolean): [H, H, H];

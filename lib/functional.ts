@@ -197,3 +197,9 @@ export function batchNorm(
     N.batchNorm(input(x, 'batchNorm').h, optHandle(runningMean, 'runningMean'), optHandle(runningVar, 'runningVar'), optHandle(options.weight, 'weight'), optHandle(options.bias, 'bias'), options.training ?? false, num(options.momentum ?? 0.1, 'momentum'), num(options.eps ?? 1e-5, 'eps')),
   );
 }
+
+/** Constant padding (F.pad with mode 'constant'): `pad` lists (before, after) pairs from the last dim backwards. */
+export function pad(x: Tensor, padding: number[], value = 0): Tensor {
+  if (!Array.isArray(padding)) throw new TypeError(`pad expects an array of paddings but received ${describe(padding)}`);
+  return wrap(N.pad(input(x, 'pad').h, padding.map((p) => int(p, 'pad')), num(value, 'value')));
+}

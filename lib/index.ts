@@ -29,3 +29,30 @@ export const autograd = { grad };
 import * as nn from './nn';
 /** torch.nn: Module, layers and functional. */
 export { nn };
+import * as optim from './optim';
+/** torch.optim: SGD, Adam, AdamW, lrScheduler. */
+export { optim };
+export { save, load, saveToBuffer, loadFromBuffer } from './serialization';
+export type { Saveable } from './serialization';
+import * as jit from './jit';
+/** torch.jit: TorchScript load/save. */
+export { jit };
+import * as models from './models';
+/** The model zoo (Distiller's names). */
+export { models };
+import * as distiller from './distiller';
+/** Distiller's knowledge-distillation framework, ported (also exported by name below). */
+export { distiller };
+export {
+  PolicyLoss,
+  LossComponent,
+  ScheduledTrainingPolicy,
+  CompressionScheduler,
+  DistillationLossWeights,
+  KnowledgeDistillationPolicy,
+  addDistillationArgs,
+  kdLoss,
+} from './distiller';
+import * as data from './data';
+/** Datasets and loaders: IDX files, Fashion-MNIST, DataLoader, samplers. */
+export { data };

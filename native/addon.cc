@@ -353,7 +353,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   initAutograd(env, exports);
   initModule(env, exports);
   initOptim(env, exports);
-  initSerialize(env, exports);
   initKd(env, exports);
   initCuda(env, exports);
   return exports;

@@ -116,7 +116,6 @@ void initFunctional(Napi::Env env, Napi::Object exports);
 void initAutograd(Napi::Env env, Napi::Object exports);
 void initModule(Napi::Env env, Napi::Object exports);
 void initOptim(Napi::Env env, Napi::Object exports);
-void initSerialize(Napi::Env env, Napi::Object exports);
 void initKd(Napi::Env env, Napi::Object exports);
 void initCuda(Napi::Env env, Napi::Object exports);
 

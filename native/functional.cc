@@ -125,6 +125,13 @@ Napi::Value batchNorm(const Napi::CallbackInfo& info) {
                                    doubleArg(info, 6, "momentum"), doubleArg(info, 7, "eps"), at::globalContext().userEnabledCuDNN()));
 }
 
+// pad(x, pads[], value): F.pad with mode 'constant' (pads from the last dim backwards, as PyTorch).
+Napi::Value pad(const Napi::CallbackInfo& info) {
+  auto pads = int64ListArg(info, 1, "pad");
+  if (pads.size() % 2 != 0) throwRange("pad: padding length must be divisible by 2");
+  return wrap(info, at::constant_pad_nd(tensorArg(info, 0), pads, scalarArg(info, 2, "value")));
+}
+
 }  // namespace
 
 void initFunctional(Napi::Env env, Napi::Object exports) {
@@ -142,6 +149,7 @@ void initFunctional(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "avgPool2d", avgPool2d);
   exportGuarded(env, exports, "adaptiveAvgPool2d", adaptiveAvgPool2d);
   exportGuarded(env, exports, "batchNorm", batchNorm);
+  exportGuarded(env, exports, "pad", pad);
 }
 
 }  // namespace torchkd

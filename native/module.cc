@@ -248,7 +248,8 @@ Napi::Value setData(const Napi::CallbackInfo& info) {
 
 Napi::Value jitLoad(const Napi::CallbackInfo& info) {
   std::string path = stringArg(info, 0, "path");
-  auto device = deviceArg(info, 1);
+  c10::optional<at::Device> device;
+  if (!isMissing(info, 1) && intArg(info, 1, "device") >= -1) device = deviceArg(info, 1);
   auto m = std::make_shared<NativeModule>();
   m->script = torch::jit::load(path, device);
   m->kind = "ScriptModule";
@@ -267,6 +268,40 @@ Napi::Value jitSave(const Napi::CallbackInfo& info) {
     throw std::runtime_error("could not move the saved module into place at " + path);
   }
   return info.Env().Undefined();
+}
+
+// moduleState(m) -> [[name, handle, isBuffer], ...] in PyTorch's state_dict order: module by module (pre-order),
+// each module's own parameters, then its own buffers.
+Napi::Value moduleState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto& m = moduleArg(info, 0);
+  std::vector<std::tuple<std::string, at::Tensor, bool>> items;
+  auto visitScript = [&](const std::string& prefix, const torch::jit::Module& mod) {
+    for (const auto& p : mod.named_parameters(false)) items.emplace_back(prefix + p.name, p.value, false);
+    for (const auto& b : mod.named_buffers(false)) items.emplace_back(prefix + b.name, b.value, true);
+  };
+  if (m.script) {
+    visitScript("", *m.script);
+    for (const auto& sub : m.script->named_modules()) {
+      if (sub.name.empty()) continue;
+      visitScript(sub.name + ".", sub.value);
+    }
+  } else {
+    for (const auto& sub : m.frontend->named_modules()) {
+      std::string prefix = sub.key().empty() ? "" : sub.key() + ".";
+      for (const auto& p : sub.value()->named_parameters(false)) items.emplace_back(prefix + p.key(), p.value(), false);
+      for (const auto& b : sub.value()->named_buffers(false)) items.emplace_back(prefix + b.key(), b.value(), true);
+    }
+  }
+  auto arr = Napi::Array::New(env, items.size());
+  for (size_t k = 0; k < items.size(); k++) {
+    auto row = Napi::Array::New(env, 3);
+    row.Set(uint32_t(0), Napi::String::New(env, std::get<0>(items[k])));
+    row.Set(uint32_t(1), wrap(env, std::get<1>(items[k])));
+    row.Set(uint32_t(2), Napi::Boolean::New(env, std::get<2>(items[k])));
+    arr.Set(static_cast<uint32_t>(k), row);
+  }
+  return arr;
 }
 
 Napi::Value moduleKind(const Napi::CallbackInfo& info) {
@@ -295,6 +330,7 @@ void initModule(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "moduleTrain", moduleTrain);
   exportGuarded(env, exports, "moduleTraining", moduleTraining);
   exportGuarded(env, exports, "moduleKind", moduleKind);
+  exportGuarded(env, exports, "moduleState", moduleState);
   exportGuarded(env, exports, "setData", setData);
   exportGuarded(env, exports, "jitLoad", jitLoad);
   exportGuarded(env, exports, "jitSave", jitSave);

@@ -271,6 +271,41 @@ Napi::Value dataView(const Napi::CallbackInfo& info) {
   }
 }
 
+// rawBytes(t) -> Buffer: the contiguous CPU bytes of any dtype (half/bfloat16 kept as their 16-bit patterns), for
+// the torch.save writer.
+Napi::Value rawBytes(const Napi::CallbackInfo& info) {
+  at::Tensor c = tensorArg(info, 0).detach().to(at::kCPU).contiguous();
+  size_t bytes = static_cast<size_t>(c.numel()) * c.element_size();
+  return Napi::Buffer<char>::Copy(info.Env(), bytes ? static_cast<const char*>(c.data_ptr()) : "", bytes);
+}
+
+// fromBytes(buffer, byteOffset, dtype, shape[], strides[]): a tensor of any dtype over little-endian bytes (copied),
+// for the torch.load reader: storage bytes from the file, viewed with the pickled size/stride.
+Napi::Value fromBytes(const Napi::CallbackInfo& info) {
+  if (!info[0].IsBuffer()) throwType("fromBytes expects a Buffer");
+  auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+  auto dtype = dtypeArg(info, 1);
+  int64_t storageElements = int64Arg(info, 2, "storage elements");
+  int64_t offset = int64Arg(info, 3, "storage offset");
+  auto shape = int64ListArg(info, 4, "shape");
+  auto strides = int64ListArg(info, 5, "stride");
+  const int64_t esize = static_cast<int64_t>(at::elementSize(dtype));
+  if (storageElements < 0 || static_cast<int64_t>(buf.Length()) < storageElements * esize)
+    throwRange("tensor data is truncated (" + std::to_string(buf.Length()) + " bytes for " + std::to_string(storageElements) + " elements)");
+  if (shape.size() != strides.size()) throwRange("shape and stride lengths differ");
+  // The largest element the view touches must lie inside the storage.
+  int64_t last = offset;
+  for (size_t k = 0; k < shape.size(); k++) {
+    if (shape[k] < 0 || strides[k] < 0) throwRange("negative size or stride in file");
+    if (shape[k] == 0) { last = -1; break; }
+    last += (shape[k] - 1) * strides[k];
+  }
+  if (offset < 0 || last >= storageElements) throwRange("tensor view lies outside its storage");
+  at::Tensor storage = at::empty({storageElements}, at::TensorOptions().dtype(dtype));
+  if (storageElements) std::memcpy(storage.data_ptr(), buf.Data(), static_cast<size_t>(storageElements * esize));
+  return wrap(info, storage.as_strided(shape, strides, offset));
+}
+
 Napi::Value item(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const auto& t = tensorArg(info, 0);
@@ -326,6 +361,8 @@ void initTensor(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "data", data);
   exportGuarded(env, exports, "dataView", dataView);
   exportGuarded(env, exports, "item", item);
+  exportGuarded(env, exports, "rawBytes", rawBytes);
+  exportGuarded(env, exports, "fromBytes", fromBytes);
   exportGuarded(env, exports, "to", to);
   exportGuarded(env, exports, "toStringNative", toStringNative);
 }

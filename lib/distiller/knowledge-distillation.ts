@@ -1,0 +1,190 @@
+/**
+ * KnowledgeDistillationPolicy: Distiller's policy (Hinton et al., "Distilling the Knowledge in a Neural Network",
+ * 2015), ported hook for hook, with the gaps Distiller left filled in.
+ *
+ * Distiller's behaviour, kept: `forward()` must replace the call to the student; when active it runs the teacher
+ * (without autograd when its weight is 0), then the student, caches both logits (the student's clone stays in the
+ * autograd graph), and returns the student's output. `onEpochBegin`/`onEpochEnd` switch it on and off, so it runs
+ * exactly in the epochs the scheduler gives it. `beforeBackwardPass` returns
+ * `overall = w.student·loss + w.distill·KL·T²` with the unscaled KL as the 'Distill Loss' component.
+ *
+ * Beyond Distiller: teacher weight > 0 trains the teacher against the labels alongside the student ("scheme A" of
+ * Mishra & Marr; Distiller raised NotImplementedError) — the labels arrive through the scheduler's
+ * beforeBackwardPass kwargs; the teacher is put in eval mode and frozen by default (Distiller ran it in train mode,
+ * updating its BatchNorm statistics; `{distillerTeacherMode: true}` restores that); caches are cleared once used, so
+ * a step that bypassed `forward()` is an error instead of silently reusing old logits; any class dim and (N, L, C)
+ * logits; and the forward of two native models plus the KD loss run natively (native/kd/).
+ */
+import { native } from '../binding';
+import { describe } from '../dtype';
+import { TorchError } from '../errors';
+import * as F from '../functional';
+import { Module } from '../nn/module';
+import { Tensor, handleOf, wrap } from '../tensor';
+import { kdLoss, type KdLossOptions } from './kd-loss';
+import { DistillationLossWeights } from './loss-weights';
+import { HookKwargs, LossComponent, PolicyLoss, PolicyMeta, PolicyState, ScheduledTrainingPolicy, ZerosMaskDict } from './policy';
+
+const N = native();
+
+/** A model the policy can run: a torchkd Module, or any function of the inputs returning logits. */
+export type Model = Module | ((...inputs: Tensor[]) => Tensor);
+
+/** Options beyond Distiller's four positional arguments. */
+export interface KnowledgeDistillationOptions {
+  /** Run the teacher in train mode and leave its parameters trainable, exactly as Distiller did (default false). */
+  distillerTeacherMode?: boolean;
+  /** Class dimension of the logits (default 1; -1 for (N, L, C) logits). */
+  classDim?: number;
+  /** KD loss implementation (default 'auto' = fused). */
+  impl?: KdLossOptions['impl'];
+  /** Loss of the teacher against the labels when the teacher weight is > 0 (default cross entropy). */
+  teacherCriterion?: (logits: Tensor, labels: Tensor) => Tensor;
+}
+
+function runModel(model: Model, inputs: Tensor[]): Tensor {
+  return model instanceof Module ? model.forward(...inputs) : model(...inputs);
+}
+
+/**
+ * Knowledge distillation as a scheduled training policy.
+ *
+ * @example
+ * const kd = new distiller.KnowledgeDistillationPolicy(student, teacher, 4.0, distiller.DistillationLossWeights(0.7, 0.3, 0));
+ * scheduler.addPolicy(kd, { startingEpoch: 0, endingEpoch: epochs });
+ */
+export class KnowledgeDistillationPolicy extends ScheduledTrainingPolicy<Model> {
+  readonly student: Model;
+  readonly teacher: Model;
+  readonly temperature: number;
+  readonly lossWts: DistillationLossWeights;
+  readonly options: Readonly<KnowledgeDistillationOptions>;
+  /** True inside the epochs the scheduler gives this policy. */
+  active = false;
+  /** The logits cached by the last `forward()` (cleared once `beforeBackwardPass` used them). */
+  lastStudentLogits: Tensor | null = null;
+  lastTeacherLogits: Tensor | null = null;
+
+  constructor(
+    studentModel: Model,
+    teacherModel: Model,
+    temperature = 1.0,
+    lossWeights: DistillationLossWeights = DistillationLossWeights(0.5, 0.5, 0),
+    options: KnowledgeDistillationOptions = {},
+  ) {
+    super();
+    for (const [m, what] of [[studentModel, 'student'], [teacherModel, 'teacher']] as const) {
+      if (!(m instanceof Module) && typeof m !== 'function') throw new TypeError(`the ${what} must be a Module or a function, got ${describe(m)}`);
+    }
+    if (typeof temperature !== 'number') throw new TypeError(`Expected a number for temperature but received ${describe(temperature)}`);
+    if (!(Number.isFinite(temperature) && temperature > 0)) throw new RangeError(`temperature must be finite and > 0, got ${temperature}`);
+    if (!(lossWeights instanceof DistillationLossWeights)) throw new TypeError(`lossWeights must be a DistillationLossWeights, got ${describe(lossWeights)}`);
+    this.student = studentModel;
+    this.teacher = teacherModel;
+    this.temperature = temperature;
+    this.lossWts = lossWeights;
+    this.options = Object.freeze({ ...options });
+    this.prepareTeacher();
+  }
+
+  /** Eval mode and frozen parameters for a teacher that is not being trained (unless Distiller's mode is asked). */
+  private prepareTeacher(): void {
+    if (!(this.teacher instanceof Module) || this.options.distillerTeacherMode) return;
+    if (this.lossWts.teacher === 0) {
+      this.teacher.eval();
+      for (const p of this.teacher.parameters()) p.requiresGrad = false;
+    } else {
+      this.teacher.train();
+    }
+  }
+
+  /**
+   * Runs the models and caches the logits; call it instead of the student. Returns the student's output.
+   * When both models are native (built-in layers, Sequentials of them, TorchScript) this is one native call.
+   */
+  forward(...inputs: Tensor[]): Tensor {
+    if (!this.active) return runModel(this.student, inputs);
+    const adapter = (m: Model): number | (() => number) => {
+      const h = m instanceof Module ? m.nativeHandle() : null;
+      return h !== null ? h : () => runModel(m, inputs).h;
+    };
+    const [s, t, sClone] = N.kdForward(adapter(this.teacher), adapter(this.student), inputs.map((x, i) => handleOf(x, `input ${i}`)), this.lossWts.teacher > 0);
+    this.lastTeacherLogits?.dispose();
+    this.lastStudentLogits?.dispose();
+    this.lastTeacherLogits = wrap(t);
+    this.lastStudentLogits = wrap(sClone);
+    return wrap(s);
+  }
+
+  /** Distillation starts with the epoch. */
+  override onEpochBegin(model: Model, zerosMaskDict: ZerosMaskDict, meta: PolicyMeta, kwargs?: HookKwargs): void {
+    this.active = true;
+    this.prepareTeacher();
+  }
+
+  /** ...and stops at its end. */
+  override onEpochEnd(model: Model, zerosMaskDict: ZerosMaskDict, meta: PolicyMeta, kwargs?: HookKwargs): void {
+    this.active = false;
+    this.clearCaches();
+  }
+
+  /** Replaces the loss with the distillation objective (see the class comment). */
+  override beforeBackwardPass(
+    model: Model,
+    epoch: number,
+    minibatchId: number,
+    minibatchesPerEpoch: number,
+    loss: Tensor,
+    zerosMaskDict: ZerosMaskDict,
+    optimizer?: unknown,
+    kwargs?: HookKwargs,
+  ): PolicyLoss | null {
+    if (!this.active) return null;
+    const s = this.lastStudentLogits;
+    const t = this.lastTeacherLogits;
+    if (s === null || t === null) {
+      throw new TorchError(
+        'KnowledgeDistillationPolicy: student and/or teacher logits were not cached for this step. Call policy.forward(input) ' +
+          'in your training loop instead of calling the model directly (once per step: the cache is cleared after use).',
+        'VALUE_ERROR',
+      );
+    }
+    this.lastStudentLogits = null;
+    this.lastTeacherLogits = null;
+    const T = this.temperature;
+    const w = this.lossWts;
+    // Distiller's formula, in its operation order: student·loss + distill·(KL·T²).
+    const kl = kdLoss(s, t, T, { dim: this.options.classDim ?? 1, impl: this.options.impl });
+    let overall = loss.mul(w.student).add(kl.mul(T ** 2).mul(w.distill));
+    const components = [new LossComponent('Distill Loss', kl)];
+    if (w.teacher > 0) {
+      const labels = kwargs?.labels;
+      if (!(labels instanceof Tensor)) {
+        throw new TypeError('a teacher weight > 0 trains the teacher against the labels: pass them as scheduler.beforeBackwardPass(..., { labels })');
+      }
+      const teacherLoss = (this.options.teacherCriterion ?? ((l: Tensor, y: Tensor) => F.crossEntropy(l, y)))(t, labels);
+      overall = overall.add(teacherLoss.mul(w.teacher));
+      components.push(new LossComponent('Teacher Loss', teacherLoss));
+    }
+    s.dispose();
+    if (w.teacher === 0) t.dispose();
+    return new PolicyLoss(overall, components);
+  }
+
+  private clearCaches(): void {
+    this.lastStudentLogits?.dispose();
+    this.lastTeacherLogits?.dispose();
+    this.lastStudentLogits = null;
+    this.lastTeacherLogits = null;
+  }
+
+  /** Resumable state: whether distillation is active (the caches are per step and never saved). */
+  override stateDict(): PolicyState {
+    return { active: this.active };
+  }
+
+  override loadStateDict(state: PolicyState): void {
+    if (typeof state?.active !== 'boolean') throw new TypeError('KnowledgeDistillationPolicy.loadStateDict expects {active: boolean}');
+    this.active = state.active;
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Adam and AdamW — PyTorch's single-tensor algorithm op for op (native/optim.cc), with PyTorch's state layout
+ * (step as a float32 scalar tensor, exp_avg, exp_avg_sq, max_exp_avg_sq with amsgrad), created lazily on the first
+ * step a parameter has a gradient, as in Python.
+ */
+import { describe } from '../dtype';
+import { N, Tensor, wrap } from '../tensor';
+import { Optimizer, ParamGroup, ParamsArg } from './optimizer';
+
+/** Adam/AdamW options (PyTorch's names, camelCase). */
+export interface AdamOptions {
+  lr?: number;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+  amsgrad?: boolean;
+  maximize?: boolean;
+}
+
+function zerosLike(p: Tensor): Tensor {
+  return wrap(N.like(0, p.h, undefined, -1));
+}
+
+/**
+ * Adam (Kingma & Ba). Weight decay is L2 added to the gradient; see {@link AdamW} for the decoupled form.
+ *
+ * @example
+ * const opt = new torch.optim.Adam(model.parameters(), { lr: 1e-3 });
+ */
+export class Adam extends Optimizer {
+  constructor(params: ParamsArg, options: AdamOptions = {}, decoupled = false) {
+    super(
+      params,
+      {
+        lr: options.lr ?? 1e-3,
+        betas: options.betas ?? [0.9, 0.999],
+        eps: options.eps ?? 1e-8,
+        weightDecay: options.weightDecay ?? (decoupled ? 1e-2 : 0),
+        amsgrad: options.amsgrad ?? false,
+        maximize: options.maximize ?? false,
+        decoupledWeightDecay: decoupled,
+      },
+      { foreach: null, capturable: false, differentiable: false, fused: null },
+    );
+  }
+
+  protected validateGroup(g: ParamGroup): void {
+    Optimizer.checkNumber(g, 'lr');
+    Optimizer.checkNumber(g, 'eps');
+    Optimizer.checkNumber(g, 'weightDecay');
+    const b = g.betas;
+    if (!Array.isArray(b) || b.length !== 2 || b.some((x) => typeof x !== 'number')) throw new TypeError(`Expected betas to be a pair of numbers, got ${describe(b)}`);
+    if (!(b[0] >= 0 && b[0] < 1)) throw new RangeError(`Invalid beta parameter at index 0: ${b[0]}`);
+    if (!(b[1] >= 0 && b[1] < 1)) throw new RangeError(`Invalid beta parameter at index 1: ${b[1]}`);
+    for (const k of ['amsgrad', 'maximize']) if (typeof g[k] !== 'boolean') throw new TypeError(`Expected a boolean for ${k}`);
+  }
+
+  step(): void {
+    for (const g of this.paramGroups) {
+      const params: Tensor[] = [];
+      for (const p of g.params) {
+        if (p.grad === null) continue;
+        if (!this.state.has(p)) {
+          const s: Record<string, Tensor | number> = {
+            step: wrap(N.full([], 0, 6, -1, false)),
+            exp_avg: zerosLike(p),
+            exp_avg_sq: zerosLike(p),
+          };
+          if (g.amsgrad) s.max_exp_avg_sq = zerosLike(p);
+          this.state.set(p, s);
+        }
+        params.push(p);
+      }
+      if (!params.length) continue;
+      const st = params.map((p) => this.state.get(p) as Record<string, Tensor>);
+      const [beta1, beta2] = g.betas as [number, number];
+      N.adamStep(
+        params.map((p) => p.h),
+        st.map((s) => s.exp_avg.h),
+        st.map((s) => s.exp_avg_sq.h),
+        g.amsgrad ? st.map((s) => s.max_exp_avg_sq.h) : null,
+        st.map((s) => s.step.h),
+        g.lr,
+        beta1,
+        beta2,
+        g.eps as number,
+        g.weightDecay as number,
+        g.amsgrad as boolean,
+        g.maximize as boolean,
+        g.decoupledWeightDecay as boolean,
+      );
+    }
+  }
+}
+
+/**
+ * AdamW (Loshchilov & Hutter): Adam with decoupled weight decay (default 1e-2), as PyTorch's AdamW.
+ *
+ * @example
+ * const opt = new torch.optim.AdamW(model.parameters(), { lr: 1e-3, weightDecay: 0.01 });
+ */
+export class AdamW extends Adam {
+  constructor(params: ParamsArg, options: AdamOptions = {}) {
+    super(params, options, true);
+  }
+}

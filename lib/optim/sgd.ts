@@ -1,0 +1,66 @@
+/**
+ * SGD with momentum, dampening, Nesterov, weight decay and maximize — PyTorch's single-tensor algorithm, op for op
+ * (native/optim.cc), so parameters after N steps match Python's to the bit on the same libtorch.
+ */
+import { N, Tensor, wrap } from '../tensor';
+import { Optimizer, ParamGroup, ParamsArg } from './optimizer';
+
+/** SGD options (PyTorch's names, camelCase; PyTorch's defaults). */
+export interface SGDOptions {
+  lr?: number;
+  momentum?: number;
+  dampening?: number;
+  weightDecay?: number;
+  nesterov?: boolean;
+  maximize?: boolean;
+}
+
+/**
+ * Stochastic gradient descent.
+ *
+ * @example
+ * const opt = new torch.optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+ * opt.zeroGrad(); loss.backward(); opt.step();
+ */
+export class SGD extends Optimizer {
+  constructor(params: ParamsArg, options: SGDOptions = {}) {
+    super(
+      params,
+      {
+        lr: options.lr ?? 1e-3,
+        momentum: options.momentum ?? 0,
+        dampening: options.dampening ?? 0,
+        weightDecay: options.weightDecay ?? 0,
+        nesterov: options.nesterov ?? false,
+        maximize: options.maximize ?? false,
+      },
+      { foreach: null, differentiable: false, fused: null },
+    );
+  }
+
+  protected validateGroup(g: ParamGroup): void {
+    Optimizer.checkNumber(g, 'lr');
+    Optimizer.checkNumber(g, 'momentum');
+    Optimizer.checkNumber(g, 'dampening', -Infinity);
+    Optimizer.checkNumber(g, 'weightDecay');
+    for (const k of ['nesterov', 'maximize']) {
+      if (typeof g[k] !== 'boolean') throw new TypeError(`Expected a boolean for ${k}`);
+    }
+    if (g.nesterov && ((g.momentum as number) <= 0 || g.dampening !== 0)) {
+      throw new RangeError('Nesterov momentum requires a momentum and zero dampening');
+    }
+  }
+
+  step(): void {
+    for (const g of this.paramGroups) {
+      const bufs = g.params.map((p) => {
+        const b = this.state.get(p)?.momentum_buffer;
+        return b instanceof Tensor ? b.h : -1;
+      });
+      const created = N.sgdStep(this.handles(g), bufs, g.lr, g.momentum as number, g.dampening as number, g.weightDecay as number, g.nesterov as boolean, g.maximize as boolean);
+      created.forEach((h, i) => {
+        if (h !== null) this.state.set(g.params[i], { momentum_buffer: wrap(h) });
+      });
+    }
+  }
+}
