@@ -31,7 +31,7 @@
       "conditions": [
         ["torchkd_cuda=='1'", {
           "sources": ["<!@(node scripts/native-sources.js cuda_glue)", "<!@(node scripts/native-sources.js cuda)"],
-          "include_dirs": ["<!(node scripts/libtorch.js --gyp cuda_include)"],
+          "include_dirs": ["<!@(node scripts/libtorch.js --gyp cuda_include)"],
           "rules": [{
             "rule_name": "nvcc",
             "extension": "cu",

@@ -30,6 +30,15 @@ Napi::Value grad(const Napi::CallbackInfo& info) {
 Napi::Value setGrad(const Napi::CallbackInfo& info) {
   at::Tensor t = tensorArg(info, 0);
   auto g = optionalTensorArg(info, 1);
+  if (g) {
+    // The checks of Python's `x.grad = g` setter.
+    TORCH_CHECK(t.scalar_type() == g->scalar_type(), "attempting to assign a gradient of dtype '", g->scalar_type(),
+                "' to a tensor of dtype '", t.scalar_type(), "'. Please ensure that the gradient and the tensor have the same dtype");
+    TORCH_CHECK(t.device() == g->device(), "attempting to assign a gradient located on device with index '", g->device(),
+                "' to a tensor located on device with index '", t.device(), "'. Please ensure that the gradient and the tensor are on the same device");
+    TORCH_CHECK(t.sizes().equals(g->sizes()), "attempting to assign a gradient of size '", g->sizes(), "' to a tensor of size '",
+                t.sizes(), "'. Please ensure that the gradient and the tensor are the same size");
+  }
   t.mutable_grad() = g.value_or(at::Tensor());
   return info.Env().Undefined();
 }

@@ -61,6 +61,10 @@ Napi::Value guardCall(const Napi::CallbackInfo& info, Binding fn) {
     throwTorchError(env, stripBacktrace(e.what_without_backtrace()), "TORCH_ERROR");
   } catch (const std::bad_alloc&) {
     throwTorchError(env, "out of memory (std::bad_alloc)", "OUT_OF_MEMORY");
+  } catch (const std::runtime_error& e) {
+    // libtorch also reports some failures as std::runtime_error (e.g. a Scalar that overflows the dtype), which
+    // Python surfaces as RuntimeError: these are libtorch errors too.
+    throwTorchError(env, stripBacktrace(e.what()), "TORCH_ERROR");
   } catch (const std::exception& e) {
     Napi::Error::New(env, stripBacktrace(e.what())).ThrowAsJavaScriptException();
   } catch (...) {

@@ -280,7 +280,7 @@ function gypOutput(what) {
     case 'cuda':
       return info.cuda && process.env.TORCHKD_NO_CUDA !== '1' ? '1' : '0';
     case 'cuda_include':
-      return cudaRuntimeIncludeDir(info);
+      return cudaIncludeDirs(info).join(' ');
     default:
       throw new Error(`unknown gyp query ${what}`);
   }
@@ -301,9 +301,22 @@ function cudaRuntimeLibDir(info) {
   return tk ? path.join(tk, 'lib64') : info.libDir;
 }
 
-function cudaRuntimeIncludeDir() {
+/**
+ * Headers libtorch's CUDA headers include (cuda_runtime, cusparse, cublas...): the toolkit's, then those of the
+ * nvidia-* wheels installed next to a pip torch (a minimal toolkit may lack cusparse.h and friends).
+ */
+function cudaIncludeDirs(info) {
+  const dirs = [];
   const tk = cudaToolkit();
-  return tk ? path.join(tk, 'include') : '';
+  if (tk) dirs.push(path.join(tk, 'include'));
+  const nvidia = path.join(path.dirname(info.root), 'nvidia');
+  if (exists(nvidia)) {
+    for (const pkg of fs.readdirSync(nvidia).sort()) {
+      const inc = path.join(nvidia, pkg, 'include');
+      if (exists(inc)) dirs.push(inc);
+    }
+  }
+  return dirs;
 }
 
 /** A CMake script that sets TORCHKD_* variables (CMakeLists.txt includes it). */
@@ -319,6 +332,7 @@ function cmakeOutput() {
     `set(TORCHKD_TORCH_CUDA ${info.cuda ? 'ON' : 'OFF'})`,
     `set(TORCHKD_CXX11_ABI ${info.cxx11abi === false ? 0 : 1})`,
     `set(TORCHKD_CUDART_LIB_DIR ${q(info.cuda ? cudaRuntimeLibDir(info) : '')})`,
+    `set(TORCHKD_CUDA_INCLUDE_DIRS ${info.cuda ? cudaIncludeDirs(info).map(q).join(' ') : '""'})`,
   ];
   return lines.join('\n') + '\n';
 }
