@@ -45,8 +45,7 @@ Napi::Value cudaMemoryStats(const Napi::CallbackInfo& info) {
   if (!torch::cuda::is_available()) throwType("torch.cuda.memoryStats(): no CUDA device is available");
   int dev = isMissing(info, 0) ? c10::cuda::current_device() : intArg(info, 0, "device");
   auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(dev));
-  using c10::CachingAllocator::StatType;
-  auto agg = static_cast<size_t>(StatType::AGGREGATE);
+  const size_t agg = 0;  // StatType::AGGREGATE (the enum moved between namespaces across 2.x releases)
   auto out = Napi::Object::New(env);
   out.Set("allocated", Napi::Number::New(env, static_cast<double>(stats.allocated_bytes[agg].current)));
   out.Set("reserved", Napi::Number::New(env, static_cast<double>(stats.reserved_bytes[agg].current)));
