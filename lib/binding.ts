@@ -30,6 +30,8 @@ export interface NativeBinding {
   manualSeed(seed: number | bigint): void;
   initialSeed(): number;
   randomInt64(): bigint;
+  getRngState(): H;
+  setRngState(state: H): void;
   randpermSeeded(n: number, seed: bigint | number): H;
   // properties
   shape(t: H): number[];

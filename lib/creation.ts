@@ -270,3 +270,13 @@ export function manualSeed(seed: number | bigint): void {
 export function initialSeed(): number {
   return N.initialSeed();
 }
+
+/** The default CPU generator's state (torch.get_rng_state), a uint8 tensor. */
+export function getRngState(): Tensor {
+  return wrap(N.getRngState());
+}
+
+/** Restores a state from {@link getRngState} (torch.set_rng_state). */
+export function setRngState(state: Tensor): void {
+  N.setRngState(state.h);
+}

@@ -848,7 +848,7 @@ export function tidy<T>(fn: () => T): T {
 /** Keeps a tensor out of the enclosing `tidy` scope (it will not be disposed at the scope's end). */
 export function keep<T extends Tensor>(t: T): T {
   for (const scope of scopes) {
-    const i = scope.indexOf(t);
+    const i = scope.lastIndexOf(t);
     if (i >= 0) scope.splice(i, 1);
   }
   return t;

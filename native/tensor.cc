@@ -4,6 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cstring>
+#include <mutex>
 
 namespace torchkd {
 namespace {
@@ -164,6 +165,23 @@ Napi::Value randpermSeeded(const Napi::CallbackInfo& info) {
   int64_t seed = int64Arg(info, 1, "seed");
   auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed));
   return wrap(info, at::randperm(n, gen, at::TensorOptions().dtype(at::kLong)));
+}
+
+// getRngState() / setRngState(t): the default CPU generator's state as a uint8 tensor (torch.get_rng_state), so a
+// resumed run draws the same numbers as an uninterrupted one.
+Napi::Value getRngState(const Napi::CallbackInfo& info) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return wrap(info, at::Tensor(gen.get_state()));
+}
+
+Napi::Value setRngState(const Napi::CallbackInfo& info) {
+  const auto& state = tensorArg(info, 0);
+  if (state.scalar_type() != at::kByte || !state.device().is_cpu()) throwType("setRngState expects a CPU uint8 tensor from getRngState()");
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
+  return info.Env().Undefined();
 }
 
 Napi::Value initialSeed(const Napi::CallbackInfo& info) {
@@ -349,6 +367,8 @@ void initTensor(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "manualSeed", manualSeed);
   exportGuarded(env, exports, "initialSeed", initialSeed);
   exportGuarded(env, exports, "randomInt64", randomInt64);
+  exportGuarded(env, exports, "getRngState", getRngState);
+  exportGuarded(env, exports, "setRngState", setRngState);
   exportGuarded(env, exports, "randpermSeeded", randpermSeeded);
   exportGuarded(env, exports, "shape", shape);
   exportGuarded(env, exports, "stride", stride);

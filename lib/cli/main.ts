@@ -20,7 +20,12 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'doctor':
         return doctor();
-      // COMMANDS
+      case 'parity':
+        return await (await import('./parity')).parityCommand(rest);
+      case 'demo':
+        return await (await import('./demo')).demoCommand(rest);
+      case 'train':
+        return await (await import('./train')).trainCommand(rest);
       case undefined:
       case '-h':
       case '--help':
@@ -34,7 +39,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     // Expected failures (bad flags, missing data, unreadable files) are reported without a stack trace.
     const err = e as Error;
-    console.error(`torchkd ${cmd}: ${err.message}`);
+    // argparse reports bad flags as 'ArgumentError: ...'; usage errors carry their own text.
+    console.error(`torchkd ${cmd}: ${err.message.replace(/^ArgumentError: /, '')}`);
     if (process.env.TORCHKD_DEBUG) console.error(err.stack);
     return 1;
   }

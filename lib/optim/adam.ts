@@ -4,7 +4,7 @@
  * step a parameter has a gradient, as in Python.
  */
 import { describe } from '../dtype';
-import { N, Tensor, wrap } from '../tensor';
+import { N, Tensor, keep, wrap } from '../tensor';
 import { Optimizer, ParamGroup, ParamsArg } from './optimizer';
 
 /** Adam/AdamW options (PyTorch's names, camelCase). */
@@ -62,11 +62,11 @@ export class Adam extends Optimizer {
         if (p.grad === null) continue;
         if (!this.state.has(p)) {
           const s: Record<string, Tensor | number> = {
-            step: wrap(N.full([], 0, 6, -1, false)),
-            exp_avg: zerosLike(p),
-            exp_avg_sq: zerosLike(p),
+            step: keep(wrap(N.full([], 0, 6, -1, false))),
+            exp_avg: keep(zerosLike(p)),
+            exp_avg_sq: keep(zerosLike(p)),
           };
-          if (g.amsgrad) s.max_exp_avg_sq = zerosLike(p);
+          if (g.amsgrad) s.max_exp_avg_sq = keep(zerosLike(p));
           this.state.set(p, s);
         }
         params.push(p);

@@ -2,7 +2,7 @@
  * SGD with momentum, dampening, Nesterov, weight decay and maximize — PyTorch's single-tensor algorithm, op for op
  * (native/optim.cc), so parameters after N steps match Python's to the bit on the same libtorch.
  */
-import { N, Tensor, wrap } from '../tensor';
+import { N, Tensor, keep, wrap } from '../tensor';
 import { Optimizer, ParamGroup, ParamsArg } from './optimizer';
 
 /** SGD options (PyTorch's names, camelCase; PyTorch's defaults). */
@@ -59,7 +59,7 @@ export class SGD extends Optimizer {
       });
       const created = N.sgdStep(this.handles(g), bufs, g.lr, g.momentum as number, g.dampening as number, g.weightDecay as number, g.nesterov as boolean, g.maximize as boolean);
       created.forEach((h, i) => {
-        if (h !== null) this.state.set(g.params[i], { momentum_buffer: wrap(h) });
+        if (h !== null) this.state.set(g.params[i], { momentum_buffer: keep(wrap(h)) });
       });
     }
   }

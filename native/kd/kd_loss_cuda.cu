@@ -111,7 +111,7 @@ struct alignas(sizeof(T) * VEC) Pack {
 
 template <typename T, int VEC>
 __global__ void kdLossKernel(const T* __restrict__ s, const T* __restrict__ t, T* __restrict__ grad,
-                             float* __restrict__ rowLoss, int64_t rows, int64_t cols, double invTd, double gradScaled) {
+                             double* __restrict__ rowLoss, int64_t rows, int64_t cols, double invTd, double gradScaled) {
   using A = typename Acc<T>::type;
   __shared__ Stats<A> shared[32];
   const A invT = static_cast<A>(invTd);
@@ -130,10 +130,15 @@ __global__ void kdLossKernel(const T* __restrict__ s, const T* __restrict__ t, T
     }
     for (int64_t j = nVec * VEC + threadIdx.x; j < cols; j += blockDim.x) observe(st, toAcc(sr[j]) * invT, toAcc(tr[j]) * invT);
     Stats<A> row_ = blockMerge(st, shared);
-    const A lseA = row_.ma + log(row_.za);
-    const A lseB = row_.mb + log(row_.zb);
-    if (threadIdx.x == 0) rowLoss[row] = static_cast<float>(row_.w / row_.zb - lseB + lseA);
+    // KL = Σ p·(b − a) − lse_b + lse_a, with the two maxima cancelled explicitly (lse = m + log z).
+    if (threadIdx.x == 0)
+      rowLoss[row] = static_cast<double>(row_.w / row_.zb) - static_cast<double>(row_.mb - row_.ma) -
+                     log(static_cast<double>(row_.zb)) + log(static_cast<double>(row_.za));
     if (grad == nullptr) continue;
+    // q = exp(a − m_a)/z_a and p = exp(b − m_b)/z_b: subtracting the maxima first keeps large logits exact (adding
+    // log z to a large m would round at the magnitude of m).
+    const A ma = row_.ma, mb = row_.mb;
+    const A qScale = gradScale / row_.za, pScale = gradScale / row_.zb;
     T* gr = grad + row * cols;
     auto* gv = reinterpret_cast<Pack<T, VEC>*>(gr);
     for (int64_t j = threadIdx.x; j < nVec; j += blockDim.x) {
@@ -141,21 +146,21 @@ __global__ void kdLossKernel(const T* __restrict__ s, const T* __restrict__ t, T
 #pragma unroll
       for (int k = 0; k < VEC; k++) {
         A a = toAcc(ps.v[k]) * invT, b = toAcc(pt.v[k]) * invT;
-        A g = (fastExp(a - lseA) - fastExp(b - lseB)) * gradScale;
+        A g = fastExp(a - ma) * qScale - fastExp(b - mb) * pScale;
         if constexpr (sizeof(T) == sizeof(double)) pg.v[k] = fromAccD(g); else pg.v[k] = fromAcc<T>(g);
       }
       gv[j] = pg;
     }
     for (int64_t j = nVec * VEC + threadIdx.x; j < cols; j += blockDim.x) {
       A a = toAcc(sr[j]) * invT, b = toAcc(tr[j]) * invT;
-      A g = (fastExp(a - lseA) - fastExp(b - lseB)) * gradScale;
+      A g = fastExp(a - ma) * qScale - fastExp(b - mb) * pScale;
       if constexpr (sizeof(T) == sizeof(double)) gr[j] = fromAccD(g); else gr[j] = fromAcc<T>(g);
     }
   }
 }
 
 template <typename T>
-cudaError_t launchTyped(const void* s, const void* t, void* grad, float* rowLoss, int64_t rows, int64_t cols,
+cudaError_t launchTyped(const void* s, const void* t, void* grad, double* rowLoss, int64_t rows, int64_t cols,
                         double invT, double gradScale, cudaStream_t stream) {
   constexpr int kVec = 16 / sizeof(T);
   const bool aligned = cols % kVec == 0 && reinterpret_cast<uintptr_t>(s) % 16 == 0 &&
@@ -203,7 +208,7 @@ cudaError_t launchScale(void* g, const void* factor, int64_t n, cudaStream_t str
 
 }  // namespace
 
-int launchKdLoss(CudaDtype dtype, const void* student, const void* teacher, void* grad, float* rowLoss, int64_t rows,
+int launchKdLoss(CudaDtype dtype, const void* student, const void* teacher, void* grad, double* rowLoss, int64_t rows,
                  int64_t cols, double invTemperature, double gradScale, void* stream) {
   auto st = static_cast<cudaStream_t>(stream);
   if (rows == 0) return 0;

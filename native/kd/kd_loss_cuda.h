@@ -9,10 +9,10 @@ namespace kd {
 
 enum class CudaDtype : int { Float32 = 0, Float64 = 1, Float16 = 2, BFloat16 = 3 };
 
-// Rows of `cols` contiguous logits. Writes rowLoss[r] = KL of row r (float32, unscaled, not divided by anything)
+// Rows of `cols` contiguous logits. Writes rowLoss[r] = KL of row r (float64, unscaled, not divided by anything)
 // and, when grad != nullptr, grad = (softmax(s/T) - softmax(t/T)) * gradScale in the input dtype.
 // Runs on `stream` (a cudaStream_t); returns a cudaError_t value (0 on success).
-int launchKdLoss(CudaDtype dtype, const void* student, const void* teacher, void* grad, float* rowLoss, int64_t rows,
+int launchKdLoss(CudaDtype dtype, const void* student, const void* teacher, void* grad, double* rowLoss, int64_t rows,
                  int64_t cols, double invTemperature, double gradScale, void* stream);
 
 // grad *= *factor (a device scalar of the same dtype) unless it equals 1, decided on the device: no host sync.

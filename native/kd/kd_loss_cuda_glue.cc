@@ -29,10 +29,10 @@ std::pair<at::Tensor, at::Tensor> fusedForwardCuda(const at::Tensor& s2d, const 
   c10::cuda::CUDAGuard guard(s2d.device());
   const int64_t rows = s2d.size(0), cols = s2d.size(1);
   at::Tensor grad = withGrad ? at::empty_like(s2d) : at::Tensor();
-  at::Tensor rowLoss = at::empty({rows}, s2d.options().dtype(at::kFloat));
+  at::Tensor rowLoss = at::empty({rows}, s2d.options().dtype(at::kDouble));
   auto stream = at::cuda::getCurrentCUDAStream();
   int err = launchKdLoss(cudaDtype(s2d.scalar_type()), s2d.const_data_ptr(), t2d.const_data_ptr(),
-                         withGrad ? grad.data_ptr() : nullptr, rowLoss.data_ptr<float>(), rows, cols, 1.0 / temperature,
+                         withGrad ? grad.data_ptr() : nullptr, rowLoss.data_ptr<double>(), rows, cols, 1.0 / temperature,
                          gradScale, stream.stream());
   TORCH_CHECK(err == 0, "kdLoss CUDA kernel failed to launch: ", errorString(err));
   return {rowLoss.sum(at::kDouble), grad};

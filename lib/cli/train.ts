@@ -1,0 +1,386 @@
+/**
+ * `torchkd train`: trains a classifier on Fashion-MNIST with optional knowledge distillation, as Distiller's
+ * compress_classifier.py does (flags modelled on it, plus every `--kd-*` flag through addDistillationArgs).
+ *
+ * Output folder: metrics.jsonl (one row per pass), checkpoint.pt (last) and best.pt (best validation top-1), both
+ * written atomically, teacher.pt when the teacher was trained here, args.json and report.html. `--resume DIR`
+ * continues an interrupted run to the same result as an uninterrupted one (model, optimizer, schedules and the RNG
+ * state are in the checkpoint).
+ */
+import { ArgumentParser } from 'argparse';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { setNumThreads } from '../cuda';
+import { getRngState, manualSeed, setRngState } from '../creation';
+import { DataLoader } from '../data/dataloader';
+import { FashionMNIST, FASHION_MNIST_DEFAULT_ROOT } from '../data/fashion-mnist';
+import { TensorDataset } from '../data/dataset';
+import { SubsetRandomSampler } from '../data/sampler';
+import { splitTrainValidation } from '../data/split';
+import { addDistillationArgs, pythonTypes, type DistillationArgs } from '../distiller/args';
+import { createKdPolicyFromArgs } from '../distiller/from-args';
+import type { KnowledgeDistillationPolicy, Model } from '../distiller/knowledge-distillation';
+import { CompressionScheduler } from '../distiller/scheduler';
+import { TorchError } from '../errors';
+import { ARCHITECTURES, create as createModel } from '../models';
+import type { Module } from '../nn/module';
+import { MultiStepLR } from '../optim/lr-scheduler';
+import type { OptimizerStateDict } from '../optim/optimizer';
+import { SGD } from '../optim/sgd';
+import { load, save, writeAtomic } from '../serialization';
+import { Tensor } from '../tensor';
+import { Output, progressBar, stdoutOutput } from './progress';
+import { MetricsRow, writeReport } from './report';
+import { PassResult, evaluate, metricsRow, trainEpoch } from './trainer';
+
+/** Parsed `torchkd train` options (Python dest names, as Distiller's parser gives them). */
+export interface TrainArgs extends DistillationArgs {
+  arch: string;
+  data: string;
+  epochs: number;
+  lr: number;
+  momentum: number;
+  weight_decay: number;
+  batch_size: number;
+  seed: number | null;
+  deterministic: boolean;
+  device: 'cpu' | 'cuda';
+  out: string | null;
+  resume: string | null;
+  print_freq: number;
+  validation_split: number;
+  force: boolean;
+  lr_step_epochs: number[];
+  lr_gamma: number;
+  teacher_epochs: number | null;
+  max_batches: number | null;
+  threads: number | null;
+  name: string | null;
+}
+
+/** A usage error: reported without a stack trace. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+function intList(v: string): number[] {
+  if (v.trim() === '') return [];
+  return v.split(',').map((x) => pythonTypes.int(x.trim()));
+}
+
+/** The argument parser of `torchkd train`. */
+export function trainParser(): ArgumentParser {
+  const p = new ArgumentParser({ prog: 'torchkd train', description: 'Train a classifier on Fashion-MNIST, with knowledge distillation (Distiller compress_classifier flags).', exit_on_error: false });
+  p.add_argument('--arch', '-a', { metavar: 'ARCH', default: 'simplenet_mnist', choices: [...ARCHITECTURES], help: `model architecture: ${ARCHITECTURES.join(' | ')}` });
+  p.add_argument('--data', { metavar: 'DIR', default: FASHION_MNIST_DEFAULT_ROOT, help: 'folder with the Fashion-MNIST IDX files (default: Debian dataset-fashion-mnist)' });
+  p.add_argument('--epochs', { type: pythonTypes.int, default: 10, metavar: 'N', help: 'number of epochs' });
+  p.add_argument('--lr', '--learning-rate', { type: pythonTypes.float, default: 0.1, metavar: 'LR', dest: 'lr', help: 'initial learning rate' });
+  p.add_argument('--momentum', { type: pythonTypes.float, default: 0.9, metavar: 'M' });
+  p.add_argument('--weight-decay', '--wd', { type: pythonTypes.float, default: 1e-4, metavar: 'W', dest: 'weight_decay' });
+  p.add_argument('-b', '--batch-size', { type: pythonTypes.int, default: 256, metavar: 'N', dest: 'batch_size' });
+  p.add_argument('--seed', { type: pythonTypes.int, default: null, help: 'seed for weights, data order and dropout' });
+  p.add_argument('--deterministic', '--det', { action: 'store_true', help: 'reproducible run (seed 0 unless --seed)' });
+  p.add_argument('--device', { choices: ['cpu', 'cuda'], default: 'cpu' });
+  p.add_argument('--out', '-o', { metavar: 'DIR', default: null, help: 'output folder (default runs/<arch>-<time>)' });
+  p.add_argument('--resume', { metavar: 'DIR', default: null, help: 'continue the run saved in DIR (its checkpoint.pt)' });
+  p.add_argument('--print-freq', '-p', { type: pythonTypes.int, default: 50, metavar: 'N', dest: 'print_freq' });
+  p.add_argument('--validation-split', '--vs', { type: pythonTypes.float, default: 0.1, dest: 'validation_split', help: 'fraction of training data held out for validation' });
+  p.add_argument('--force', { action: 'store_true', help: 'allow writing into an existing output folder' });
+  p.add_argument('--lr-step-epochs', { type: intList, default: [], dest: 'lr_step_epochs', metavar: 'E1,E2', help: 'epochs at which the learning rate is multiplied by --lr-gamma' });
+  p.add_argument('--lr-gamma', { type: pythonTypes.float, default: 0.1, dest: 'lr_gamma' });
+  p.add_argument('--teacher-epochs', { type: pythonTypes.int, default: null, dest: 'teacher_epochs', help: 'epochs to train the teacher when --kd-teacher has no --kd-resume (default: --epochs)' });
+  p.add_argument('--max-batches', { type: pythonTypes.int, default: null, dest: 'max_batches', help: 'stop each training pass after N minibatches (quick runs)' });
+  p.add_argument('--threads', { type: pythonTypes.int, default: null, help: 'libtorch intra-op threads' });
+  p.add_argument('--name', { default: null, help: 'run name in the report' });
+  addDistillationArgs(p, [...ARCHITECTURES], false);
+  return p;
+}
+
+/** Parses argv (TypeError-free: bad input becomes a UsageError with argparse's message). */
+export function parseTrainArgs(argv: string[]): TrainArgs {
+  const p = trainParser();
+  let ns: TrainArgs;
+  try {
+    ns = p.parse_args(argv) as TrainArgs;
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n${p.format_usage()}`);
+  }
+  const check = (ok: boolean, msg: string): void => {
+    if (!ok) throw new UsageError(msg);
+  };
+  check(ns.epochs > 0, '--epochs must be positive');
+  check(ns.batch_size > 0, '--batch-size must be positive');
+  check(ns.lr > 0 && Number.isFinite(ns.lr), '--lr must be a positive number');
+  check(ns.momentum >= 0 && ns.weight_decay >= 0, '--momentum and --weight-decay must be >= 0');
+  check(ns.validation_split >= 0 && ns.validation_split < 1, '--validation-split must be in [0, 1)');
+  check(ns.print_freq > 0, '--print-freq must be positive');
+  check(ns.kd_temp > 0 && Number.isFinite(ns.kd_temp), '--kd-temperature must be a positive number');
+  check(ns.kd_start_epoch >= 0 && ns.kd_start_epoch < ns.epochs, '--kd-start-epoch must be in [0, --epochs)');
+  check([ns.kd_distill_wt, ns.kd_student_wt, ns.kd_teacher_wt].every((w) => w >= 0 && Number.isFinite(w)), 'the --kd-*-wt weights must be >= 0');
+  check(ns.max_batches === null || ns.max_batches > 0, '--max-batches must be positive');
+  check(ns.threads === null || ns.threads > 0, '--threads must be positive');
+  if (ns.deterministic && ns.seed === null) ns.seed = 0;
+  return ns;
+}
+
+interface Checkpoint {
+  format: string;
+  epoch: number;
+  arch: string;
+  model: Record<string, Tensor>;
+  optimizer: OptimizerStateDict;
+  lr_scheduler: Record<string, unknown>;
+  compression_scheduler: string;
+  rng_state: Tensor;
+  best_top1: number;
+  best_epoch: number;
+  args: string;
+}
+
+/** What a finished run reports. */
+export interface TrainResult {
+  out: string;
+  test: PassResult;
+  bestTop1: number;
+  bestEpoch: number;
+  teacherTest?: PassResult;
+  teacherSource: 'none' | 'loaded' | 'trained';
+  metrics: MetricsRow[];
+}
+
+function prepareOut(args: TrainArgs): string {
+  if (args.resume) return path.resolve(args.resume);
+  const out = path.resolve(args.out ?? path.join('runs', `${args.arch}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+  if (fs.existsSync(out) && fs.readdirSync(out).length > 0 && !args.force) {
+    throw new UsageError(`output folder ${out} already exists and is not empty; choose another --out, or pass --force to write into it`);
+  }
+  fs.mkdirSync(out, { recursive: true });
+  return out;
+}
+
+function loaders(args: TrainArgs, seed: number): { train: DataLoader<[Tensor, Tensor]>; val: DataLoader<[Tensor, Tensor]> | null; test: DataLoader<[Tensor, Tensor]> } {
+  const root = args.data;
+  if (!fs.existsSync(path.join(root, 'train-images-idx3-ubyte.gz')) && !fs.existsSync(path.join(root, 'train-images-idx3-ubyte'))) {
+    throw new UsageError(
+      `Fashion-MNIST not found in ${root}: install Debian's dataset-fashion-mnist package (sudo apt-get install dataset-fashion-mnist) or pass --data DIR with train-images-idx3-ubyte.gz and friends`,
+    );
+  }
+  const train = new FashionMNIST({ root, train: true });
+  const test = new FashionMNIST({ root, train: false });
+  const bs = args.batch_size;
+  if (args.validation_split > 0) {
+    const split = splitTrainValidation(train, args.validation_split, seed);
+    const valSet = new TensorDataset(train.images.indexSelect(0, split.validation), train.labels.indexSelect(0, split.validation));
+    return {
+      train: new DataLoader(train, { batchSize: bs, sampler: new SubsetRandomSampler(split.train) }),
+      val: new DataLoader(valSet, { batchSize: bs }),
+      test: new DataLoader(test, { batchSize: bs }),
+    };
+  }
+  return { train: new DataLoader(train, { batchSize: bs, shuffle: true }), val: null, test: new DataLoader(test, { batchSize: bs }) };
+}
+
+/** Limits a loader to the first `n` batches of each pass (for quick runs). */
+function limited<T extends [Tensor, Tensor]>(loader: DataLoader<T>, n: number | null): DataLoader<T> {
+  if (n === null || n >= loader.length) return loader;
+  return new Proxy(loader, {
+    get(target, prop, receiver) {
+      if (prop === 'length') return n;
+      if (prop === Symbol.iterator) {
+        return function* limitedIterator() {
+          let i = 0;
+          for (const b of target) {
+            if (i++ >= n) {
+              b[0].dispose();
+              b[1].dispose();
+              break;
+            }
+            yield b;
+          }
+        };
+      }
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+}
+
+function appendMetrics(out: string, row: MetricsRow): void {
+  fs.appendFileSync(path.join(out, 'metrics.jsonl'), `${JSON.stringify(row)}\n`);
+}
+
+function summary(row: MetricsRow): string {
+  const parts = [`epoch ${row.epoch}`, row.split.padEnd(5), `loss ${row.loss.toFixed(4)}`, `top1 ${row.top1.toFixed(2)}`, `top5 ${row.top5.toFixed(2)}`, `lr ${row.lr.toPrecision(3)}`, `${row.seconds.toFixed(1)}s`];
+  if (row.distillLoss !== undefined) parts.splice(3, 0, `objective ${row.objectiveLoss?.toFixed(4)}`, `distill ${row.distillLoss.toFixed(4)}`);
+  return parts.join('  ');
+}
+
+/** Trains a teacher alone (no distillation) and saves it; returns its test result. */
+function trainTeacher(args: TrainArgs, out: string, io: Output): { file: string; test: PassResult } {
+  const arch = args.kd_teacher as string;
+  const epochs = args.teacher_epochs ?? args.epochs;
+  io.line(`teacher: --kd-resume not given, training ${arch} first for ${epochs} epoch(s)`);
+  const teacherOut = path.join(out, 'teacher');
+  const result = runTraining(
+    { ...args, arch, epochs, kd_teacher: null, kd_resume: '', out: teacherOut, resume: null, force: true, name: `teacher ${arch}`, lr_step_epochs: args.lr_step_epochs.filter((e) => e < epochs) },
+    io,
+  );
+  const file = path.join(out, 'teacher.pt');
+  fs.copyFileSync(path.join(teacherOut, 'best.pt'), file);
+  return { file, test: result.test };
+}
+
+/** Runs a whole training job (what `torchkd train` does after parsing). */
+export function runTraining(args: TrainArgs, io: Output = stdoutOutput()): TrainResult {
+  if (args.threads) setNumThreads(args.threads);
+  const resuming = args.resume !== null;
+  let ck: Checkpoint | null = null;
+  if (resuming) {
+    const file = path.join(path.resolve(args.resume as string), 'checkpoint.pt');
+    if (!fs.existsSync(file)) throw new UsageError(`--resume: no checkpoint.pt in ${args.resume}`);
+    try {
+      ck = load(file) as Checkpoint;
+    } catch (e) {
+      throw new UsageError(`--resume: cannot read ${file}: ${(e as Error).message}`);
+    }
+    if (!ck || ck.format !== 'torchkd-train-1') throw new UsageError(`--resume: ${file} is not a torchkd train checkpoint`);
+    const saved = JSON.parse(ck.args) as TrainArgs;
+    args = { ...saved, resume: args.resume, epochs: args.epochs !== saved.epochs && args.epochs !== 10 ? args.epochs : saved.epochs };
+  }
+  const out = prepareOut(args);
+  const seed = args.seed ?? Math.floor(Math.random() * 2 ** 31);
+  if (!resuming) {
+    writeAtomic(path.join(out, 'args.json'), JSON.stringify({ ...args, seed }, null, 2));
+    fs.rmSync(path.join(out, 'metrics.jsonl'), { force: true });
+  }
+  manualSeed(seed);
+
+  // Teacher: loaded (--kd-resume), trained here first, or none.
+  let teacherSource: TrainResult['teacherSource'] = 'none';
+  let teacherTest: PassResult | undefined;
+  if (args.kd_teacher) {
+    if (args.kd_resume) {
+      teacherSource = 'loaded';
+      if (!fs.existsSync(args.kd_resume)) throw new UsageError(`--kd-resume: no such file ${args.kd_resume}`);
+      io.line(`teacher: ${args.kd_teacher} with weights from ${args.kd_resume}`);
+    } else if (fs.existsSync(path.join(out, 'teacher.pt'))) {
+      teacherSource = 'trained';
+      args = { ...args, kd_resume: path.join(out, 'teacher.pt') };
+      io.line(`teacher: ${args.kd_teacher} trained earlier in this run (${args.kd_resume})`);
+    } else {
+      teacherSource = 'trained';
+      const t = trainTeacher(args, out, io);
+      teacherTest = t.test;
+      args = { ...args, kd_resume: t.file };
+      writeAtomic(path.join(out, 'args.json'), JSON.stringify({ ...args, seed }, null, 2));
+      manualSeed(seed);
+    }
+  }
+
+  const data = loaders(args, seed);
+  const train = limited(data.train, args.max_batches);
+  const model = createModel(args.arch);
+  if (args.device === 'cuda') model.to('cuda');
+  const optimizer = new SGD(model.parameters(), { lr: args.lr, momentum: args.momentum, weightDecay: args.weight_decay });
+  const lrScheduler = new MultiStepLR(optimizer, args.lr_step_epochs, args.lr_gamma);
+  const scheduler = new CompressionScheduler<Model>(model);
+  let policy: KnowledgeDistillationPolicy | null = null;
+  let teacher: Module | null = null;
+  if (args.kd_teacher) {
+    let made;
+    try {
+      made = createKdPolicyFromArgs(args, model, { createModel: (a) => createModel(a), scheduler, epochs: args.epochs, device: args.device });
+    } catch (e) {
+      if (e instanceof TorchError) throw new UsageError(`--kd-resume ${args.kd_resume}: ${e.message.split('\n')[0]}`);
+      throw e;
+    }
+    policy = made?.policy ?? null;
+    teacher = made?.teacher ?? null;
+    io.line(`distillation: T=${args.kd_temp}, weights distill ${args.kd_distill_wt} / student ${args.kd_student_wt} / teacher ${args.kd_teacher_wt}, epochs ${args.kd_start_epoch}..${args.epochs - 1}`);
+  }
+
+  let startEpoch = 0;
+  let bestTop1 = -1;
+  let bestEpoch = -1;
+  if (ck) {
+    model.loadStateDict(ck.model);
+    optimizer.loadStateDict(ck.optimizer);
+    lrScheduler.loadStateDict(ck.lr_scheduler);
+    scheduler.loadStateDict(JSON.parse(ck.compression_scheduler));
+    setRngState(ck.rng_state);
+    startEpoch = ck.epoch;
+    bestTop1 = ck.best_top1;
+    bestEpoch = ck.best_epoch;
+    io.line(`resuming ${out} at epoch ${startEpoch}`);
+  }
+  io.line(`training ${args.arch} for ${args.epochs} epochs on ${args.device} (batch ${args.batch_size}, lr ${args.lr}, seed ${seed}) -> ${out}`);
+
+  for (let epoch = startEpoch; epoch < args.epochs; epoch++) {
+    const lr = optimizer.paramGroups[0].lr;
+    scheduler.onEpochBegin(epoch, optimizer);
+    const bar = progressBar(io, `train ${epoch}`, args.print_freq);
+    const tr = trainEpoch({ epoch, model, loader: train, optimizer, scheduler, policy, device: args.device, progress: bar });
+    bar.finish();
+    const trRow = metricsRow(epoch, 'train', tr, lr);
+    appendMetrics(out, trRow);
+    io.line(summary(trRow));
+    let score = tr.top1;
+    if (data.val) {
+      const vbar = progressBar(io, `valid ${epoch}`, args.print_freq);
+      const vr = evaluate(model, data.val, args.device, vbar);
+      vbar.finish();
+      const vRow = metricsRow(epoch, 'val', vr, lr);
+      appendMetrics(out, vRow);
+      io.line(summary(vRow));
+      score = vr.top1;
+    }
+    scheduler.onEpochEnd(epoch, optimizer);
+    lrScheduler.step();
+    const isBest = score > bestTop1;
+    if (isBest) {
+      bestTop1 = score;
+      bestEpoch = epoch;
+    }
+    const checkpoint: Checkpoint = {
+      format: 'torchkd-train-1',
+      epoch: epoch + 1,
+      arch: args.arch,
+      model: model.stateDict(),
+      optimizer: optimizer.stateDict(),
+      lr_scheduler: lrScheduler.stateDict(),
+      compression_scheduler: JSON.stringify(scheduler.stateDict()),
+      rng_state: getRngState(),
+      best_top1: bestTop1,
+      best_epoch: bestEpoch,
+      args: JSON.stringify({ ...args, seed }),
+    };
+    save(checkpoint as never, path.join(out, 'checkpoint.pt'));
+    if (isBest) save({ state_dict: model.stateDict(), arch: args.arch, epoch, top1: score } as never, path.join(out, 'best.pt'));
+  }
+
+  // Test set, with the last weights (Distiller tests after training too).
+  const tbar = progressBar(io, 'test', args.print_freq);
+  const test = evaluate(model, data.test, args.device, tbar);
+  tbar.finish();
+  const testRow = metricsRow(args.epochs - 1, 'test', test, optimizer.paramGroups[0].lr);
+  appendMetrics(out, testRow);
+  io.line(`test: top1 ${test.top1.toFixed(2)}  top5 ${test.top5.toFixed(2)}  loss ${test.loss.toFixed(4)}`);
+  if (teacher && teacherTest === undefined && teacherSource !== 'none') teacherTest = evaluate(teacher, data.test, args.device);
+  const metrics = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MetricsRow);
+  writeReport(path.join(out, 'report.html'), [{ name: args.name ?? `${args.arch}${args.kd_teacher ? ` + KD from ${args.kd_teacher}` : ''}`, metrics }]);
+  io.line(`report: ${path.join(out, 'report.html')}`);
+  return { out, test, bestTop1, bestEpoch, teacherTest, teacherSource, metrics };
+}
+
+/** The `torchkd train` command. */
+export async function trainCommand(argv: string[]): Promise<number> {
+  if (argv.includes('-h') || argv.includes('--help')) {
+    console.log(trainParser().format_help());
+    return 0;
+  }
+  runTraining(parseTrainArgs(argv));
+  return 0;
+}

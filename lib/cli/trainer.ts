@@ -1,0 +1,135 @@
+/**
+ * The training loop of `torchkd train`, in the order of Distiller's compress_classifier (apputils/image_classifier.py):
+ * onEpochBegin → per minibatch onMinibatchBegin, policy.forward, criterion ('Objective Loss'), beforeBackwardPass
+ * with components ('Overall Loss', 'Distill Loss'), zeroGrad, backward, beforeParameterOptimization, step,
+ * onMinibatchEnd → validate → onEpochEnd.
+ */
+import { CompressionScheduler } from '../distiller/scheduler';
+import type { KnowledgeDistillationPolicy, Model } from '../distiller/knowledge-distillation';
+import type { DataLoader } from '../data/dataloader';
+import * as F from '../functional';
+import { noGrad } from '../autograd';
+import type { Module } from '../nn/module';
+import type { Optimizer } from '../optim/optimizer';
+import { Tensor, tidy } from '../tensor';
+import type { MetricsRow } from './report';
+
+/** Loss and top-k accuracy of one pass. */
+export interface PassResult {
+  loss: number;
+  top1: number;
+  top5: number;
+  seconds: number;
+  overallLoss?: number;
+  objectiveLoss?: number;
+  distillLoss?: number;
+}
+
+/** Counts correct top-1 and top-5 predictions of a batch (top-5 capped at the class count). */
+export function topkCorrect(logits: Tensor, labels: Tensor): [number, number] {
+  return tidy(() => {
+    const k = Math.min(5, logits.size(1));
+    const idx = logits.topk(k, 1, true, true).indices;
+    const hits = idx.eq(labels.unsqueeze(1));
+    const top1 = hits.narrow(1, 0, 1).sum().item() as number;
+    const top5 = hits.sum().item() as number;
+    return [top1, top5];
+  });
+}
+
+/** Progress of a pass: called after each minibatch with the running averages. */
+export type ProgressFn = (done: number, total: number, running: Record<string, number>) => void;
+
+/** One training epoch (Distiller's train()). */
+export function trainEpoch(args: {
+  epoch: number;
+  model: Module;
+  loader: DataLoader<[Tensor, Tensor]>;
+  optimizer: Optimizer;
+  scheduler: CompressionScheduler<Model>;
+  policy: KnowledgeDistillationPolicy | null;
+  device: string;
+  progress?: ProgressFn;
+}): PassResult {
+  const { epoch, model, loader, optimizer, scheduler, policy, progress } = args;
+  const steps = loader.length;
+  const t0 = Date.now();
+  let seen = 0;
+  let c1 = 0;
+  let c5 = 0;
+  const sums = { objective: 0, overall: 0, distill: 0 };
+  model.train();
+  let step = 0;
+  for (const [x0, y0] of loader) {
+    tidy(() => {
+      const x = args.device === 'cpu' ? x0 : x0.to(args.device as 'cuda');
+      const y = args.device === 'cpu' ? y0 : y0.to(args.device as 'cuda');
+      scheduler.onMinibatchBegin(epoch, step, steps, optimizer);
+      const output = policy ? policy.forward(x) : model.forward(x);
+      const loss = F.crossEntropy(output, y);
+      const pl = scheduler.beforeBackwardPass(epoch, step, steps, loss, { optimizer, returnLossComponents: true, labels: y });
+      optimizer.zeroGrad();
+      pl.overallLoss.backward();
+      scheduler.beforeParameterOptimization(epoch, step, steps, optimizer);
+      optimizer.step();
+      scheduler.onMinibatchEnd(epoch, step, steps, optimizer);
+      const n = y.size(0);
+      const [a, b] = topkCorrect(output.detach(), y);
+      c1 += a;
+      c5 += b;
+      seen += n;
+      sums.objective += (loss.item() as number) * n;
+      sums.overall += (pl.overallLoss.item() as number) * n;
+      const d = pl.lossComponents.find((c) => c.name === 'Distill Loss');
+      if (d) sums.distill += (d.value.item() as number) * n;
+    });
+    x0.dispose();
+    y0.dispose();
+    step++;
+    progress?.(step, steps, { 'Overall Loss': sums.overall / seen, 'Objective Loss': sums.objective / seen, Top1: (100 * c1) / seen });
+  }
+  const kdActive = policy?.active ?? false;
+  return {
+    loss: sums.overall / seen,
+    top1: (100 * c1) / seen,
+    top5: (100 * c5) / seen,
+    seconds: (Date.now() - t0) / 1000,
+    ...(kdActive || sums.distill > 0 ? { overallLoss: sums.overall / seen, objectiveLoss: sums.objective / seen, distillLoss: sums.distill / seen } : {}),
+  };
+}
+
+/** Evaluates a model (no autograd, eval mode): mean cross entropy and top-1/top-5. */
+export function evaluate(model: Module, loader: DataLoader<[Tensor, Tensor]>, device: string, progress?: ProgressFn): PassResult {
+  const t0 = Date.now();
+  let seen = 0;
+  let c1 = 0;
+  let c5 = 0;
+  let lossSum = 0;
+  model.eval();
+  let step = 0;
+  for (const [x0, y0] of loader) {
+    tidy(() =>
+      noGrad(() => {
+        const x = device === 'cpu' ? x0 : x0.to(device as 'cuda');
+        const y = device === 'cpu' ? y0 : y0.to(device as 'cuda');
+        const out = model.forward(x);
+        const n = y.size(0);
+        lossSum += (F.crossEntropy(out, y).item() as number) * n;
+        const [a, b] = topkCorrect(out, y);
+        c1 += a;
+        c5 += b;
+        seen += n;
+      }),
+    );
+    x0.dispose();
+    y0.dispose();
+    step++;
+    progress?.(step, loader.length, { Loss: lossSum / seen, Top1: (100 * c1) / seen });
+  }
+  return { loss: lossSum / seen, top1: (100 * c1) / seen, top5: (100 * c5) / seen, seconds: (Date.now() - t0) / 1000 };
+}
+
+/** A metrics.jsonl row from a pass. */
+export function metricsRow(epoch: number, split: MetricsRow['split'], r: PassResult, lr: number): MetricsRow {
+  return { epoch, split, loss: r.loss, top1: r.top1, top5: r.top5, lr, seconds: r.seconds, ...(r.overallLoss !== undefined ? { overallLoss: r.overallLoss, objectiveLoss: r.objectiveLoss, distillLoss: r.distillLoss } : {}) };
+}

@@ -1,0 +1,122 @@
+/**
+ * `torchkd train`: Distiller's loop with KD, outputs, resume equality, and clear errors for bad input.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import * as torch from '../lib/index';
+import { parseTrainArgs, runTraining, UsageError } from '../lib/cli/train';
+import type { Output } from '../lib/cli/progress';
+
+const ROOT = path.resolve(__dirname, '..');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchkd-cli-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const HAS_DATA = fs.existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
+
+function quiet(): Output & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, line: (t: string) => void lines.push(t) };
+}
+
+function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'torchkd.js'), ...args], { encoding: 'utf8', cwd: tmp });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const QUICK = ['--max-batches', '8', '-b', '64', '--print-freq', '100', '--seed', '3', '--vs', '0.05'];
+
+describe.skipIf(!HAS_DATA)('torchkd train', () => {
+  it('distils a student from a teacher trained first, writing metrics, checkpoints and a report', () => {
+    const out = path.join(tmp, 'kd');
+    const io = quiet();
+    const r = runTraining(parseTrainArgs([...QUICK, '--arch', 'mlp_small_mnist', '--epochs', '2', '--kd-teacher', 'mlp_mnist', '--teacher-epochs', '1', '--kd-temp', '4', '--out', out]), io);
+    expect(r.teacherSource).toBe('trained');
+    expect(io.lines.some((l) => l.includes('teacher: --kd-resume not given, training mlp_mnist first'))).toBe(true);
+    for (const f of ['metrics.jsonl', 'checkpoint.pt', 'best.pt', 'teacher.pt', 'report.html', 'args.json']) expect(fs.existsSync(path.join(out, f))).toBe(true);
+    const rows = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows.map((x) => `${x.epoch}:${x.split}`)).toEqual(['0:train', '0:val', '1:train', '1:val', '1:test']);
+    // Distillation ran in both epochs: the train rows carry the loss components, overall = 0.5·objective + 0.5·T²·KL.
+    for (const row of rows.filter((x) => x.split === 'train')) {
+      expect(row.distillLoss).toBeGreaterThan(0);
+      expect(row.overallLoss).toBeCloseTo(0.5 * row.objectiveLoss + 0.5 * 16 * row.distillLoss, 4);
+    }
+    expect(fs.readFileSync(path.join(out, 'report.html'), 'utf8')).toContain('<svg');
+  });
+
+  it('--resume reaches the same weights and metrics as an uninterrupted run', () => {
+    const full = path.join(tmp, 'full');
+    const part = path.join(tmp, 'part');
+    const args = [...QUICK, '--arch', 'mlp_small_mnist', '--kd-teacher', 'mlp_small_mnist', '--teacher-epochs', '1', '--lr-step-epochs', '1', '--lr-gamma', '0.5'];
+    runTraining(parseTrainArgs([...args, '--epochs', '3', '--out', full]), quiet());
+    runTraining(parseTrainArgs([...args, '--epochs', '1', '--out', part]), quiet());
+    // Continue the 1-epoch run to 3 epochs.
+    const argsJson = JSON.parse(fs.readFileSync(path.join(part, 'args.json'), 'utf8'));
+    expect(argsJson.epochs).toBe(1);
+    runTraining(parseTrainArgs(['--resume', part, '--epochs', '3']), quiet());
+    const a = torch.load(path.join(full, 'checkpoint.pt')) as { model: Record<string, torch.Tensor> };
+    const b = torch.load(path.join(part, 'checkpoint.pt')) as { model: Record<string, torch.Tensor> };
+    for (const k of Object.keys(a.model)) expect(a.model[k].equal(b.model[k])).toBe(true);
+    const ma = fs.readFileSync(path.join(full, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const mb = fs.readFileSync(path.join(part, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((x) => !(x.split === 'test' && x.epoch === 0));
+    const strip = (x: Record<string, number>): Record<string, number> => ({ ...x, seconds: 0 });
+    expect(mb.map(strip)).toEqual(ma.map(strip));
+  });
+
+  it('loads the teacher from --kd-resume (a Distiller-style checkpoint) and says so', () => {
+    const out = path.join(tmp, 'loaded');
+    const teacherFile = path.join(tmp, 'kd', 'teacher.pt');
+    const io = quiet();
+    const r = runTraining(parseTrainArgs([...QUICK, '--arch', 'mlp_small_mnist', '--epochs', '1', '--kd-teacher', 'mlp_mnist', '--kd-resume', teacherFile, '--out', out]), io);
+    expect(r.teacherSource).toBe('loaded');
+    expect(io.lines.some((l) => l.startsWith(`teacher: mlp_mnist with weights from ${teacherFile}`))).toBe(true);
+  });
+});
+
+describe('torchkd train: bad input gets a clear message and no stack trace', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['unknown architecture', ['--arch', 'resnet9000'], /argument --arch\/-a: invalid choice: 'resnet9000'/],
+    ['bad number', ['--lr', 'fast'], /argument --lr\/--learning-rate: invalid float value: 'fast'/],
+    ['bad epochs', ['--epochs', '0'], /--epochs must be positive/],
+    ['missing data', ['--data', '/nonexistent', '--out', 'x1'], /Fashion-MNIST not found in \/nonexistent: install Debian's dataset-fashion-mnist/],
+    ['unknown teacher', ['--kd-teacher', 'nope'], /argument --kd-teacher: invalid choice: 'nope'/],
+    ['bad temperature', ['--kd-temp', '-1'], /--kd-temperature must be a positive number/],
+    ['unknown flag', ['--frobnicate'], /unrecognized arguments: --frobnicate/],
+  ];
+  for (const [name, args, re] of cases) {
+    it(name, () => {
+      const r = cli(['train', ...args]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(re);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    });
+  }
+
+  it.skipIf(!HAS_DATA)('an unreadable --kd-resume checkpoint', () => {
+    const bad = path.join(tmp, 'bad.pt');
+    fs.writeFileSync(bad, 'garbage');
+    const r = cli(['train', ...QUICK, '--arch', 'mlp_small_mnist', '--epochs', '1', '--kd-teacher', 'mlp_small_mnist', '--kd-resume', bad, '--out', 'x2']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/--kd-resume .*bad\.pt: .*not a readable PyTorch file/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('an existing output folder is never overwritten without --force', () => {
+    const out = path.join(tmp, 'exists');
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(path.join(out, 'precious.txt'), 'keep me');
+    expect(() => runTraining(parseTrainArgs(['--out', out]), quiet())).toThrow(UsageError);
+    const r = cli(['train', '--out', out]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/already exists and is not empty; choose another --out, or pass --force/);
+    expect(fs.readFileSync(path.join(out, 'precious.txt'), 'utf8')).toBe('keep me');
+  });
+
+  it('--resume of a folder without a checkpoint', () => {
+    const r = cli(['train', '--resume', tmp]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/--resume: no checkpoint.pt in/);
+  });
+});
