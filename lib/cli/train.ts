@@ -105,7 +105,10 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
   const p = trainParser();
   let ns: TrainArgs;
   try {
-    ns = p.parse_args(argv) as TrainArgs;
+    // parse_known_args: argparse would exit the process itself on unrecognized arguments.
+    const [known, extras] = p.parse_known_args(argv) as [TrainArgs, string[]];
+    if (extras.length) throw new Error(`unrecognized arguments: ${extras.join(' ')}`);
+    ns = known;
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\n${p.format_usage()}`);
   }
@@ -139,6 +142,12 @@ interface Checkpoint {
   best_top1: number;
   best_epoch: number;
   args: string;
+}
+
+/** The epoch count of a resumed run: the one given on the command line when it differs from the default. */
+function resumedEpochs(given: TrainArgs, saved: TrainArgs): number {
+  const defaultEpochs = trainParser().get_default('epochs') as number;
+  return given.epochs !== defaultEpochs ? given.epochs : saved.epochs;
 }
 
 /** What a finished run reports. */
@@ -248,7 +257,9 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput()): Train
     }
     if (!ck || ck.format !== 'torchkd-train-1') throw new UsageError(`--resume: ${file} is not a torchkd train checkpoint`);
     const saved = JSON.parse(ck.args) as TrainArgs;
-    args = { ...saved, resume: args.resume, epochs: args.epochs !== saved.epochs && args.epochs !== 10 ? args.epochs : saved.epochs };
+    // The saved arguments win, except --epochs, which may extend the run.
+    const epochs = resumedEpochs(args, saved);
+    args = { ...saved, resume: args.resume, epochs };
   }
   const out = prepareOut(args);
   const seed = args.seed ?? Math.floor(Math.random() * 2 ** 31);
@@ -309,7 +320,9 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput()): Train
     model.loadStateDict(ck.model);
     optimizer.loadStateDict(ck.optimizer);
     lrScheduler.loadStateDict(ck.lr_scheduler);
-    scheduler.loadStateDict(JSON.parse(ck.compression_scheduler));
+    // The KD schedule is rebuilt from the arguments; the saved one is loaded when the run is not being extended
+    // (at an epoch boundary the KD policy is inactive either way, so both give the same run).
+    if (JSON.parse(ck.args).epochs === args.epochs) scheduler.loadStateDict(JSON.parse(ck.compression_scheduler));
     setRngState(ck.rng_state);
     startEpoch = ck.epoch;
     bestTop1 = ck.best_top1;

@@ -7,12 +7,15 @@
 // Loads are 16-byte vectors when the row length and pointers allow. Everything runs on the caller's stream.
 #include "kd_loss_cuda.h"
 
+#include <cooperative_groups.h>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 
 namespace torchkd {
 namespace kd {
@@ -159,6 +162,147 @@ __global__ void kdLossKernel(const T* __restrict__ s, const T* __restrict__ t, T
   }
 }
 
+// ---- Hopper: one row per thread-block cluster, the row kept in shared memory --------------------------------------
+//
+// The generic kernel reads each row twice (statistics, then gradient); at LLM vocabulary sizes the second read misses
+// L2 and the kernel moves 5 bytes per 3 of the minimum. Here a cluster of K blocks splits a row: each block loads its
+// slice of s and t from HBM into shared memory once, computing its statistics on the way; the K partial statistics
+// are merged through distributed shared memory; the gradient is written from shared memory. HBM traffic is the
+// minimum: read s, read t, write the gradient. Used on sm_90+ when a slice fits in shared memory.
+namespace cg = cooperative_groups;
+
+constexpr int kClusterThreads = 1024;
+
+template <typename T, int VEC>
+__global__ void __launch_bounds__(kClusterThreads) kdLossClusterKernel(
+    const T* __restrict__ s, const T* __restrict__ t, T* __restrict__ grad, double* __restrict__ rowLoss, int64_t rows,
+    int64_t cols, int64_t chunk, double invTd, double gradScaled) {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
+  using A = typename Acc<T>::type;
+  using P = Pack<T, VEC>;
+  extern __shared__ __align__(16) unsigned char smemRaw[];
+  __shared__ Stats<A> reduceSlots[32];
+  __shared__ Stats<A> ctaStats;
+  cg::cluster_group cluster = cg::this_cluster();
+  const unsigned rank = cluster.block_rank();
+  const unsigned K = cluster.num_blocks();
+  P* sS = reinterpret_cast<P*>(smemRaw);
+  P* sT = sS + chunk / VEC;
+  const A invT = static_cast<A>(invTd);
+  const A gradScale = static_cast<A>(gradScaled);
+  const int64_t begin = rank * chunk;
+  const int64_t end = begin + chunk < cols ? begin + chunk : cols;
+  const int64_t nv = end > begin ? (end - begin) / VEC : 0;
+  const int64_t clusters = gridDim.x / K;
+  for (int64_t row = blockIdx.x / K; row < rows; row += clusters) {
+    const P* gs = reinterpret_cast<const P*>(s + row * cols + begin);
+    const P* gt = reinterpret_cast<const P*>(t + row * cols + begin);
+    Stats<A> st{A(-INFINITY), A(0), A(-INFINITY), A(0), A(0)};
+    // Load the slice once (several vectors of each input in flight per thread), keeping it in shared memory.
+    constexpr int U = sizeof(T) == 2 ? 2 : 4;  // 16-bit types unpack to twice the registers
+    for (int64_t j0 = threadIdx.x; j0 < nv; j0 += U * kClusterThreads) {
+      P ps[U], pt[U];
+#pragma unroll
+      for (int u = 0; u < U; u++) {
+        const int64_t j = j0 + u * kClusterThreads;
+        if (j < nv) {
+          ps[u] = gs[j];
+          pt[u] = gt[j];
+        }
+      }
+#pragma unroll
+      for (int u = 0; u < U; u++) {
+        const int64_t j = j0 + u * kClusterThreads;
+        if (j < nv) {
+          sS[j] = ps[u];
+          sT[j] = pt[u];
+#pragma unroll
+          for (int k = 0; k < VEC; k++) observe(st, toAcc(ps[u].v[k]) * invT, toAcc(pt[u].v[k]) * invT);
+        }
+      }
+    }
+    Stats<A> mine = blockMerge(st, reduceSlots);
+    if (threadIdx.x == 0) ctaStats = mine;
+    cluster.sync();
+    // Every block merges the K partial statistics in rank order, so all get identical row statistics.
+    Stats<A> row_{A(-INFINITY), A(0), A(-INFINITY), A(0), A(0)};
+    for (unsigned r = 0; r < K; r++) row_ = merge(row_, *cluster.map_shared_rank(&ctaStats, r));
+    if (rank == 0 && threadIdx.x == 0)
+      rowLoss[row] = static_cast<double>(row_.w / row_.zb) - static_cast<double>(row_.mb - row_.ma) -
+                     log(static_cast<double>(row_.zb)) + log(static_cast<double>(row_.za));
+    if (grad != nullptr) {
+      const A ma = row_.ma, mb = row_.mb;
+      const A qScale = gradScale / row_.za, pScale = gradScale / row_.zb;
+      P* gg = reinterpret_cast<P*>(grad + row * cols + begin);
+      for (int64_t j = threadIdx.x; j < nv; j += kClusterThreads) {
+        const P ps = sS[j], pt = sT[j];
+        P pg;
+#pragma unroll
+        for (int k = 0; k < VEC; k++) {
+          const A a = toAcc(ps.v[k]) * invT, b = toAcc(pt.v[k]) * invT;
+          const A g = fastExp(a - ma) * qScale - fastExp(b - mb) * pScale;
+          if constexpr (sizeof(T) == sizeof(double)) pg.v[k] = fromAccD(g); else pg.v[k] = fromAcc<T>(g);
+        }
+        gg[j] = pg;
+      }
+    }
+    // No block may overwrite its statistics or slice while a peer can still read them.
+    cluster.sync();
+  }
+#endif
+}
+
+// Launches the cluster kernel when it applies; returns false to let the caller use the generic kernel.
+template <typename T>
+bool launchCluster(const T* s, const T* t, T* grad, double* rowLoss, int64_t rows, int64_t cols, double invT,
+                   double gradScale, cudaStream_t stream, cudaError_t* err) {
+  constexpr int kVec = 16 / sizeof(T);
+  const char* force = std::getenv("TORCHKD_KD_KERNEL");
+  if (force && std::strcmp(force, "generic") == 0) return false;
+  int device = 0, major = 0, sms = 0, smemOptin = 0;
+  cudaGetDevice(&device);
+  cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
+  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+  cudaDeviceGetAttribute(&smemOptin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
+  if (major < 9 || cols % kVec != 0 || cols < 8192 || rows < 1) return false;
+  if (reinterpret_cast<uintptr_t>(s) % 16 || reinterpret_cast<uintptr_t>(t) % 16 || (grad && reinterpret_cast<uintptr_t>(grad) % 16)) return false;
+  const size_t budget = static_cast<size_t>(smemOptin) - 4096;  // room for the static shared statistics
+  int K = 1;
+  int64_t chunk = 0;
+  for (; K <= 8; K *= 2) {
+    chunk = (cols + K - 1) / K;
+    chunk = (chunk + kVec - 1) / kVec * kVec;
+    if (static_cast<size_t>(chunk) * 2 * sizeof(T) <= budget) break;
+  }
+  if (K > 8 || K > sms) return false;
+  const size_t smem = static_cast<size_t>(chunk) * 2 * sizeof(T);
+  auto kernel = kdLossClusterKernel<T, kVec>;
+  if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)) != cudaSuccess) {
+    cudaGetLastError();
+    return false;
+  }
+  int64_t clusters = sms / K;
+  if (clusters > rows) clusters = rows;
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3(static_cast<unsigned>(clusters * K));
+  cfg.blockDim = dim3(kClusterThreads);
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = stream;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeClusterDimension;
+  attr[0].val.clusterDim.x = static_cast<unsigned>(K);
+  attr[0].val.clusterDim.y = 1;
+  attr[0].val.clusterDim.z = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = 1;
+  *err = cudaLaunchKernelEx(&cfg, kernel, s, t, grad, rowLoss, rows, cols, chunk, invT, gradScale);
+  if (*err != cudaSuccess) {
+    cudaGetLastError();
+    return false;  // e.g. the cluster does not fit: fall back
+  }
+  return true;
+}
+
 template <typename T>
 cudaError_t launchTyped(const void* s, const void* t, void* grad, double* rowLoss, int64_t rows, int64_t cols,
                         double invT, double gradScale, cudaStream_t stream) {
@@ -175,6 +319,8 @@ cudaError_t launchTyped(const void* s, const void* t, void* grad, double* rowLos
   const T* sp = static_cast<const T*>(s);
   const T* tp = static_cast<const T*>(t);
   T* gp = static_cast<T*>(grad);
+  cudaError_t clusterErr = cudaSuccess;
+  if (launchCluster<T>(sp, tp, gp, rowLoss, rows, cols, invT, gradScale, stream, &clusterErr)) return cudaSuccess;
   if (aligned)
     kdLossKernel<T, kVec><<<static_cast<unsigned>(grid), threads, 0, stream>>>(sp, tp, gp, rowLoss, rows, cols, invT, gradScale);
   else
