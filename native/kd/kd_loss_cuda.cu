@@ -35,6 +35,11 @@ template <> __device__ __forceinline__ __half fromAcc<__half>(float x) { return 
 template <> __device__ __forceinline__ __nv_bfloat16 fromAcc<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
 __device__ __forceinline__ double fromAccD(double x) { return x; }
 
+// Logit / T, rounded once (no FMA contraction into a later subtraction): the maximum found in the statistics pass
+// must subtract to exactly 0 from the same logit recomputed in the gradient pass.
+__device__ __forceinline__ float scaled(float x, float invT) { return __fmul_rn(x, invT); }
+__device__ __forceinline__ double scaled(double x, double invT) { return __dmul_rn(x, invT); }
+
 __device__ __forceinline__ float fastExp(float x) { return __expf(x); }
 __device__ __forceinline__ double fastExp(double x) { return exp(x); }
 
@@ -165,10 +170,10 @@ __global__ void kdLossKernel(const T* __restrict__ s, const T* __restrict__ t, T
       Pack<T, VEC> ps = sv[j], pt = tv[j];
       A a[VEC], b[VEC];
 #pragma unroll
-      for (int k = 0; k < VEC; k++) a[k] = toAcc(ps.v[k]) * invT, b[k] = toAcc(pt.v[k]) * invT;
+      for (int k = 0; k < VEC; k++) a[k] = scaled(toAcc(ps.v[k]), invT), b[k] = scaled(toAcc(pt.v[k]), invT);
       observePack<A, VEC>(st, a, b);
     }
-    for (int64_t j = nVec * VEC + threadIdx.x; j < cols; j += blockDim.x) observe(st, toAcc(sr[j]) * invT, toAcc(tr[j]) * invT);
+    for (int64_t j = nVec * VEC + threadIdx.x; j < cols; j += blockDim.x) observe(st, scaled(toAcc(sr[j]), invT), scaled(toAcc(tr[j]), invT));
     Stats<A> row_ = blockMerge(st, shared);
     // KL = Σ p·(b − a) − lse_b + lse_a, with the two maxima cancelled explicitly (lse = m + log z).
     if (threadIdx.x == 0)
@@ -185,14 +190,14 @@ __global__ void kdLossKernel(const T* __restrict__ s, const T* __restrict__ t, T
       Pack<T, VEC> ps = sv[j], pt = tv[j], pg;
 #pragma unroll
       for (int k = 0; k < VEC; k++) {
-        A a = toAcc(ps.v[k]) * invT, b = toAcc(pt.v[k]) * invT;
+        A a = scaled(toAcc(ps.v[k]), invT), b = scaled(toAcc(pt.v[k]), invT);
         A g = fastExp(a - ma) * qScale - fastExp(b - mb) * pScale;
         if constexpr (sizeof(T) == sizeof(double)) pg.v[k] = fromAccD(g); else pg.v[k] = fromAcc<T>(g);
       }
       gv[j] = pg;
     }
     for (int64_t j = nVec * VEC + threadIdx.x; j < cols; j += blockDim.x) {
-      A a = toAcc(sr[j]) * invT, b = toAcc(tr[j]) * invT;
+      A a = scaled(toAcc(sr[j]), invT), b = scaled(toAcc(tr[j]), invT);
       A g = fastExp(a - ma) * qScale - fastExp(b - mb) * pScale;
       if constexpr (sizeof(T) == sizeof(double)) gr[j] = fromAccD(g); else gr[j] = fromAcc<T>(g);
     }
@@ -255,7 +260,7 @@ __global__ void __launch_bounds__(kClusterThreads) kdLossClusterKernel(
           sT[j] = pt[u];
           A a[VEC], b[VEC];
 #pragma unroll
-          for (int k = 0; k < VEC; k++) a[k] = toAcc(ps[u].v[k]) * invT, b[k] = toAcc(pt[u].v[k]) * invT;
+          for (int k = 0; k < VEC; k++) a[k] = scaled(toAcc(ps[u].v[k]), invT), b[k] = scaled(toAcc(pt[u].v[k]), invT);
           observePack<A, VEC>(st, a, b);
         }
       }
@@ -278,7 +283,7 @@ __global__ void __launch_bounds__(kClusterThreads) kdLossClusterKernel(
         P pg;
 #pragma unroll
         for (int k = 0; k < VEC; k++) {
-          const A a = toAcc(ps.v[k]) * invT, b = toAcc(pt.v[k]) * invT;
+          const A a = scaled(toAcc(ps.v[k]), invT), b = scaled(toAcc(pt.v[k]), invT);
           const A g = fastExp(a - ma) * qScale - fastExp(b - mb) * pScale;
           if constexpr (sizeof(T) == sizeof(double)) pg.v[k] = fromAccD(g); else pg.v[k] = fromAcc<T>(g);
         }
