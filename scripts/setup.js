@@ -11,7 +11,8 @@
  *   4. With --build: the native addon (node-gyp) when sources or the libtorch changed, and the TypeScript (tsc)
  *      when lib/ changed. Each step is skipped when its outputs are up to date, so a second run takes a second.
  *
- * Flags: --build (also build), --no-data (skip the dataset), --quiet.
+ * Flags: --build (also build), --no-data (skip the dataset), --cuda (also install the CUDA build of PyTorch into
+ * .venv-cuda, for the CUDA-flavour build check; ~4.5 GB), --quiet.
  */
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -166,7 +167,23 @@ function ensureTypescript() {
   run(process.execPath, [path.join(root, 'scripts', 'make-esm.js')]);
 }
 
+// The CUDA build of PyTorch, for building and loading the CUDA flavour on a machine without a GPU (opt-in: 4.5 GB).
+function ensureCudaVenv() {
+  const venv = path.join(root, '.venv-cuda');
+  if (fs.existsSync(path.join(venv, 'lib')) && spawnSync(path.join(venv, 'bin', 'python'), ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) return;
+  const index = pipIndexArgs();
+  if (!fs.existsSync(path.join(venv, 'bin', 'python'))) run('python3', ['-m', 'venv', venv]);
+  const pip = path.join(venv, 'bin', 'pip');
+  // The wheel's Python-only extras (cuda-bindings, triton) are not needed to build against it: install without
+  // dependencies, then the plain ones.
+  run(pip, ['install', '-q', '--no-deps', ...index, 'torch==2.14.1', 'nvidia-cublas', 'nvidia-cuda-runtime', 'nvidia-cuda-nvrtc',
+    'nvidia-cudnn-cu13', 'nvidia-cufft', 'nvidia-curand', 'nvidia-cusolver', 'nvidia-cusparse', 'nvidia-cusparselt-cu13',
+    'nvidia-nccl-cu13', 'nvidia-nvjitlink', 'nvidia-nvshmem-cu13', 'nvidia-nvtx', 'nvidia-cuda-cupti', 'nvidia-cufile']);
+  run(pip, ['install', '-q', ...index, 'filelock', 'typing-extensions', 'sympy', 'networkx', 'jinja2', 'fsspec', 'numpy']);
+}
+
 const info = ensureLibtorch();
+if (args.has('--cuda')) ensureCudaVenv();
 if (!args.has('--no-data')) ensureDataset();
 ensureNodeModules();
 if (args.has('--build')) {

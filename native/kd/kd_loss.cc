@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <vector>
 
@@ -74,6 +75,19 @@ class GradBufferPool {
   std::vector<std::pair<size_t, void*>> free_;
 };
 
+// bfloat16 is the top half of a float: widening is a shift.
+void widenBf16(const at::BFloat16* in, float* out, int64_t n) {
+  const uint16_t* bits = reinterpret_cast<const uint16_t*>(in);
+  for (int64_t j = 0; j < n; j++) {
+    uint32_t u = static_cast<uint32_t>(bits[j]) << 16;
+    std::memcpy(out + j, &u, sizeof(float));
+  }
+}
+
+void widenHalf(const at::Half* in, float* out, int64_t n) {
+  for (int64_t j = 0; j < n; j++) out[j] = static_cast<float>(in[j]);
+}
+
 void checkInputs(const at::Tensor& s, const at::Tensor& t, double temperature, int64_t dim) {
   if (!(std::isfinite(temperature) && temperature > 0))
     throwRange("kdLoss: temperature must be finite and > 0, got " + std::to_string(temperature));
@@ -128,19 +142,34 @@ std::pair<at::Tensor, at::Tensor> fusedForwardCpu(const at::Tensor& s2d, const a
     });
   } else {
     // Half and bfloat16: each row is widened to float in per-thread scratch (O(C) memory), computed in float, and
-    // the gradient narrowed back.
+    // the gradient narrowed back (round to nearest even), in plain loops.
+    const bool bf16 = dtype == at::kBFloat16;
+    const void* sp = s2d.const_data_ptr();
+    const void* tp = t2d.const_data_ptr();
+    void* gp = withGrad ? grad.data_ptr() : nullptr;
     at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
-      at::Tensor buf = at::empty({3, cols}, at::kFloat);
-      float* fs = buf.data_ptr<float>();
+      std::vector<float> buf(static_cast<size_t>(cols) * 4);
+      float* fs = buf.data();
       float* ft = fs + cols;
       float* fg = ft + cols;
-      std::vector<float> scratch(static_cast<size_t>(cols));
+      float* scratch = fg + cols;
       for (int64_t r = begin; r < end; r++) {
-        buf[0].copy_(s2d[r]);
-        buf[1].copy_(t2d[r]);
-        rowLoss[r] = kdRowFloat(fs, ft, withGrad ? fg : nullptr, scratch.data(), cols, static_cast<float>(invT),
-                                static_cast<float>(gradScale));
-        if (withGrad) grad[r].copy_(buf[2]);
+        if (bf16) {
+          widenBf16(static_cast<const at::BFloat16*>(sp) + r * cols, fs, cols);
+          widenBf16(static_cast<const at::BFloat16*>(tp) + r * cols, ft, cols);
+        } else {
+          widenHalf(static_cast<const at::Half*>(sp) + r * cols, fs, cols);
+          widenHalf(static_cast<const at::Half*>(tp) + r * cols, ft, cols);
+        }
+        rowLoss[r] = kdRowFloat(fs, ft, withGrad ? fg : nullptr, scratch, cols, static_cast<float>(invT), static_cast<float>(gradScale));
+        if (!withGrad) continue;
+        if (bf16) {
+          auto* out = static_cast<at::BFloat16*>(gp) + r * cols;
+          for (int64_t j = 0; j < cols; j++) out[j] = at::BFloat16(fg[j]);
+        } else {
+          auto* out = static_cast<at::Half*>(gp) + r * cols;
+          for (int64_t j = 0; j < cols; j++) out[j] = at::Half(fg[j]);
+        }
       }
     });
   }
