@@ -191,21 +191,15 @@ Napi::Value initialSeed(const Napi::CallbackInfo& info) {
 
 // ---- properties ---------------------------------------------------------------------------------------------------
 
-Napi::Value shape(const Napi::CallbackInfo& info) {
-  const auto& t = tensorArg(info, 0);
-  auto sizes = t.sizes();
-  auto arr = Napi::Array::New(info.Env(), sizes.size());
-  for (size_t k = 0; k < sizes.size(); k++) arr.Set(static_cast<uint32_t>(k), Napi::Number::New(info.Env(), static_cast<double>(sizes[k])));
+Napi::Array numberArray(Napi::Env env, c10::IntArrayRef values) {
+  auto arr = Napi::Array::New(env, values.size());
+  for (size_t k = 0; k < values.size(); k++) arr.Set(static_cast<uint32_t>(k), Napi::Number::New(env, static_cast<double>(values[k])));
   return arr;
 }
 
-Napi::Value stride(const Napi::CallbackInfo& info) {
-  const auto& t = tensorArg(info, 0);
-  auto st = t.strides();
-  auto arr = Napi::Array::New(info.Env(), st.size());
-  for (size_t k = 0; k < st.size(); k++) arr.Set(static_cast<uint32_t>(k), Napi::Number::New(info.Env(), static_cast<double>(st[k])));
-  return arr;
-}
+Napi::Value shape(const Napi::CallbackInfo& info) { return numberArray(info.Env(), tensorArg(info, 0).sizes()); }
+
+Napi::Value stride(const Napi::CallbackInfo& info) { return numberArray(info.Env(), tensorArg(info, 0).strides()); }
 
 Napi::Value dtype(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<int>(tensorArg(info, 0).scalar_type()));
@@ -235,6 +229,21 @@ Napi::Value size(const Napi::CallbackInfo& info) {
 
 // ---- values out ---------------------------------------------------------------------------------------------------
 
+// The typed array JS uses for a dtype, over `buffer` (bool and uint8 as Uint8Array, int64 as BigInt64Array).
+Napi::Value typedArrayOver(Napi::Env env, at::ScalarType dtype, size_t n, Napi::ArrayBuffer buffer) {
+  switch (dtype) {
+    case at::kFloat: return Napi::Float32Array::New(env, n, buffer, 0);
+    case at::kDouble: return Napi::Float64Array::New(env, n, buffer, 0);
+    case at::kLong: return Napi::TypedArrayOf<int64_t>::New(env, n, buffer, 0, napi_bigint64_array);
+    case at::kInt: return Napi::Int32Array::New(env, n, buffer, 0);
+    case at::kShort: return Napi::Int16Array::New(env, n, buffer, 0);
+    case at::kChar: return Napi::Int8Array::New(env, n, buffer, 0);
+    case at::kByte:
+    case at::kBool: return Napi::Uint8Array::New(env, n, buffer, 0);
+    default: throwType(std::string("data(): unsupported dtype ") + c10::toString(dtype));
+  }
+}
+
 // A contiguous CPU copy with a dtype JS can hold (half and bfloat16 widen to float32).
 at::Tensor hostReadable(const at::Tensor& t) {
   at::Tensor c = t.detach();
@@ -250,17 +259,7 @@ Napi::Value data(const Napi::CallbackInfo& info) {
   size_t bytes = n * c.element_size();
   auto buffer = Napi::ArrayBuffer::New(env, bytes);
   if (bytes) std::memcpy(buffer.Data(), c.data_ptr(), bytes);
-  switch (c.scalar_type()) {
-    case at::kFloat: return Napi::Float32Array::New(env, n, buffer, 0);
-    case at::kDouble: return Napi::Float64Array::New(env, n, buffer, 0);
-    case at::kLong: return Napi::TypedArrayOf<int64_t>::New(env, n, buffer, 0, napi_bigint64_array);
-    case at::kInt: return Napi::Int32Array::New(env, n, buffer, 0);
-    case at::kShort: return Napi::Int16Array::New(env, n, buffer, 0);
-    case at::kChar: return Napi::Int8Array::New(env, n, buffer, 0);
-    case at::kByte:
-    case at::kBool: return Napi::Uint8Array::New(env, n, buffer, 0);
-    default: throwType(std::string("data(): unsupported dtype ") + c10::toString(c.scalar_type()));
-  }
+  return typedArrayOver(env, c.scalar_type(), n, buffer);
 }
 
 // A zero-copy Float32Array/… over a contiguous CPU tensor's memory; the tensor stays alive while the view does.
@@ -278,15 +277,7 @@ Napi::Value dataView(const Napi::CallbackInfo& info) {
     return Napi::Float32Array::New(env, 0);
   }
   auto buffer = Napi::ArrayBuffer::New(env, ptr, bytes, [](Napi::Env, void*, at::Tensor* k) { delete k; }, keep);
-  switch (t.scalar_type()) {
-    case at::kFloat: return Napi::Float32Array::New(env, n, buffer, 0);
-    case at::kDouble: return Napi::Float64Array::New(env, n, buffer, 0);
-    case at::kLong: return Napi::TypedArrayOf<int64_t>::New(env, n, buffer, 0, napi_bigint64_array);
-    case at::kInt: return Napi::Int32Array::New(env, n, buffer, 0);
-    case at::kShort: return Napi::Int16Array::New(env, n, buffer, 0);
-    case at::kChar: return Napi::Int8Array::New(env, n, buffer, 0);
-    default: return Napi::Uint8Array::New(env, n, buffer, 0);
-  }
+  return typedArrayOver(env, t.scalar_type(), n, buffer);
 }
 
 // rawBytes(t) -> Buffer: the contiguous CPU bytes of any dtype (half/bfloat16 kept as their 16-bit patterns), for
