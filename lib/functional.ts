@@ -6,7 +6,7 @@
  * const loss = F.crossEntropy(logits, labels, { labelSmoothing: 0.1 });
  */
 import { describe } from './dtype';
-import { N, Tensor, handleOf, int, num, wrap } from './tensor';
+import { N, Tensor, handleOf, int, intPair, num, wrap } from './tensor';
 
 /** Loss reductions. `'batchmean'` is for klDiv only. */
 export type Reduction = 'none' | 'mean' | 'sum';
@@ -28,11 +28,7 @@ function optHandle(t: Tensor | null | undefined, what: string): number {
   return t === undefined || t === null ? -1 : handleOf(t, what);
 }
 
-function pair(v: number | number[], what: string): number[] {
-  const p = typeof v === 'number' ? [v, v] : v;
-  if (!Array.isArray(p) || p.length !== 2) throw new TypeError(`Expected a number or a pair of numbers for ${what} but received ${describe(v)}`);
-  return p.map((x) => int(x, what));
-}
+const pair = intPair;
 
 function input(t: unknown, fn: string): Tensor {
   if (t instanceof Tensor) return t;

@@ -74,6 +74,13 @@ export function int(v: unknown, what: string): number {
   return v;
 }
 
+/** @internal An integer or a pair of integers (PyTorch's `_pair`), as [a, b]. */
+export function intPair(v: unknown, what: string): [number, number] {
+  if (typeof v === 'number') return [int(v, what), int(v, what)];
+  if (Array.isArray(v) && v.length === 2) return [int(v[0], what), int(v[1], what)];
+  throw new TypeError(`Expected an integer or a pair of integers for ${what} but received ${describe(v)}`);
+}
+
 /** @internal */
 export function num(v: unknown, what: string): number {
   if (typeof v !== 'number') throw new TypeError(`Expected a number for ${what} but received ${describe(v)}`);

@@ -5,21 +5,18 @@
  */
 import { native } from '../binding';
 import { describe } from '../dtype';
-import { Tensor } from '../tensor';
+import { Tensor, intPair } from '../tensor';
 import { Module } from './module';
 
 const N = native();
+
+const pair = intPair;
 
 function intOpt(v: unknown, what: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`Expected an integer for ${what} but received ${describe(v)}`);
   return v;
 }
 
-function pair(v: number | number[], what: string): [number, number] {
-  if (typeof v === 'number') return [intOpt(v, what), intOpt(v, what)];
-  if (Array.isArray(v) && v.length === 2) return [intOpt(v[0], what), intOpt(v[1], what)];
-  throw new TypeError(`Expected an integer or a pair of integers for ${what} but received ${describe(v)}`);
-}
 
 /** A layer whose forward runs in libtorch; its parameters and buffers are exposed as properties. */
 abstract class NativeLayer extends Module {
