@@ -48,7 +48,6 @@ export interface NativeBinding {
   rawBytes(t: H): Buffer;
   fromBytes(bytes: Buffer, dtype: number, storageElements: number, offset: number, shape: number[], strides: number[]): H;
   to(t: H, dtype: number, device: number | undefined, copy: boolean): H;
-  toStringNative(t: H): string;
   // ops
   unary(op: number, t: H): H;
   binary(op: number, a: H, b: H, alpha?: number): H;
@@ -116,7 +115,6 @@ export interface NativeBinding {
   moduleBuffers(m: H, recurse: boolean): Named;
   moduleTrain(m: H, mode: boolean): void;
   moduleTraining(m: H): boolean;
-  moduleKind(m: H): string;
   moduleState(m: H): [string, H, boolean][];
   setData(t: H, src: H): void;
   jitLoad(path: string, device: number): H;

@@ -15,7 +15,6 @@
 #include <torch/version.h>
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -72,7 +71,6 @@ struct Addon {
   std::vector<std::shared_ptr<NativeModule>> modules;
   std::vector<int32_t> freeModules;
   Napi::FunctionReference torchError;  // the JS TorchError class, set at start-up by lib/binding.ts
-  std::string loadedFrom;
 };
 
 Addon& addon(Napi::Env env);

@@ -304,13 +304,7 @@ Napi::Value moduleState(const Napi::CallbackInfo& info) {
   return arr;
 }
 
-Napi::Value moduleKind(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), moduleArg(info, 0).kind);
-}
-
 }  // namespace
-
-bool isModuleHandle(const Napi::CallbackInfo& info, size_t i) { return i < info.Length() && info[i].IsNumber(); }
 
 NativeModule& moduleArg(const Napi::CallbackInfo& info, size_t i) {
   if (i >= info.Length() || !info[i].IsNumber()) throwType("expected a native module");
@@ -329,7 +323,6 @@ void initModule(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "moduleBuffers", moduleBuffers);
   exportGuarded(env, exports, "moduleTrain", moduleTrain);
   exportGuarded(env, exports, "moduleTraining", moduleTraining);
-  exportGuarded(env, exports, "moduleKind", moduleKind);
   exportGuarded(env, exports, "moduleState", moduleState);
   exportGuarded(env, exports, "setData", setData);
   exportGuarded(env, exports, "jitLoad", jitLoad);

@@ -29,6 +29,5 @@ struct NativeModule {
 
 // The module behind a JS handle (TypeError when it was released).
 NativeModule& moduleArg(const Napi::CallbackInfo& info, size_t i);
-bool isModuleHandle(const Napi::CallbackInfo& info, size_t i);
 
 }  // namespace torchkd

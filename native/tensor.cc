@@ -336,12 +336,6 @@ Napi::Value to(const Napi::CallbackInfo& info) {
   return wrap(info, t.to(dev, dtype, /*non_blocking=*/false, copy));
 }
 
-Napi::Value toStringNative(const Napi::CallbackInfo& info) {
-  std::ostringstream os;
-  os << tensorArg(info, 0);
-  return Napi::String::New(info.Env(), os.str());
-}
-
 }  // namespace
 
 void initTensor(Napi::Env env, Napi::Object exports) {
@@ -375,7 +369,6 @@ void initTensor(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "rawBytes", rawBytes);
   exportGuarded(env, exports, "fromBytes", fromBytes);
   exportGuarded(env, exports, "to", to);
-  exportGuarded(env, exports, "toStringNative", toStringNative);
 }
 
 }  // namespace torchkd

@@ -7,19 +7,9 @@ import { describe, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
 import { kdLoss } from '../lib/index';
-import { expectTensor, fixture, fromJson, type TensorJson } from './helpers';
+import { expectTensor, fixture, fromJson, type KdCase, type TensorJson } from './helpers';
 
-interface Case {
-  name: string;
-  T: number;
-  dim: number;
-  s: TensorJson;
-  t: TensorJson;
-  loss: TensorJson;
-  grad: TensorJson;
-  s_base?: TensorJson;
-  t_base?: TensorJson;
-}
+type Case = KdCase;
 interface LowCase extends Case {
   dtype: 'bfloat16' | 'float16';
   s_low: TensorJson;

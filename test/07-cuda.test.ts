@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
 import { DistillationLossWeights, KnowledgeDistillationPolicy, Tensor, nn, optim } from '../lib/index';
-import { expectTensor, fixture, fromJson, type TensorJson } from './helpers';
+import { expectTensor, fixture, fromJson, type KdCase, type TensorJson } from './helpers';
 
 const HAS_CUDA = torch.cuda.isAvailable();
 
@@ -69,17 +69,7 @@ describe.skipIf(!HAS_CUDA)('CUDA devices and tensors', () => {
   });
 });
 
-interface Case {
-  name: string;
-  T: number;
-  dim: number;
-  s: TensorJson;
-  t: TensorJson;
-  loss: TensorJson;
-  grad: TensorJson;
-  s_base?: TensorJson;
-  t_base?: TensorJson;
-}
+type Case = KdCase;
 
 describe.skipIf(!HAS_CUDA)('fused CUDA KD loss', () => {
   const fx = HAS_CUDA ? fixture<{ cases: Case[] }>('kd') : { cases: [] as Case[] };

@@ -18,6 +18,19 @@ export interface TensorJson {
 
 const ROOT = path.resolve(__dirname, '..');
 
+/** One case of test/fixtures/kd.json (scripts/fixtures/gen_kd.py). */
+export interface KdCase {
+  name: string;
+  T: number;
+  dim: number;
+  s: TensorJson;
+  t: TensorJson;
+  loss: TensorJson;
+  grad: TensorJson;
+  s_base?: TensorJson;
+  t_base?: TensorJson;
+}
+
 /** Reads test/fixtures/<name>.json. */
 export function fixture<T = Record<string, unknown>>(name: string): T {
   return JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', `${name}.json`), 'utf8')) as T;
