@@ -86,11 +86,23 @@ function describeFolder(root, source, extra = {}) {
   });
 }
 
+/**
+ * Whether libtorch runs its intra-op parallelism on OpenMP (ATen/Config.h). Its `at::parallel_for` is then an inline
+ * `#pragma omp parallel` in our own objects, so they must be compiled with -fopenmp, or every parallel loop of ours
+ * silently runs on one thread. Linking -fopenmp adds libgomp.so.1, which resolves to the copy libtorch already loaded.
+ */
+function detectOpenMP(includeDirs) {
+  const config = path.join(includeDirs[0], 'ATen', 'Config.h');
+  if (!exists(config)) return false;
+  return /#define\s+AT_PARALLEL_OPENMP\s+1/.test(fs.readFileSync(config, 'utf8'));
+}
+
 /** Add the library list, the flavour key used to name prebuilt binaries, and the CUDA runtime paths. */
 function finish(info) {
   const libs = ['c10', 'torch_cpu', 'torch'];
   if (info.cuda) libs.push('c10_cuda', 'torch_cuda');
   info.libs = libs;
+  info.openmp = detectOpenMP(info.includeDirs);
   const [major, minor] = (info.version || '0.0').split('.');
   info.minor = `${major}.${minor}`;
   info.flavor = `torch${info.minor}-${info.cuda ? `cu${String(info.cudaVersion).replace('.', '')}` : 'cpu'}`;
@@ -277,6 +289,8 @@ function gypOutput(what) {
         ...(info.cuda && process.env.TORCHKD_NO_CUDA !== '1' ? [`-L${cudaRuntimeLibDir(info)}`, '-lcudart'] : []),
         '-Wl,--as-needed',
       ].join(' ');
+    case 'openmp':
+      return info.openmp ? '-fopenmp' : '';
     case 'cuda':
       return info.cuda && process.env.TORCHKD_NO_CUDA !== '1' ? '1' : '0';
     case 'cuda_include':
@@ -330,6 +344,7 @@ function cmakeOutput() {
     `set(TORCHKD_TORCH_LIB_DIR ${q(info.libDir)})`,
     `set(TORCHKD_TORCH_LIBS ${info.libs.join(' ')})`,
     `set(TORCHKD_TORCH_CUDA ${info.cuda ? 'ON' : 'OFF'})`,
+    `set(TORCHKD_OPENMP ${info.openmp ? 'ON' : 'OFF'})`,
     `set(TORCHKD_CXX11_ABI ${info.cxx11abi === false ? 0 : 1})`,
     `set(TORCHKD_CUDART_LIB_DIR ${q(info.cuda ? cudaRuntimeLibDir(info) : '')})`,
     `set(TORCHKD_CUDA_INCLUDE_DIRS ${info.cuda ? cudaIncludeDirs(info).map(q).join(' ') : '""'})`,

@@ -152,10 +152,10 @@ function ensureNative(info) {
   const gyp = path.join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
   const jobs = String(Math.max(1, require('os').cpus().length));
   // Same libtorch as last time: an incremental `build`; otherwise (or no Makefile yet) a full `rebuild`.
-  // A changed source list or binding.gyp needs gyp's configure step again (the Makefile lists the sources).
+  // A changed source list, binding.gyp or discovery (which prints the flags) needs gyp's configure step again.
   const makefile = path.join(root, 'build', 'Makefile');
   const incremental = prev && prev.flavor === info.flavor && prev.root === info.root && fs.existsSync(makefile) &&
-    mtime('build/Makefile') >= Math.max(mtime('binding.gyp'), mtime('scripts/native-sources.json'));
+    mtime('build/Makefile') >= Math.max(mtime('binding.gyp'), mtime('scripts/native-sources.json'), mtime('scripts/libtorch.js'));
   run(process.execPath, [gyp, incremental ? 'build' : 'rebuild', '-j', jobs, ...nodedirArgs()]);
   fs.writeFileSync(record, JSON.stringify({ flavor: info.flavor, libtorch: info.versionString, root: info.root, builtAt: new Date().toISOString() }, null, 2));
 }

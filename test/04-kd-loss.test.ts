@@ -3,6 +3,9 @@
  * composite reference (to the bit) and the fused kernel (within rounding), over shapes, temperatures, dtypes and
  * extreme logits.
  */
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
@@ -123,6 +126,55 @@ describe('low precision inputs', () => {
       const eps = c.dtype === 'bfloat16' ? 2 ** -8 : 2 ** -11;
       expectTensor(loss.float(), c.loss, { rtol: 2 * eps, atol: 1e-6 });
       expectTensor(g.float(), c.grad, { rtol: 2 * eps, atol: maxAbs(c.grad) * eps });
+    });
+  }
+});
+
+// Every CPU code path (AVX-512 intrinsics, AVX2+FMA and portable vectors; TORCHKD_KD_SIMD caps the one chosen) against
+// the composite, in child processes, over row lengths that exercise the vector tails, several rows per thread (the
+// next-row prefetch) and extreme logits; and the same result whatever the thread count.
+const SIMD_CHILD = `
+const torch = require(${JSON.stringify(path.resolve(__dirname, '..', 'dist', 'index.js'))});
+torch.manualSeed(11);
+let worstLoss = 0, worstGrad = 0;
+for (const [n, c] of [[1, 1], [3, 7], [9, 17], [33, 31], [8, 2048], [5, 2049], [40, 4099]]) {
+  for (const T of [0.5, 1, 4.5]) {
+    const s = torch.randn(n, c).mul(5);
+    const t = torch.randn(n, c).mul(5);
+    const s1 = s.detach().requiresGrad_(true), s2 = s.detach().requiresGrad_(true);
+    const a = torch.kdLoss(s1, t, T, { impl: 'fused' }), b = torch.kdLoss(s2, t, T, { impl: 'composite' });
+    a.backward(); b.backward();
+    // Relative to the loss, with 1e-7 absolute: an exact 0 (one class) comes out as rounding noise of that size.
+    worstLoss = Math.max(worstLoss, Math.abs(a.item() - b.item()) / (Math.abs(b.item()) + 5e-3));
+    const scale = Math.max(s2.grad.abs().max().item(), 1e-6);
+    worstGrad = Math.max(worstGrad, s1.grad.sub(s2.grad).abs().max().item() / scale);
+  }
+}
+// Extreme logits: -inf teacher entries, ±1e4, a one-hot teacher.
+const s = torch.tensor([[1e4, -1e4, 0, 3, 2, 1, 0, 0, 5, 6, 7, 8, 9, 1, 2, 3, 4], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]]).float();
+const t = torch.tensor([[-Infinity, 2, 3, -Infinity, 5, 6, 7, 8, 9, 1, 2, 3, 4, 5, 6, 7, 8], [-1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, 1e4]]).float();
+const e1 = torch.kdLoss(s, t, 2, { impl: 'fused' }).item(), e2 = torch.kdLoss(s, t, 2, { impl: 'composite' }).item();
+const extreme = Math.abs(e1 - e2) / Math.abs(e2);
+// Thread count: rows are independent and summed in order, so 1 and 2 threads give the same bits.
+const big = torch.randn(64, 3000), bigT = torch.randn(64, 3000);
+torch.setNumThreads(1);
+const l1 = torch.kdLoss(big, bigT, 2).item();
+torch.setNumThreads(2);
+const l2 = torch.kdLoss(big, bigT, 2).item();
+process.stdout.write(JSON.stringify({ worstLoss, worstGrad, extreme, sameAcrossThreads: l1 === l2 }));
+`;
+
+describe('fused CPU kernel: every instruction-set path', () => {
+  for (const simd of ['native', 'avx2', 'portable']) {
+    it(`${simd}: equals the composite within rounding`, () => {
+      const env = { ...process.env, TORCHKD_KD_SIMD: simd === 'native' ? '' : simd };
+      const r = spawnSync(process.execPath, ['-e', SIMD_CHILD], { env, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout) as { worstLoss: number; worstGrad: number; extreme: number; sameAcrossThreads: boolean };
+      expect(out.worstLoss).toBeLessThan(2e-5);
+      expect(out.worstGrad).toBeLessThan(1e-5);
+      expect(out.extreme).toBeLessThan(1e-6);
+      expect(out.sameAcrossThreads).toBe(true);
     });
   }
 });

@@ -135,10 +135,14 @@ std::pair<at::Tensor, at::Tensor> fusedForwardCpu(const at::Tensor& s2d, const a
     const float* tp = t2d.const_data_ptr<float>();
     float* gp = withGrad ? grad.data_ptr<float>() : nullptr;
     at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
-      std::vector<float> scratch(static_cast<size_t>(cols));
-      for (int64_t r = begin; r < end; r++)
+      std::vector<float> scratch(static_cast<size_t>(cols) * 2);
+      for (int64_t r = begin; r < end; r++) {
+        NextRow next;
+        if (r + 1 < end) next = NextRow{sp + (r + 1) * cols, tp + (r + 1) * cols, cols * 4};
         rowLoss[r] = kdRowFloat(sp + r * cols, tp + r * cols, gp ? gp + r * cols : nullptr, scratch.data(), cols,
-                                static_cast<float>(invT), static_cast<float>(gradScale));
+                                static_cast<float>(invT), static_cast<float>(gradScale), next, true);
+      }
+      kdStoreFence();
     });
   } else {
     // Half and bfloat16: each row is widened to float in per-thread scratch (O(C) memory), computed in float, and
@@ -148,12 +152,14 @@ std::pair<at::Tensor, at::Tensor> fusedForwardCpu(const at::Tensor& s2d, const a
     const void* tp = t2d.const_data_ptr();
     void* gp = withGrad ? grad.data_ptr() : nullptr;
     at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
-      std::vector<float> buf(static_cast<size_t>(cols) * 4);
+      std::vector<float> buf(static_cast<size_t>(cols) * 5);
       float* fs = buf.data();
       float* ft = fs + cols;
       float* fg = ft + cols;
-      float* scratch = fg + cols;
+      float* scratch = fg + cols;  // 2·cols
       for (int64_t r = begin; r < end; r++) {
+        NextRow next;
+        if (r + 1 < end) next = NextRow{static_cast<const char*>(sp) + (r + 1) * cols * 2, static_cast<const char*>(tp) + (r + 1) * cols * 2, cols * 2};
         if (bf16) {
           widenBf16(static_cast<const at::BFloat16*>(sp) + r * cols, fs, cols);
           widenBf16(static_cast<const at::BFloat16*>(tp) + r * cols, ft, cols);
@@ -161,7 +167,8 @@ std::pair<at::Tensor, at::Tensor> fusedForwardCpu(const at::Tensor& s2d, const a
           widenHalf(static_cast<const at::Half*>(sp) + r * cols, fs, cols);
           widenHalf(static_cast<const at::Half*>(tp) + r * cols, ft, cols);
         }
-        rowLoss[r] = kdRowFloat(fs, ft, withGrad ? fg : nullptr, scratch, cols, static_cast<float>(invT), static_cast<float>(gradScale));
+        rowLoss[r] = kdRowFloat(fs, ft, withGrad ? fg : nullptr, scratch, cols, static_cast<float>(invT),
+                                static_cast<float>(gradScale), next, false);
         if (!withGrad) continue;
         if (bf16) {
           auto* out = static_cast<at::BFloat16*>(gp) + r * cols;

@@ -1,25 +1,54 @@
 // Fused KD loss, CPU row kernel. See kd_loss_cpu_kernel.h.
 //
-// Per row, with a = s/T - max(s/T) and b = t/T - max(t/T) (both <= 0):
-//   sweep 1: the two maxima;
-//   sweep 2: ea = exp(a), eb = exp(b), za = Σ ea, zb = Σ eb, w = Σ eb·(b - a) (terms with eb = 0 count 0, which is
-//            PyTorch's 0·log 0 = 0 and makes a -inf teacher logit contribute nothing); ea and eb are kept
-//            (scratch and the gradient row), so each exponential is computed once;
-//   sweep 3: grad = (ea/za - eb/zb) · gradScale.
-// KL = Σ p (log p - log q) = w/zb - log zb + log za. The row stays in cache between sweeps.
+// Per row, in base 2 (k = log2(e)/T, a = s·k − max(s)·k and b = t·k − max(t)·k, both <= 0):
+//   sweep 1: the two maxima (the row streams in from memory; the next row's prefetch was issued during the last one);
+//   sweep 2: x = 2^a, y = 2^b, za = Σ x, zb = Σ y, w = Σ y·(b − a) (terms with y = 0 count 0, which is PyTorch's
+//            0·log 0 = 0 and makes a −inf teacher logit contribute nothing); x and y go to per-thread scratch, so each
+//            exponential is computed once, and the next row is prefetched;
+//   sweep 3: grad = (x/za − y/zb) · gradScale (streaming stores on AVX-512: no read-for-ownership of the output).
+// KL = Σ p (log p − log q) = ln 2 · w/zb − ln zb + ln za. Sweeps 2 and 3 run on cache-resident data.
 #include "kd_loss_cpu_kernel.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define TORCHKD_X86 1
+#endif
+
+// Vector types wider than the baseline ABI only live inside functions compiled for them; GCC 12's AVX-512 headers
+// trip -Wuninitialized on their own _mm512_undefined_ps.
+#pragma GCC diagnostic ignored "-Wpsabi"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 namespace torchkd {
 namespace kd {
 namespace {
 
 constexpr int64_t kBlock = 2048;  // lane sums are folded into doubles every kBlock elements
+constexpr double kLn2 = 0.69314718055994530942;
+constexpr float kLog2e = 1.44269504088896341f;
 
-// Explicit SIMD through GCC vector extensions: W floats per vector, compiled once per instruction set (AVX-512,
-// AVX2+FMA, SSE2) and chosen at run time, so one binary uses the widest units the CPU has.
+// 2^r on [-1/2, 1/2]: a degree-6 near-minimax fit, relative error <= 1e-7 when evaluated in float.
+constexpr float kP6 = 1.534581242594868e-4f, kP5 = 1.3399930903688073e-3f, kP4 = 9.618489071726799e-3f,
+                kP3 = 5.550328642129898e-2f, kP2 = 2.4022646248340607e-1f, kP1 = 6.931471824645996e-1f;
+
+// Prefetch into L2 the part of the next row that corresponds to elements [from, to) of this one.
+inline void prefetchNext(const NextRow& next, int64_t from, int64_t to, int64_t n) {
+  if (!next.s) return;
+  const int64_t lo = from * next.bytes / n, hi = to * next.bytes / n;
+  const char* ps = static_cast<const char*>(next.s);
+  const char* pt = static_cast<const char*>(next.t);
+  for (int64_t off = lo & ~int64_t(63); off < hi; off += 64) {
+    __builtin_prefetch(ps + off, 0, 2);
+    __builtin_prefetch(pt + off, 0, 2);
+  }
+}
+
+// ---- Portable path: GCC vector extensions, W floats per vector (AVX2+FMA and SSE2 clones on x86) ----------------
 template <int W>
 struct Vec {
   typedef float F __attribute__((vector_size(W * 4)));
@@ -38,26 +67,23 @@ __attribute__((always_inline)) inline void store(float* p, typename Vec<W>::F v)
   __builtin_memcpy(p, &v, sizeof(v));
 }
 
-// exp(x) for x <= 0 (Cephes expf polynomial, ~1 ulp), branch-free: below -87.34 the result is 0 (exp underflows
-// there anyway), NaN stays NaN, -inf gives 0.
+// 2^u for u <= 0, branch-free: below −126 the result is 0 (where float would turn subnormal), NaN stays NaN, −inf
+// gives 0.
 template <int W>
-__attribute__((always_inline)) inline typename Vec<W>::F expNonPositive(typename Vec<W>::F x) {
+__attribute__((always_inline)) inline typename Vec<W>::F exp2NonPositive(typename Vec<W>::F u) {
   using F = typename Vec<W>::F;
   using I = typename Vec<W>::I;
-  const F lo = F{} + -87.33654f;
-  const I under = x < lo;
-  const F xc = under ? lo : x;
-  // Round to nearest with the 1.5·2^23 trick (|x·log2 e| < 2^22 here).
-  const F n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  F r = xc - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  F p = F{} + 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
+  const I under = u < -126.0f;
+  const F uc = under ? F{} + -126.0f : u;
+  const F n = (uc + 12582912.0f) - 12582912.0f;  // round to nearest with the 1.5·2^23 trick (|u| <= 126)
+  const F r = uc - n;
+  F p = F{} + kP6;
+  p = p * r + kP5;
+  p = p * r + kP4;
+  p = p * r + kP3;
+  p = p * r + kP2;
+  p = p * r + kP1;
+  p = p * r + 1.0f;
   const I bits = (__builtin_convertvector(n, I) + 127) << 23;
   F scale;
   __builtin_memcpy(&scale, &bits, sizeof(scale));
@@ -79,12 +105,17 @@ __attribute__((always_inline)) inline float hmax(typename Vec<W>::F v) {
   return m;
 }
 
-template <int W, bool Keep>
-__attribute__((always_inline)) inline double row(const float* __restrict s, const float* __restrict t, float* __restrict grad,
-                                                 float* __restrict scratch, int64_t n, float invT, float gradScale) {
+inline float exp2Scalar(float u) {
+  typedef float F1 __attribute__((vector_size(4)));
+  return exp2NonPositive<1>(F1{u})[0];
+}
+
+template <int W>
+__attribute__((always_inline)) inline double rowVec(const float* __restrict s, const float* __restrict t,
+                                                    float* __restrict grad, float* __restrict scratch, int64_t n,
+                                                    float invT, float gradScale, const NextRow& next) {
   using F = typename Vec<W>::F;
   const int64_t nv = n - n % W;
-  // Sweep 1: maxima (invT > 0, so max(x·invT) = max(x)·invT).
   F vms = F{} + -INFINITY, vmt = F{} + -INFINITY;
   for (int64_t j = 0; j < nv; j += W) {
     const F a = load<W>(s + j), b = load<W>(t + j);
@@ -96,82 +127,175 @@ __attribute__((always_inline)) inline double row(const float* __restrict s, cons
     ms = s[j] > ms ? s[j] : ms;
     mt = t[j] > mt ? t[j] : mt;
   }
-  const float offA = ms * invT, offB = mt * invT;
-  // Sweep 2: exponentials, their sums, and w = Σ eb·(b − a) (terms with eb = 0 count 0: 0·log 0 = 0).
+  const float k = invT * kLog2e, offA = ms * k, offB = mt * k;
+  float* sx = scratch;
+  float* sy = scratch + n;
   double za = 0, zb = 0, w = 0;
   for (int64_t base = 0; base < nv; base += kBlock) {
     const int64_t end = base + kBlock < nv ? base + kBlock : nv;
     F vza = F{}, vzb = F{}, vw = F{};
     for (int64_t j = base; j < end; j += W) {
-      const F a = load<W>(s + j) * invT - offA;
-      const F b = load<W>(t + j) * invT - offB;
-      const F x = expNonPositive<W>(a);
-      const F y = expNonPositive<W>(b);
+      const F a = load<W>(s + j) * k - offA;
+      const F b = load<W>(t + j) * k - offB;
+      const F x = exp2NonPositive<W>(a);
+      const F y = exp2NonPositive<W>(b);
       vza += x;
       vzb += y;
       vw += y > 0.0f ? y * (b - a) : F{};
-      if constexpr (Keep) {
-        store<W>(scratch + j, x);
-        store<W>(grad + j, y);
+      if (grad) {
+        store<W>(sx + j, x);
+        store<W>(sy + j, y);
       }
     }
     za += hsum<W>(vza);
     zb += hsum<W>(vzb);
     w += hsum<W>(vw);
+    prefetchNext(next, base, end, n);
   }
   for (int64_t j = nv; j < n; j++) {
-    typedef float F1 __attribute__((vector_size(4)));
-    const float a = s[j] * invT - offA, b = t[j] * invT - offB;
-    const float x = expNonPositive<1>(F1{a})[0], y = expNonPositive<1>(F1{b})[0];
+    const float a = s[j] * k - offA, b = t[j] * k - offB;
+    const float x = exp2Scalar(a), y = exp2Scalar(b);
     za += x;
     zb += y;
     if (y > 0.0f) w += y * (b - a);
-    if constexpr (Keep) {
-      scratch[j] = x;
-      grad[j] = y;
+    if (grad) sx[j] = x, sy[j] = y;
+  }
+  prefetchNext(next, nv, n, n);
+  if (grad) {
+    const float ia = static_cast<float>(gradScale / za), ib = static_cast<float>(gradScale / zb);
+    for (int64_t j = 0; j < nv; j += W) store<W>(grad + j, load<W>(sx + j) * ia - load<W>(sy + j) * ib);
+    for (int64_t j = nv; j < n; j++) grad[j] = sx[j] * ia - sy[j] * ib;
+  }
+  return w * kLn2 / zb - std::log(zb) + std::log(za);
+}
+
+#if TORCHKD_X86
+__attribute__((target("avx2,fma"))) double row8(const float* s, const float* t, float* g, float* sc, int64_t n, float i,
+                                               float gs, const NextRow& next) {
+  return rowVec<8>(s, t, g, sc, n, i, gs, next);
+}
+#endif
+double rowPortable(const float* s, const float* t, float* g, float* sc, int64_t n, float i, float gs, const NextRow& next) {
+  return rowVec<4>(s, t, g, sc, n, i, gs, next);
+}
+
+// ---- AVX-512 path: intrinsics (roundscale and scalef make 2^u ten instructions), masked tails, streaming stores --
+#if TORCHKD_X86
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512dq,fma")
+
+inline __m512 exp2NonPositive512(__m512 u) {
+  // max(c, u) returns u when u is NaN (NaN propagates); −inf and anything below −200 become 2^−200, which scalef
+  // rounds to exactly 0.
+  u = _mm512_max_ps(_mm512_set1_ps(-200.0f), u);
+  const __m512 n = _mm512_roundscale_ps(u, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 r = _mm512_sub_ps(u, n);
+  __m512 p = _mm512_set1_ps(kP6);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP5));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP4));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP3));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP2));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP1));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(p, n);
+}
+
+inline __mmask16 tailMask(int64_t left) {
+  return left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
+}
+
+double row16(const float* __restrict s, const float* __restrict t, float* __restrict grad, float* __restrict scratch,
+             int64_t n, float invT, float gradScale, const NextRow& next, bool streaming) {
+  __m512 vms = _mm512_set1_ps(-INFINITY), vmt = vms;
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 m = tailMask(n - j);
+    vms = _mm512_mask_max_ps(vms, m, vms, _mm512_maskz_loadu_ps(m, s + j));
+    vmt = _mm512_mask_max_ps(vmt, m, vmt, _mm512_maskz_loadu_ps(m, t + j));
+  }
+  const float ms = _mm512_reduce_max_ps(vms), mt = _mm512_reduce_max_ps(vmt);
+  const float k = invT * kLog2e;
+  const __m512 vk = _mm512_set1_ps(k), oa = _mm512_set1_ps(-(ms * k)), ob = _mm512_set1_ps(-(mt * k));
+  float* sx = scratch;
+  float* sy = scratch + n;
+  double za = 0, zb = 0, w = 0;
+  for (int64_t base = 0; base < n; base += kBlock) {
+    const int64_t end = base + kBlock < n ? base + kBlock : n;
+    __m512 vza = _mm512_setzero_ps(), vzb = vza, vw = vza;
+    for (int64_t j = base; j < end; j += 16) {
+      const __mmask16 m = tailMask(end - j);
+      const __m512 a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, s + j), vk, oa);
+      const __m512 b = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, t + j), vk, ob);
+      const __m512 x = _mm512_maskz_mov_ps(m, exp2NonPositive512(a));
+      const __m512 y = _mm512_maskz_mov_ps(m, exp2NonPositive512(b));
+      vza = _mm512_add_ps(vza, x);
+      vzb = _mm512_add_ps(vzb, y);
+      const __mmask16 live = _mm512_cmp_ps_mask(y, _mm512_setzero_ps(), _CMP_GT_OQ);  // 0·log 0 = 0
+      vw = _mm512_mask3_fmadd_ps(y, _mm512_sub_ps(b, a), vw, live);
+      if (grad) {
+        _mm512_mask_storeu_ps(sx + j, m, x);
+        _mm512_mask_storeu_ps(sy + j, m, y);
+      }
+    }
+    za += _mm512_reduce_add_ps(vza);
+    zb += _mm512_reduce_add_ps(vzb);
+    w += _mm512_reduce_add_ps(vw);
+    prefetchNext(next, base, end, n);
+  }
+  if (grad) {
+    const float ia = static_cast<float>(gradScale / za), ib = static_cast<float>(gradScale / zb);
+    const __m512 via = _mm512_set1_ps(ia), vib = _mm512_set1_ps(ib);
+    int64_t j = 0;
+    if (streaming) {
+      for (; j < n && (reinterpret_cast<uintptr_t>(grad + j) & 63) != 0; j++) grad[j] = sx[j] * ia - sy[j] * ib;
+      for (; j + 16 <= n; j += 16)
+        _mm512_stream_ps(grad + j, _mm512_fmsub_ps(_mm512_loadu_ps(sx + j), via, _mm512_mul_ps(_mm512_loadu_ps(sy + j), vib)));
+    }
+    for (; j < n; j += 16) {
+      const __mmask16 m = tailMask(n - j);
+      _mm512_mask_storeu_ps(grad + j, m, _mm512_fmsub_ps(_mm512_maskz_loadu_ps(m, sx + j), via,
+                                                        _mm512_mul_ps(_mm512_maskz_loadu_ps(m, sy + j), vib)));
     }
   }
-  // Sweep 3: the gradient (q − p)·gradScale from the stored exponentials.
-  if constexpr (Keep) {
-    const float ia = static_cast<float>(gradScale / za), ib = static_cast<float>(gradScale / zb);
-    for (int64_t j = 0; j < nv; j += W) store<W>(grad + j, load<W>(scratch + j) * ia - load<W>(grad + j) * ib);
-    for (int64_t j = nv; j < n; j++) grad[j] = scratch[j] * ia - grad[j] * ib;
-  }
-  return w / zb - std::log(zb) + std::log(za);
+  return w * kLn2 / zb - std::log(zb) + std::log(za);
 }
 
-template <int W>
-__attribute__((always_inline)) inline double rowAny(const float* s, const float* t, float* grad, float* scratch, int64_t n,
-                                                    float invT, float gradScale) {
-  return grad ? row<W, true>(s, t, grad, scratch, n, invT, gradScale) : row<W, false>(s, t, nullptr, scratch, n, invT, gradScale);
-}
+#pragma GCC pop_options
+#endif
 
-__attribute__((target("avx512f"))) double row16(const float* s, const float* t, float* g, float* sc, int64_t n, float i, float gs) {
-  return rowAny<16>(s, t, g, sc, n, i, gs);
-}
-__attribute__((target("avx2,fma"))) double row8(const float* s, const float* t, float* g, float* sc, int64_t n, float i, float gs) {
-  return rowAny<8>(s, t, g, sc, n, i, gs);
-}
-double row4(const float* s, const float* t, float* g, float* sc, int64_t n, float i, float gs) {
-  return rowAny<4>(s, t, g, sc, n, i, gs);
-}
-
+// The widest instruction set present, capped by TORCHKD_KD_SIMD=avx2|portable (tests run every path this way).
 int simdLevel() {
+  int level = 0;
+#if TORCHKD_X86
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return 2;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
-  return 0;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) level = 2;
+  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) level = 1;
+#endif
+  if (const char* cap = std::getenv("TORCHKD_KD_SIMD")) {
+    if (std::strcmp(cap, "avx2") == 0 && level > 1) level = 1;
+    if (std::strcmp(cap, "portable") == 0) level = 0;
+  }
+  return level;
 }
+
+const int kSimdLevel = simdLevel();
 
 }  // namespace
 
-double kdRowFloat(const float* s, const float* t, float* grad, float* scratch, int64_t n, float invT, float gradScale) {
-  static const int level = simdLevel();
-  switch (level) {
-    case 2: return row16(s, t, grad, scratch, n, invT, gradScale);
-    case 1: return row8(s, t, grad, scratch, n, invT, gradScale);
-    default: return row4(s, t, grad, scratch, n, invT, gradScale);
+double kdRowFloat(const float* s, const float* t, float* grad, float* scratch, int64_t n, float invT, float gradScale,
+                  const NextRow& next, bool streaming) {
+  switch (kSimdLevel) {
+#if TORCHKD_X86
+    case 2: return row16(s, t, grad, scratch, n, invT, gradScale, next, streaming);
+    case 1: return row8(s, t, grad, scratch, n, invT, gradScale, next);
+#endif
+    default: return rowPortable(s, t, grad, scratch, n, invT, gradScale, next);
   }
+}
+
+void kdStoreFence() {
+#if TORCHKD_X86
+  _mm_sfence();
+#endif
 }
 
 double kdRowDouble(const double* __restrict s, const double* __restrict t, double* __restrict grad, int64_t n,

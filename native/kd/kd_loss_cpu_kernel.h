@@ -1,5 +1,5 @@
-// The per-row CPU kernel of the fused KD loss, in plain loops that GCC vectorises (AVX-512 / AVX2 / SSE2 clones
-// chosen at load time through target_clones, so one binary runs on any x86-64 and uses the widest units present).
+// The per-row CPU kernel of the fused KD loss: explicit SIMD, one binary for any x86-64 (AVX-512 intrinsics, or
+// AVX2+FMA / SSE2 through GCC vector extensions, chosen at run time) and portable vector code elsewhere.
 #pragma once
 
 #include <cstdint>
@@ -7,9 +7,23 @@
 namespace torchkd {
 namespace kd {
 
+// The next row's inputs, prefetched into L2 while this row is computed (so the memory system keeps streaming while
+// the cores do arithmetic). `bytes` is the size of each of s and t; null pointers mean none.
+struct NextRow {
+  const void* s = nullptr;
+  const void* t = nullptr;
+  int64_t bytes = 0;
+};
+
 // One row of `n` float logits. Returns the row's KL(p || q) with p = softmax(t·invT), q = softmax(s·invT).
-// When grad != nullptr, writes grad[j] = (q_j - p_j) * gradScale; `scratch` holds n floats.
-double kdRowFloat(const float* s, const float* t, float* grad, float* scratch, int64_t n, float invT, float gradScale);
+// When grad != nullptr, writes grad[j] = (q_j - p_j) * gradScale; `scratch` holds 2·n floats. With `streaming`, the
+// gradient may be written with non-temporal stores (for an output not read again soon): call kdStoreFence() before
+// other threads read it.
+double kdRowFloat(const float* s, const float* t, float* grad, float* scratch, int64_t n, float invT, float gradScale,
+                  const NextRow& next, bool streaming);
+
+// Orders the kernel's non-temporal stores before later loads and stores (a no-op where none are used).
+void kdStoreFence();
 
 // The same in double precision (fp64 inputs), scalar exp.
 double kdRowDouble(const double* s, const double* t, double* grad, int64_t n, double invT, double gradScale);

@@ -204,148 +204,268 @@ __global__ void kdLossKernel(const T* __restrict__ s, const T* __restrict__ t, T
   }
 }
 
-// ---- Hopper: one row per thread-block cluster, the row kept in shared memory --------------------------------------
+// ---- Hopper: one row per thread-block cluster, the row loaded once into shared memory by the TMA --------------
 //
 // The generic kernel reads each row twice (statistics, then gradient); at LLM vocabulary sizes the second read misses
-// L2 and the kernel moves 5 bytes per 3 of the minimum. Here a cluster of K blocks splits a row: each block loads its
-// slice of s and t from HBM into shared memory once, computing its statistics on the way; the K partial statistics
-// are merged through distributed shared memory; the gradient is written from shared memory. HBM traffic is the
-// minimum: read s, read t, write the gradient. Used on sm_90+ when a slice fits in shared memory.
+// L2 and the kernel moves 5 bytes per 3 of the minimum. Here a cluster of K blocks splits a row into K slices of at
+// most 64 KiB (s and t together), so three blocks fit on an SM. One thread asks the tensor memory accelerator for the
+// whole slice (cp.async.bulk, completion on an mbarrier), so each SM has up to ~190 KiB of loads in flight while its
+// other blocks compute. From shared memory each block finds its slice's maxima, then the sums of exponentials (base 2,
+// one FMA and one ex2 per logit), merges the K partial statistics through distributed shared memory, and writes the
+// gradient. HBM traffic is the minimum: read s, read t, write the gradient.
 namespace cg = cooperative_groups;
 
-constexpr int kClusterThreads = 1024;
+__device__ __forceinline__ float ex2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
 
-template <typename T, int VEC>
-__global__ void __launch_bounds__(kClusterThreads) kdLossClusterKernel(
-    const T* __restrict__ s, const T* __restrict__ t, T* __restrict__ grad, double* __restrict__ rowLoss, int64_t rows,
-    int64_t cols, int64_t chunk, double invTd, double gradScaled) {
+__device__ __forceinline__ uint32_t smemAddr(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+
+template <typename A>
+__device__ __forceinline__ A warpMax(A v) {
+  for (int lane = 16; lane > 0; lane >>= 1) {
+    const A o = __shfl_xor_sync(0xffffffffu, v, lane);
+    v = o > v ? o : v;
+  }
+  return v;
+}
+
+template <typename A>
+__device__ __forceinline__ A warpSum(A v) {
+  for (int lane = 16; lane > 0; lane >>= 1) v += __shfl_xor_sync(0xffffffffu, v, lane);
+  return v;
+}
+
+template <typename T, int VEC, int THREADS>
+__global__ void __launch_bounds__(THREADS, 3) kdLossTmaKernel(const T* __restrict__ s, const T* __restrict__ t,
+                                                           T* __restrict__ grad, double* __restrict__ rowLoss,
+                                                           int64_t cols, int64_t chunk, float k2, float gradScale) {
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
-  using A = typename Acc<T>::type;
   using P = Pack<T, VEC>;
-  extern __shared__ __align__(16) unsigned char smemRaw[];
-  __shared__ Stats<A> reduceSlots[32];
-  __shared__ Stats<A> ctaStats;
+  constexpr int kWarps = THREADS / 32;
+  extern __shared__ __align__(128) unsigned char smemRaw[];
+  __shared__ __align__(8) uint64_t bar;
+  __shared__ float red[kWarps][3];
+  __shared__ Stats<float> ctaStats;
   cg::cluster_group cluster = cg::this_cluster();
   const unsigned rank = cluster.block_rank();
   const unsigned K = cluster.num_blocks();
+  const int64_t row = blockIdx.x / K;
+  const int64_t begin = rank * chunk;
+  const int64_t n = begin < cols ? (cols - begin < chunk ? cols - begin : chunk) : 0;
+  const int nv = static_cast<int>(n / VEC);
   P* sS = reinterpret_cast<P*>(smemRaw);
   P* sT = sS + chunk / VEC;
-  const A invT = static_cast<A>(invTd);
-  const A gradScale = static_cast<A>(gradScaled);
-  const int64_t begin = rank * chunk;
-  const int64_t end = begin + chunk < cols ? begin + chunk : cols;
-  const int64_t nv = end > begin ? (end - begin) / VEC : 0;
-  const int64_t clusters = gridDim.x / K;
-  for (int64_t row = blockIdx.x / K; row < rows; row += clusters) {
-    const P* gs = reinterpret_cast<const P*>(s + row * cols + begin);
-    const P* gt = reinterpret_cast<const P*>(t + row * cols + begin);
-    Stats<A> st{A(-INFINITY), A(0), A(-INFINITY), A(0), A(0)};
-    // Load the slice once (several vectors of each input in flight per thread), keeping it in shared memory.
-    constexpr int U = sizeof(T) == 2 ? 2 : 4;  // 16-bit types unpack to twice the registers
-    for (int64_t j0 = threadIdx.x; j0 < nv; j0 += U * kClusterThreads) {
-      P ps[U], pt[U];
-#pragma unroll
-      for (int u = 0; u < U; u++) {
-        const int64_t j = j0 + u * kClusterThreads;
-        if (j < nv) {
-          ps[u] = gs[j];
-          pt[u] = gt[j];
-        }
-      }
-#pragma unroll
-      for (int u = 0; u < U; u++) {
-        const int64_t j = j0 + u * kClusterThreads;
-        if (j < nv) {
-          sS[j] = ps[u];
-          sT[j] = pt[u];
-          A a[VEC], b[VEC];
-#pragma unroll
-          for (int k = 0; k < VEC; k++) a[k] = scaled(toAcc(ps[u].v[k]), invT), b[k] = scaled(toAcc(pt[u].v[k]), invT);
-          observePack<A, VEC>(st, a, b);
-        }
-      }
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+
+  // One thread starts the slice's two bulk copies; everyone waits on the barrier's first phase.
+  if (tid == 0) {
+    const uint32_t b = smemAddr(&bar);
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(b));
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+    const uint32_t bytes = static_cast<uint32_t>(n * sizeof(T));
+    if (bytes > 0) {
+      asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(b), "r"(2 * bytes) : "memory");
+      asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];"
+                   ::"r"(smemAddr(sS)), "l"(s + row * cols + begin), "r"(bytes), "r"(b) : "memory");
+      asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];"
+                   ::"r"(smemAddr(sT)), "l"(t + row * cols + begin), "r"(bytes), "r"(b) : "memory");
+    } else {
+      asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(b) : "memory");
     }
-    Stats<A> mine = blockMerge(st, reduceSlots);
-    if (threadIdx.x == 0) ctaStats = mine;
-    cluster.sync();
-    // Every block merges the K partial statistics in rank order, so all get identical row statistics.
-    Stats<A> row_{A(-INFINITY), A(0), A(-INFINITY), A(0), A(0)};
-    for (unsigned r = 0; r < K; r++) row_ = merge(row_, *cluster.map_shared_rank(&ctaStats, r));
-    if (rank == 0 && threadIdx.x == 0)
-      rowLoss[row] = static_cast<double>(row_.w / row_.zb) - static_cast<double>(row_.mb - row_.ma) -
-                     log(static_cast<double>(row_.zb)) + log(static_cast<double>(row_.za));
-    if (grad != nullptr) {
-      const A ma = row_.ma, mb = row_.mb;
-      const A qScale = gradScale / row_.za, pScale = gradScale / row_.zb;
-      P* gg = reinterpret_cast<P*>(grad + row * cols + begin);
-      for (int64_t j = threadIdx.x; j < nv; j += kClusterThreads) {
-        const P ps = sS[j], pt = sT[j];
-        P pg;
-#pragma unroll
-        for (int k = 0; k < VEC; k++) {
-          const A a = scaled(toAcc(ps.v[k]), invT), b = scaled(toAcc(pt.v[k]), invT);
-          const A g = fastExp(a - ma) * qScale - fastExp(b - mb) * pScale;
-          if constexpr (sizeof(T) == sizeof(double)) pg.v[k] = fromAccD(g); else pg.v[k] = fromAcc<T>(g);
-        }
-        gg[j] = pg;
-      }
-    }
-    // No block may overwrite its statistics or slice while a peer can still read them.
-    cluster.sync();
   }
+  __syncthreads();
+  {
+    const uint32_t b = smemAddr(&bar);
+    uint32_t done = 0;
+    while (!done) {
+      asm volatile(
+          "{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], 0;\n selp.u32 %0, 1, 0, p;\n}\n"
+          : "=r"(done) : "r"(b) : "memory");
+    }
+  }
+
+  // Maxima of the raw logits (k2 > 0, so the maxima of the scaled ones are these times k2).
+  float ms = -INFINITY, mt = -INFINITY;
+  for (int j = tid; j < nv; j += THREADS) {
+    const P ps = sS[j], pt = sT[j];
+#pragma unroll
+    for (int k = 0; k < VEC; k++) {
+      const float a = toAcc(ps.v[k]), b = toAcc(pt.v[k]);
+      ms = a > ms ? a : ms;
+      mt = b > mt ? b : mt;
+    }
+  }
+  ms = warpMax(ms);
+  mt = warpMax(mt);
+  if (lane == 0) red[warp][0] = ms, red[warp][1] = mt;
+  __syncthreads();
+  ms = red[0][0], mt = red[0][1];
+#pragma unroll
+  for (int w = 1; w < kWarps; w++) {
+    ms = red[w][0] > ms ? red[w][0] : ms;
+    mt = red[w][1] > mt ? red[w][1] : mt;
+  }
+  __syncthreads();  // red[] is reused below
+  // Base 2: a2 = a·k2 with k2 = log2(e)/T, so exp(a/T − max) = 2^(a2 − max2); one FMA and one ex2 per logit.
+  const float ma2 = __fmul_rn(ms, k2), mb2 = __fmul_rn(mt, k2);
+  const float na2 = ms == -INFINITY ? 0.0f : -ma2, nb2 = mt == -INFINITY ? 0.0f : -mb2;
+  float za = 0, zb = 0, w = 0;
+  for (int j = tid; j < nv; j += THREADS) {
+    const P ps = sS[j], pt = sT[j];
+#pragma unroll
+    for (int k = 0; k < VEC; k++) {
+      const float a = fmaf(toAcc(ps.v[k]), k2, na2), b = fmaf(toAcc(pt.v[k]), k2, nb2);
+      const float ea = ex2(a), eb = ex2(b);
+      za += ea;
+      zb += eb;
+      w += eb > 0.0f ? eb * (b - a) : 0.0f;  // 0·log 0 = 0
+    }
+  }
+  za = warpSum(za);
+  zb = warpSum(zb);
+  w = warpSum(w);
+  if (lane == 0) red[warp][0] = za, red[warp][1] = zb, red[warp][2] = w;
+  __syncthreads();
+  if (tid == 0) {
+    Stats<float> st{ma2, 0.0f, mb2, 0.0f, 0.0f};
+    for (int v = 0; v < kWarps; v++) st.za += red[v][0], st.zb += red[v][1], st.w += red[v][2];
+    // w was taken against this slice's maxima: (b − m_b) − (a − m_a); shift it to b − a for merging.
+    if (st.zb > 0.0f) st.w += st.zb * (mb2 - ma2);
+    ctaStats = st;
+  }
+  cluster.sync();
+  // Every block merges the K partial statistics in rank order (exp2 domain: rescale with ex2), so all agree.
+  float Ma = -INFINITY, Za = 0, Mb = -INFINITY, Zb = 0, W = 0;
+  for (unsigned r = 0; r < K; r++) {
+    const Stats<float> o = *cluster.map_shared_rank(&ctaStats, r);
+    if (o.ma > Ma) {
+      Za = (Ma == -INFINITY ? 0.0f : Za * ex2(Ma - o.ma)) + o.za;
+      Ma = o.ma;
+    } else if (o.ma != -INFINITY) {
+      Za += o.za * ex2(o.ma - Ma);
+    }
+    if (o.mb > Mb) {
+      const float f = Mb == -INFINITY ? 0.0f : ex2(Mb - o.mb);
+      Zb = Zb * f + o.zb;
+      W = (f > 0.0f ? W * f : 0.0f) + o.w;
+      Mb = o.mb;
+    } else if (o.mb != -INFINITY) {
+      const float f = ex2(o.mb - Mb);
+      Zb += o.zb * f;
+      W += f > 0.0f ? o.w * f : 0.0f;
+    }
+  }
+  // Peers may still read ctaStats: arrive now, wait before exiting.
+  asm volatile("barrier.cluster.arrive.release.aligned;" ::: "memory");
+  if (rank == 0 && tid == 0) {
+    // KL = Σ p·(b − a) − lse_b + lse_a in natural units: W/Zb·ln 2 − (Mb − Ma)·ln 2 − ln Zb + ln Za.
+    const double ln2 = 0.6931471805599453;
+    rowLoss[row] = static_cast<double>(W) / Zb * ln2 - (static_cast<double>(Mb) - Ma) * ln2 - log(static_cast<double>(Zb)) +
+                   log(static_cast<double>(Za));
+  }
+  if (grad != nullptr) {
+    const float qScale = gradScale / Za, pScale = gradScale / Zb;
+    const float nMa = Ma == -INFINITY ? 0.0f : -Ma, nMb = Mb == -INFINITY ? 0.0f : -Mb;
+    P* gg = reinterpret_cast<P*>(grad + row * cols + begin);
+    for (int j = tid; j < nv; j += THREADS) {
+      const P ps = sS[j], pt = sT[j];
+      P pg;
+#pragma unroll
+      for (int k = 0; k < VEC; k++) {
+        const float a = fmaf(toAcc(ps.v[k]), k2, nMa), b = fmaf(toAcc(pt.v[k]), k2, nMb);
+        pg.v[k] = fromAcc<T>(ex2(a) * qScale - ex2(b) * pScale);
+      }
+      gg[j] = pg;
+    }
+  }
+  asm volatile("barrier.cluster.wait.acquire.aligned;" ::: "memory");
 #endif
 }
 
-// Launches the cluster kernel when it applies; returns false to let the caller use the generic kernel.
-template <typename T>
-bool launchCluster(const T* s, const T* t, T* grad, double* rowLoss, int64_t rows, int64_t cols, double invT,
-                   double gradScale, cudaStream_t stream, cudaError_t* err) {
+// Which kernel: TORCHKD_KD_KERNEL=generic|tma|tma256 (benchmarks and diagnosis); by default the TMA kernel where it
+// applies (sm_90+, fp32/fp16/bf16, 16-byte aligned rows of at least 4096 classes), else the generic one.
+int kernelChoice() {
+  static const int choice = [] {
+    const char* v = std::getenv("TORCHKD_KD_KERNEL");
+    if (!v || !*v || std::strcmp(v, "tma") == 0) return 0;
+    if (std::strcmp(v, "generic") == 0) return 1;
+    if (std::strcmp(v, "tma256") == 0) return 2;
+    return 0;
+  }();
+  return choice;
+}
+
+template <typename T, int THREADS>
+bool launchTmaWith(const T* s, const T* t, T* grad, double* rowLoss, int64_t rows, int64_t cols, int64_t chunk,
+                   unsigned K, double invT, double gradScale, cudaStream_t stream, cudaError_t* err) {
   constexpr int kVec = 16 / sizeof(T);
-  // Opt-in: on an H200 it measured slower than the generic kernel (fewer warps per SM to hide the exp arithmetic).
-  const char* choice = std::getenv("TORCHKD_KD_KERNEL");
-  if (!choice || std::strcmp(choice, "cluster") != 0) return false;
-  int device = 0, major = 0, sms = 0, smemOptin = 0;
-  cudaGetDevice(&device);
-  cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
-  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
-  cudaDeviceGetAttribute(&smemOptin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
-  if (major < 9 || cols % kVec != 0 || cols < 8192 || rows < 1) return false;
-  if (reinterpret_cast<uintptr_t>(s) % 16 || reinterpret_cast<uintptr_t>(t) % 16 || (grad && reinterpret_cast<uintptr_t>(grad) % 16)) return false;
-  const size_t budget = static_cast<size_t>(smemOptin) - 4096;  // room for the static shared statistics
-  int K = 1;
-  int64_t chunk = 0;
-  for (; K <= 8; K *= 2) {
-    chunk = (cols + K - 1) / K;
-    chunk = (chunk + kVec - 1) / kVec * kVec;
-    if (static_cast<size_t>(chunk) * 2 * sizeof(T) <= budget) break;
-  }
-  if (K > 8 || K > sms) return false;
+  auto kernel = kdLossTmaKernel<T, kVec, THREADS>;
   const size_t smem = static_cast<size_t>(chunk) * 2 * sizeof(T);
-  auto kernel = kdLossClusterKernel<T, kVec>;
-  if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)) != cudaSuccess) {
+  if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)) != cudaSuccess ||
+      (K > 8 && cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1) != cudaSuccess)) {
     cudaGetLastError();
     return false;
   }
-  int64_t clusters = sms / K;
-  if (clusters > rows) clusters = rows;
   cudaLaunchConfig_t cfg = {};
-  cfg.gridDim = dim3(static_cast<unsigned>(clusters * K));
-  cfg.blockDim = dim3(kClusterThreads);
+  cfg.gridDim = dim3(static_cast<unsigned>(rows * K));
+  cfg.blockDim = dim3(THREADS);
   cfg.dynamicSmemBytes = smem;
   cfg.stream = stream;
   cudaLaunchAttribute attr[1];
   attr[0].id = cudaLaunchAttributeClusterDimension;
-  attr[0].val.clusterDim.x = static_cast<unsigned>(K);
+  attr[0].val.clusterDim.x = K;
   attr[0].val.clusterDim.y = 1;
   attr[0].val.clusterDim.z = 1;
   cfg.attrs = attr;
   cfg.numAttrs = 1;
-  *err = cudaLaunchKernelEx(&cfg, kernel, s, t, grad, rowLoss, rows, cols, chunk, invT, gradScale);
+  int clusters = 0;
+  if (cudaOccupancyMaxActiveClusters(&clusters, kernel, &cfg) != cudaSuccess || clusters < 1) {
+    cudaGetLastError();
+    return false;  // this cluster shape cannot be resident: fall back
+  }
+  const float k2 = static_cast<float>(invT * 1.4426950408889634);
+  *err = cudaLaunchKernelEx(&cfg, kernel, s, t, grad, rowLoss, cols, chunk, k2, static_cast<float>(gradScale));
   if (*err != cudaSuccess) {
     cudaGetLastError();
-    return false;  // e.g. the cluster does not fit: fall back
+    return false;
   }
   return true;
+}
+
+// Launches the TMA cluster kernel when it applies; returns false to let the caller use the generic kernel.
+template <typename T>
+bool launchTma(const T* s, const T* t, T* grad, double* rowLoss, int64_t rows, int64_t cols, double invT,
+               double gradScale, cudaStream_t stream, cudaError_t* err) {
+  if constexpr (sizeof(T) == sizeof(double)) {
+    return false;
+  } else {
+    constexpr int kVec = 16 / sizeof(T);
+    const int choice = kernelChoice();
+    if (choice == 1) return false;
+    int device = 0, major = 0;
+    cudaGetDevice(&device);
+    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
+    if (major < 9 || cols % kVec != 0 || cols < 4096 || rows < 1 || rows * 16 > INT32_MAX) return false;
+    if (reinterpret_cast<uintptr_t>(s) % 16 || reinterpret_cast<uintptr_t>(t) % 16 || (grad && reinterpret_cast<uintptr_t>(grad) % 16))
+      return false;
+    // The smallest cluster whose slices (s and t) fit in 64 KiB, so that three blocks share an SM; 16 needs the
+    // non-portable cluster size (H100/H200 allow it).
+    unsigned K = 1;
+    int64_t chunk = 0;
+    for (; K <= 16; K *= 2) {
+      chunk = (cols + K - 1) / K;
+      chunk = (chunk + kVec - 1) / kVec * kVec;
+      if (chunk * 2 * static_cast<int64_t>(sizeof(T)) <= 65536) break;
+    }
+    if (K > 16) return false;
+    if (choice == 2) return launchTmaWith<T, 256>(s, t, grad, rowLoss, rows, cols, chunk, K, invT, gradScale, stream, err);
+    return launchTmaWith<T, 512>(s, t, grad, rowLoss, rows, cols, chunk, K, invT, gradScale, stream, err);
+  }
 }
 
 template <typename T>
@@ -364,8 +484,8 @@ cudaError_t launchTyped(const void* s, const void* t, void* grad, double* rowLos
   const T* sp = static_cast<const T*>(s);
   const T* tp = static_cast<const T*>(t);
   T* gp = static_cast<T*>(grad);
-  cudaError_t clusterErr = cudaSuccess;
-  if (launchCluster<T>(sp, tp, gp, rowLoss, rows, cols, invT, gradScale, stream, &clusterErr)) return cudaSuccess;
+  cudaError_t tmaErr = cudaSuccess;
+  if (launchTma<T>(sp, tp, gp, rowLoss, rows, cols, invT, gradScale, stream, &tmaErr)) return cudaSuccess;
   if (aligned)
     kdLossKernel<T, kVec><<<static_cast<unsigned>(grid), threads, 0, stream>>>(sp, tp, gp, rowLoss, rows, cols, invT, gradScale);
   else
