@@ -2,6 +2,7 @@
 # Sources come from scripts/native-sources.json and libtorch flags from scripts/libtorch.js, as in CMakeLists.txt.
 {
   "variables": {
+    # 1 or 0; gyp reads a numeric string as a number, so the condition below compares with 1, not '1'.
     "torchkd_cuda%": "<!(node scripts/libtorch.js --gyp cuda)"
   },
   "targets": [
@@ -31,7 +32,7 @@
       "ldflags": ["<!@(node scripts/libtorch.js --gyp openmp)"],
       "libraries": ["<!@(node scripts/libtorch.js --gyp libraries)"],
       "conditions": [
-        ["torchkd_cuda=='1'", {
+        ["torchkd_cuda==1", {
           "sources": ["<!@(node scripts/native-sources.js cuda_glue)", "<!@(node scripts/native-sources.js cuda)"],
           "include_dirs": ["<!@(node scripts/libtorch.js --gyp cuda_include)"],
           "rules": [{

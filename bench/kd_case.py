@@ -23,8 +23,8 @@ def rss(field):
 
 
 torch.manual_seed(0)
-s0 = (torch.randn(n, c) * 3).to(device=device, dtype=dt)
-t = (torch.randn(n, c) * 3).to(device=device, dtype=dt)
+s0 = (torch.randn(n, c, device=device) * 3).to(dtype=dt)
+t = (torch.randn(n, c, device=device) * 3).to(dtype=dt)
 
 
 def step():

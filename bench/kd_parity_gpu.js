@@ -9,9 +9,16 @@ const path = require('path');
 const torch = require(path.join(__dirname, '..', 'dist', 'index.js'));
 
 const dir = process.argv[2];
+// Row lengths chosen to reach every kernel and cluster shape on sm_90: TMA with K = 4 (32000 fp32), 8 (128256 bf16),
+// 2 (8200 fp32), 16 (262144 fp16, non-portable cluster, else the generic kernel), 1 (4104 bf16); generic for short
+// rows, unaligned rows (5003) and float64.
 const CASES = [
   [4096, 32000, 'float32', 4.0],
   [1024, 128256, 'bfloat16', 2.0],
+  [33, 8200, 'float32', 1.5],
+  [16, 262144, 'float16', 4.0],
+  [300, 4104, 'bfloat16', 1.0],
+  [100, 5003, 'float16', 2.0],
   [512, 1000, 'float16', 1.0],
   [256, 10, 'float64', 3.0],
   [37, 1001, 'float32', 0.5],

@@ -1,10 +1,12 @@
 // Fused KD loss, CUDA kernels (plain CUDA: no libtorch headers; the C++ side is kd_loss_cuda_glue.cc).
 //
-// One thread block per row (grid-stride over rows). Sweep 1 reads the row once and keeps, per thread, online
-// softmax statistics for both logit sets — running max m and sum z of exp(x - m) — plus w = Σ exp(b - m_b)·(b - a),
-// all rescaled when a running max moves. A block reduction merges them; the row's KL is w/z_b - lse_b + lse_a.
-// Sweep 2 re-reads the row (mostly from L2) and writes grad = (exp(a - lse_a) - exp(b - lse_b)) · gradScale.
-// Loads are 16-byte vectors when the row length and pointers allow. Everything runs on the caller's stream.
+// Two kernels, same contract (per-row KL in double, the gradient (q − p)·gradScale), on the caller's stream:
+// - generic (any GPU, any dtype and row length): one thread block per row (grid-stride over rows). Sweep 1 reads the
+//   row once and keeps, per thread, online softmax statistics for both logit sets — running max m and sum z of
+//   exp(x − m) — plus w = Σ exp(b − m_b)·(b − a), rescaled when a running max moves; a block reduction merges them.
+//   Sweep 2 re-reads the row (from L2 when it fits) and writes the gradient. 16-byte vector loads where aligned.
+// - TMA cluster (sm_90+, fp32/fp16/bf16, aligned rows of >= 4096 classes; the default there): a cluster of blocks
+//   splits each row, loads it once into shared memory with bulk copies and never reads it from HBM again (below).
 #include "kd_loss_cuda.h"
 
 #include <cooperative_groups.h>
@@ -250,7 +252,7 @@ __global__ void __launch_bounds__(THREADS, 3) kdLossTmaKernel(const T* __restric
   extern __shared__ __align__(128) unsigned char smemRaw[];
   __shared__ __align__(8) uint64_t bar;
   __shared__ float red[kWarps][3];
-  __shared__ Stats<float> ctaStats;
+  __shared__ Stats<float> ctaStats, rowStats;
   cg::cluster_group cluster = cg::this_cluster();
   const unsigned rank = cluster.block_rank();
   const unsigned K = cluster.num_blocks();
@@ -332,42 +334,40 @@ __global__ void __launch_bounds__(THREADS, 3) kdLossTmaKernel(const T* __restric
   if (lane == 0) red[warp][0] = za, red[warp][1] = zb, red[warp][2] = w;
   __syncthreads();
   if (tid == 0) {
+    // w stays relative to this slice's maxima: Σ 2^(b − m_b)·((b − m_b) − (a − m_a)).
     Stats<float> st{ma2, 0.0f, mb2, 0.0f, 0.0f};
     for (int v = 0; v < kWarps; v++) st.za += red[v][0], st.zb += red[v][1], st.w += red[v][2];
-    // w was taken against this slice's maxima: (b − m_b) − (a − m_a); shift it to b − a for merging.
-    if (st.zb > 0.0f) st.w += st.zb * (mb2 - ma2);
     ctaStats = st;
   }
   cluster.sync();
-  // Every block merges the K partial statistics in rank order (exp2 domain: rescale with ex2), so all agree.
-  float Ma = -INFINITY, Za = 0, Mb = -INFINITY, Zb = 0, W = 0;
-  for (unsigned r = 0; r < K; r++) {
-    const Stats<float> o = *cluster.map_shared_rank(&ctaStats, r);
-    if (o.ma > Ma) {
-      Za = (Ma == -INFINITY ? 0.0f : Za * ex2(Ma - o.ma)) + o.za;
-      Ma = o.ma;
-    } else if (o.ma != -INFINITY) {
-      Za += o.za * ex2(o.ma - Ma);
+  // One thread per block merges the K partial statistics in rank order (so all blocks agree): the row maxima first,
+  // then the sums rescaled to them (base 2), and w moved to the row maxima (kept relative, large logits don't cancel).
+  if (tid == 0) {
+    float Ma = -INFINITY, Mb = -INFINITY;
+    for (unsigned r = 0; r < K; r++) {
+      const Stats<float>* o = cluster.map_shared_rank(&ctaStats, r);
+      Ma = o->ma > Ma ? o->ma : Ma;
+      Mb = o->mb > Mb ? o->mb : Mb;
     }
-    if (o.mb > Mb) {
-      const float f = Mb == -INFINITY ? 0.0f : ex2(Mb - o.mb);
-      Zb = Zb * f + o.zb;
-      W = (f > 0.0f ? W * f : 0.0f) + o.w;
-      Mb = o.mb;
-    } else if (o.mb != -INFINITY) {
-      const float f = ex2(o.mb - Mb);
-      Zb += o.zb * f;
-      W += f > 0.0f ? o.w * f : 0.0f;
+    float Za = 0, Zb = 0, W = 0;
+    for (unsigned r = 0; r < K; r++) {
+      const Stats<float> o = *cluster.map_shared_rank(&ctaStats, r);
+      if (o.ma != -INFINITY) Za += o.za * ex2(o.ma - Ma);
+      if (o.mb != -INFINITY && o.zb > 0.0f) {
+        const float f = ex2(o.mb - Mb);
+        if (f > 0.0f) W += f * (o.w + o.zb * ((o.mb - Mb) - (o.ma - Ma)));
+        Zb += o.zb * f;
+      }
     }
+    rowStats = Stats<float>{Ma, Za, Mb, Zb, W};
+    // KL = Σ p (log p − log q) = ln 2 · W/Zb − ln Zb + ln Za (natural units).
+    if (rank == 0)
+      rowLoss[row] = static_cast<double>(W) / Zb * 0.6931471805599453 - log(static_cast<double>(Zb)) + log(static_cast<double>(Za));
   }
-  // Peers may still read ctaStats: arrive now, wait before exiting.
+  __syncthreads();
+  // This block is done reading its peers: arrive now, wait (for the peers to finish reading ours) before exiting.
   asm volatile("barrier.cluster.arrive.release.aligned;" ::: "memory");
-  if (rank == 0 && tid == 0) {
-    // KL = Σ p·(b − a) − lse_b + lse_a in natural units: W/Zb·ln 2 − (Mb − Ma)·ln 2 − ln Zb + ln Za.
-    const double ln2 = 0.6931471805599453;
-    rowLoss[row] = static_cast<double>(W) / Zb * ln2 - (static_cast<double>(Mb) - Ma) * ln2 - log(static_cast<double>(Zb)) +
-                   log(static_cast<double>(Za));
-  }
+  const float Ma = rowStats.ma, Mb = rowStats.mb, Za = rowStats.za, Zb = rowStats.zb;
   if (grad != nullptr) {
     const float qScale = gradScale / Za, pScale = gradScale / Zb;
     const float nMa = Ma == -INFINITY ? 0.0f : -Ma, nMb = Mb == -INFINITY ? 0.0f : -Mb;
