@@ -286,7 +286,7 @@ function gypOutput(what) {
         `-Wl,-rpath,${info.libDir}`,
         '-Wl,--no-as-needed',
         ...info.libs.map((l) => `-l${l}`),
-        ...(info.cuda && process.env.TORCHKD_NO_CUDA !== '1' ? [`-L${cudaRuntimeLibDir(info)}`, '-lcudart'] : []),
+        ...(info.cuda && process.env.TORCHKD_NO_CUDA !== '1' ? [`-L${cudaRuntimeLibDir(info)}`, cudartLinkFlag(cudaRuntimeLibDir(info))] : []),
         '-Wl,--as-needed',
       ].join(' ');
     case 'openmp':
@@ -313,6 +313,13 @@ function cudaRuntimeLibDir(info) {
   }
   const tk = cudaToolkit();
   return tk ? path.join(tk, 'lib64') : info.libDir;
+}
+
+/** -lcudart, or -l:libcudart.so.NN where (as in the nvidia wheels) only the versioned runtime is present. */
+function cudartLinkFlag(dir) {
+  if (!exists(dir) || exists(path.join(dir, 'libcudart.so'))) return '-lcudart';
+  const versioned = fs.readdirSync(dir).filter((f) => /^libcudart\.so\.\d+$/.test(f)).sort();
+  return versioned.length ? `-l:${versioned[versioned.length - 1]}` : '-lcudart';
 }
 
 /**
