@@ -3,7 +3,9 @@
  *
  * Order of binaries: `TORCHKD_BINARY` (a path), then a source build in build/Release (only if it was built against
  * the libtorch found now), then a prebuilt binary in prebuilds/<platform>-<arch>/ for the found libtorch's flavour
- * (`torch<major.minor>-cpu` or `-cu<NNN>`; a CUDA libtorch falls back to the CPU binary of the same version).
+ * (`torch<major.minor>-cpu` or `-cu<NNN>`). With a CUDA libtorch the CUDA binary comes first when a GPU is visible
+ * (an NVIDIA device node and driver, and CUDA_VISIBLE_DEVICES not empty), else the CPU binary of the same version does;
+ * either way the other is the fallback, so a machine without a GPU never fails because a CUDA binary exists.
  * Before the binary loads, the tiny torchkd_preload addon dlopen()s libc10/libtorch_cpu/(CUDA)/libtorch with
  * RTLD_GLOBAL, so no LD_LIBRARY_PATH is needed. Any failure becomes one {@link TorchError} that says what was
  * found, what was needed and how to fix it.
@@ -41,6 +43,8 @@ export interface LoadReport {
   kind: 'env' | 'source build' | 'prebuilt' | null;
   flavor: string | null;
   candidates: string[];
+  /** Why the prebuilt binaries were tried in this order (CUDA libtorch: is a GPU visible?). */
+  choice: string | null;
   error: string | null;
 }
 
@@ -80,18 +84,46 @@ export function readBuildRecord(dir: string): { flavor?: string; libtorch?: stri
   }
 }
 
-function prebuildCandidates(root: string, info: LibtorchInfo): string[] {
-  const dir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
-  if (!fs.existsSync(dir) || !info.flavor) return [];
+/**
+ * Whether an NVIDIA GPU is visible to this process, judged without loading any CUDA library: a device node
+ * (/dev/nvidia0...) and the kernel driver (/proc/driver/nvidia), and CUDA_VISIBLE_DEVICES not set to none.
+ */
+export function gpuVisible(fsRoot = '/'): { visible: boolean; why: string } {
+  const cvd = process.env.CUDA_VISIBLE_DEVICES;
+  if (cvd !== undefined && (cvd.trim() === '' || cvd.trim() === '-1')) return { visible: false, why: `CUDA_VISIBLE_DEVICES='${cvd}'` };
+  let nodes: string[] = [];
+  try {
+    nodes = fs.readdirSync(path.join(fsRoot, 'dev')).filter((f) => /^nvidia\d+$/.test(f));
+  } catch {
+    // no /dev listing: treat as no device
+  }
+  if (!nodes.length) return { visible: false, why: 'no /dev/nvidia<N> device' };
+  if (!fs.existsSync(path.join(fsRoot, 'proc', 'driver', 'nvidia'))) return { visible: false, why: 'no NVIDIA kernel driver (/proc/driver/nvidia)' };
+  return { visible: true, why: `${nodes.length} NVIDIA device node(s) and a driver` };
+}
+
+/**
+ * The prebuilt binaries to try, in order, for the found libtorch: its own flavour; with a CUDA libtorch also the CPU
+ * flavour of the same version, first when no GPU is visible. A CPU libtorch only ever gets the CPU flavour.
+ */
+export function prebuildCandidates(dir: string, info: LibtorchInfo, gpu: { visible: boolean; why: string } = gpuVisible()): { files: string[]; choice: string | null } {
+  if (!fs.existsSync(dir) || !info.flavor) return { files: [], choice: null };
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.node') && f.startsWith('torchkd-'));
-  const want = [info.flavor];
-  if (info.cuda) want.push(info.flavor.replace(/-cu\d+$/, '-cpu'));
+  let want = [info.flavor];
+  let choice: string | null = null;
+  if (info.cuda) {
+    const cpu = info.flavor.replace(/-cu\d+$/, '-cpu');
+    want = gpu.visible ? [info.flavor, cpu] : [cpu, info.flavor];
+    choice = gpu.visible
+      ? `libtorch has CUDA and a GPU is visible (${gpu.why}): the CUDA binary first`
+      : `libtorch has CUDA but no GPU is visible (${gpu.why}): the CPU binary first, the CUDA one as fallback`;
+  }
   const out: string[] = [];
   for (const flavor of want) {
     const hit = files.find((f) => f.startsWith(`torchkd-${flavor}.`));
     if (hit) out.push(path.join(dir, hit));
   }
-  return out;
+  return { files: out, choice };
 }
 
 function loadNode(file: string): unknown {
@@ -136,7 +168,7 @@ export function loadBinding(): unknown {
   const d = discovery();
   const info = d.discover();
   const candidates: string[] = [];
-  report = { libtorch: info, binary: null, kind: null, flavor: info.flavor ?? null, candidates, error: null };
+  report = { libtorch: info, binary: null, kind: null, flavor: info.flavor ?? null, candidates, choice: null, error: null };
   if (!info.ok) {
     const err = failure(info, 'libtorch was not found', candidates);
     report.error = err.message;
@@ -150,7 +182,9 @@ export function loadBinding(): unknown {
     if (!record || record.flavor === info.flavor) tries.push({ file: path.join(source, 'torchkd.node'), kind: 'source build' });
     else candidates.push(`${path.join(source, 'torchkd.node')} (built for ${record.flavor}, skipped)`);
   }
-  for (const file of prebuildCandidates(root, info)) tries.push({ file, kind: 'prebuilt' });
+  const prebuilt = prebuildCandidates(path.join(root, 'prebuilds', `${process.platform}-${process.arch}`), info);
+  report.choice = prebuilt.choice;
+  for (const file of prebuilt.files) tries.push({ file, kind: 'prebuilt' });
   const errors: string[] = [];
   for (const t of tries) {
     candidates.push(t.file);

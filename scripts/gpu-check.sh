@@ -5,14 +5,14 @@
 #   2. builds torchkd from source with CMake against the machine's PyTorch (CUDA flavour, sm_90), and in the
 #      background makes the CUDA prebuilt binary with `npm run prebuild` (node-gyp + prebuildify, sm_80 and sm_90);
 #   3. runs `torchkd doctor`, the CUDA tests and the KD tests (vitest);
-#   4. KD-loss parity on the GPU against PyTorch's composite (bench/kd_parity_gpu.*), for the default kernel and
-#      the generic one;
+#   4. KD-loss parity on the GPU against PyTorch's composite (bench/kd_parity_gpu.*), for the generic kernel (the
+#      default) and the TMA cluster kernel (TORCHKD_KD_KERNEL=tma), which also reruns the CUDA tests;
 #   5. the fused-vs-eager benchmark (torchkd vs Python PyTorch on the same GPU) at 4096x32000 fp32 and
 #      8192x128256 bf16 (and 512x128256 bf16), each torchkd kernel variant, plus the device's copy bandwidth;
 #   6. a short knowledge-distillation training run on CUDA (`torchkd train --device cuda`);
 #   7. loads the prebuilt binary through the normal loader (no TORCHKD_BINARY, no source build) and runs doctor.
 # GPU_CHECK_BENCH=0 skips the benchmark (a correctness-only run). Results go to $OUT (log.txt, summary.json,
-# parity.json, parity-generic.json, bench.json, build.txt, vitest.txt, prebuild.txt). About 4 minutes on an H100.
+# parity.json, parity-tma.json, bench.json, build.txt, vitest.txt, prebuild.txt). About 4 minutes on an H100.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -53,12 +53,16 @@ NO_COLOR=1 timeout 240 node node_modules/vitest/vitest.mjs run test/07-cuda.test
 VITEST_RC=$?
 grep -E "Test Files|Tests |✗|×|FAIL|Error: element|AssertionError" "$OUT/vitest.txt" | head -40 | tee -a "$OUT/log.txt"
 
-for kernel in default generic; do
+log "vitest: CUDA tests with the TMA kernel (TORCHKD_KD_KERNEL=tma)"
+TORCHKD_KD_KERNEL=tma NO_COLOR=1 timeout 120 node node_modules/vitest/vitest.mjs run test/07-cuda.test.ts 2>&1 |
+  grep -E "Test Files|Tests |✗|×|FAIL|AssertionError" | head -20 | tee -a "$OUT/log.txt"
+
+for kernel in generic tma; do
   log "parity on the GPU ($kernel kernel)"
   dir=/tmp/kdpar-$kernel
-  name=parity; [ $kernel = default ] || name=parity-$kernel
+  name=parity; [ $kernel = generic ] || name=parity-$kernel
   mkdir -p $dir
-  env TORCHKD_KD_KERNEL=$([ $kernel = default ] || echo $kernel) node bench/kd_parity_gpu.js $dir >> "$OUT/log.txt" 2>&1 &&
+  TORCHKD_KD_KERNEL=$kernel node bench/kd_parity_gpu.js $dir >> "$OUT/log.txt" 2>&1 &&
     python3 bench/kd_parity_gpu.py $dir "$OUT/$name.json" 2>&1 | tee -a "$OUT/log.txt"
 done
 

@@ -2,12 +2,14 @@
  * Foundation: discovery, loading, errors and the first tensor ops, against PyTorch fixtures.
  */
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
 import { TorchError } from '../lib/index';
-import { loadReport } from '../lib/loader';
+import { gpuVisible, loadReport, prebuildCandidates, type LibtorchInfo } from '../lib/loader';
 import { expectTensor, fixture, fromJson, type TensorJson } from './helpers';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -68,6 +70,53 @@ describe('loading', () => {
     expect(r.stdout).toMatch(/libtorch: +2\.\d+\.\d+/);
     expect(r.stdout).toMatch(/binary: +\S+torchkd[^ ]*\.node/);
     expect(r.stdout).toContain('check:     tensor([1, 2, 3]).mul(2).sum() = 12 ok');
+  });
+});
+
+describe('choosing a prebuilt binary', () => {
+  // A prebuilds folder with a CPU and a CUDA binary for torch 2.14, as a package with both would ship.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'torchkd-prebuilds-'));
+  for (const f of ['torchkd-torch2.14-cpu.node', 'torchkd-torch2.14-cu130.node', 'torchkd-torch2.13-cpu.node', 'torchkd_preload.node'])
+    fs.writeFileSync(path.join(dir, f), '');
+  const cpuTorch: LibtorchInfo = { ok: true, source: 'test', cuda: false, flavor: 'torch2.14-cpu' };
+  const cudaTorch: LibtorchInfo = { ok: true, source: 'test', cuda: true, cudaVersion: '13.0', flavor: 'torch2.14-cu130' };
+  const names = (r: { files: string[] }) => r.files.map((f) => path.basename(f));
+
+  it('a CPU libtorch only ever gets the CPU binary, even with a CUDA one present', () => {
+    for (const visible of [false, true]) {
+      expect(names(prebuildCandidates(dir, cpuTorch, { visible, why: 'test' }))).toEqual(['torchkd-torch2.14-cpu.node']);
+    }
+  });
+
+  it('a CUDA libtorch with a visible GPU tries the CUDA binary first, and says why', () => {
+    const r = prebuildCandidates(dir, cudaTorch, { visible: true, why: '1 NVIDIA device node(s) and a driver' });
+    expect(names(r)).toEqual(['torchkd-torch2.14-cu130.node', 'torchkd-torch2.14-cpu.node']);
+    expect(r.choice).toMatch(/GPU is visible .*CUDA binary first/);
+  });
+
+  it('a CUDA libtorch without a GPU tries the CPU binary first, the CUDA one as fallback', () => {
+    const r = prebuildCandidates(dir, cudaTorch, { visible: false, why: 'no /dev/nvidia<N> device' });
+    expect(names(r)).toEqual(['torchkd-torch2.14-cpu.node', 'torchkd-torch2.14-cu130.node']);
+    expect(r.choice).toMatch(/no GPU is visible/);
+  });
+
+  it('GPU visibility is judged from device nodes, the driver and CUDA_VISIBLE_DEVICES', () => {
+    const fake = fs.mkdtempSync(path.join(os.tmpdir(), 'torchkd-fsroot-'));
+    fs.mkdirSync(path.join(fake, 'dev'));
+    expect(gpuVisible(fake).visible).toBe(false);
+    fs.writeFileSync(path.join(fake, 'dev', 'nvidia0'), '');
+    expect(gpuVisible(fake)).toEqual({ visible: false, why: 'no NVIDIA kernel driver (/proc/driver/nvidia)' });
+    fs.mkdirSync(path.join(fake, 'proc', 'driver', 'nvidia'), { recursive: true });
+    expect(gpuVisible(fake).visible).toBe(true);
+    const saved = process.env.CUDA_VISIBLE_DEVICES;
+    process.env.CUDA_VISIBLE_DEVICES = '';
+    try {
+      expect(gpuVisible(fake).visible).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.CUDA_VISIBLE_DEVICES;
+      else process.env.CUDA_VISIBLE_DEVICES = saved;
+    }
+    fs.rmSync(fake, { recursive: true, force: true });
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import * as os from 'node:os';
 
-import { loadBinding, loadReport, packageRoot, readBuildRecord } from '../loader';
+import { gpuVisible, loadBinding, loadReport, packageRoot, readBuildRecord } from '../loader';
 import * as path from 'node:path';
 
 /** Runs the checks and prints a report; returns the exit code (0 when torchkd loads). */
@@ -33,6 +33,7 @@ export function doctor(out: (line: string) => void = console.log): number {
   if (record) out(`source build: built for ${record.flavor} (${record.libtorch})`);
   if (report?.binary) out(`binary:    ${report.binary} (${report.kind})`);
   else out('binary:    none loaded');
+  if (report?.choice) out(`  prebuilt order: ${report.choice}`);
   if (loaded) {
     // Loaded: ask libtorch itself.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -43,7 +44,11 @@ export function doctor(out: (line: string) => void = console.log): number {
     if (torch.cuda.isAvailable()) {
       for (let d = 0; d < torch.cuda.deviceCount(); d++) out(`  cuda:${d} ${torch.cuda.getDeviceName(d)}`);
     } else if (lib?.cuda && !torch.cuda.isBuiltWithCuda()) {
-      out('  (libtorch has CUDA but the loaded binary is the CPU flavour: no prebuilt CUDA binary for this libtorch; build from source for CUDA)');
+      out(
+        gpuVisible().visible
+          ? '  (libtorch has CUDA but the loaded binary is the CPU flavour: no prebuilt CUDA binary for this libtorch; build from source for CUDA)'
+          : '  (libtorch has CUDA but no GPU is visible, so the CPU binary was preferred)',
+      );
     }
     out(`threads:   ${torch.getNumThreads()} intra-op, ${torch.getNumInteropThreads()} inter-op`);
     for (const line of native.parallelInfo().split('\n').filter((l) => /OpenMP|MKL|ATen parallel/.test(l))) out(`  ${line.trim()}`);

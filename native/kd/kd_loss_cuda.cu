@@ -5,8 +5,9 @@
 //   row once and keeps, per thread, online softmax statistics for both logit sets — running max m and sum z of
 //   exp(x − m) — plus w = Σ exp(b − m_b)·(b − a), rescaled when a running max moves; a block reduction merges them.
 //   Sweep 2 re-reads the row (from L2 when it fits) and writes the gradient. 16-byte vector loads where aligned.
-// - TMA cluster (sm_90+, fp32/fp16/bf16, aligned rows of >= 4096 classes; the default there): a cluster of blocks
-//   splits each row, loads it once into shared memory with bulk copies and never reads it from HBM again (below).
+// - TMA cluster (sm_90+, fp32/fp16/bf16, aligned rows of >= 4096 classes; opt-in with TORCHKD_KD_KERNEL=tma until
+//   verified on a GPU): a cluster of blocks splits each row, loads it once into shared memory with bulk copies and
+//   never reads it from HBM again (below).
 #include "kd_loss_cuda.h"
 
 #include <cooperative_groups.h>
@@ -387,15 +388,15 @@ __global__ void __launch_bounds__(THREADS, 3) kdLossTmaKernel(const T* __restric
 #endif
 }
 
-// Which kernel: TORCHKD_KD_KERNEL=generic|tma|tma256 (benchmarks and diagnosis); by default the TMA kernel where it
-// applies (sm_90+, fp32/fp16/bf16, 16-byte aligned rows of at least 4096 classes), else the generic one.
+// Which kernel: TORCHKD_KD_KERNEL=generic|tma|tma256. The generic kernel is the default until the TMA kernel has
+// been measured and checked on a GPU (scripts/gpu-check.sh runs its parity and benchmark); then it applies where it
+// can (sm_90+, fp32/fp16/bf16, 16-byte aligned rows of at least 4096 classes) and the generic one elsewhere.
 int kernelChoice() {
   static const int choice = [] {
     const char* v = std::getenv("TORCHKD_KD_KERNEL");
-    if (!v || !*v || std::strcmp(v, "tma") == 0) return 0;
-    if (std::strcmp(v, "generic") == 0) return 1;
-    if (std::strcmp(v, "tma256") == 0) return 2;
-    return 0;
+    if (v && std::strcmp(v, "tma") == 0) return 0;
+    if (v && std::strcmp(v, "tma256") == 0) return 2;
+    return 1;
   }();
   return choice;
 }
