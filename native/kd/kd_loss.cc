@@ -135,13 +135,9 @@ std::pair<at::Tensor, at::Tensor> fusedForwardCpu(const at::Tensor& s2d, const a
     const float* tp = t2d.const_data_ptr<float>();
     float* gp = withGrad ? grad.data_ptr<float>() : nullptr;
     at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
-      std::vector<float> scratch(static_cast<size_t>(cols) * 2);
-      for (int64_t r = begin; r < end; r++) {
-        NextRow next;
-        if (r + 1 < end) next = NextRow{sp + (r + 1) * cols, tp + (r + 1) * cols, cols * 4};
-        rowLoss[r] = kdRowFloat(sp + r * cols, tp + r * cols, gp ? gp + r * cols : nullptr, scratch.data(), cols,
-                                static_cast<float>(invT), static_cast<float>(gradScale), next, true);
-      }
+      std::vector<float> scratch(static_cast<size_t>(cols) * 4);
+      kdRowsFloat(sp + begin * cols, tp + begin * cols, gp ? gp + begin * cols : nullptr, rowLoss.data() + begin,
+                  end - begin, cols, static_cast<float>(invT), static_cast<float>(gradScale), scratch.data());
       kdStoreFence();
     });
   } else {
@@ -168,7 +164,7 @@ std::pair<at::Tensor, at::Tensor> fusedForwardCpu(const at::Tensor& s2d, const a
           widenHalf(static_cast<const at::Half*>(tp) + r * cols, ft, cols);
         }
         rowLoss[r] = kdRowFloat(fs, ft, withGrad ? fg : nullptr, scratch, cols, static_cast<float>(invT),
-                                static_cast<float>(gradScale), next, false);
+                                static_cast<float>(gradScale), next);
         if (!withGrad) continue;
         if (bf16) {
           auto* out = static_cast<at::BFloat16*>(gp) + r * cols;

@@ -1,11 +1,12 @@
 // Fused KD loss, CPU row kernel. See kd_loss_cpu_kernel.h.
 //
 // Per row, in base 2 (k = log2(e)/T, a = s·k − max(s)·k and b = t·k − max(t)·k, both <= 0):
-//   sweep 1: the two maxima (the row streams in from memory; the next row's prefetch was issued during the last one);
+//   sweep 1: the two maxima (the row streams in from memory; its prefetch was issued during the previous row);
 //   sweep 2: x = 2^a, y = 2^b, za = Σ x, zb = Σ y, w = Σ y·(b − a) (terms with y = 0 count 0, which is PyTorch's
 //            0·log 0 = 0 and makes a −inf teacher logit contribute nothing); x and y go to per-thread scratch, so each
 //            exponential is computed once, and the next row is prefetched;
-//   sweep 3: grad = (x/za − y/zb) · gradScale (streaming stores on AVX-512: no read-for-ownership of the output).
+//   sweep 3: grad = (x/za − y/zb) · gradScale. On AVX-512 this sweep is folded into the next row's sweep 2 (software
+//            pipelining, streaming stores), so the gradient's write traffic overlaps the arithmetic.
 // KL = Σ p (log p − log q) = ln 2 · w/zb − ln zb + ln za. Sweeps 2 and 3 run on cache-resident data.
 #include "kd_loss_cpu_kernel.h"
 
@@ -204,8 +205,32 @@ inline __mmask16 tailMask(int64_t left) {
   return left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
 }
 
-double row16(const float* __restrict s, const float* __restrict t, float* __restrict grad, float* __restrict scratch,
-             int64_t n, float invT, float gradScale, const NextRow& next, bool streaming) {
+// A gradient row waiting to be written: g = x·ia − y·ib from the stored exponentials x, y of that row.
+struct PendingGrad {
+  const float* x = nullptr;
+  const float* y = nullptr;
+  float* g = nullptr;
+  float ia = 0, ib = 0;
+};
+
+// 16 gradient values of a pending row at j (fewer at the tail): a streaming store when the row is 64-byte aligned
+// (then every 16-float step is), else a plain one.
+inline void emit16(const PendingGrad& p, int64_t j, __mmask16 m, bool aligned) {
+  const __m512 g = _mm512_fmsub_ps(_mm512_maskz_loadu_ps(m, p.x + j), _mm512_set1_ps(p.ia),
+                                   _mm512_mul_ps(_mm512_maskz_loadu_ps(m, p.y + j), _mm512_set1_ps(p.ib)));
+  if (aligned && m == 0xFFFF) _mm512_stream_ps(p.g + j, g);
+  else _mm512_mask_storeu_ps(p.g + j, m, g);
+}
+
+struct RowStats {
+  double za, zb, w;
+};
+
+// Sweeps 1 and 2 of one row (xy: 2·n floats for x and y, or null when no gradient is wanted). While the exponentials
+// are computed, the previous row's gradient is written (`prev`, interleaved so its stores drain during arithmetic)
+// and the next row is prefetched.
+RowStats row16Stats(const float* __restrict s, const float* __restrict t, float* __restrict xy, int64_t n, float invT,
+                    const NextRow& next, const PendingGrad* prev) {
   __m512 vms = _mm512_set1_ps(-INFINITY), vmt = vms;
   for (int64_t j = 0; j < n; j += 16) {
     const __mmask16 m = tailMask(n - j);
@@ -215,48 +240,75 @@ double row16(const float* __restrict s, const float* __restrict t, float* __rest
   const float ms = _mm512_reduce_max_ps(vms), mt = _mm512_reduce_max_ps(vmt);
   const float k = invT * kLog2e;
   const __m512 vk = _mm512_set1_ps(k), oa = _mm512_set1_ps(-(ms * k)), ob = _mm512_set1_ps(-(mt * k));
-  float* sx = scratch;
-  float* sy = scratch + n;
-  double za = 0, zb = 0, w = 0;
+  float* sx = xy;
+  float* sy = xy ? xy + n : nullptr;
+  const bool aligned = prev && (reinterpret_cast<uintptr_t>(prev->g) & 63) == 0;
+  RowStats st{0, 0, 0};
   for (int64_t base = 0; base < n; base += kBlock) {
     const int64_t end = base + kBlock < n ? base + kBlock : n;
     __m512 vza = _mm512_setzero_ps(), vzb = vza, vw = vza;
-    for (int64_t j = base; j < end; j += 16) {
-      const __mmask16 m = tailMask(end - j);
-      const __m512 a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, s + j), vk, oa);
-      const __m512 b = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, t + j), vk, ob);
-      const __m512 x = _mm512_maskz_mov_ps(m, exp2NonPositive512(a));
-      const __m512 y = _mm512_maskz_mov_ps(m, exp2NonPositive512(b));
+    // One vector of 16 logits; full vectors run unmasked in the loop, the masked tail once after it.
+    auto step = [&](int64_t j, __mmask16 m, bool full) __attribute__((always_inline)) {
+      const __m512 a = _mm512_fmadd_ps(full ? _mm512_loadu_ps(s + j) : _mm512_maskz_loadu_ps(m, s + j), vk, oa);
+      const __m512 b = _mm512_fmadd_ps(full ? _mm512_loadu_ps(t + j) : _mm512_maskz_loadu_ps(m, t + j), vk, ob);
+      __m512 x = exp2NonPositive512(a);
+      __m512 y = exp2NonPositive512(b);
+      if (!full) x = _mm512_maskz_mov_ps(m, x), y = _mm512_maskz_mov_ps(m, y);
       vza = _mm512_add_ps(vza, x);
       vzb = _mm512_add_ps(vzb, y);
       const __mmask16 live = _mm512_cmp_ps_mask(y, _mm512_setzero_ps(), _CMP_GT_OQ);  // 0·log 0 = 0
       vw = _mm512_mask3_fmadd_ps(y, _mm512_sub_ps(b, a), vw, live);
-      if (grad) {
-        _mm512_mask_storeu_ps(sx + j, m, x);
-        _mm512_mask_storeu_ps(sy + j, m, y);
+      if (sx) {
+        if (full) _mm512_storeu_ps(sx + j, x), _mm512_storeu_ps(sy + j, y);
+        else _mm512_mask_storeu_ps(sx + j, m, x), _mm512_mask_storeu_ps(sy + j, m, y);
       }
-    }
-    za += _mm512_reduce_add_ps(vza);
-    zb += _mm512_reduce_add_ps(vzb);
-    w += _mm512_reduce_add_ps(vw);
+      if (prev) emit16(*prev, j, m, aligned);
+    };
+    int64_t j = base;
+    for (; j + 16 <= end; j += 16) step(j, 0xFFFF, true);
+    if (j < end) step(j, tailMask(end - j), false);
+    st.za += _mm512_reduce_add_ps(vza);
+    st.zb += _mm512_reduce_add_ps(vzb);
+    st.w += _mm512_reduce_add_ps(vw);
     prefetchNext(next, base, end, n);
   }
+  return st;
+}
+
+double rowLossOf(const RowStats& st) { return st.w * kLn2 / st.zb - std::log(st.zb) + std::log(st.za); }
+
+double row16(const float* __restrict s, const float* __restrict t, float* __restrict grad, float* __restrict scratch,
+             int64_t n, float invT, float gradScale, const NextRow& next) {
+  const RowStats st = row16Stats(s, t, grad ? scratch : nullptr, n, invT, next, nullptr);
   if (grad) {
-    const float ia = static_cast<float>(gradScale / za), ib = static_cast<float>(gradScale / zb);
-    const __m512 via = _mm512_set1_ps(ia), vib = _mm512_set1_ps(ib);
-    int64_t j = 0;
-    if (streaming) {
-      for (; j < n && (reinterpret_cast<uintptr_t>(grad + j) & 63) != 0; j++) grad[j] = sx[j] * ia - sy[j] * ib;
-      for (; j + 16 <= n; j += 16)
-        _mm512_stream_ps(grad + j, _mm512_fmsub_ps(_mm512_loadu_ps(sx + j), via, _mm512_mul_ps(_mm512_loadu_ps(sy + j), vib)));
-    }
-    for (; j < n; j += 16) {
-      const __mmask16 m = tailMask(n - j);
-      _mm512_mask_storeu_ps(grad + j, m, _mm512_fmsub_ps(_mm512_maskz_loadu_ps(m, sx + j), via,
-                                                        _mm512_mul_ps(_mm512_maskz_loadu_ps(m, sy + j), vib)));
+    const PendingGrad p{scratch, scratch + n, grad, static_cast<float>(gradScale / st.za), static_cast<float>(gradScale / st.zb)};
+    for (int64_t j = 0; j < n; j += 16) emit16(p, j, tailMask(n - j), false);
+  }
+  return rowLossOf(st);
+}
+
+// Consecutive rows, software-pipelined: row r's gradient is written during row r + 1's exponentials, with streaming
+// stores, so the output traffic overlaps arithmetic instead of stalling at the end of each row. scratch: 4·n floats
+// (x and y of two rows, alternating).
+void rows16(const float* s, const float* t, float* grad, double* rowLoss, int64_t rows, int64_t n, float invT,
+            float gradScale, float* scratch) {
+  PendingGrad pending;
+  bool havePending = false;
+  for (int64_t r = 0; r < rows; r++) {
+    NextRow next;
+    if (r + 1 < rows) next = NextRow{s + (r + 1) * n, t + (r + 1) * n, n * 4};
+    float* xy = grad ? scratch + (r & 1) * 2 * n : nullptr;
+    const RowStats st = row16Stats(s + r * n, t + r * n, xy, n, invT, next, havePending ? &pending : nullptr);
+    rowLoss[r] = rowLossOf(st);
+    if (grad) {
+      pending = PendingGrad{xy, xy + n, grad + r * n, static_cast<float>(gradScale / st.za), static_cast<float>(gradScale / st.zb)};
+      havePending = true;
     }
   }
-  return w * kLn2 / zb - std::log(zb) + std::log(za);
+  if (havePending) {
+    const bool aligned = (reinterpret_cast<uintptr_t>(pending.g) & 63) == 0;
+    for (int64_t j = 0; j < n; j += 16) emit16(pending, j, tailMask(n - j), aligned);
+  }
 }
 
 #pragma GCC pop_options
@@ -282,13 +334,28 @@ const int kSimdLevel = simdLevel();
 }  // namespace
 
 double kdRowFloat(const float* s, const float* t, float* grad, float* scratch, int64_t n, float invT, float gradScale,
-                  const NextRow& next, bool streaming) {
+                  const NextRow& next) {
   switch (kSimdLevel) {
 #if TORCHKD_X86
-    case 2: return row16(s, t, grad, scratch, n, invT, gradScale, next, streaming);
+    case 2: return row16(s, t, grad, scratch, n, invT, gradScale, next);
     case 1: return row8(s, t, grad, scratch, n, invT, gradScale, next);
 #endif
     default: return rowPortable(s, t, grad, scratch, n, invT, gradScale, next);
+  }
+}
+
+void kdRowsFloat(const float* s, const float* t, float* grad, double* rowLoss, int64_t rows, int64_t n, float invT,
+                 float gradScale, float* scratch) {
+#if TORCHKD_X86
+  if (kSimdLevel == 2) {
+    rows16(s, t, grad, rowLoss, rows, n, invT, gradScale, scratch);
+    return;
+  }
+#endif
+  for (int64_t r = 0; r < rows; r++) {
+    NextRow next;
+    if (r + 1 < rows) next = NextRow{s + (r + 1) * n, t + (r + 1) * n, n * 4};
+    rowLoss[r] = kdRowFloat(s + r * n, t + r * n, grad ? grad + r * n : nullptr, scratch, n, invT, gradScale, next);
   }
 }
 

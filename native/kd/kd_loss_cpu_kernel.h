@@ -16,11 +16,15 @@ struct NextRow {
 };
 
 // One row of `n` float logits. Returns the row's KL(p || q) with p = softmax(t·invT), q = softmax(s·invT).
-// When grad != nullptr, writes grad[j] = (q_j - p_j) * gradScale; `scratch` holds 2·n floats. With `streaming`, the
-// gradient may be written with non-temporal stores (for an output not read again soon): call kdStoreFence() before
-// other threads read it.
+// When grad != nullptr, writes grad[j] = (q_j - p_j) * gradScale; `scratch` holds 2·n floats.
 double kdRowFloat(const float* s, const float* t, float* grad, float* scratch, int64_t n, float invT, float gradScale,
-                  const NextRow& next, bool streaming);
+                  const NextRow& next);
+
+// `rows` consecutive rows of `n` float logits (row-major): rowLoss[r] and, when grad != nullptr, the gradient rows.
+// Pipelined where the instruction set allows (each row's gradient is written, with streaming stores, while the next
+// row is computed): call kdStoreFence() before other threads read the gradient. `scratch` holds 4·n floats.
+void kdRowsFloat(const float* s, const float* t, float* grad, double* rowLoss, int64_t rows, int64_t n, float invT,
+                 float gradScale, float* scratch);
 
 // Orders the kernel's non-temporal stores before later loads and stores (a no-op where none are used).
 void kdStoreFence();
