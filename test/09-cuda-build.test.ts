@@ -33,6 +33,29 @@ describe('CUDA flavour on a CPU-only machine', () => {
     expect(JSON.parse(run.stdout)).toEqual({ built: true, available: false, devices: 0, sum: 12, cuda: expect.stringMatching(/^\d+\.\d+$/) });
   }, 1_800_000);
 
+  it.skipIf(!READY)('node-gyp (the prebuild and install route) configures the CUDA flavour: nvcc rule, CUDA headers, runtime', () => {
+    // Configure only (the full node-gyp build is `npm run prebuild`): a scratch package whose binding.gyp, scripts and
+    // sources are this checkout's, so gyp's variables and conditions are evaluated exactly as a prebuild would.
+    const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'torchkd-gyp-cuda-'));
+    fs.copyFileSync(path.join(ROOT, 'binding.gyp'), path.join(dir, 'binding.gyp'));
+    fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
+    for (const d of ['scripts', 'native', 'node_modules']) fs.symlinkSync(path.join(ROOT, d), path.join(dir, d));
+    const prefix = path.dirname(path.dirname(process.execPath));
+    const nodedir = fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? [`--nodedir=${prefix}`] : [];
+    const gyp = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'), 'configure', ...nodedir], {
+      cwd: dir, env: { ...process.env, TORCHKD_PYTHON: PY }, encoding: 'utf8',
+    });
+    expect(gyp.status, gyp.stderr.slice(-2000)).toBe(0);
+    const mk = fs.readFileSync(path.join(dir, 'build', 'torchkd.target.mk'), 'utf8');
+    expect(mk).toMatch(/kd_loss_cuda\.cu\.o/); // the .cu rule (scripts/nvcc.js)
+    expect(mk).toMatch(/kd_loss_cuda_glue\.o/);
+    expect(mk).toMatch(/TORCHKD_WITH_CUDA=1/);
+    expect(mk).toMatch(/-I\S*nvidia\/\S+\/include|-I\S*cuda\S*\/include/); // headers c10/cuda includes
+    expect(mk).toMatch(/-lc10_cuda/);
+    expect(mk).toMatch(/-lcudart|-l:libcudart\.so\.\d+/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+
   it.skipIf(!NVCC)('the CUDA kernels compile with nvcc alone (compile-only switch)', () => {
     const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'nvcc.js'), '--check'], { encoding: 'utf8', env: { ...process.env, TORCHKD_CUDA_ARCH: '90' } });
     expect(r.status, r.stderr).toBe(0);
