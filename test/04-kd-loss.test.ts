@@ -150,6 +150,22 @@ for (const [n, c] of [[1, 1], [3, 7], [9, 17], [33, 31], [8, 2048], [5, 2049], [
     worstGrad = Math.max(worstGrad, s1.grad.sub(s2.grad).abs().max().item() / scale);
   }
 }
+// 16-bit inputs (read and written as such on AVX-512, widened elsewhere): against the composite in float64 on the
+// same rounded inputs, within the output format's unit roundoff (2^-8 bf16, 2^-11 fp16) relative to the value (the
+// gradient: to its largest entry).
+let worst16 = 0;
+for (const dtype of ['bfloat16', 'float16']) {
+  for (const [n, c] of [[3, 7], [5, 2049], [17, 333]]) {
+    const s = torch.randn(n, c).mul(4).to({ dtype }), t = torch.randn(n, c).mul(4).to({ dtype });
+    const s1 = s.detach().requiresGrad_(true), s2 = s.double().requiresGrad_(true);
+    const a = torch.kdLoss(s1, t, 2, { impl: 'fused' }), b = torch.kdLoss(s2, t.double(), 2, { impl: 'composite' });
+    a.backward(); b.backward();
+    const eps = dtype === 'bfloat16' ? 2 ** -8 : 2 ** -11;
+    const scale = s2.grad.abs().max().item();
+    worst16 = Math.max(worst16, Math.abs(a.float().item() - b.item()) / Math.abs(b.item()) / eps,
+      s1.grad.double().sub(s2.grad).abs().max().item() / scale / eps);
+  }
+}
 // Extreme logits: -inf teacher entries, ±1e4, a one-hot teacher.
 const s = torch.tensor([[1e4, -1e4, 0, 3, 2, 1, 0, 0, 5, 6, 7, 8, 9, 1, 2, 3, 4], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]]).float();
 const t = torch.tensor([[-Infinity, 2, 3, -Infinity, 5, 6, 7, 8, 9, 1, 2, 3, 4, 5, 6, 7, 8], [-1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, 1e4]]).float();
@@ -161,7 +177,7 @@ torch.setNumThreads(1);
 const l1 = torch.kdLoss(big, bigT, 2).item();
 torch.setNumThreads(2);
 const l2 = torch.kdLoss(big, bigT, 2).item();
-process.stdout.write(JSON.stringify({ worstLoss, worstGrad, extreme, sameAcrossThreads: l1 === l2 }));
+process.stdout.write(JSON.stringify({ worstLoss, worstGrad, worst16, extreme, sameAcrossThreads: l1 === l2 }));
 `;
 
 describe('fused CPU kernel: every instruction-set path', () => {
@@ -170,9 +186,10 @@ describe('fused CPU kernel: every instruction-set path', () => {
       const env = { ...process.env, TORCHKD_KD_SIMD: simd === 'native' ? '' : simd };
       const r = spawnSync(process.execPath, ['-e', SIMD_CHILD], { env, encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
-      const out = JSON.parse(r.stdout) as { worstLoss: number; worstGrad: number; extreme: number; sameAcrossThreads: boolean };
+      const out = JSON.parse(r.stdout) as { worstLoss: number; worstGrad: number; worst16: number; extreme: number; sameAcrossThreads: boolean };
       expect(out.worstLoss).toBeLessThan(2e-5);
       expect(out.worstGrad).toBeLessThan(1e-5);
+      expect(out.worst16).toBeLessThanOrEqual(1.01); // the 16-bit format's unit roundoff, plus float arithmetic
       expect(out.extreme).toBeLessThan(1e-6);
       expect(out.sameAcrossThreads).toBe(true);
     });

@@ -141,40 +141,53 @@ std::pair<at::Tensor, at::Tensor> fusedForwardCpu(const at::Tensor& s2d, const a
       kdStoreFence();
     });
   } else {
-    // Half and bfloat16: each row is widened to float in per-thread scratch (O(C) memory), computed in float, and
-    // the gradient narrowed back (round to nearest even), in plain loops.
+    // Half and bfloat16. With AVX-512 the 16-bit rows are read and written directly (converted in registers);
+    // otherwise each row is widened to float in per-thread scratch (O(C) memory), computed in float, and the gradient
+    // narrowed back (round to nearest even) in plain loops.
     const bool bf16 = dtype == at::kBFloat16;
     const void* sp = s2d.const_data_ptr();
     const void* tp = t2d.const_data_ptr();
     void* gp = withGrad ? grad.data_ptr() : nullptr;
-    at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
-      std::vector<float> buf(static_cast<size_t>(cols) * 5);
-      float* fs = buf.data();
-      float* ft = fs + cols;
-      float* fg = ft + cols;
-      float* scratch = fg + cols;  // 2·cols
-      for (int64_t r = begin; r < end; r++) {
-        NextRow next;
-        if (r + 1 < end) next = NextRow{static_cast<const char*>(sp) + (r + 1) * cols * 2, static_cast<const char*>(tp) + (r + 1) * cols * 2, cols * 2};
-        if (bf16) {
-          widenBf16(static_cast<const at::BFloat16*>(sp) + r * cols, fs, cols);
-          widenBf16(static_cast<const at::BFloat16*>(tp) + r * cols, ft, cols);
-        } else {
-          widenHalf(static_cast<const at::Half*>(sp) + r * cols, fs, cols);
-          widenHalf(static_cast<const at::Half*>(tp) + r * cols, ft, cols);
+    if (kdHas16BitRows()) {
+      const auto* s16 = static_cast<const uint16_t*>(sp);
+      const auto* t16 = static_cast<const uint16_t*>(tp);
+      auto* g16 = static_cast<uint16_t*>(gp);
+      at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+        std::vector<float> scratch(static_cast<size_t>(cols) * 4);
+        kdRows16Bit(bf16, s16 + begin * cols, t16 + begin * cols, g16 ? g16 + begin * cols : nullptr, rowLoss.data() + begin,
+                    end - begin, cols, static_cast<float>(invT), static_cast<float>(gradScale), scratch.data());
+        kdStoreFence();
+      });
+    } else {
+      at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+        std::vector<float> buf(static_cast<size_t>(cols) * 5);
+        float* fs = buf.data();
+        float* ft = fs + cols;
+        float* fg = ft + cols;
+        float* scratch = fg + cols;  // 2·cols
+        for (int64_t r = begin; r < end; r++) {
+          NextRow next;
+          if (r + 1 < end) next = NextRow{static_cast<const char*>(sp) + (r + 1) * cols * 2, static_cast<const char*>(tp) + (r + 1) * cols * 2, cols * 2};
+          if (bf16) {
+            widenBf16(static_cast<const at::BFloat16*>(sp) + r * cols, fs, cols);
+            widenBf16(static_cast<const at::BFloat16*>(tp) + r * cols, ft, cols);
+          } else {
+            widenHalf(static_cast<const at::Half*>(sp) + r * cols, fs, cols);
+            widenHalf(static_cast<const at::Half*>(tp) + r * cols, ft, cols);
+          }
+          rowLoss[r] = kdRowFloat(fs, ft, withGrad ? fg : nullptr, scratch, cols, static_cast<float>(invT),
+                                  static_cast<float>(gradScale), next);
+          if (!withGrad) continue;
+          if (bf16) {
+            auto* out = static_cast<at::BFloat16*>(gp) + r * cols;
+            for (int64_t j = 0; j < cols; j++) out[j] = at::BFloat16(fg[j]);
+          } else {
+            auto* out = static_cast<at::Half*>(gp) + r * cols;
+            for (int64_t j = 0; j < cols; j++) out[j] = at::Half(fg[j]);
+          }
         }
-        rowLoss[r] = kdRowFloat(fs, ft, withGrad ? fg : nullptr, scratch, cols, static_cast<float>(invT),
-                                static_cast<float>(gradScale), next);
-        if (!withGrad) continue;
-        if (bf16) {
-          auto* out = static_cast<at::BFloat16*>(gp) + r * cols;
-          for (int64_t j = 0; j < cols; j++) out[j] = at::BFloat16(fg[j]);
-        } else {
-          auto* out = static_cast<at::Half*>(gp) + r * cols;
-          for (int64_t j = 0; j < cols; j++) out[j] = at::Half(fg[j]);
-        }
-      }
-    });
+      });
+    }
   }
   double total = 0;
   for (double v : rowLoss) total += v;  // sequential, so the result does not depend on the thread count

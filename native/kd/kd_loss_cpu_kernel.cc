@@ -183,7 +183,7 @@ double rowPortable(const float* s, const float* t, float* g, float* sc, int64_t 
 // ---- AVX-512 path: intrinsics (roundscale and scalef make 2^u ten instructions), masked tails, streaming stores --
 #if TORCHKD_X86
 #pragma GCC push_options
-#pragma GCC target("avx512f,avx512dq,fma")
+#pragma GCC target("avx512f,avx512dq,avx512bw,avx512vl,fma")
 
 inline __m512 exp2NonPositive512(__m512 u) {
   // max(c, u) returns u when u is NaN (NaN propagates); −inf and anything below −200 become 2^−200, which scalef
@@ -205,21 +205,70 @@ inline __mmask16 tailMask(int64_t left) {
   return left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
 }
 
+// Element types in memory: 16 of them load as one float vector and store from one, rounding to nearest even; the
+// 16-bit types move half the bytes and are converted in registers (bf16 is the top half of a float).
+struct F32 {
+  using T = float;
+  static __m512 load(const float* p) { return _mm512_loadu_ps(p); }
+  static __m512 load(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+  static void store(float* p, __m512 v, __mmask16 m, bool stream) {
+    if (stream && m == 0xFFFF) _mm512_stream_ps(p, v);
+    else _mm512_mask_storeu_ps(p, m, v);
+  }
+};
+
+struct Bf16 {
+  using T = uint16_t;
+  static __m512 widen(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
+  static __m512 load(const uint16_t* p) { return widen(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+  static __m512 load(const uint16_t* p, __mmask16 m) { return widen(_mm256_maskz_loadu_epi16(m, p)); }
+  static __m256i narrow(__m512 v) {
+    // c10::BFloat16's rounding: add 0x7FFF plus the lowest kept bit, keep the top half; NaN becomes 0x7FC0.
+    const __m512i u = _mm512_castps_si512(v);
+    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+    const __m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF))), 16);
+    const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    return _mm512_cvtepi32_epi16(_mm512_mask_mov_epi32(r, nan, _mm512_set1_epi32(0x7FC0)));
+  }
+  static void store(uint16_t* p, __m512 v, __mmask16 m, bool stream) {
+    const __m256i h = narrow(v);
+    if (stream && m == 0xFFFF) _mm256_stream_si256(reinterpret_cast<__m256i*>(p), h);
+    else _mm256_mask_storeu_epi16(p, m, h);
+  }
+};
+
+struct F16 {
+  using T = uint16_t;
+  static __m512 load(const uint16_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+  static __m512 load(const uint16_t* p, __mmask16 m) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p)); }
+  static void store(uint16_t* p, __m512 v, __mmask16 m, bool stream) {
+    const __m256i h = _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    if (stream && m == 0xFFFF) _mm256_stream_si256(reinterpret_cast<__m256i*>(p), h);
+    else _mm256_mask_storeu_epi16(p, m, h);
+  }
+};
+
 // A gradient row waiting to be written: g = x·ia − y·ib from the stored exponentials x, y of that row.
+template <typename E>
 struct PendingGrad {
   const float* x = nullptr;
   const float* y = nullptr;
-  float* g = nullptr;
+  typename E::T* g = nullptr;
   float ia = 0, ib = 0;
 };
 
-// 16 gradient values of a pending row at j (fewer at the tail): a streaming store when the row is 64-byte aligned
-// (then every 16-float step is), else a plain one.
-inline void emit16(const PendingGrad& p, int64_t j, __mmask16 m, bool aligned) {
+// 16 gradient values of a pending row at j (fewer at the tail), streamed when the row is aligned for it (then every
+// 16-element step is), else stored plainly.
+template <typename E>
+inline void emit16(const PendingGrad<E>& p, int64_t j, __mmask16 m, bool stream) {
   const __m512 g = _mm512_fmsub_ps(_mm512_maskz_loadu_ps(m, p.x + j), _mm512_set1_ps(p.ia),
                                    _mm512_mul_ps(_mm512_maskz_loadu_ps(m, p.y + j), _mm512_set1_ps(p.ib)));
-  if (aligned && m == 0xFFFF) _mm512_stream_ps(p.g + j, g);
-  else _mm512_mask_storeu_ps(p.g + j, m, g);
+  E::store(p.g + j, g, m, stream);
+}
+
+template <typename E>
+bool streamable(const typename E::T* g) {
+  return (reinterpret_cast<uintptr_t>(g) & (16 * sizeof(typename E::T) - 1)) == 0;
 }
 
 struct RowStats {
@@ -229,28 +278,34 @@ struct RowStats {
 // Sweeps 1 and 2 of one row (xy: 2·n floats for x and y, or null when no gradient is wanted). While the exponentials
 // are computed, the previous row's gradient is written (`prev`, interleaved so its stores drain during arithmetic)
 // and the next row is prefetched.
-RowStats row16Stats(const float* __restrict s, const float* __restrict t, float* __restrict xy, int64_t n, float invT,
-                    const NextRow& next, const PendingGrad* prev) {
+template <typename E>
+RowStats row16Stats(const typename E::T* __restrict s, const typename E::T* __restrict t, float* __restrict xy, int64_t n,
+                    float invT, const NextRow& next, const PendingGrad<E>* prev) {
   __m512 vms = _mm512_set1_ps(-INFINITY), vmt = vms;
-  for (int64_t j = 0; j < n; j += 16) {
-    const __mmask16 m = tailMask(n - j);
-    vms = _mm512_mask_max_ps(vms, m, vms, _mm512_maskz_loadu_ps(m, s + j));
-    vmt = _mm512_mask_max_ps(vmt, m, vmt, _mm512_maskz_loadu_ps(m, t + j));
+  int64_t j0 = 0;
+  for (; j0 + 16 <= n; j0 += 16) {
+    vms = _mm512_max_ps(vms, E::load(s + j0));
+    vmt = _mm512_max_ps(vmt, E::load(t + j0));
+  }
+  if (j0 < n) {
+    const __mmask16 m = tailMask(n - j0);
+    vms = _mm512_mask_max_ps(vms, m, vms, E::load(s + j0, m));
+    vmt = _mm512_mask_max_ps(vmt, m, vmt, E::load(t + j0, m));
   }
   const float ms = _mm512_reduce_max_ps(vms), mt = _mm512_reduce_max_ps(vmt);
   const float k = invT * kLog2e;
   const __m512 vk = _mm512_set1_ps(k), oa = _mm512_set1_ps(-(ms * k)), ob = _mm512_set1_ps(-(mt * k));
   float* sx = xy;
   float* sy = xy ? xy + n : nullptr;
-  const bool aligned = prev && (reinterpret_cast<uintptr_t>(prev->g) & 63) == 0;
+  const bool stream = prev && streamable<E>(prev->g);
   RowStats st{0, 0, 0};
   for (int64_t base = 0; base < n; base += kBlock) {
     const int64_t end = base + kBlock < n ? base + kBlock : n;
     __m512 vza = _mm512_setzero_ps(), vzb = vza, vw = vza;
     // One vector of 16 logits; full vectors run unmasked in the loop, the masked tail once after it.
     auto step = [&](int64_t j, __mmask16 m, bool full) __attribute__((always_inline)) {
-      const __m512 a = _mm512_fmadd_ps(full ? _mm512_loadu_ps(s + j) : _mm512_maskz_loadu_ps(m, s + j), vk, oa);
-      const __m512 b = _mm512_fmadd_ps(full ? _mm512_loadu_ps(t + j) : _mm512_maskz_loadu_ps(m, t + j), vk, ob);
+      const __m512 a = _mm512_fmadd_ps(full ? E::load(s + j) : E::load(s + j, m), vk, oa);
+      const __m512 b = _mm512_fmadd_ps(full ? E::load(t + j) : E::load(t + j, m), vk, ob);
       __m512 x = exp2NonPositive512(a);
       __m512 y = exp2NonPositive512(b);
       if (!full) x = _mm512_maskz_mov_ps(m, x), y = _mm512_maskz_mov_ps(m, y);
@@ -262,7 +317,7 @@ RowStats row16Stats(const float* __restrict s, const float* __restrict t, float*
         if (full) _mm512_storeu_ps(sx + j, x), _mm512_storeu_ps(sy + j, y);
         else _mm512_mask_storeu_ps(sx + j, m, x), _mm512_mask_storeu_ps(sy + j, m, y);
       }
-      if (prev) emit16(*prev, j, m, aligned);
+      if (prev) emit16<E>(*prev, j, m, stream);
     };
     int64_t j = base;
     for (; j + 16 <= end; j += 16) step(j, 0xFFFF, true);
@@ -279,10 +334,10 @@ double rowLossOf(const RowStats& st) { return st.w * kLn2 / st.zb - std::log(st.
 
 double row16(const float* __restrict s, const float* __restrict t, float* __restrict grad, float* __restrict scratch,
              int64_t n, float invT, float gradScale, const NextRow& next) {
-  const RowStats st = row16Stats(s, t, grad ? scratch : nullptr, n, invT, next, nullptr);
+  const RowStats st = row16Stats<F32>(s, t, grad ? scratch : nullptr, n, invT, next, nullptr);
   if (grad) {
-    const PendingGrad p{scratch, scratch + n, grad, static_cast<float>(gradScale / st.za), static_cast<float>(gradScale / st.zb)};
-    for (int64_t j = 0; j < n; j += 16) emit16(p, j, tailMask(n - j), false);
+    const PendingGrad<F32> p{scratch, scratch + n, grad, static_cast<float>(gradScale / st.za), static_cast<float>(gradScale / st.zb)};
+    for (int64_t j = 0; j < n; j += 16) emit16<F32>(p, j, tailMask(n - j), false);
   }
   return rowLossOf(st);
 }
@@ -290,24 +345,25 @@ double row16(const float* __restrict s, const float* __restrict t, float* __rest
 // Consecutive rows, software-pipelined: row r's gradient is written during row r + 1's exponentials, with streaming
 // stores, so the output traffic overlaps arithmetic instead of stalling at the end of each row. scratch: 4·n floats
 // (x and y of two rows, alternating).
-void rows16(const float* s, const float* t, float* grad, double* rowLoss, int64_t rows, int64_t n, float invT,
-            float gradScale, float* scratch) {
-  PendingGrad pending;
+template <typename E>
+void rows16(const typename E::T* s, const typename E::T* t, typename E::T* grad, double* rowLoss, int64_t rows, int64_t n,
+            float invT, float gradScale, float* scratch) {
+  PendingGrad<E> pending;
   bool havePending = false;
   for (int64_t r = 0; r < rows; r++) {
     NextRow next;
-    if (r + 1 < rows) next = NextRow{s + (r + 1) * n, t + (r + 1) * n, n * 4};
+    if (r + 1 < rows) next = NextRow{s + (r + 1) * n, t + (r + 1) * n, n * static_cast<int64_t>(sizeof(typename E::T))};
     float* xy = grad ? scratch + (r & 1) * 2 * n : nullptr;
-    const RowStats st = row16Stats(s + r * n, t + r * n, xy, n, invT, next, havePending ? &pending : nullptr);
+    const RowStats st = row16Stats<E>(s + r * n, t + r * n, xy, n, invT, next, havePending ? &pending : nullptr);
     rowLoss[r] = rowLossOf(st);
     if (grad) {
-      pending = PendingGrad{xy, xy + n, grad + r * n, static_cast<float>(gradScale / st.za), static_cast<float>(gradScale / st.zb)};
+      pending = PendingGrad<E>{xy, xy + n, grad + r * n, static_cast<float>(gradScale / st.za), static_cast<float>(gradScale / st.zb)};
       havePending = true;
     }
   }
   if (havePending) {
-    const bool aligned = (reinterpret_cast<uintptr_t>(pending.g) & 63) == 0;
-    for (int64_t j = 0; j < n; j += 16) emit16(pending, j, tailMask(n - j), aligned);
+    const bool stream = streamable<E>(pending.g);
+    for (int64_t j = 0; j < n; j += 16) emit16<E>(pending, j, tailMask(n - j), stream);
   }
 }
 
@@ -319,7 +375,9 @@ int simdLevel() {
   int level = 0;
 #if TORCHKD_X86
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) level = 2;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl"))
+    level = 2;
   else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) level = 1;
 #endif
   if (const char* cap = std::getenv("TORCHKD_KD_SIMD")) {
@@ -348,7 +406,7 @@ void kdRowsFloat(const float* s, const float* t, float* grad, double* rowLoss, i
                  float gradScale, float* scratch) {
 #if TORCHKD_X86
   if (kSimdLevel == 2) {
-    rows16(s, t, grad, rowLoss, rows, n, invT, gradScale, scratch);
+    rows16<F32>(s, t, grad, rowLoss, rows, n, invT, gradScale, scratch);
     return;
   }
 #endif
@@ -357,6 +415,18 @@ void kdRowsFloat(const float* s, const float* t, float* grad, double* rowLoss, i
     if (r + 1 < rows) next = NextRow{s + (r + 1) * n, t + (r + 1) * n, n * 4};
     rowLoss[r] = kdRowFloat(s + r * n, t + r * n, grad ? grad + r * n : nullptr, scratch, n, invT, gradScale, next);
   }
+}
+
+bool kdHas16BitRows() { return kSimdLevel == 2; }
+
+void kdRows16Bit(bool bf16, const uint16_t* s, const uint16_t* t, uint16_t* grad, double* rowLoss, int64_t rows, int64_t n,
+                 float invT, float gradScale, float* scratch) {
+#if TORCHKD_X86
+  if (bf16) rows16<Bf16>(s, t, grad, rowLoss, rows, n, invT, gradScale, scratch);
+  else rows16<F16>(s, t, grad, rowLoss, rows, n, invT, gradScale, scratch);
+#else
+  (void)bf16, (void)s, (void)t, (void)grad, (void)rowLoss, (void)rows, (void)n, (void)invT, (void)gradScale, (void)scratch;
+#endif
 }
 
 void kdStoreFence() {

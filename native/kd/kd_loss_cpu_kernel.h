@@ -26,6 +26,13 @@ double kdRowFloat(const float* s, const float* t, float* grad, float* scratch, i
 void kdRowsFloat(const float* s, const float* t, float* grad, double* rowLoss, int64_t rows, int64_t n, float invT,
                  float gradScale, float* scratch);
 
+// The same for bfloat16 (bf16 = true) or float16 rows, read and written in their own format and computed in float
+// (gradient rounded to nearest even, as c10's conversions do). Only where kdHas16BitRows() (AVX-512); elsewhere widen
+// rows to float and use kdRowFloat.
+bool kdHas16BitRows();
+void kdRows16Bit(bool bf16, const uint16_t* s, const uint16_t* t, uint16_t* grad, double* rowLoss, int64_t rows, int64_t n,
+                 float invT, float gradScale, float* scratch);
+
 // Orders the kernel's non-temporal stores before later loads and stores (a no-op where none are used).
 void kdStoreFence();
 
