@@ -11,8 +11,12 @@
  *   4. With --build: the native addon (node-gyp) when sources or the libtorch changed, and the TypeScript (tsc)
  *      when lib/ changed. Each step is skipped when its outputs are up to date, so a second run takes a second.
  *
- * Flags: --build (also build), --no-data (skip the dataset), --cuda (also install the CUDA build of PyTorch into
- * .venv-cuda, for the CUDA-flavour build check; ~4.5 GB), --quiet.
+ *   5. With --cuda-if-local (`npm test`): the CUDA build of PyTorch into .venv-cuda, for the CUDA-flavour build check
+ *      (test/09), when the machine's local wheel store carries it (no download); otherwise that check is skipped.
+ *
+ * Flags: --build (also build), --no-data (skip the dataset), --cuda (install the CUDA build of PyTorch into
+ * .venv-cuda, for the CUDA-flavour build check; ~4.5 GB), --cuda-if-local (the same, only from a local wheel store),
+ * --quiet.
  */
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -182,8 +186,38 @@ function ensureCudaVenv() {
   run(pip, ['install', '-q', ...index, 'filelock', 'typing-extensions', 'sympy', 'networkx', 'jinja2', 'fsspec', 'numpy']);
 }
 
+// Whether pip's local wheel stores (file:// indexes and find-links folders) carry the CUDA torch wheel.
+function localCudaWheel() {
+  const r = spawnSync('python3', ['-m', 'pip', 'config', 'list'], { encoding: 'utf8' });
+  if (r.status !== 0) return false;
+  const places = [];
+  for (const line of r.stdout.split('\n')) {
+    const m = line.match(/^[\w:.]*\.(index-url|extra-index-url|find-links)='(.*)'$/);
+    if (m) for (const u of m[2].split(/\s+/).filter(Boolean)) places.push({ kind: m[1], where: u.replace(/^file:\/\//, '') });
+  }
+  const wanted = (f) => /^torch-2\.14\.1-.*\.whl$/.test(f) && !f.includes('+cpu');
+  for (const { kind, where } of places) {
+    if (!where.startsWith('/')) continue; // only local stores: never download 4.5 GB implicitly
+    try {
+      if (kind === 'find-links') {
+        if (fs.readdirSync(where).some(wanted)) return true;
+      } else {
+        const page = fs.readFileSync(path.join(where, 'torch', 'index.html'), 'utf8');
+        if ((page.match(/torch-[^"<>\s]+\.whl/g) || []).some((f) => wanted(path.basename(f)))) return true;
+      }
+    } catch {
+      // not there
+    }
+  }
+  return false;
+}
+
 const info = ensureLibtorch();
 if (args.has('--cuda')) ensureCudaVenv();
+else if (args.has('--cuda-if-local')) {
+  if (localCudaWheel()) ensureCudaVenv();
+  else log('no local CUDA torch wheel: the CUDA-flavour build check (test/09) will be skipped');
+}
 if (!args.has('--no-data')) ensureDataset();
 ensureNodeModules();
 if (args.has('--build')) {
