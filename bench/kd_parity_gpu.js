@@ -23,12 +23,28 @@ const CASES = [
   [256, 10, 'float64', 3.0],
   [37, 1001, 'float32', 0.5],
 ];
-CASES.forEach(([n, c, dtype, T], i) => {
+// Special values on a 2-block (fp32, 16384) and an 8-block (bf16, 128256) cluster row: every 7th teacher logit −inf,
+// one NaN teacher logit in row 3 (that row's loss and gradient must be NaN, as in PyTorch), row 5 of the student all
+// −inf (loss +inf). The Python side applies the same edits (bench/kd_parity_gpu.py).
+CASES.push([8, 16384, 'float32', 2.0, 'special'], [8, 128256, 'bfloat16', 1.0, 'special']);
+
+CASES.forEach(([n, c, dtype, T, kind], i) => {
   torch.manualSeed(100 + i);
-  const s = torch.randn(n, c).mul(3).to({ device: 'cuda', dtype }).requiresGrad_(true);
-  const t = torch.randn(n, c).mul(3).to({ device: 'cuda', dtype });
+  let s0 = torch.randn(n, c).mul(3);
+  let t0 = torch.randn(n, c).mul(3);
+  if (kind === 'special') {
+    const d = t0.data();
+    for (let j = 0; j < n * c; j += 7) d[j] = -Infinity; // every 7th logit of the flat buffer (c % 7 != 0: all columns)
+    d[3 * c + 5] = NaN;
+    const e = s0.data();
+    for (let j = 5 * c; j < 6 * c; j++) e[j] = -Infinity;
+    t0 = torch.tensor(d, { dtype: 'float32' }).reshape([n, c]);
+    s0 = torch.tensor(e, { dtype: 'float32' }).reshape([n, c]);
+  }
+  const s = s0.to({ device: 'cuda', dtype }).requiresGrad_(true);
+  const t = t0.to({ device: 'cuda', dtype });
   const loss = torch.kdLoss(s, t, T, { impl: 'fused' });
   loss.backward();
-  torch.save({ n, c, dtype, T, seed: 100 + i, loss: loss.float().cpu(), grad: s.grad.float().cpu() }, path.join(dir, `case${i}.pt`));
+  torch.save({ n, c, dtype, T, seed: 100 + i, special: kind === 'special', loss: loss.float().cpu(), grad: s.grad.float().cpu() }, path.join(dir, `case${i}.pt`));
 });
 console.log(`wrote ${CASES.length} cases to ${dir}`);

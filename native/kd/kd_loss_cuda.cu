@@ -15,6 +15,7 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -218,13 +219,13 @@ __global__ void kdLossKernel(const T* __restrict__ s, const T* __restrict__ t, T
 // gradient. HBM traffic is the minimum: read s, read t, write the gradient.
 namespace cg = cooperative_groups;
 
-__device__ __forceinline__ float ex2(float x) {
+[[maybe_unused]] __device__ __forceinline__ float ex2(float x) {
   float y;
   asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
   return y;
 }
 
-__device__ __forceinline__ uint32_t smemAddr(const void* p) {
+[[maybe_unused]] __device__ __forceinline__ uint32_t smemAddr(const void* p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));
 }
 
@@ -270,6 +271,7 @@ __global__ void __launch_bounds__(THREADS, 3) kdLossTmaKernel(const T* __restric
     const uint32_t b = smemAddr(&bar);
     asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(b));
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+    asm volatile("fence.proxy.async.shared::cta;" ::: "memory");  // the initialised barrier, seen by the async proxy
     const uint32_t bytes = static_cast<uint32_t>(n * sizeof(T));
     if (bytes > 0) {
       asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(b), "r"(2 * bytes) : "memory");
@@ -316,7 +318,7 @@ __global__ void __launch_bounds__(THREADS, 3) kdLossTmaKernel(const T* __restric
   __syncthreads();  // red[] is reused below
   // Base 2: a2 = a·k2 with k2 = log2(e)/T, so exp(a/T − max) = 2^(a2 − max2); one FMA and one ex2 per logit.
   const float ma2 = __fmul_rn(ms, k2), mb2 = __fmul_rn(mt, k2);
-  const float na2 = ms == -INFINITY ? 0.0f : -ma2, nb2 = mt == -INFINITY ? 0.0f : -mb2;
+  const float na2 = ma2 == -INFINITY ? 0.0f : -ma2, nb2 = mb2 == -INFINITY ? 0.0f : -mb2;
   float za = 0, zb = 0, w = 0;
   for (int j = tid; j < nv; j += THREADS) {
     const P ps = sS[j], pt = sT[j];
@@ -353,8 +355,10 @@ __global__ void __launch_bounds__(THREADS, 3) kdLossTmaKernel(const T* __restric
     float Za = 0, Zb = 0, W = 0;
     for (unsigned r = 0; r < K; r++) {
       const Stats<float> o = *cluster.map_shared_rank(&ctaStats, r);
-      if (o.ma != -INFINITY) Za += o.za * ex2(o.ma - Ma);
-      if (o.mb != -INFINITY && o.zb > 0.0f) {
+      // Tested on the sums, not the maxima: a NaN logit makes its slice's sum NaN, and that must reach the row
+      // (NaN·0 is NaN) as it does in PyTorch; an all −inf slice has sum 0 and contributes nothing.
+      if (o.za != 0.0f) Za += o.za * ex2(o.ma - Ma);
+      if (o.zb != 0.0f) {
         const float f = ex2(o.mb - Mb);
         if (f > 0.0f) W += f * (o.w + o.zb * ((o.mb - Mb) - (o.ma - Ma)));
         Zb += o.zb * f;
@@ -384,7 +388,10 @@ __global__ void __launch_bounds__(THREADS, 3) kdLossTmaKernel(const T* __restric
       gg[j] = pg;
     }
   }
+  __syncwarp();
   asm volatile("barrier.cluster.wait.acquire.aligned;" ::: "memory");
+#else
+  __trap();  // never launched without sm_90 code (launchTmaWith checks the image), but never silently empty either
 #endif
 }
 
@@ -401,17 +408,37 @@ int kernelChoice() {
   return choice;
 }
 
+// Per (kernel instantiation, device): whether it has sm_90 code and its attributes are set (64 KiB dynamic shared
+// memory, the largest shared-memory carveout, non-portable clusters), and, per cluster size, whether such a cluster
+// can be resident. Settled once each (a race only repeats the same idempotent calls), so steady-state launches make
+// no extra driver calls.
+struct TmaLaunchCache {
+  std::atomic<int> ready[16] = {};        // per device: 0 unknown, 1 usable, −1 not
+  std::atomic<int> resident[16][5] = {};  // per device and log2(K): 0 unknown, 1 yes, −1 no
+};
+
 template <typename T, int THREADS>
 bool launchTmaWith(const T* s, const T* t, T* grad, double* rowLoss, int64_t rows, int64_t cols, int64_t chunk,
                    unsigned K, double invT, double gradScale, cudaStream_t stream, cudaError_t* err) {
   constexpr int kVec = 16 / sizeof(T);
+  static TmaLaunchCache cache;
   auto kernel = kdLossTmaKernel<T, kVec, THREADS>;
-  const size_t smem = static_cast<size_t>(chunk) * 2 * sizeof(T);
-  if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)) != cudaSuccess ||
-      (K > 8 && cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1) != cudaSuccess)) {
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= 16) {
     cudaGetLastError();
     return false;
   }
+  if (cache.ready[device].load() == 0) {
+    cudaFuncAttributes fa{};
+    const bool ok = cudaFuncGetAttributes(&fa, kernel) == cudaSuccess && fa.ptxVersion >= 90 && fa.binaryVersion >= 90 &&
+                    cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, 65536) == cudaSuccess &&
+                    cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared) == cudaSuccess &&
+                    cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1) == cudaSuccess;
+    if (!ok) cudaGetLastError();
+    cache.ready[device].store(ok ? 1 : -1);
+  }
+  if (cache.ready[device].load() < 0) return false;
+  const size_t smem = static_cast<size_t>(chunk) * 2 * sizeof(T);
   cudaLaunchConfig_t cfg = {};
   cfg.gridDim = dim3(static_cast<unsigned>(rows * K));
   cfg.blockDim = dim3(THREADS);
@@ -424,11 +451,17 @@ bool launchTmaWith(const T* s, const T* t, T* grad, double* rowLoss, int64_t row
   attr[0].val.clusterDim.z = 1;
   cfg.attrs = attr;
   cfg.numAttrs = 1;
-  int clusters = 0;
-  if (cudaOccupancyMaxActiveClusters(&clusters, kernel, &cfg) != cudaSuccess || clusters < 1) {
-    cudaGetLastError();
-    return false;  // this cluster shape cannot be resident: fall back
+  const int logK = K == 1 ? 0 : K == 2 ? 1 : K == 4 ? 2 : K == 8 ? 3 : 4;
+  if (cache.resident[device][logK].load() == 0) {
+    // Asked with the largest slice this shape uses (64 KiB), so the answer holds for every row length.
+    cudaLaunchConfig_t probe = cfg;
+    probe.dynamicSmemBytes = 65536;
+    int clusters = 0;
+    const bool ok = cudaOccupancyMaxActiveClusters(&clusters, kernel, &probe) == cudaSuccess && clusters >= 1;
+    if (!ok) cudaGetLastError();
+    cache.resident[device][logK].store(ok ? 1 : -1);
   }
+  if (cache.resident[device][logK].load() < 0) return false;  // this cluster shape cannot be resident: fall back
   const float k2 = static_cast<float>(invT * 1.4426950408889634);
   *err = cudaLaunchKernelEx(&cfg, kernel, s, t, grad, rowLoss, cols, chunk, k2, static_cast<float>(gradScale));
   if (*err != cudaSuccess) {
