@@ -41,7 +41,7 @@ log "build rc=$BUILD_RC"
 if [ $BUILD_RC -ne 0 ]; then tail -40 "$OUT/build.txt"; exit 1; fi
 
 # The shipped binary: node-gyp through prebuildify, as `npm run prebuild` does anywhere (in the background, niced).
-(nice -n 10 env JOBS=8 node scripts/prebuild.js > "$OUT/prebuild.txt" 2>&1; echo "prebuild rc=$?" >> "$OUT/prebuild.txt") &
+(nice -n 10 env JOBS=8 timeout 300 node scripts/prebuild.js > "$OUT/prebuild.txt" 2>&1; echo "prebuild rc=$?" >> "$OUT/prebuild.txt") &
 PREBUILD_PID=$!
 
 export TORCHKD_BINARY=$ROOT/build-gpu/torchkd.node
@@ -62,7 +62,8 @@ for kernel in generic tma; do
   dir=/tmp/kdpar-$kernel
   name=parity; [ $kernel = generic ] || name=parity-$kernel
   mkdir -p $dir
-  TORCHKD_KD_KERNEL=$kernel node bench/kd_parity_gpu.js $dir >> "$OUT/log.txt" 2>&1 &&
+  # Timeouts everywhere a new kernel runs: a hang must cost a minute, not the machine's whole lease.
+  TORCHKD_KD_KERNEL=$kernel timeout 90 node bench/kd_parity_gpu.js $dir >> "$OUT/log.txt" 2>&1 &&
     python3 bench/kd_parity_gpu.py $dir "$OUT/$name.json" 2>&1 | tee -a "$OUT/log.txt"
 done
 
@@ -86,10 +87,10 @@ PY
     set -- $spec
     row="{\"size\": \"$1x$2\", \"dtype\": \"$3\""
     for kernel in tma tma256 generic; do
-      r=$(TORCHKD_KD_KERNEL=$kernel node --expose-gc bench/kd_case.js fused $1 $2 $3 30 cuda 2>>"$OUT/log.txt")
+      r=$(TORCHKD_KD_KERNEL=$kernel timeout 60 node --expose-gc bench/kd_case.js fused $1 $2 $3 30 cuda 2>>"$OUT/log.txt")
       row="$row, \"$kernel\": ${r:-null}"
     done
-    eager=$(python3 bench/kd_case.py $1 $2 $3 20 16 cuda 2>>"$OUT/log.txt")
+    eager=$(timeout 90 python3 bench/kd_case.py $1 $2 $3 20 16 cuda 2>>"$OUT/log.txt")
     row="$row, \"eager\": ${eager:-null}}"
     log "$row"
     [ $first -eq 1 ] || echo "," >> "$OUT/bench.json"
