@@ -332,16 +332,6 @@ RowStats row16Stats(const typename E::T* __restrict s, const typename E::T* __re
 
 double rowLossOf(const RowStats& st) { return st.w * kLn2 / st.zb - std::log(st.zb) + std::log(st.za); }
 
-double row16(const float* __restrict s, const float* __restrict t, float* __restrict grad, float* __restrict scratch,
-             int64_t n, float invT, float gradScale, const NextRow& next) {
-  const RowStats st = row16Stats<F32>(s, t, grad ? scratch : nullptr, n, invT, next, nullptr);
-  if (grad) {
-    const PendingGrad<F32> p{scratch, scratch + n, grad, static_cast<float>(gradScale / st.za), static_cast<float>(gradScale / st.zb)};
-    for (int64_t j = 0; j < n; j += 16) emit16<F32>(p, j, tailMask(n - j), false);
-  }
-  return rowLossOf(st);
-}
-
 // Consecutive rows, software-pipelined: row r's gradient is written during row r + 1's exponentials, with streaming
 // stores, so the output traffic overlaps arithmetic instead of stalling at the end of each row. scratch: 4·n floats
 // (x and y of two rows, alternating).
@@ -395,7 +385,7 @@ double kdRowFloat(const float* s, const float* t, float* grad, float* scratch, i
                   const NextRow& next) {
   switch (kSimdLevel) {
 #if TORCHKD_X86
-    case 2: return row16(s, t, grad, scratch, n, invT, gradScale, next);
+    case 2:  // AVX-512 machines take the row pipeline (kdRowsFloat, kdRows16Bit); a single row here uses AVX2
     case 1: return row8(s, t, grad, scratch, n, invT, gradScale, next);
 #endif
     default: return rowPortable(s, t, grad, scratch, n, invT, gradScale, next);

@@ -16,7 +16,8 @@ struct NextRow {
 };
 
 // One row of `n` float logits. Returns the row's KL(p || q) with p = softmax(t·invT), q = softmax(s·invT).
-// When grad != nullptr, writes grad[j] = (q_j - p_j) * gradScale; `scratch` holds 2·n floats.
+// When grad != nullptr, writes grad[j] = (q_j - p_j) * gradScale; `scratch` holds 2·n floats. The per-row path (AVX2
+// or portable vectors); the AVX-512 kernel works on runs of rows (kdRowsFloat, kdRows16Bit).
 double kdRowFloat(const float* s, const float* t, float* grad, float* scratch, int64_t n, float invT, float gradScale,
                   const NextRow& next);
 
