@@ -89,11 +89,14 @@ describe.skipIf(!HAS_CUDA)('fused CUDA KD loss', () => {
     });
   }
 
-  for (const dtype of ['float32', 'bfloat16', 'float16'] as const) {
-    it(`fused equals composite on the GPU at 512x4096 ${dtype}`, () => {
+  // 512x4096 fits one block per row in every kernel; 64x40000 splits each row over a cluster of 8 (fp32) or 4 (16-bit)
+  // blocks in the TMA kernel (TORCHKD_KD_KERNEL=tma), with every 7th teacher logit −inf.
+  for (const [n, c] of [[512, 4096], [64, 40000]] as const) for (const dtype of ['float32', 'bfloat16', 'float16'] as const) {
+    it(`fused equals composite on the GPU at ${n}x${c} ${dtype}`, () => {
       torch.manualSeed(5);
-      const s32 = torch.randn(512, 4096).mul(3);
-      const t32 = torch.randn(512, 4096).mul(3);
+      const s32 = torch.randn(n, c).mul(3);
+      let t32 = torch.randn(n, c).mul(3);
+      if (c === 40000) t32 = t32.maskedFill(torch.arange(c).remainder(7).eq(0).unsqueeze(0).expand([n, c]), -Infinity);
       const s = s32.to({ device: 'cuda', dtype }).requiresGrad_(true);
       const t = t32.to({ device: 'cuda', dtype });
       const fused = torch.kdLoss(s, t, 2.0, { impl: 'fused' });
