@@ -3,7 +3,7 @@
 /**
  * One KD-loss benchmark case in a fresh process (so peak memory is this case's own):
  *   node bench/kd_case.js <fused|composite> N C dtype reps [device]
- * Prints {ms (median forward+backward), peakExtraMB (above the inputs), loss}.
+ * Prints {ms (median forward+backward), minMs (fastest step), peakExtraMB (above the inputs), loss}.
  * CPU peak: VmHWM after resetting it (clear_refs); CUDA peak: libtorch's allocator statistics.
  */
 const fs = require('fs');
@@ -58,4 +58,4 @@ for (let r = 0; r < Number(reps); r++) {
 }
 const peak = cuda ? torch.cuda.memoryStats().peakAllocated : rssKB('VmHWM') * 1024;
 times.sort((a, b) => a - b);
-process.stdout.write(JSON.stringify({ ms: times[Math.floor(times.length / 2)], peakExtraMB: Math.max(0, peak - baseline) / 2 ** 20, loss }) + '\n');
+process.stdout.write(JSON.stringify({ ms: times[Math.floor(times.length / 2)], minMs: times[0], peakExtraMB: Math.max(0, peak - baseline) / 2 ** 20, loss }) + '\n');

@@ -286,7 +286,7 @@ function gypOutput(what) {
         `-Wl,-rpath,${info.libDir}`,
         '-Wl,--no-as-needed',
         ...info.libs.map((l) => `-l${l}`),
-        ...(info.cuda && process.env.TORCHKD_NO_CUDA !== '1' ? [`-L${cudaRuntimeLibDir(info)}`, cudartLinkFlag(cudaRuntimeLibDir(info))] : []),
+        ...(info.cuda && process.env.TORCHKD_NO_CUDA !== '1' ? cudartFlags(cudaRuntimeLibDir(info)) : []),
         '-Wl,--as-needed',
       ].join(' ');
     case 'openmp':
@@ -315,11 +315,14 @@ function cudaRuntimeLibDir(info) {
   return tk ? path.join(tk, 'lib64') : info.libDir;
 }
 
-/** -lcudart, or -l:libcudart.so.NN where (as in the nvidia wheels) only the versioned runtime is present. */
-function cudartLinkFlag(dir) {
-  if (!exists(dir) || exists(path.join(dir, 'libcudart.so'))) return '-lcudart';
-  const versioned = fs.readdirSync(dir).filter((f) => /^libcudart\.so\.\d+$/.test(f)).sort();
-  return versioned.length ? `-l:${versioned[versioned.length - 1]}` : '-lcudart';
+/** -L<dir> -lcudart, or -l:libcudart.so.NN where (as in the nvidia wheels) only the versioned runtime is present. */
+function cudartFlags(dir) {
+  let lib = '-lcudart';
+  if (exists(dir) && !exists(path.join(dir, 'libcudart.so'))) {
+    const versioned = fs.readdirSync(dir).filter((f) => /^libcudart\.so\.\d+$/.test(f)).sort();
+    if (versioned.length) lib = `-l:${versioned[versioned.length - 1]}`;
+  }
+  return [`-L${dir}`, lib];
 }
 
 /**
