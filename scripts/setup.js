@@ -12,7 +12,8 @@
  *      when lib/ changed. Each step is skipped when its outputs are up to date, so a second run takes a second.
  *
  *   5. With --cuda-if-local (`npm test`): the CUDA build of PyTorch into .venv-cuda, for the CUDA-flavour build check
- *      (test/09), when the machine's local wheel store carries it (no download); otherwise that check is skipped.
+ *      (test/09), when nvcc is installed and the machine's local wheel store carries the wheel (no download);
+ *      otherwise that check is skipped.
  *
  * Flags: --build (also build), --no-data (skip the dataset), --cuda (install the CUDA build of PyTorch into
  * .venv-cuda, for the CUDA-flavour build check; ~4.5 GB), --cuda-if-local (the same, only from a local wheel store),
@@ -215,8 +216,10 @@ function localCudaWheel() {
 const info = ensureLibtorch();
 if (args.has('--cuda')) ensureCudaVenv();
 else if (args.has('--cuda-if-local')) {
-  if (localCudaWheel()) ensureCudaVenv();
-  else log('no local CUDA torch wheel: the CUDA-flavour build check (test/09) will be skipped');
+  // Only where the check can run: it also needs nvcc.
+  if (!require('./libtorch.js').cudaToolkit()) log('no CUDA toolkit (nvcc): the CUDA-flavour build check (test/09) will be skipped');
+  else if (!localCudaWheel()) log('no local CUDA torch wheel: the CUDA-flavour build check (test/09) will be skipped');
+  else ensureCudaVenv();
 }
 if (!args.has('--no-data')) ensureDataset();
 ensureNodeModules();
