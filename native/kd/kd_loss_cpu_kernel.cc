@@ -180,17 +180,17 @@ double rowPortable(const float* s, const float* t, float* g, float* sc, int64_t 
   return rowVec<4>(s, t, g, sc, n, i, gs, next);
 }
 
-// ---- AVX-512 path: intrinsics (roundscale and scalef make 2^u ten instructions), masked tails, streaming stores --
+// ---- AVX-512 path: intrinsics (2^u in nine instructions), masked tails, streaming stores -------------------------
 #if TORCHKD_X86
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512dq,avx512bw,avx512vl,fma")
 
 inline __m512 exp2NonPositive512(__m512 u) {
-  // max(c, u) returns u when u is NaN (NaN propagates); −inf and anything below −200 become 2^−200, which scalef
-  // rounds to exactly 0.
-  u = _mm512_max_ps(_mm512_set1_ps(-200.0f), u);
+  // u = n + r with n = round(u) (roundscale) and r = u − n in [−1/2, 1/2] (reduce): two independent instructions.
+  // No clamp is needed: for u = −inf, reduce gives r = 0 and scalef(p, −inf) = 0; anything below −150 scales to
+  // exactly 0; NaN stays NaN through both.
   const __m512 n = _mm512_roundscale_ps(u, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  const __m512 r = _mm512_sub_ps(u, n);
+  const __m512 r = _mm512_reduce_ps(u, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 p = _mm512_set1_ps(kP6);
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP5));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP4));
