@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds and runs bench/kd_kernel.cc: the fused CPU KD kernel alone (no Node, no libtorch), best and median of 15 steps.
-#   bash bench/kd_kernel.sh [N C]        (default 2048 32000; OMP_NUM_THREADS picks the thread count)
+#   bash bench/kd_kernel.sh [N C [fp32|bf16]]   (default 2048 32000 fp32; OMP_NUM_THREADS picks the thread count)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp -d)/kd_kernel

@@ -14,7 +14,8 @@ export interface NativeBinding {
   release(h: H | H[]): void;
   track(owner: object, handles: H | H[]): void;
   setErrorClass(cls: unknown): void;
-  memory(): { liveTensors: number; bytes: Record<string, number>; modules: number };
+  /** externalBytes: the native bytes accounted to V8 as external memory (reported or about to be). */
+  memory(): { liveTensors: number; bytes: Record<string, number>; modules: number; externalBytes: number };
   versionInfo(): { libtorch: string; cudaBuild: boolean; cxx11abi: boolean };
   // creation
   fromTypedArray(data: ArrayBufferView, dtype: number, shape: number[], device: number, requiresGrad: boolean): H;

@@ -24,20 +24,31 @@ std::unordered_map<int, int64_t> TensorTable::bytesByDevice() const {
 }
 
 double TensorTable::insert(at::Tensor t) {
+  if (free_.empty() && slots_.size() >= static_cast<size_t>(kSlotSpan)) throw std::runtime_error("too many live tensors (16M)");
   const int64_t bytes = t.defined() && t.has_storage() ? static_cast<int64_t>(t.storage().nbytes()) : 0;
-  pending_ += bytes;
+  const void* largeKey = nullptr;
+  if (bytes >= kLargeBytes) {
+    largeKey = t.storage().unsafeGetStorageImpl();
+    LargeStorage& entry = large_[largeKey];
+    if (entry.handles++ == 0) {
+      entry.bytes = bytes;
+      pending_ += bytes;
+    }
+  } else {
+    pending_ += bytes;
+  }
   live_++;
   uint32_t s;
   if (!free_.empty()) {
     s = static_cast<uint32_t>(free_.back());
     free_.pop_back();
   } else {
-    if (slots_.size() >= static_cast<size_t>(kSlotSpan)) throw std::runtime_error("too many live tensors (16M)");
     slots_.emplace_back();
     s = static_cast<uint32_t>(slots_.size() - 1);
   }
   slots_[s].tensor = std::move(t);
-  slots_[s].reported = bytes;
+  slots_[s].reported = largeKey ? 0 : bytes;
+  slots_[s].largeKey = largeKey;
   return static_cast<double>(slots_[s].generation) * kSlotSpan + s;
 }
 
@@ -54,7 +65,16 @@ bool TensorTable::decode(double handle, uint32_t* slot) const {
 bool TensorTable::release(double handle) {
   uint32_t s;
   if (!decode(handle, &s)) return false;
-  pending_ -= slots_[s].reported;
+  if (const void* key = slots_[s].largeKey) {
+    auto it = large_.find(key);
+    if (it != large_.end() && --it->second.handles == 0) {
+      pending_ -= it->second.bytes;
+      large_.erase(it);
+    }
+    slots_[s].largeKey = nullptr;
+  } else {
+    pending_ -= slots_[s].reported;
+  }
   slots_[s].reported = 0;
   slots_[s].tensor = at::Tensor();
   slots_[s].generation = (slots_[s].generation + 1) & 0x1FFFFFFFu;  // keeps handles below 2^53
@@ -72,6 +92,7 @@ const at::Tensor& TensorTable::get(double handle) const {
 int64_t TensorTable::takePendingExternal() {
   int64_t p = pending_;
   pending_ = 0;
+  reported_ += p;
   return p;
 }
 
@@ -322,6 +343,7 @@ Napi::Value memory(const Napi::CallbackInfo& info) {
   }
   out.Set("bytes", bytes);
   out.Set("modules", Napi::Number::New(env, static_cast<double>(addon(env).modules.size() - addon(env).freeModules.size())));
+  out.Set("externalBytes", Napi::Number::New(env, static_cast<double>(table.accountedExternal())));
   return out;
 }
 

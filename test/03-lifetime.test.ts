@@ -2,9 +2,10 @@
  * Tensor lifetime: dispose(), `using`, tidy(), keep(), torch.memory(), and garbage collection of native memory
  * (vitest runs with --expose-gc, so these tests drive the collector themselves).
  */
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
+import { native } from '../lib/binding';
 import { type Tensor, TorchError } from '../lib/index';
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -20,6 +21,10 @@ function live(): number {
 function cpuBytes(): number {
   return torch.memory().bytes.cpu ?? 0;
 }
+
+// Tensors left unreachable by earlier tests would otherwise be freed by a collection in the middle of a test, and
+// move the counts it compares.
+beforeEach(collect);
 
 describe('dispose', () => {
   it('frees the tensor now: live count and bytes drop', () => {
@@ -85,6 +90,28 @@ describe('dispose', () => {
     expect(cpuBytes()).toBe(before + 1024);
     for (const v of [base, ...views]) v.dispose();
     expect(cpuBytes()).toBe(before);
+  });
+
+  it('V8 hears about a large storage once: views and detach() of it add no external memory', () => {
+    // What the addon accounts to V8 as external memory. Counting a 16 MiB tensor again for each view would make V8
+    // run a full collection for memory that was never allocated.
+    const MiB = 2 ** 20;
+    const external = (): number => native().memory().externalBytes;
+    const e0 = external();
+    const big = torch.zeros([1024, 4096]); // 16 MiB
+    const e1 = external();
+    expect(e1 - e0).toBe(16 * MiB);
+    const views = [big.detach(), big.view(-1), big.t(), big.narrow(0, 0, 512), big.detach().requiresGrad_(true)];
+    expect(external()).toBe(e1);
+    big.dispose(); // the views still hold the storage: still counted
+    expect(external()).toBe(e1);
+    for (const v of views) v.dispose();
+    expect(external()).toBe(e0);
+    // A fresh result of the same size is counted again.
+    const fresh = torch.ones([1024, 4096]);
+    expect(external() - e0).toBe(16 * MiB);
+    fresh.dispose();
+    expect(external()).toBe(e0);
   });
 
   it('disposing the wrapper returned by .grad does not free the gradient', () => {
