@@ -5,7 +5,8 @@
  *
  *   ops  per-op cost of small ops: Node and Python trials alternate; the median of the trials per side is reported
  *        with the Node/Python ratio (< 1 means Node is faster).
- *   kd   KD loss forward+backward: torchkd fused (and composite) vs PyTorch eager in Python, with peak extra memory,
+ *   kd   KD loss forward+backward: torchkd fused (and composite) vs PyTorch eager in Python (as is, and with
+ *        THP_MEM_ALLOC_ENABLE=1, PyTorch's switch for huge pages on large allocations), with peak extra memory,
  *        each size in a fresh process.
  *
  * Usage: node bench/run.js [ops|kd|all] [--quick]   (results also written to bench/results.json)
@@ -98,8 +99,8 @@ const KD_SIZES = [
   [512, 128256, 'bfloat16'],
 ];
 
-function runChild(cmd, argv) {
-  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 1 << 24 });
+function runChild(cmd, argv, env = process.env) {
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 1 << 24, env });
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed:\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
@@ -114,6 +115,12 @@ function kdSuite() {
     const fused = runChild(process.execPath, ['--expose-gc', path.join(__dirname, 'kd_case.js'), 'fused', n, c, dtype, fusedReps]);
     const composite = runChild(process.execPath, ['--expose-gc', path.join(__dirname, 'kd_case.js'), 'composite', n, c, dtype, reps]);
     const eager = runChild(python(), [path.join(__dirname, 'kd_case.py'), n, c, dtype, reps, threads]);
+    // Eager again with PyTorch's own switch for transparent huge pages on allocations >= 2 MB: most of default
+    // eager's time at the large sizes is page faults (each N×C temporary is a fresh mapping), which this removes.
+    const eagerThp = runChild(python(), [path.join(__dirname, 'kd_case.py'), n, c, dtype, reps, threads], {
+      ...process.env,
+      THP_MEM_ALLOC_ENABLE: '1',
+    });
     const elements = n * c;
     const row = {
       size: `${n}x${c}`,
@@ -122,7 +129,9 @@ function kdSuite() {
       fusedMinMs: fused.minMs,
       compositeNodeMs: composite.ms,
       eagerPythonMs: eager.ms,
+      eagerPythonThpMs: eagerThp.ms,
       speedup: eager.ms / fused.ms,
+      speedupVsThp: eagerThp.ms / fused.ms,
       fusedGElemPerS: elements / (fused.ms / 1000) / 1e9,
       fusedPeakExtraMB: fused.peakExtraMB,
       eagerPeakExtraMB: eager.peakExtraMB,
@@ -130,7 +139,8 @@ function kdSuite() {
     rows.push(row);
     console.log(
       `${row.size.padEnd(11)} ${dtype.padEnd(8)} fused ${row.fusedMs.toFixed(2).padStart(8)} ms  (${row.fusedGElemPerS.toFixed(2)} Gelem/s; fastest ${row.fusedMinMs.toFixed(2)} ms; +${row.fusedPeakExtraMB.toFixed(0)} MB)` +
-        `   python eager ${row.eagerPythonMs.toFixed(2).padStart(8)} ms (+${row.eagerPeakExtraMB.toFixed(0)} MB)   node composite ${row.compositeNodeMs.toFixed(2)} ms   speedup ${row.speedup.toFixed(1)}x`,
+        `   python eager ${row.eagerPythonMs.toFixed(2).padStart(8)} ms (+${row.eagerPeakExtraMB.toFixed(0)} MB)   node composite ${row.compositeNodeMs.toFixed(2)} ms   speedup ${row.speedup.toFixed(1)}x` +
+        `   python eager with THP_MEM_ALLOC_ENABLE=1 ${row.eagerPythonThpMs.toFixed(2)} ms   speedup ${row.speedupVsThp.toFixed(1)}x`,
     );
   }
   return rows;
