@@ -71,6 +71,29 @@ describe('loading', () => {
     expect(r.stdout).toMatch(/binary: +\S+torchkd[^ ]*\.node/);
     expect(r.stdout).toContain('check:     tensor([1, 2, 3]).mul(2).sum() = 12 ok');
   });
+
+  // libtorch's THP_MEM_ALLOC_ENABLE works in torchkd as in PyTorch (the README recommends it where page faults are
+  // slow): a 64 MiB tensor then sits on transparent huge pages, and doctor says the switch is on.
+  const thpMode = (() => {
+    try {
+      return /\[(\w+)\]/.exec(fs.readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1] ?? null;
+    } catch {
+      return null;
+    }
+  })();
+  it.skipIf(thpMode === null || thpMode === 'never')('THP_MEM_ALLOC_ENABLE=1 puts large CPU tensors on huge pages', () => {
+    const env = { ...process.env, THP_MEM_ALLOC_ENABLE: '1' };
+    const child = `
+const torch = require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))});
+const x = torch.zeros([16, 1024, 1024]);
+const kb = /AnonHugePages:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/smaps_rollup', 'utf8'))[1];
+process.stdout.write(String(Number(kb) * 1024 / x.numel() / 4));`;
+    const r = spawnSync(process.execPath, ['-e', child], { env, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(Number(r.stdout)).toBeGreaterThan(0.5); // most of the tensor (the kernel may not find every huge page)
+    const d = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'torchkd.js'), 'doctor'], { env, encoding: 'utf8' });
+    expect(d.stdout).toMatch(/memory: +THP_MEM_ALLOC_ENABLE=1/);
+  });
 });
 
 describe('choosing a prebuilt binary', () => {

@@ -2,6 +2,7 @@
  * `torchkd doctor`: what was found, what loaded, and why anything failed — the first thing to run when install
  * goes wrong. Works even when the native binding cannot load.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 
 import { gpuVisible, loadBinding, loadReport, packageRoot, readBuildRecord } from '../loader';
@@ -52,6 +53,8 @@ export function doctor(out: (line: string) => void = console.log): number {
     }
     out(`threads:   ${torch.getNumThreads()} intra-op, ${torch.getNumInteropThreads()} inter-op`);
     for (const line of native.parallelInfo().split('\n').filter((l) => /OpenMP|MKL|ATen parallel/.test(l))) out(`  ${line.trim()}`);
+    const thp = hugePages();
+    if (thp) out(`memory:    ${thp}`);
     const t = torch.tensor([1, 2, 3], { dtype: 'float32' }).mul(2).sum().item();
     out(`check:     tensor([1, 2, 3]).mul(2).sum() = ${t} ${t === 12 ? 'ok' : 'WRONG'}`);
     return t === 12 ? 0 : 1;
@@ -59,4 +62,21 @@ export function doctor(out: (line: string) => void = console.log): number {
   out('');
   out(loadError ?? 'torchkd could not load');
   return 1;
+}
+
+/**
+ * Whether large CPU tensors can live on transparent huge pages (Linux). libtorch does that only when
+ * THP_MEM_ALLOC_ENABLE=1, as in PyTorch; where page faults are slow (VMs) it makes large allocations many times faster.
+ */
+function hugePages(): string | null {
+  let mode: string;
+  try {
+    mode = /\[(\w+)\]/.exec(fs.readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1] ?? 'unknown';
+  } catch {
+    return null;
+  }
+  const env = process.env.THP_MEM_ALLOC_ENABLE;
+  if (mode === 'never') return 'transparent huge pages are off on this system (large tensors fault in 4 KiB pages)';
+  if (env === '1') return `THP_MEM_ALLOC_ENABLE=1: CPU tensors of 2 MB and more on transparent huge pages (system mode: ${mode})`;
+  return `transparent huge pages: ${mode}; THP_MEM_ALLOC_ENABLE is not set, so large CPU tensors fault in 4 KiB pages (set it to 1 before starting Node to use huge pages, as in PyTorch)`;
 }
