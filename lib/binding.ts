@@ -13,7 +13,8 @@ type Named = [string, H][];
 export interface NativeBinding {
   release(h: H | H[]): void;
   track(owner: object, handles: H | H[]): void;
-  setErrorClass(cls: unknown): void;
+  setErrorClass(cls: unknown, sentinel: object): void;
+  takeError(): Error;
   /** externalBytes: the native bytes accounted to V8 as external memory (reported or about to be). */
   memory(): { liveTensors: number; bytes: Record<string, number>; modules: number; externalBytes: number };
   versionInfo(): { libtorch: string; cudaBuild: boolean; cxx11abi: boolean };
@@ -143,11 +144,35 @@ export interface NativeBinding {
 
 let cached: NativeBinding | null = null;
 
+// What a native call returns when it failed; the error itself is then taken from the addon and thrown here. Native
+// code never throws into JS: with this addon's finalizers running inside V8's collector, a collection during Node's
+// rethrow of an exception thrown through N-API aborted the process (native/errors.cc, raise()).
+const FAILED: object = Object.freeze({ failed: true });
+
+/** Every native function, wrapped so that a failed call throws its error (TypeError, RangeError, TorchError...). */
+function throwing(raw: Record<string, unknown>): NativeBinding {
+  const takeError = raw.takeError as () => Error;
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (typeof value !== 'function') {
+      out[name] = value;
+      continue;
+    }
+    const fn = value as (...args: unknown[]) => unknown;
+    out[name] = (...args: unknown[]): unknown => {
+      const r = fn(...args);
+      if (r === FAILED) throw takeError();
+      return r;
+    };
+  }
+  return out as unknown as NativeBinding;
+}
+
 /** The loaded binding; loads it on first use. */
 export function native(): NativeBinding {
   if (cached) return cached;
-  const b = loadBinding() as NativeBinding;
-  b.setErrorClass(TorchError);
-  cached = b;
-  return b;
+  const raw = loadBinding() as Record<string, unknown>;
+  (raw.setErrorClass as NativeBinding['setErrorClass'])(TorchError, FAILED);
+  cached = throwing(raw);
+  return cached;
 }

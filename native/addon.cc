@@ -325,10 +325,22 @@ Napi::Value track(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// setErrorClass(TorchError, sentinel): the JS error class, and the object a failed call returns instead of throwing.
 Napi::Value setErrorClass(const Napi::CallbackInfo& info) {
   if (!info[0].IsFunction()) throwType("setErrorClass expects a class");
+  if (!info[1].IsObject()) throwType("setErrorClass expects a sentinel object");
   addon(info.Env()).torchError = Napi::Persistent(info[0].As<Napi::Function>());
+  addon(info.Env()).errorSentinel = Napi::Persistent(info[1].As<Napi::Object>());
   return info.Env().Undefined();
+}
+
+// takeError(): the error a failed call left behind (Addon::pendingError), handed over once.
+Napi::Value takeError(const Napi::CallbackInfo& info) {
+  Addon& a = addon(info.Env());
+  if (a.pendingError.IsEmpty()) return Napi::Error::New(info.Env(), "torchkd: no pending native error").Value();
+  Napi::Object err = a.pendingError.Value();
+  a.pendingError.Reset();
+  return err;
 }
 
 Napi::Value memory(const Napi::CallbackInfo& info) {
@@ -367,6 +379,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "release", release);
   exportGuarded(env, exports, "track", track);
   exportGuarded(env, exports, "setErrorClass", setErrorClass);
+  exportGuarded(env, exports, "takeError", takeError);
   exportGuarded(env, exports, "memory", memory);
   exportGuarded(env, exports, "versionInfo", versionInfo);
   initTensor(env, exports);

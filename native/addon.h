@@ -83,6 +83,10 @@ struct Addon {
   std::vector<std::shared_ptr<NativeModule>> modules;
   std::vector<int32_t> freeModules;
   Napi::FunctionReference torchError;  // the JS TorchError class, set at start-up by lib/binding.ts
+  // Errors go back to JS as a return value, not thrown from native code (errors.cc says why): a failed call returns
+  // errorSentinel and leaves its error in pendingError, which lib/binding.ts takes (takeError) and throws.
+  Napi::ObjectReference errorSentinel;
+  Napi::ObjectReference pendingError;
 };
 
 Addon& addon(Napi::Env env);

@@ -13,17 +13,13 @@ void throwRange(const std::string& message) { throw ArgError{ArgError::Range, me
 
 namespace {
 
-// Create the JS TorchError registered by lib/binding.ts (falls back to Error before registration).
-void throwTorchError(Napi::Env env, const std::string& message, const char* code) {
+// The JS TorchError registered by lib/binding.ts (a plain Error before registration).
+Napi::Value torchError(Napi::Env env, const std::string& message, const char* code) {
   Addon& a = addon(env);
-  Napi::Object err;
-  if (!a.torchError.IsEmpty()) {
-    err = a.torchError.New({Napi::String::New(env, message), Napi::String::New(env, code)});
-  } else {
-    err = Napi::Error::New(env, message).Value();
-    err.Set("code", Napi::String::New(env, code));
-  }
-  Napi::Error(env, err).ThrowAsJavaScriptException();
+  if (!a.torchError.IsEmpty()) return a.torchError.New({Napi::String::New(env, message), Napi::String::New(env, code)});
+  Napi::Object err = Napi::Error::New(env, message).Value();
+  err.Set("code", Napi::String::New(env, code));
+  return err;
 }
 
 // c10 appends "Exception raised from ... (most recent call first):" and frames when stack traces are on.
@@ -34,6 +30,21 @@ std::string stripBacktrace(const std::string& msg) {
   return out;
 }
 
+// Hands `error` back to JS as the call's result; lib/binding.ts throws it. Errors are not thrown from here: Node
+// parks an exception thrown through N-API in the module's env until the call returns, and rethrows it with the parked
+// copy still set. This addon's finalizers run inside V8's collector (NAPI_EXPERIMENTAL), and Node checks for a parked
+// exception after each one, so a collection during that rethrow made Node try to run JS inside the collector and abort
+// ("Check failed: AllowJavascriptExecution::IsAllowed", about one run in six of test/03-bad-input's child process).
+Napi::Value raise(Napi::Env env, Napi::Value error) {
+  Addon& a = addon(env);
+  if (a.errorSentinel.IsEmpty() || !error.IsObject()) {  // before lib/binding.ts has registered the sentinel
+    Napi::Error(env, error).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  a.pendingError = Napi::Persistent(error.As<Napi::Object>());
+  return a.errorSentinel.Value();
+}
+
 }  // namespace
 
 Napi::Value guardCall(const Napi::CallbackInfo& info, Binding fn) {
@@ -41,36 +52,33 @@ Napi::Value guardCall(const Napi::CallbackInfo& info, Binding fn) {
   try {
     return fn(info);
   } catch (const Napi::Error& e) {
-    e.ThrowAsJavaScriptException();
+    return raise(env, e.Value());
   } catch (const ArgError& e) {
-    if (e.kind == ArgError::Type)
-      Napi::TypeError::New(env, e.message).ThrowAsJavaScriptException();
-    else
-      Napi::RangeError::New(env, e.message).ThrowAsJavaScriptException();
+    if (e.kind == ArgError::Type) return raise(env, Napi::TypeError::New(env, e.message).Value());
+    return raise(env, Napi::RangeError::New(env, e.message).Value());
   } catch (const c10::OutOfMemoryError& e) {
-    throwTorchError(env, stripBacktrace(e.what_without_backtrace()), "OUT_OF_MEMORY");
+    return raise(env, torchError(env, stripBacktrace(e.what_without_backtrace()), "OUT_OF_MEMORY"));
   } catch (const c10::IndexError& e) {
-    throwTorchError(env, stripBacktrace(e.what_without_backtrace()), "INDEX_ERROR");
+    return raise(env, torchError(env, stripBacktrace(e.what_without_backtrace()), "INDEX_ERROR"));
   } catch (const c10::ValueError& e) {
-    throwTorchError(env, stripBacktrace(e.what_without_backtrace()), "VALUE_ERROR");
+    return raise(env, torchError(env, stripBacktrace(e.what_without_backtrace()), "VALUE_ERROR"));
   } catch (const c10::TypeError& e) {
-    throwTorchError(env, stripBacktrace(e.what_without_backtrace()), "TYPE_ERROR");
+    return raise(env, torchError(env, stripBacktrace(e.what_without_backtrace()), "TYPE_ERROR"));
   } catch (const c10::NotImplementedError& e) {
-    throwTorchError(env, stripBacktrace(e.what_without_backtrace()), "NOT_IMPLEMENTED");
+    return raise(env, torchError(env, stripBacktrace(e.what_without_backtrace()), "NOT_IMPLEMENTED"));
   } catch (const c10::Error& e) {
-    throwTorchError(env, stripBacktrace(e.what_without_backtrace()), "TORCH_ERROR");
+    return raise(env, torchError(env, stripBacktrace(e.what_without_backtrace()), "TORCH_ERROR"));
   } catch (const std::bad_alloc&) {
-    throwTorchError(env, "out of memory (std::bad_alloc)", "OUT_OF_MEMORY");
+    return raise(env, torchError(env, "out of memory (std::bad_alloc)", "OUT_OF_MEMORY"));
   } catch (const std::runtime_error& e) {
     // libtorch also reports some failures as std::runtime_error (e.g. a Scalar that overflows the dtype), which
     // Python surfaces as RuntimeError: these are libtorch errors too.
-    throwTorchError(env, stripBacktrace(e.what()), "TORCH_ERROR");
+    return raise(env, torchError(env, stripBacktrace(e.what()), "TORCH_ERROR"));
   } catch (const std::exception& e) {
-    Napi::Error::New(env, stripBacktrace(e.what())).ThrowAsJavaScriptException();
+    return raise(env, Napi::Error::New(env, stripBacktrace(e.what())).Value());
   } catch (...) {
-    Napi::Error::New(env, "unknown native error").ThrowAsJavaScriptException();
+    return raise(env, Napi::Error::New(env, "unknown native error").Value());
   }
-  return env.Undefined();
 }
 
 void exportGuarded(Napi::Env env, Napi::Object exports, const char* name, Binding fn) {
