@@ -37,7 +37,8 @@ std::string stripBacktrace(const std::string& msg) {
 // ("Check failed: AllowJavascriptExecution::IsAllowed", about one run in six of test/03-bad-input's child process).
 Napi::Value raise(Napi::Env env, Napi::Value error) {
   Addon& a = addon(env);
-  if (a.errorSentinel.IsEmpty() || !error.IsObject()) {  // before lib/binding.ts has registered the sentinel
+  // Thrown as before only until lib/binding.ts registers the sentinel, or for a non-object a JS callback threw.
+  if (a.errorSentinel.IsEmpty() || !error.IsObject()) {
     Napi::Error(env, error).ThrowAsJavaScriptException();
     return env.Undefined();
   }
