@@ -53,6 +53,7 @@ Napi::Value cudaMemoryStats(const Napi::CallbackInfo& info) {
   out.Set("peakReserved", Napi::Number::New(env, static_cast<double>(stats.reserved_bytes[agg].peak)));
   return out;
 #else
+  (void)env;
   throwType("torch.cuda.memoryStats(): this torchkd binary was built without CUDA");
 #endif
 }
