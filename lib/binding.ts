@@ -49,7 +49,9 @@ export interface NativeBinding {
   item(t: H): number | boolean;
   rawBytes(t: H): Buffer;
   fromBytes(bytes: Buffer, dtype: number, storageElements: number, offset: number, shape: number[], strides: number[]): H;
-  to(t: H, dtype: number, device: number | undefined, copy: boolean): H;
+  to(t: H, dtype: number, device: number | undefined, copy: boolean, nonBlocking: boolean): H;
+  isPinned(t: H): boolean;
+  pinMemory(t: H): H;
   // ops
   unary(op: number, t: H): H;
   binary(op: number, a: H, b: H, alpha?: number): H;
@@ -133,9 +135,19 @@ export interface NativeBinding {
   cudaDeviceCount(): number;
   cudaSynchronize(device?: number): void;
   cudaBuild(): boolean;
-  cudaMemoryStats(device?: number): { allocated: number; reserved: number; peakAllocated: number; peakReserved: number };
+  cudaMemoryStats(device?: number): import('./cuda').CudaMemoryStats;
   cudaResetPeak(device?: number): void;
-  cudaDeviceName(device?: number): string;
+  cudaEmptyCache(): void;
+  cudaMemGetInfo(device?: number): [number, number];
+  cudaCurrentDevice(): number;
+  cudaSetDevice(device: number): void;
+  cudaDeviceProperties(device?: number): import('./cuda').CudaDeviceProperties;
+  cudaManualSeed(seed: number | bigint, all: boolean): void;
+  cudaStream(kind: number, device?: number, priority?: number): [bigint, number, number];
+  cudaStreamOp(op: number, id: bigint, device: number, ...rest: unknown[]): boolean | undefined;
+  cudaEventNew(owner: object, enableTiming: boolean, blocking: boolean): void;
+  cudaEventOp(op: number, event: object, ...rest: unknown[]): boolean | number | undefined;
+  tensorRecordStream(t: H, id: bigint, device: number): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   getNumInteropThreads(): number;

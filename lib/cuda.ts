@@ -1,17 +1,192 @@
 /**
  * torch.cuda: device queries, synchronisation and memory statistics, plus thread settings.
  */
+import { describe } from './dtype';
+import { TorchError } from './errors';
 import { N, cudaAvailable, int } from './tensor';
 
 /** CUDA memory statistics of one device, in bytes (from libtorch's caching allocator). */
 export interface CudaMemoryStats {
+  /** Bytes held by live tensors (`torch.cuda.memory_allocated`). */
   allocated: number;
+  /** Bytes the caching allocator holds from the driver (`torch.cuda.memory_reserved`). */
   reserved: number;
+  /** Peak of `allocated` since start or the last {@link cuda.resetPeakMemoryStats}. */
   peakAllocated: number;
+  /** Peak of `reserved`. */
   peakReserved: number;
+  /** Allocations that succeeded only after the cache was flushed. */
+  numAllocRetries: number;
+  /** Allocations that failed with out-of-memory. */
+  numOoms: number;
 }
 
-/** `torch.cuda`. */
+/** The properties `torch.cuda.get_device_properties` shows, camelCased. */
+export interface CudaDeviceProperties {
+  name: string;
+  /** Compute capability, e.g. 9 and 0 for sm_90. */
+  major: number;
+  minor: number;
+  /** Device memory in bytes. */
+  totalMemory: number;
+  multiProcessorCount: number;
+  maxThreadsPerMultiProcessor: number;
+  warpSize: number;
+  /** L2 cache in bytes. */
+  l2CacheSize: number;
+  /** Shared memory a block can opt into, in bytes. */
+  sharedMemoryPerBlockOptin: number;
+  regsPerMultiprocessor: number;
+  isIntegrated: boolean;
+}
+
+const NO_STATS: CudaMemoryStats = { allocated: 0, reserved: 0, peakAllocated: 0, peakReserved: 0, numAllocRetries: 0, numOoms: 0 };
+
+function dev(device: number | string | undefined): number | undefined {
+  if (device === undefined) return undefined;
+  if (typeof device === 'string') {
+    const m = /^cuda(?::(\d+))?$/.exec(device);
+    if (!m) throw new RangeError(`Expected a CUDA device ('cuda' or 'cuda:N') or an index but received '${device}'`);
+    return m[1] === undefined ? undefined : Number(m[1]);
+  }
+  return int(device, 'device');
+}
+
+function seed(s: number | bigint): number | bigint {
+  if (typeof s === 'number') int(s, 'seed');
+  else if (typeof s !== 'bigint') throw new TypeError(`manualSeed expects an integer but received ${describe(s)}`);
+  return s;
+}
+
+/**
+ * A CUDA stream (`torch.cuda.Stream`): a queue of GPU work. Work is queued on the current stream of its device, which
+ * is the default stream unless {@link cuda.stream} or {@link cuda.setStream} made another current. New streams come
+ * from libtorch's per-device pool, as in PyTorch.
+ *
+ * @example
+ * const side = new torch.cuda.Stream();
+ * torch.cuda.stream(side, () => { loss = torch.kdLoss(s, t, 4) });
+ * torch.cuda.currentStream().waitStream(side);
+ */
+export class Stream {
+  /** libtorch's packed stream id. */
+  readonly streamId: bigint;
+  /** The device index. */
+  readonly deviceIndex: number;
+  /** Scheduling priority: 0 normal, negative high. */
+  readonly priority: number;
+
+  /** A stream from the pool of `device` (default: the current device); `priority` < 0 asks for a high-priority one. */
+  constructor(options: { device?: number | string; priority?: number } = {}) {
+    const raw = (options as { [RAW]?: [bigint, number, number] })[RAW];
+    if (raw) {
+      [this.streamId, this.deviceIndex, this.priority] = raw;
+      return;
+    }
+    if (options === null || typeof options !== 'object') throw new TypeError(`torch.cuda.Stream: expected an options object but received ${describe(options)}`);
+    const priority = options.priority === undefined ? 0 : int(options.priority, 'priority');
+    need('Stream');
+    [this.streamId, this.deviceIndex, this.priority] = N.cudaStream(2, dev(options.device), priority);
+  }
+
+  /** `'cuda:N'`. */
+  get device(): string {
+    return `cuda:${this.deviceIndex}`;
+  }
+  /** Blocks until all work queued on this stream is done. */
+  synchronize(): void {
+    N.cudaStreamOp(1, this.streamId, this.deviceIndex);
+  }
+  /** Whether all work queued on this stream is done. */
+  query(): boolean {
+    return N.cudaStreamOp(2, this.streamId, this.deviceIndex) as boolean;
+  }
+  /** Makes later work on this stream wait for the work queued on `other` so far (the host does not wait). */
+  waitStream(other: Stream): void {
+    if (!(other instanceof Stream)) throw new TypeError(`waitStream: expected a torch.cuda.Stream but received ${describe(other)}`);
+    N.cudaStreamOp(3, this.streamId, this.deviceIndex, other.streamId, other.deviceIndex);
+  }
+  /** Makes later work on this stream wait for `event` (nothing to wait for if it was never recorded). */
+  waitEvent(event: Event): void {
+    if (!(event instanceof Event)) throw new TypeError(`waitEvent: expected a torch.cuda.Event but received ${describe(event)}`);
+    N.cudaStreamOp(4, this.streamId, this.deviceIndex, event);
+  }
+  /** Records `event` (a new one by default) on this stream and returns it. */
+  recordEvent(event: Event = new Event()): Event {
+    event.record(this);
+    return event;
+  }
+  /** Whether two objects name the same stream. */
+  equals(other: unknown): boolean {
+    return other instanceof Stream && other.streamId === this.streamId && other.deviceIndex === this.deviceIndex;
+  }
+  toString(): string {
+    return `<torch.cuda.Stream device=cuda:${this.deviceIndex} id=${this.streamId}>`;
+  }
+}
+
+const RAW = Symbol('raw stream');
+
+function streamOf(raw: [bigint, number, number]): Stream {
+  return new Stream({ [RAW]: raw } as { device?: number });
+}
+
+/**
+ * A CUDA event (`torch.cuda.Event`): a marker in a stream, to wait for or to time GPU work. Its CUDA resources are
+ * freed when the object is garbage collected.
+ *
+ * @example
+ * const start = new torch.cuda.Event({ enableTiming: true }), end = new torch.cuda.Event({ enableTiming: true });
+ * start.record(); work(); end.record(); end.synchronize();
+ * console.log(start.elapsedTime(end), 'ms');
+ */
+export class Event {
+  /** Whether {@link Event.elapsedTime} works with this event. */
+  readonly enableTiming: boolean;
+  /** Whether {@link Event.synchronize} blocks the thread instead of spinning. */
+  readonly blocking: boolean;
+
+  constructor(options: { enableTiming?: boolean; blocking?: boolean } = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError(`torch.cuda.Event: expected an options object but received ${describe(options)}`);
+    const { enableTiming = false, blocking = false } = options;
+    if (typeof enableTiming !== 'boolean') throw new TypeError(`torch.cuda.Event: expected a boolean for enableTiming but received ${describe(enableTiming)}`);
+    if (typeof blocking !== 'boolean') throw new TypeError(`torch.cuda.Event: expected a boolean for blocking but received ${describe(blocking)}`);
+    need('Event');
+    this.enableTiming = enableTiming;
+    this.blocking = blocking;
+    N.cudaEventNew(this, enableTiming, blocking);
+  }
+
+  /** Records this event on `stream` (default: the current stream of the current device). */
+  record(stream: Stream = cuda.currentStream()): void {
+    if (!(stream instanceof Stream)) throw new TypeError(`Event.record: expected a torch.cuda.Stream but received ${describe(stream)}`);
+    N.cudaEventOp(0, this, stream.streamId, stream.deviceIndex);
+  }
+  /** Makes later work on `stream` (default: the current one) wait for this event. */
+  wait(stream: Stream = cuda.currentStream()): void {
+    if (!(stream instanceof Stream)) throw new TypeError(`Event.wait: expected a torch.cuda.Stream but received ${describe(stream)}`);
+    stream.waitEvent(this);
+  }
+  /** Blocks until the work before this event's record is done. */
+  synchronize(): void {
+    N.cudaEventOp(1, this);
+  }
+  /** Whether the work before this event's record is done (true if never recorded). */
+  query(): boolean {
+    return N.cudaEventOp(2, this) as boolean;
+  }
+  /** Milliseconds between this event and `end`; both recorded, both with `enableTiming`. */
+  elapsedTime(end: Event): number {
+    if (!(end instanceof Event)) throw new TypeError(`Event.elapsedTime: expected a torch.cuda.Event but received ${describe(end)}`);
+    return N.cudaEventOp(3, this, end) as number;
+  }
+}
+
+/**
+ * `torch.cuda`. Device arguments are an index or `'cuda:N'` and default to the current device. As in PyTorch, the
+ * memory queries answer 0 where no CUDA device is usable, and seeding is then a no-op; the rest throw a
+ * {@link TorchError} with code `'CUDA_UNAVAILABLE'` or a `TypeError` in a binary built without CUDA.
+ */
 export const cuda = {
   /** True when this binary has CUDA and a device is usable. */
   isAvailable(): boolean {
@@ -21,27 +196,134 @@ export const cuda = {
   deviceCount(): number {
     return N.cudaDeviceCount();
   },
-  /** Waits for all kernels on a device (default: the current one) to finish. */
-  synchronize(device?: number): void {
-    N.cudaSynchronize(device === undefined ? undefined : int(device, 'device'));
-  },
-  /** Allocated/reserved bytes and their peaks (CUDA builds only). */
-  memoryStats(device?: number): CudaMemoryStats {
-    return N.cudaMemoryStats(device === undefined ? undefined : int(device, 'device'));
-  },
-  /** Resets the peak statistics. */
-  resetPeakMemoryStats(device?: number): void {
-    N.cudaResetPeak(device === undefined ? undefined : int(device, 'device'));
-  },
-  /** The device's name, e.g. 'NVIDIA H100 80GB HBM3'. */
-  getDeviceName(device = 0): string {
-    return N.cudaDeviceName(int(device, 'device'));
-  },
   /** Whether this torchkd binary was compiled with CUDA kernels. */
   isBuiltWithCuda(): boolean {
     return N.cudaBuild();
   },
+  /** The index of the current device, which plain `'cuda'` means. */
+  currentDevice(): number {
+    need('currentDevice');
+    return N.cudaCurrentDevice();
+  },
+  /** Makes `device` the current one. */
+  setDevice(device: number | string): void {
+    need('setDevice');
+    const d = dev(device);
+    N.cudaSetDevice(d === undefined ? N.cudaCurrentDevice() : d);
+  },
+  /** Waits for all kernels on a device (default: the current one) to finish. */
+  synchronize(device?: number | string): void {
+    need('synchronize');
+    N.cudaSynchronize(dev(device));
+  },
+  /** The device's name, e.g. 'NVIDIA H100 80GB HBM3'. */
+  getDeviceName(device?: number | string): string {
+    return cuda.getDeviceProperties(device).name;
+  },
+  /** The compute capability as `[major, minor]`, e.g. `[9, 0]`. */
+  getDeviceCapability(device?: number | string): [number, number] {
+    const p = cuda.getDeviceProperties(device);
+    return [p.major, p.minor];
+  },
+  /** Name, capability, memory and multiprocessor figures of a device. */
+  getDeviceProperties(device?: number | string): CudaDeviceProperties {
+    need('getDeviceProperties');
+    return N.cudaDeviceProperties(dev(device));
+  },
+  /** Whether the device computes natively in bfloat16 (compute capability 8.0 or newer). */
+  isBf16Supported(): boolean {
+    return cudaAvailable() && cuda.getDeviceCapability()[0] >= 8;
+  },
+  /** Allocated/reserved bytes, their peaks, retries and out-of-memory count (all 0 without a usable device). */
+  memoryStats(device?: number | string): CudaMemoryStats {
+    const d = dev(device);
+    return cudaAvailable() ? N.cudaMemoryStats(d) : { ...NO_STATS };
+  },
+  /** Bytes held by live tensors on a device. */
+  memoryAllocated(device?: number | string): number {
+    return cuda.memoryStats(device).allocated;
+  },
+  /** Peak of {@link cuda.memoryAllocated} since start or the last reset. */
+  maxMemoryAllocated(device?: number | string): number {
+    return cuda.memoryStats(device).peakAllocated;
+  },
+  /** Bytes the caching allocator holds from the driver. */
+  memoryReserved(device?: number | string): number {
+    return cuda.memoryStats(device).reserved;
+  },
+  /** Peak of {@link cuda.memoryReserved}. */
+  maxMemoryReserved(device?: number | string): number {
+    return cuda.memoryStats(device).peakReserved;
+  },
+  /** Resets the peak statistics. */
+  resetPeakMemoryStats(device?: number | string): void {
+    const d = dev(device);
+    if (cudaAvailable()) N.cudaResetPeak(d);
+  },
+  /** Returns cached, unused device memory to the driver (live tensors keep theirs). */
+  emptyCache(): void {
+    if (cudaAvailable()) N.cudaEmptyCache();
+  },
+  /** `[free, total]` device memory in bytes, as the driver reports it. */
+  memGetInfo(device?: number | string): [number, number] {
+    need('memGetInfo');
+    return N.cudaMemGetInfo(dev(device));
+  },
+  /** Seeds the current device's random generator (`torch.manualSeed` seeds every device and the CPU). */
+  manualSeed(s: number | bigint): void {
+    N.cudaManualSeed(seed(s), false);
+  },
+  /** Seeds every device's random generator. */
+  manualSeedAll(s: number | bigint): void {
+    N.cudaManualSeed(seed(s), true);
+  },
+  /** {@link Stream}. */
+  Stream,
+  /** {@link Event}. */
+  Event,
+  /** The stream work is queued on now, on a device (default: the current one). */
+  currentStream(device?: number | string): Stream {
+    need('currentStream');
+    return streamOf(N.cudaStream(0, dev(device)));
+  },
+  /** The default (legacy, synchronising) stream of a device. */
+  defaultStream(device?: number | string): Stream {
+    need('defaultStream');
+    return streamOf(N.cudaStream(1, dev(device)));
+  },
+  /** Makes `stream` the current stream of its device. Prefer {@link cuda.stream}, which restores the previous one. */
+  setStream(stream: Stream): void {
+    if (!(stream instanceof Stream)) throw new TypeError(`torch.cuda.setStream: expected a torch.cuda.Stream but received ${describe(stream)}`);
+    N.cudaStreamOp(0, stream.streamId, stream.deviceIndex);
+  },
+  /**
+   * Runs `fn` with `stream` current (and its device current), then restores both, even when `fn` throws: PyTorch's
+   * `with torch.cuda.stream(s):`. libtorch ops in `fn`, the fused KD loss included, are queued on `stream`. `fn` is
+   * synchronous: work an async function queues after its first `await` is not covered.
+   */
+  stream<R>(stream: Stream, fn: () => R): R {
+    if (!(stream instanceof Stream)) throw new TypeError(`torch.cuda.stream: expected a torch.cuda.Stream but received ${describe(stream)}`);
+    if (typeof fn !== 'function') throw new TypeError(`torch.cuda.stream: expected a function but received ${describe(fn)}`);
+    const prevDevice = N.cudaCurrentDevice();
+    const prevStream = N.cudaStream(0, stream.deviceIndex);
+    if (prevDevice !== stream.deviceIndex) N.cudaSetDevice(stream.deviceIndex);
+    N.cudaStreamOp(0, stream.streamId, stream.deviceIndex);
+    try {
+      return fn();
+    } finally {
+      N.cudaStreamOp(0, prevStream[0], prevStream[1]);
+      if (prevDevice !== stream.deviceIndex) N.cudaSetDevice(prevDevice);
+    }
+  },
 };
+
+// The same error a 'cuda' device gets where none is usable (a TypeError in a binary built without CUDA).
+function need(fn: string): void {
+  if (!N.cudaBuild()) throw new TypeError(`torch.cuda.${fn}(): this torchkd binary was built without CUDA`);
+  if (!cudaAvailable()) {
+    throw new TorchError(`torch.cuda.${fn}(): no CUDA device is available (torch.cuda.isAvailable() is false)`, 'CUDA_UNAVAILABLE');
+  }
+}
 
 /** Sets the number of intra-op threads libtorch uses (`torch.set_num_threads`). */
 export function setNumThreads(n: number): void {

@@ -61,13 +61,15 @@ export function isFloatingPoint(dtype: DType): boolean {
 }
 
 let cudaCheck: (() => boolean) | null = null;
+let cudaCurrent: (() => number) | null = null;
 
-/** @internal Lets tensor.ts provide torch.cuda.isAvailable without an import cycle. */
-export function setCudaCheck(fn: () => boolean): void {
+/** @internal Lets tensor.ts provide torch.cuda.isAvailable and currentDevice without an import cycle. */
+export function setCudaCheck(fn: () => boolean, current?: () => number): void {
   cudaCheck = fn;
+  cudaCurrent = current ?? null;
 }
 
-/** @internal Device name -> native code (-1 CPU, N for cuda:N). */
+/** @internal Device name -> native code (-1 CPU, N for cuda:N; plain 'cuda' is the current device, as in PyTorch). */
 export function deviceCode(device: unknown): number {
   if (device === 'cpu') return -1;
   if (typeof device !== 'string') throw new TypeError(`Expected a device ('cpu', 'cuda' or 'cuda:N') but received ${describe(device)}`);
@@ -80,7 +82,8 @@ export function deviceCode(device: unknown): number {
       'CUDA_UNAVAILABLE',
     );
   }
-  return m[1] === undefined ? 0 : Number(m[1]);
+  if (m[1] !== undefined) return Number(m[1]);
+  return cudaCurrent ? cudaCurrent() : 0;
 }
 
 /** @internal */

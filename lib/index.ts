@@ -7,7 +7,7 @@
  * const y = torch.nn.functional.softmax(x, 1);
  */
 export { Tensor, ValuesIndices, tidy, keep, memory } from './tensor';
-export type { TensorOrScalar, NestedArray, ShapeArgs, ReduceOptions, StdVarOptions } from './tensor';
+export type { TensorOrScalar, NestedArray, ShapeArgs, ReduceOptions, StdVarOptions, TensorCopyOptions, TensorToOptions } from './tensor';
 export type { DType, Device } from './dtype';
 export { isFloatingPoint } from './dtype';
 export { TorchError } from './errors';
@@ -16,8 +16,8 @@ export * from './creation';
 export * from './ops';
 export { var_ as var } from './ops';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd';
-export { cuda, setNumThreads, getNumThreads, getNumInteropThreads } from './cuda';
-export type { CudaMemoryStats } from './cuda';
+export { cuda, Stream as CudaStream, Event as CudaEvent, setNumThreads, getNumThreads, getNumInteropThreads } from './cuda';
+export type { CudaMemoryStats, CudaDeviceProperties } from './cuda';
 export { version } from './version';
 
 import * as functional from './functional';

@@ -32,7 +32,7 @@ function checkSaveable(v: unknown, depth: number): void {
 
 function moveTo(v: unknown, device: number): unknown {
   if (v instanceof Tensor) {
-    const moved = wrap(N.to(v.h, -1, device, false));
+    const moved = wrap(N.to(v.h, -1, device, false, false));
     if (moved !== v) v.dispose();
     return moved;
   }

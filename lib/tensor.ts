@@ -10,7 +10,10 @@ import { TorchError } from './errors';
 
 /** @internal */
 export const N = native();
-setCudaCheck(() => cudaAvailable());
+setCudaCheck(
+  () => cudaAvailable(),
+  () => N.cudaCurrentDevice(),
+);
 
 let cudaAvailableCache: boolean | null = null;
 /** @internal */
@@ -134,6 +137,29 @@ export interface StdVarOptions {
   keepdim?: boolean;
   correction?: number;
   unbiased?: boolean;
+}
+
+/** How {@link Tensor.to}, `cpu()` and `cuda()` copy: PyTorch's `non_blocking` and `copy`. */
+export interface TensorCopyOptions {
+  /** Copy asynchronously with respect to the host where possible (pinned host memory <-> GPU). Default false. */
+  nonBlocking?: boolean;
+  /** Always return a new tensor, even when device and dtype already match. Default false. */
+  copy?: boolean;
+}
+
+/** The object form of {@link Tensor.to}'s target. */
+export interface TensorToOptions extends TensorCopyOptions {
+  device?: Device;
+  dtype?: DType;
+}
+
+function copyOptions(o: unknown, what: string): { nonBlocking: boolean; copy: boolean } {
+  if (o === undefined) return { nonBlocking: false, copy: false };
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new TypeError(`${what}: expected an options object ({nonBlocking, copy}) but received ${describe(o)}`);
+  const { nonBlocking = false, copy = false } = o as TensorCopyOptions;
+  if (typeof nonBlocking !== 'boolean') throw new TypeError(`${what}: expected a boolean for nonBlocking but received ${describe(nonBlocking)}`);
+  if (typeof copy !== 'boolean') throw new TypeError(`${what}: expected a boolean for copy but received ${describe(copy)}`);
+  return { nonBlocking, copy };
 }
 
 /**
@@ -314,22 +340,71 @@ export class Tensor {
 
   // ---- conversion ------------------------------------------------------------------------------------------------
 
-  /** Converts to a device and/or dtype: `to('cuda')`, `to('float64')`, `to({device, dtype})`. */
-  to(target: Device | DType | { device?: Device; dtype?: DType; copy?: boolean }): Tensor {
+  /**
+   * Converts to a device and/or dtype, as PyTorch's `Tensor.to`: `to('cuda')`, `to('float64')`, `to(other)` (other's
+   * device and dtype), `to({ device, dtype })`, with `{ nonBlocking, copy }` as the second argument (or in the
+   * object). `nonBlocking` makes a copy from pinned host memory (see {@link Tensor.pinMemory}) to the GPU, or back,
+   * asynchronous with respect to the host. Returns this tensor itself when nothing changes and `copy` is not set.
+   */
+  to(target: Device | DType | Tensor | TensorToOptions, options?: TensorCopyOptions): Tensor {
+    const o = copyOptions(options, 'to()');
+    let dt = -1;
+    let dev: number | undefined;
     if (typeof target === 'string') {
-      if (target === 'cpu' || target.startsWith('cuda')) return wrap(N.to(this.h, -1, deviceCode(target), false));
-      return wrap(N.to(this.h, dtypeCode(target), undefined, false));
+      if (target === 'cpu' || target.startsWith('cuda')) dev = deviceCode(target);
+      else dt = dtypeCode(target);
+    } else if (target instanceof Tensor) {
+      dt = N.dtype(target.h);
+      dev = N.device(target.h);
+    } else if (target !== null && typeof target === 'object' && !Array.isArray(target)) {
+      if (target.dtype !== undefined) dt = dtypeCode(target.dtype);
+      if (target.device !== undefined) dev = deviceCode(target.device);
+      const inner = copyOptions({ nonBlocking: target.nonBlocking, copy: target.copy }, 'to()');
+      o.nonBlocking ||= inner.nonBlocking;
+      o.copy ||= inner.copy;
+    } else {
+      throw new TypeError(`to() expects a device, a dtype, a tensor or {device, dtype}, got ${describe(target)}`);
     }
-    if (target === null || typeof target !== 'object') throw new TypeError(`to() expects a device, a dtype or {device, dtype}, got ${describe(target)}`);
-    const dt = target.dtype === undefined ? -1 : dtypeCode(target.dtype);
-    const dev = target.device === undefined ? undefined : deviceCode(target.device);
-    return wrap(N.to(this.h, dt, dev, target.copy === true));
+    return wrap(N.to(this.h, dt, dev, o.copy, o.nonBlocking));
   }
-  cpu(): Tensor {
-    return this.to('cpu');
+  /** A copy in CPU memory (this tensor itself when it is already there). */
+  cpu(options?: TensorCopyOptions): Tensor {
+    return this.to('cpu', options);
   }
-  cuda(device = 0): Tensor {
-    return this.to(`cuda:${int(device, 'device')}`);
+  /** A copy on a CUDA device: the current one (see `torch.cuda.setDevice`) or `device`. */
+  cuda(device?: number | Device, options?: TensorCopyOptions): Tensor {
+    if (device === undefined || device === null) return this.to('cuda', options);
+    return this.to(typeof device === 'string' ? device : `cuda:${int(device, 'device')}`, options);
+  }
+  /** Whether this tensor is on a CUDA device (PyTorch's `is_cuda`). */
+  get isCuda(): boolean {
+    return N.device(this.h) >= 0;
+  }
+  /** The CUDA device index, or -1 for a CPU tensor (PyTorch's `get_device()`). */
+  getDevice(): number {
+    return N.device(this.h);
+  }
+  /**
+   * Tells the caching allocator that `stream` uses this CUDA tensor, so that its memory is not reused before the work
+   * queued on that stream so far is done (PyTorch's `record_stream`), for a tensor made on one stream and used on
+   * another.
+   */
+  recordStream(stream: { streamId: bigint; deviceIndex: number }): void {
+    if (stream === null || typeof stream !== 'object' || typeof stream.streamId !== 'bigint') {
+      throw new TypeError(`recordStream: expected a torch.cuda.Stream but received ${describe(stream)}`);
+    }
+    N.tensorRecordStream(this.h, stream.streamId, stream.deviceIndex);
+  }
+  /** Whether this CPU tensor is in page-locked (pinned) host memory. */
+  isPinned(): boolean {
+    return N.isPinned(this.h);
+  }
+  /**
+   * A copy in page-locked host memory, from which `to('cuda', { nonBlocking: true })` is asynchronous (this tensor
+   * itself when it is already pinned). Needs a usable CUDA device, as in PyTorch.
+   */
+  pinMemory(): Tensor {
+    return wrap(N.pinMemory(this.h));
   }
   float(): Tensor {
     return this.to('float32');

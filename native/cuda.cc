@@ -8,7 +8,9 @@
 
 #ifdef TORCHKD_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAFunctions.h>
+#include <c10/cuda/CUDAGuard.h>
 #include <ATen/cuda/CUDAContext.h>
 #endif
 
@@ -38,45 +40,304 @@ Napi::Value cudaBuild(const Napi::CallbackInfo& info) {
 #endif
 }
 
+#ifdef TORCHKD_WITH_CUDA
+// The device index argument `i`: the current device when absent, else checked against the visible devices.
+c10::DeviceIndex cudaDeviceArg(const Napi::CallbackInfo& info, size_t i, const char* fn) {
+  if (!torch::cuda::is_available()) throwType(std::string("torch.cuda.") + fn + "(): no CUDA device is available");
+  if (isMissing(info, i)) return c10::cuda::current_device();
+  int32_t dev = intArg(info, i, "device");
+  int64_t count = static_cast<int64_t>(torch::cuda::device_count());
+  if (dev < 0 || dev >= count) {
+    throwRange(std::string("torch.cuda.") + fn + "(): device " + std::to_string(dev) + " is out of range (" +
+               std::to_string(count) + " CUDA device(s) visible)");
+  }
+  return static_cast<c10::DeviceIndex>(dev);
+}
+#define TORCHKD_CUDA_ONLY(fn) ((void)0)
+#else
+#define TORCHKD_CUDA_ONLY(fn) throwType("torch.cuda." fn "(): this torchkd binary was built without CUDA")
+#endif
+
 // cudaMemoryStats(device) -> {allocated, reserved, peakAllocated, peakReserved} in bytes
 Napi::Value cudaMemoryStats(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+  TORCHKD_CUDA_ONLY("memoryStats");
 #ifdef TORCHKD_WITH_CUDA
-  if (!torch::cuda::is_available()) throwType("torch.cuda.memoryStats(): no CUDA device is available");
-  int dev = isMissing(info, 0) ? c10::cuda::current_device() : intArg(info, 0, "device");
-  auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(dev));
+  Napi::Env env = info.Env();
+  auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(cudaDeviceArg(info, 0, "memoryStats"));
   const size_t agg = 0;  // StatType::AGGREGATE (the enum moved between namespaces across 2.x releases)
   auto out = Napi::Object::New(env);
   out.Set("allocated", Napi::Number::New(env, static_cast<double>(stats.allocated_bytes[agg].current)));
   out.Set("reserved", Napi::Number::New(env, static_cast<double>(stats.reserved_bytes[agg].current)));
   out.Set("peakAllocated", Napi::Number::New(env, static_cast<double>(stats.allocated_bytes[agg].peak)));
   out.Set("peakReserved", Napi::Number::New(env, static_cast<double>(stats.reserved_bytes[agg].peak)));
+  out.Set("numAllocRetries", Napi::Number::New(env, static_cast<double>(stats.num_alloc_retries)));
+  out.Set("numOoms", Napi::Number::New(env, static_cast<double>(stats.num_ooms)));
   return out;
-#else
-  (void)env;
-  throwType("torch.cuda.memoryStats(): this torchkd binary was built without CUDA");
 #endif
 }
 
 Napi::Value cudaResetPeak(const Napi::CallbackInfo& info) {
+  TORCHKD_CUDA_ONLY("resetPeakMemoryStats");
 #ifdef TORCHKD_WITH_CUDA
-  if (!torch::cuda::is_available()) throwType("no CUDA device is available");
-  int dev = isMissing(info, 0) ? c10::cuda::current_device() : intArg(info, 0, "device");
-  c10::cuda::CUDACachingAllocator::resetPeakStats(static_cast<c10::DeviceIndex>(dev));
+  c10::cuda::CUDACachingAllocator::resetPeakStats(cudaDeviceArg(info, 0, "resetPeakMemoryStats"));
   return info.Env().Undefined();
-#else
-  throwType("this torchkd binary was built without CUDA");
 #endif
 }
 
-Napi::Value cudaDeviceName(const Napi::CallbackInfo& info) {
+// Returns the cached, unused blocks of every device to the driver (torch.cuda.empty_cache).
+Napi::Value cudaEmptyCache(const Napi::CallbackInfo& info) {
+  TORCHKD_CUDA_ONLY("emptyCache");
 #ifdef TORCHKD_WITH_CUDA
-  if (!torch::cuda::is_available()) throwType("no CUDA device is available");
-  int dev = isMissing(info, 0) ? 0 : intArg(info, 0, "device");
-  auto* prop = at::cuda::getDeviceProperties(dev);
-  return Napi::String::New(info.Env(), prop->name);
-#else
-  throwType("this torchkd binary was built without CUDA");
+  if (torch::cuda::is_available()) c10::cuda::CUDACachingAllocator::emptyCache();
+  return info.Env().Undefined();
+#endif
+}
+
+// cudaMemGetInfo(device) -> [free, total] bytes as the driver sees them (torch.cuda.mem_get_info).
+Napi::Value memGetInfo(const Napi::CallbackInfo& info) {
+  TORCHKD_CUDA_ONLY("memGetInfo");
+#ifdef TORCHKD_WITH_CUDA
+  c10::cuda::CUDAGuard guard(cudaDeviceArg(info, 0, "memGetInfo"));
+  size_t freeBytes = 0, totalBytes = 0;
+  C10_CUDA_CHECK(::cudaMemGetInfo(&freeBytes, &totalBytes));
+  auto out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, Napi::Number::New(info.Env(), static_cast<double>(freeBytes)));
+  out.Set(1u, Napi::Number::New(info.Env(), static_cast<double>(totalBytes)));
+  return out;
+#endif
+}
+
+Napi::Value cudaCurrentDevice(const Napi::CallbackInfo& info) {
+  TORCHKD_CUDA_ONLY("currentDevice");
+#ifdef TORCHKD_WITH_CUDA
+  return Napi::Number::New(info.Env(), cudaDeviceArg(info, 0, "currentDevice"));
+#endif
+}
+
+Napi::Value cudaSetDevice(const Napi::CallbackInfo& info) {
+  TORCHKD_CUDA_ONLY("setDevice");
+#ifdef TORCHKD_WITH_CUDA
+  if (isMissing(info, 0)) throwType("torch.cuda.setDevice(): expected a device index");
+  c10::cuda::set_device(cudaDeviceArg(info, 0, "setDevice"));
+  return info.Env().Undefined();
+#endif
+}
+
+// cudaDeviceProperties(device) -> the fields of cudaDeviceProp that torch.cuda.get_device_properties shows.
+Napi::Value cudaDeviceProperties(const Napi::CallbackInfo& info) {
+  TORCHKD_CUDA_ONLY("getDeviceProperties");
+#ifdef TORCHKD_WITH_CUDA
+  Napi::Env env = info.Env();
+  const cudaDeviceProp* p = at::cuda::getDeviceProperties(cudaDeviceArg(info, 0, "getDeviceProperties"));
+  auto out = Napi::Object::New(env);
+  out.Set("name", Napi::String::New(env, p->name));
+  out.Set("major", Napi::Number::New(env, p->major));
+  out.Set("minor", Napi::Number::New(env, p->minor));
+  out.Set("totalMemory", Napi::Number::New(env, static_cast<double>(p->totalGlobalMem)));
+  out.Set("multiProcessorCount", Napi::Number::New(env, p->multiProcessorCount));
+  out.Set("maxThreadsPerMultiProcessor", Napi::Number::New(env, p->maxThreadsPerMultiProcessor));
+  out.Set("warpSize", Napi::Number::New(env, p->warpSize));
+  out.Set("l2CacheSize", Napi::Number::New(env, p->l2CacheSize));
+  out.Set("sharedMemoryPerBlockOptin", Napi::Number::New(env, static_cast<double>(p->sharedMemPerBlockOptin)));
+  out.Set("regsPerMultiprocessor", Napi::Number::New(env, p->regsPerMultiprocessor));
+  out.Set("isIntegrated", Napi::Boolean::New(env, p->integrated != 0));
+  return out;
+#endif
+}
+
+// cudaManualSeed(seed, all): seeds the current device's generator, or every device's (torch.cuda.manual_seed[_all]).
+Napi::Value cudaManualSeed(const Napi::CallbackInfo& info) {
+  uint64_t seed = static_cast<uint64_t>(int64Arg(info, 0, "seed"));
+  bool all = !isMissing(info, 1) && boolArg(info, 1, "all");
+  if (all) {
+    torch::cuda::manual_seed_all(seed);
+  } else {
+    torch::cuda::manual_seed(seed);
+  }
+  return info.Env().Undefined();
+}
+
+// ---- streams and events ----------------------------------------------------------------------------------------
+//
+// A stream crosses to JS as (id, device): c10's packed stream id, a BigInt, and the device index. Streams come from
+// libtorch's per-device pool, as torch.cuda.Stream's do, so JS never owns one. An event is owned by its JS Event
+// object (napi_wrap, destroyed by a GC finalizer); the raw runtime API is used because libtorch's event class moved
+// between namespaces across 2.x.
+
+#ifdef TORCHKD_WITH_CUDA
+c10::cuda::CUDAStream streamArg(const Napi::CallbackInfo& info, size_t i) {
+  int64_t id = int64Arg(info, i, "stream id");
+  int32_t dev = intArg(info, i + 1, "stream device");
+  if (dev < 0 || dev >= static_cast<int32_t>(torch::cuda::device_count())) throwRange("not a stream of a visible CUDA device");
+  return c10::cuda::CUDAStream::unpack3(id, static_cast<c10::DeviceIndex>(dev), c10::DeviceType::CUDA);
+}
+
+Napi::Value streamValue(Napi::Env env, const c10::cuda::CUDAStream& st) {
+  auto out = Napi::Array::New(env, 3);
+  out.Set(0u, Napi::BigInt::New(env, static_cast<int64_t>(st.id())));
+  out.Set(1u, Napi::Number::New(env, st.device_index()));
+  out.Set(2u, Napi::Number::New(env, st.priority()));
+  return out;
+}
+
+// A failed runtime call: cleared (a non-sticky error must not surface in a later, unrelated check) and thrown.
+void cudaCheck(cudaError_t err, const char* what) {
+  if (err == cudaSuccess) return;
+  (void)cudaGetLastError();
+  throw std::runtime_error(std::string(what) + ": CUDA error: " + cudaGetErrorString(err));
+}
+
+struct EventBox {
+  cudaEvent_t event = nullptr;
+  int device = -1;  // where it was last recorded (-1: never)
+  bool timing = false;
+};
+
+void destroyEvent(node_api_basic_env, void* data, void*) {
+  auto* box = static_cast<EventBox*>(data);
+  if (box->event) (void)cudaEventDestroy(box->event);  // no JS here: inside the collector
+  delete box;
+}
+
+EventBox& eventArg(const Napi::CallbackInfo& info, size_t i) {
+  void* data = nullptr;
+  if (i >= info.Length() || !info[i].IsObject() || napi_unwrap(info.Env(), info[i], &data) != napi_ok || !data) {
+    throwType("expected a torch.cuda.Event");
+  }
+  return *static_cast<EventBox*>(data);
+}
+#endif
+
+// cudaStream(kind, device, priority): kind 0 the current stream, 1 the default one, 2 a stream from the pool
+// (priority < 0: high). Returns [id, device, priority].
+Napi::Value cudaStream(const Napi::CallbackInfo& info) {
+  TORCHKD_CUDA_ONLY("Stream");
+#ifdef TORCHKD_WITH_CUDA
+  int32_t kind = intArg(info, 0, "kind");
+  c10::DeviceIndex dev = cudaDeviceArg(info, 1, "Stream");
+  if (kind == 0) return streamValue(info.Env(), c10::cuda::getCurrentCUDAStream(dev));
+  if (kind == 1) return streamValue(info.Env(), c10::cuda::getDefaultCUDAStream(dev));
+  bool high = !isMissing(info, 2) && intArg(info, 2, "priority") < 0;
+  return streamValue(info.Env(), c10::cuda::getStreamFromPool(high, dev));
+#endif
+}
+
+// cudaStreamOp(op, id, device[, other id, other device | event]): 0 make current, 1 synchronize, 2 query,
+// 3 wait for another stream's work so far, 4 wait for an event.
+Napi::Value cudaStreamOp(const Napi::CallbackInfo& info) {
+  TORCHKD_CUDA_ONLY("Stream");
+#ifdef TORCHKD_WITH_CUDA
+  int32_t op = intArg(info, 0, "op");
+  c10::cuda::CUDAStream st = streamArg(info, 1);
+  Napi::Env env = info.Env();
+  switch (op) {
+    case 0: c10::cuda::setCurrentCUDAStream(st); return env.Undefined();
+    case 1: st.synchronize(); return env.Undefined();
+    case 2: return Napi::Boolean::New(env, st.query());
+    case 3: {
+      c10::cuda::CUDAStream other = streamArg(info, 3);
+      if (other == st) return env.Undefined();
+      // Through a transient event, as torch.cuda.Stream.wait_stream does.
+      c10::cuda::CUDAGuard guard(other.device_index());
+      cudaEvent_t ev = nullptr;
+      cudaCheck(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming), "Stream.waitStream()");
+      cudaError_t err = cudaEventRecord(ev, other.stream());
+      if (err == cudaSuccess) err = cudaStreamWaitEvent(st.stream(), ev, 0);
+      (void)cudaEventDestroy(ev);  // released once the wait is satisfied
+      cudaCheck(err, "Stream.waitStream()");
+      return env.Undefined();
+    }
+    case 4: {
+      EventBox& box = eventArg(info, 3);
+      if (box.device >= 0) cudaCheck(cudaStreamWaitEvent(st.stream(), box.event, 0), "Stream.waitEvent()");
+      return env.Undefined();
+    }
+    default: throwRange("unknown stream op");
+  }
+#endif
+}
+
+// cudaEventNew(object, enableTiming, blocking): makes `object` own a new CUDA event.
+Napi::Value cudaEventNew(const Napi::CallbackInfo& info) {
+  TORCHKD_CUDA_ONLY("Event");
+#ifdef TORCHKD_WITH_CUDA
+  if (!torch::cuda::is_available()) throwType("torch.cuda.Event(): no CUDA device is available");
+  if (!info[0].IsObject()) throwType("cudaEventNew expects an object");
+  bool timing = boolArg(info, 1, "enableTiming");
+  bool blocking = boolArg(info, 2, "blocking");
+  unsigned flags = (timing ? 0u : cudaEventDisableTiming) | (blocking ? cudaEventBlockingSync : 0u);
+  auto* box = new EventBox();
+  box->timing = timing;
+  cudaError_t err = cudaEventCreateWithFlags(&box->event, flags);
+  if (err != cudaSuccess) {
+    delete box;
+    cudaCheck(err, "torch.cuda.Event()");
+  }
+  if (napi_wrap(info.Env(), info[0], box, destroyEvent, nullptr, nullptr) != napi_ok) {
+    (void)cudaEventDestroy(box->event);
+    delete box;
+    throw std::runtime_error("could not attach a CUDA event");
+  }
+  return info.Env().Undefined();
+#endif
+}
+
+// cudaEventOp(op, event[, id, device | other event]): 0 record on a stream, 1 synchronize, 2 query,
+// 3 milliseconds from this event to another.
+Napi::Value cudaEventOp(const Napi::CallbackInfo& info) {
+  TORCHKD_CUDA_ONLY("Event");
+#ifdef TORCHKD_WITH_CUDA
+  int32_t op = intArg(info, 0, "op");
+  EventBox& box = eventArg(info, 1);
+  Napi::Env env = info.Env();
+  switch (op) {
+    case 0: {
+      c10::cuda::CUDAStream st = streamArg(info, 2);
+      if (box.device >= 0 && box.device != st.device_index()) {
+        throwRange("Event.record(): the event was recorded on cuda:" + std::to_string(box.device) +
+                   " and cannot be recorded on another device (cuda:" + std::to_string(st.device_index()) + ")");
+      }
+      c10::cuda::CUDAGuard guard(st.device_index());
+      cudaCheck(cudaEventRecord(box.event, st.stream()), "Event.record()");
+      box.device = st.device_index();
+      return env.Undefined();
+    }
+    case 1:
+      if (box.device >= 0) cudaCheck(cudaEventSynchronize(box.event), "Event.synchronize()");
+      return env.Undefined();
+    case 2: {
+      if (box.device < 0) return Napi::Boolean::New(env, true);
+      cudaError_t err = cudaEventQuery(box.event);
+      if (err == cudaErrorNotReady) {
+        (void)cudaGetLastError();
+        return Napi::Boolean::New(env, false);
+      }
+      cudaCheck(err, "Event.query()");
+      return Napi::Boolean::New(env, true);
+    }
+    case 3: {
+      EventBox& end = eventArg(info, 2);
+      if (!box.timing || !end.timing) throwType("Event.elapsedTime(): both events must be created with { enableTiming: true }");
+      if (box.device < 0 || end.device < 0) throwType("Event.elapsedTime(): both events must be recorded first");
+      float ms = 0;
+      cudaCheck(cudaEventElapsedTime(&ms, box.event, end.event), "Event.elapsedTime()");
+      return Napi::Number::New(env, ms);
+    }
+    default: throwRange("unknown event op");
+  }
+#endif
+}
+
+// tensorRecordStream(tensor, id, device): the caching allocator will not reuse the tensor's memory until the work
+// queued on that stream so far is done (Tensor.record_stream).
+Napi::Value tensorRecordStream(const Napi::CallbackInfo& info) {
+  TORCHKD_CUDA_ONLY("recordStream");
+#ifdef TORCHKD_WITH_CUDA
+  const at::Tensor& t = tensorArg(info, 0);
+  c10::cuda::CUDAStream st = streamArg(info, 1);
+  if (!t.is_cuda()) throwType("recordStream(): the tensor is not on a CUDA device");
+  t.record_stream(st.unwrap());
+  return info.Env().Undefined();
 #endif
 }
 
@@ -108,7 +369,17 @@ void initCuda(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "cudaBuild", cudaBuild);
   exportGuarded(env, exports, "cudaMemoryStats", cudaMemoryStats);
   exportGuarded(env, exports, "cudaResetPeak", cudaResetPeak);
-  exportGuarded(env, exports, "cudaDeviceName", cudaDeviceName);
+  exportGuarded(env, exports, "cudaEmptyCache", cudaEmptyCache);
+  exportGuarded(env, exports, "cudaMemGetInfo", memGetInfo);
+  exportGuarded(env, exports, "cudaCurrentDevice", cudaCurrentDevice);
+  exportGuarded(env, exports, "cudaSetDevice", cudaSetDevice);
+  exportGuarded(env, exports, "cudaDeviceProperties", cudaDeviceProperties);
+  exportGuarded(env, exports, "cudaManualSeed", cudaManualSeed);
+  exportGuarded(env, exports, "cudaStream", cudaStream);
+  exportGuarded(env, exports, "cudaStreamOp", cudaStreamOp);
+  exportGuarded(env, exports, "cudaEventNew", cudaEventNew);
+  exportGuarded(env, exports, "cudaEventOp", cudaEventOp);
+  exportGuarded(env, exports, "tensorRecordStream", tensorRecordStream);
   exportGuarded(env, exports, "setNumThreads", setNumThreads);
   exportGuarded(env, exports, "getNumThreads", getNumThreads);
   exportGuarded(env, exports, "getNumInteropThreads", getNumInteropThreads);

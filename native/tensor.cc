@@ -333,7 +333,17 @@ Napi::Value to(const Napi::CallbackInfo& info) {
   int32_t devCode = isMissing(info, 2) ? -2 : intArg(info, 2, "device");
   at::Device dev = devCode == -2 ? t.device() : deviceArg(info, 2);
   bool copy = !isMissing(info, 3) && boolArg(info, 3, "copy");
-  return wrap(info, t.to(dev, dtype, /*non_blocking=*/false, copy));
+  bool nonBlocking = !isMissing(info, 4) && boolArg(info, 4, "nonBlocking");
+  return wrap(info, t.to(dev, dtype, nonBlocking, copy));
+}
+
+// Page-locked host memory: what makes a host-to-GPU copy asynchronous (Tensor.pin_memory / is_pinned).
+Napi::Value isPinned(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), tensorArg(info, 0).is_pinned());
+}
+
+Napi::Value pinMemory(const Napi::CallbackInfo& info) {
+  return wrap(info, tensorArg(info, 0).pin_memory());
 }
 
 }  // namespace
@@ -369,6 +379,8 @@ void initTensor(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "rawBytes", rawBytes);
   exportGuarded(env, exports, "fromBytes", fromBytes);
   exportGuarded(env, exports, "to", to);
+  exportGuarded(env, exports, "isPinned", isPinned);
+  exportGuarded(env, exports, "pinMemory", pinMemory);
 }
 
 }  // namespace torchkd

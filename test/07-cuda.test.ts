@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
 import { DistillationLossWeights, KnowledgeDistillationPolicy, Tensor, nn, optim } from '../lib/index';
+import { DataLoader, TensorDataset } from '../lib/data';
 import { expectTensor, fixture, fromJson, type KdCase, type TensorJson } from './helpers';
 
 const HAS_CUDA = torch.cuda.isAvailable();
@@ -15,6 +16,124 @@ describe('without a GPU', () => {
     expect(() => torch.zeros([2], { device: 'cuda' })).toThrow(/no CUDA device is available/);
     expect(() => torch.ones(2).cuda()).toThrow(expect.objectContaining({ code: 'CUDA_UNAVAILABLE' }));
     expect(torch.cuda.deviceCount()).toBe(0);
+  });
+
+  it.skipIf(HAS_CUDA)('memory queries answer 0 and seeding is a no-op, as in PyTorch; device queries throw clearly', () => {
+    expect(torch.cuda.memoryAllocated()).toBe(0);
+    expect(torch.cuda.maxMemoryAllocated()).toBe(0);
+    expect(torch.cuda.memoryReserved()).toBe(0);
+    expect(torch.cuda.maxMemoryReserved()).toBe(0);
+    expect(torch.cuda.memoryStats()).toEqual({ allocated: 0, reserved: 0, peakAllocated: 0, peakReserved: 0, numAllocRetries: 0, numOoms: 0 });
+    expect(() => torch.cuda.resetPeakMemoryStats()).not.toThrow();
+    expect(() => torch.cuda.emptyCache()).not.toThrow();
+    expect(torch.cuda.isBf16Supported()).toBe(false);
+    const before = torch.randn(3).toArray();
+    torch.manualSeed(11);
+    const a = torch.randn(3).toArray();
+    torch.cuda.manualSeed(99);
+    torch.cuda.manualSeedAll(98);
+    torch.manualSeed(11);
+    expect(torch.randn(3).toArray()).toEqual(a); // the CPU generator is untouched by torch.cuda's seeding
+    expect(a).not.toEqual(before);
+    const clear = torch.cuda.isBuiltWithCuda() ? { code: 'CUDA_UNAVAILABLE' } : { name: 'TypeError' };
+    for (const f of [
+      () => torch.cuda.currentDevice(),
+      () => torch.cuda.setDevice(0),
+      () => torch.cuda.synchronize(),
+      () => torch.cuda.getDeviceName(),
+      () => torch.cuda.getDeviceCapability(0),
+      () => torch.cuda.getDeviceProperties('cuda:0'),
+      () => torch.cuda.memGetInfo(),
+    ]) {
+      expect(f).toThrow(expect.objectContaining(clear));
+    }
+  });
+
+  it.skipIf(HAS_CUDA)('streams and events need a device, and say so', () => {
+    const clear = torch.cuda.isBuiltWithCuda() ? { code: 'CUDA_UNAVAILABLE' } : { name: 'TypeError' };
+    expect(() => new torch.cuda.Stream()).toThrow(expect.objectContaining(clear));
+    expect(() => new torch.cuda.Event({ enableTiming: true })).toThrow(expect.objectContaining(clear));
+    expect(() => torch.cuda.currentStream()).toThrow(expect.objectContaining(clear));
+    expect(() => torch.cuda.defaultStream(0)).toThrow(expect.objectContaining(clear));
+    const fake = { streamId: 0n, deviceIndex: 0 };
+    expect(() => torch.ones(2).recordStream(fake)).toThrow(torch.cuda.isBuiltWithCuda() ? RangeError : TypeError);
+  });
+
+  it('device arguments and seeds are checked before anything else', () => {
+    expect(() => torch.cuda.memoryStats('cpu')).toThrow(RangeError);
+    expect(() => torch.cuda.memoryAllocated(1.5)).toThrow(RangeError);
+    expect(() => torch.cuda.manualSeed(0.5)).toThrow(RangeError);
+    expect(() => torch.cuda.manualSeedAll('1' as unknown as number)).toThrow(TypeError);
+    expect(() => torch.cuda.stream(5 as unknown as torch.CudaStream, () => 1)).toThrow(TypeError);
+    expect(() => torch.cuda.setStream({} as torch.CudaStream)).toThrow(TypeError);
+    expect(() => new torch.cuda.Event({ enableTiming: 'yes' as unknown as boolean })).toThrow(TypeError);
+    expect(() => new torch.cuda.Stream({ priority: 0.5 })).toThrow(RangeError);
+    expect(() => torch.ones(2).recordStream({} as torch.CudaStream)).toThrow(TypeError);
+  });
+});
+
+describe('device-agnostic tensor API', () => {
+  it('isCuda, getDevice and isPinned of a CPU tensor', () => {
+    const x = torch.ones(2);
+    expect(x.isCuda).toBe(false);
+    expect(x.getDevice()).toBe(-1);
+    expect(x.isPinned()).toBe(false);
+  });
+
+  it.skipIf(HAS_CUDA)('pinMemory() without a usable device is a TorchError with libtorch\'s message', () => {
+    const x = torch.ones(2);
+    expect(() => x.pinMemory()).toThrow(torch.TorchError);
+    expect(() => x.pinMemory()).toThrow(/accelerator|CUDA|NVIDIA/); // libtorch's words: CPU and CUDA builds differ
+    expect(x.add(1).toArray()).toEqual([2, 2]); // the tensor is still fine
+  });
+
+  it('to() takes {nonBlocking, copy}, another tensor, or all of it in one object', () => {
+    const x = torch.tensor([1, 2, 3]);
+    const same = x.to('cpu', { nonBlocking: true });
+    expect(same.toArray()).toEqual([1, 2, 3]);
+    const copied = x.to('cpu', { copy: true });
+    copied.add_(1);
+    expect(x.toArray()).toEqual([1, 2, 3]);
+    const shared = x.to(x.dtype);
+    shared.add_(10); // no change asked for: the same storage, as in PyTorch
+    expect(x.toArray()).toEqual([11, 12, 13]);
+    const d = x.to(torch.zeros([1], { dtype: 'float64' }));
+    expect(d.dtype).toBe('float64');
+    expect(d.device).toBe('cpu');
+    const o = x.to({ dtype: 'int64', copy: true, nonBlocking: true });
+    expect(o.dtype).toBe('int64');
+    expect(o.toArray()).toEqual([11, 12, 13]);
+    expect(x.cpu({ nonBlocking: true }).toArray()).toEqual([11, 12, 13]);
+  });
+
+  it('to() rejects bad options clearly', () => {
+    const x = torch.ones(2);
+    expect(() => x.to('cpu', { nonBlocking: 1 as unknown as boolean })).toThrow(TypeError);
+    expect(() => x.to('cpu', { copy: 'yes' as unknown as boolean })).toThrow(TypeError);
+    expect(() => x.to('cpu', 5 as unknown as object)).toThrow(TypeError);
+    expect(() => x.to({ device: 'cpu', nonBlocking: null as unknown as boolean })).toThrow(TypeError);
+    expect(() => x.to(null as unknown as 'cpu')).toThrow(TypeError);
+    expect(() => x.to([] as unknown as 'cpu')).toThrow(TypeError);
+    expect(() => x.to('tpu' as 'cpu')).toThrow(RangeError);
+  });
+
+  it.skipIf(HAS_CUDA)('a DataLoader asked to pin memory without a device warns once and gives plain batches', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      const ds = new TensorDataset(torch.arange(6, { dtype: 'float32' }).reshape(3, 2), torch.tensor([0, 1, 2]));
+      const loader = new DataLoader(ds, { batchSize: 2, pinMemory: true });
+      expect(loader.pinMemory).toBe(false);
+      const batches = [...loader];
+      expect(batches.map(([x]) => x.toArray())).toEqual([[[0, 1], [2, 3]], [[4, 5]]]);
+      expect(batches[0][0].isPinned()).toBe(false);
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.filter((m) => /pinMemory/.test(m))).toHaveLength(1);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(() => new DataLoader(new TensorDataset(torch.ones(2)), { pinMemory: 'yes' as unknown as boolean })).toThrow(TypeError);
   });
 });
 
@@ -32,6 +151,159 @@ describe.skipIf(!HAS_CUDA)('CUDA devices and tensors', () => {
     expect(stats.allocated).toBeGreaterThan(0);
     expect(torch.memory().bytes['cuda:0']).toBeGreaterThan(0);
     expect(torch.cuda.getDeviceName(0)).toMatch(/NVIDIA/);
+  });
+
+  it('device queries, properties and memory statistics', () => {
+    expect(torch.cuda.currentDevice()).toBe(0);
+    torch.cuda.setDevice(0);
+    torch.cuda.setDevice('cuda:0');
+    const p = torch.cuda.getDeviceProperties();
+    expect(p.name).toBe(torch.cuda.getDeviceName(0));
+    expect(p.major).toBeGreaterThanOrEqual(7);
+    expect(torch.cuda.getDeviceCapability()).toEqual([p.major, p.minor]);
+    expect(p.multiProcessorCount).toBeGreaterThan(0);
+    expect(p.warpSize).toBe(32);
+    expect(p.l2CacheSize).toBeGreaterThan(0);
+    expect(torch.cuda.isBf16Supported()).toBe(p.major >= 8);
+    const [free, total] = torch.cuda.memGetInfo(0);
+    expect(total).toBe(p.totalMemory);
+    expect(free).toBeGreaterThan(0);
+    expect(free).toBeLessThanOrEqual(total);
+    expect(() => torch.cuda.getDeviceProperties(torch.cuda.deviceCount())).toThrow(RangeError);
+    expect(() => torch.cuda.setDevice(-1)).toThrow(RangeError);
+
+    // vitest runs with --expose-gc: collect first, so that earlier tests' tensors are not freed in the middle.
+    for (let i = 0; i < 4; i++) (globalThis as { gc?: () => void }).gc?.();
+    torch.cuda.synchronize();
+    const before = torch.cuda.memoryAllocated();
+    torch.cuda.resetPeakMemoryStats();
+    const big = torch.empty([16, 1024, 1024], { device: 'cuda' }); // 64 MiB
+    expect(torch.cuda.memoryAllocated() - before).toBeGreaterThanOrEqual(63 << 20);
+    expect(torch.cuda.maxMemoryAllocated()).toBeGreaterThanOrEqual(torch.cuda.memoryAllocated());
+    expect(torch.cuda.memoryReserved()).toBeGreaterThanOrEqual(torch.cuda.memoryAllocated());
+    big.dispose();
+    expect(torch.cuda.memoryAllocated()).toBeLessThanOrEqual(before);
+    expect(torch.cuda.maxMemoryAllocated() - before).toBeGreaterThanOrEqual(63 << 20);
+    const reserved = torch.cuda.memoryReserved();
+    torch.cuda.emptyCache();
+    expect(torch.cuda.memoryReserved()).toBeLessThanOrEqual(reserved - (63 << 20));
+    expect(torch.cuda.memoryStats().numOoms).toBe(0);
+  });
+
+  it("plain 'cuda' is the current device; isCuda, getDevice", () => {
+    const g = torch.zeros([2], { device: 'cuda' });
+    expect(g.isCuda).toBe(true);
+    expect(g.getDevice()).toBe(torch.cuda.currentDevice());
+    expect(torch.ones(2).cuda().device).toBe(`cuda:${torch.cuda.currentDevice()}`);
+    expect(torch.ones(2).cuda(0).device).toBe('cuda:0');
+    expect(g.isPinned()).toBe(false);
+  });
+
+  it('pinned memory and non-blocking copies both ways', () => {
+    torch.manualSeed(4);
+    const x = torch.randn(256, 1024);
+    const p = x.pinMemory();
+    expect(p.isPinned()).toBe(true);
+    expect(x.isPinned()).toBe(false);
+    expect(p.equal(x)).toBe(true);
+    const g = p.to('cuda', { nonBlocking: true });
+    const back = torch.empty([256, 1024]).pinMemory();
+    const h = g.mul(2).to('cpu', { nonBlocking: true });
+    torch.cuda.synchronize();
+    expect(g.cpu().equal(x)).toBe(true);
+    expect(h.equal(x.mul(2))).toBe(true);
+    expect(back.isPinned()).toBe(true);
+    expect(() => g.pinMemory()).toThrow(torch.TorchError); // only CPU tensors can be pinned
+  });
+
+  it('torch.cuda.manualSeed makes CUDA random numbers repeat', () => {
+    torch.cuda.manualSeed(123);
+    const a = torch.randn([1000], { device: 'cuda' }).cpu();
+    torch.cuda.manualSeedAll(123);
+    const b = torch.randn([1000], { device: 'cuda' }).cpu();
+    expect(a.equal(b)).toBe(true);
+    torch.manualSeed(123); // seeds the CUDA generators too, as in PyTorch
+    expect(torch.randn([1000], { device: 'cuda' }).cpu().equal(a)).toBe(true);
+  });
+
+  it('a DataLoader with pinMemory gives pinned batches that copy asynchronously', () => {
+    const ds = new TensorDataset(torch.arange(12, { dtype: 'float32' }).reshape(6, 2), torch.arange(6));
+    const loader = new DataLoader(ds, { batchSize: 4, pinMemory: true });
+    expect(loader.pinMemory).toBe(true);
+    const seen: number[][][] = [];
+    for (const [x, y] of loader) {
+      expect(x.isPinned() && y.isPinned()).toBe(true);
+      const gx = x.to('cuda', { nonBlocking: true });
+      torch.cuda.synchronize();
+      seen.push(gx.cpu().toArray() as number[][]);
+    }
+    expect(seen).toEqual([[[0, 1], [2, 3], [4, 5], [6, 7]], [[8, 9], [10, 11]]]);
+  });
+
+  it('streams: current, default, pool; torch.cuda.stream() makes one current and restores the previous', () => {
+    const cur = torch.cuda.currentStream();
+    expect(cur.equals(torch.cuda.defaultStream())).toBe(true);
+    const side = new torch.cuda.Stream();
+    const high = new torch.cuda.Stream({ priority: -1 });
+    expect(side.equals(cur)).toBe(false);
+    expect(side.device).toBe('cuda:0');
+    expect(high.priority).toBeLessThan(0);
+    const inside = torch.cuda.stream(side, () => torch.cuda.currentStream());
+    expect(inside.equals(side)).toBe(true);
+    expect(torch.cuda.currentStream().equals(cur)).toBe(true);
+    expect(() =>
+      torch.cuda.stream(side, () => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(torch.cuda.currentStream().equals(cur)).toBe(true);
+    torch.cuda.setStream(side);
+    expect(torch.cuda.currentStream().equals(side)).toBe(true);
+    torch.cuda.setStream(cur);
+    side.synchronize();
+    expect(side.query()).toBe(true);
+  });
+
+  it('the fused KD loss runs on the current stream; events order and time the work', () => {
+    torch.manualSeed(6);
+    const s = torch.randn([2048, 4096], { device: 'cuda' });
+    const t = torch.randn([2048, 4096], { device: 'cuda' });
+    const ref = torch.kdLoss(s, t, 2.0, { impl: 'fused' }).item() as number;
+    const side = new torch.cuda.Stream();
+    const start = new torch.cuda.Event({ enableTiming: true });
+    const end = new torch.cuda.Event({ enableTiming: true });
+    side.waitStream(torch.cuda.currentStream()); // s and t were made on the default stream
+    const loss = torch.cuda.stream(side, () => {
+      start.record();
+      const l = torch.kdLoss(s, t, 2.0, { impl: 'fused' });
+      end.record();
+      return l;
+    });
+    s.recordStream(side);
+    t.recordStream(side);
+    end.wait(); // the current (default) stream waits for the side stream's loss
+    expect(Math.abs((loss.item() as number) - ref)).toBeLessThanOrEqual(1e-6 * Math.abs(ref));
+    end.synchronize();
+    expect(end.query()).toBe(true);
+    const ms = start.elapsedTime(end);
+    expect(ms).toBeGreaterThan(0);
+    expect(ms).toBeLessThan(1000);
+    const plain = new torch.cuda.Event();
+    expect(plain.query()).toBe(true); // never recorded
+    plain.synchronize();
+    expect(() => start.elapsedTime(plain)).toThrow(TypeError);
+    expect(() => new torch.cuda.Event({ enableTiming: true }).elapsedTime(end)).toThrow(/recorded/);
+    expect(side.recordEvent().query()).toBe(true);
+  });
+
+  it('thousands of events are freed by the garbage collector', () => {
+    for (let i = 0; i < 20000; i++) new torch.cuda.Event().record();
+    for (let i = 0; i < 4; i++) (globalThis as { gc?: () => void }).gc?.();
+    torch.cuda.synchronize();
+    const e = new torch.cuda.Event({ enableTiming: true });
+    e.record();
+    e.synchronize();
+    expect(e.query()).toBe(true);
   });
 
   it('ops and autograd on CUDA match CPU', () => {

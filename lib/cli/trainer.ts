@@ -62,8 +62,8 @@ export function trainEpoch(args: {
   let step = 0;
   for (const [x0, y0] of loader) {
     tidy(() => {
-      const x = args.device === 'cpu' ? x0 : x0.to(args.device as 'cuda');
-      const y = args.device === 'cpu' ? y0 : y0.to(args.device as 'cuda');
+      const x = toDevice(x0, args.device);
+      const y = toDevice(y0, args.device);
       scheduler.onMinibatchBegin(epoch, step, steps, optimizer);
       const output = policy ? policy.forward(x) : model.forward(x);
       const loss = F.crossEntropy(output, y);
@@ -98,6 +98,12 @@ export function trainEpoch(args: {
   };
 }
 
+// A batch on the training device; asynchronous from a pinned batch (the host copy stays valid until the GPU is done
+// with it: libtorch's pinned-memory allocator records the copy's stream before it reuses the block).
+function toDevice(t: Tensor, device: string): Tensor {
+  return device === 'cpu' ? t : t.to(device as 'cuda', { nonBlocking: true });
+}
+
 /** Evaluates a model (no autograd, eval mode): mean cross entropy and top-1/top-5. */
 export function evaluate(model: Module, loader: DataLoader<[Tensor, Tensor]>, device: string, progress?: ProgressFn): PassResult {
   const t0 = Date.now();
@@ -110,8 +116,8 @@ export function evaluate(model: Module, loader: DataLoader<[Tensor, Tensor]>, de
   for (const [x0, y0] of loader) {
     tidy(() =>
       noGrad(() => {
-        const x = device === 'cpu' ? x0 : x0.to(device as 'cuda');
-        const y = device === 'cpu' ? y0 : y0.to(device as 'cuda');
+        const x = toDevice(x0, device);
+        const y = toDevice(y0, device);
         const out = model.forward(x);
         const n = y.size(0);
         lossSum += (F.crossEntropy(out, y).item() as number) * n;

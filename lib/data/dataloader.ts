@@ -8,6 +8,7 @@
  */
 import { stack } from '../ops';
 import { describe } from '../dtype';
+import { cuda } from '../cuda';
 import { N, Tensor } from '../tensor';
 import type { Dataset, Sample } from './dataset';
 import { RandomSampler, Sampler, SequentialSampler } from './sampler';
@@ -22,6 +23,11 @@ export interface DataLoaderOptions {
   dropLast?: boolean;
   /** A custom order, e.g. a {@link SubsetRandomSampler} for a validation split. */
   sampler?: Sampler;
+  /**
+   * Put each batch's tensors in page-locked host memory, so that `to('cuda', { nonBlocking: true })` copies them
+   * asynchronously (default false). Ignored, with a warning as in PyTorch, where no CUDA device is usable.
+   */
+  pinMemory?: boolean;
 }
 
 /**
@@ -41,17 +47,20 @@ export class DataLoader<T extends Sample = Sample> implements Iterable<T> {
   readonly dropLast: boolean;
   /** The order of each epoch. */
   readonly sampler: Sampler;
+  /** Whether batches come in pinned host memory (false where no CUDA device is usable). */
+  readonly pinMemory: boolean;
 
   constructor(dataset: Dataset<T>, options: DataLoaderOptions = {}) {
     if (dataset === null || typeof dataset !== 'object' || typeof dataset.get !== 'function' || typeof dataset.length !== 'number') {
       throw new TypeError(`DataLoader: expected a dataset (with length and get()) but received ${describe(dataset)}`);
     }
-    const { batchSize = 1, shuffle = false, dropLast = false, sampler } = options;
+    const { batchSize = 1, shuffle = false, dropLast = false, sampler, pinMemory = false } = options;
     if (!Number.isInteger(batchSize) || batchSize <= 0) {
       throw new RangeError(`DataLoader: batchSize should be a positive integer, but got ${describe(batchSize)}`);
     }
     if (typeof shuffle !== 'boolean') throw new TypeError(`DataLoader: expected a boolean for shuffle but received ${describe(shuffle)}`);
     if (typeof dropLast !== 'boolean') throw new TypeError(`DataLoader: expected a boolean for dropLast but received ${describe(dropLast)}`);
+    if (typeof pinMemory !== 'boolean') throw new TypeError(`DataLoader: expected a boolean for pinMemory but received ${describe(pinMemory)}`);
     if (sampler !== undefined && shuffle) throw new RangeError('DataLoader: the sampler option is mutually exclusive with shuffle');
     if (sampler !== undefined && (sampler === null || typeof sampler.order !== 'function')) {
       throw new TypeError(`DataLoader: expected a Sampler (with order()) for sampler but received ${describe(sampler)}`);
@@ -60,6 +69,10 @@ export class DataLoader<T extends Sample = Sample> implements Iterable<T> {
     this.batchSize = batchSize;
     this.dropLast = dropLast;
     this.sampler = sampler ?? (shuffle ? new RandomSampler(dataset) : new SequentialSampler(dataset));
+    this.pinMemory = pinMemory && cuda.isAvailable();
+    if (pinMemory && !this.pinMemory) {
+      process.emitWarning("DataLoader: 'pinMemory' is true but no CUDA device is usable, so batches are not pinned", 'TorchkdWarning');
+    }
   }
 
   /** Number of batches per epoch. */
@@ -81,7 +94,8 @@ export class DataLoader<T extends Sample = Sample> implements Iterable<T> {
       const n = order.size(0);
       for (let b = 0; b < batches; b++) {
         const start = b * this.batchSize;
-        yield this.gather(order, start, Math.min(this.batchSize, n - start));
+        const batch = this.gather(order, start, Math.min(this.batchSize, n - start));
+        yield this.pinMemory ? pinned(batch) : batch;
       }
     } finally {
       order.dispose();
@@ -98,4 +112,9 @@ export class DataLoader<T extends Sample = Sample> implements Iterable<T> {
       idx.dispose();
     }
   }
+}
+
+// A batch with its tensors copied to pinned memory (other members, e.g. labels as numbers, as they are).
+function pinned<T extends Sample>(batch: T): T {
+  return batch.map((v) => (v instanceof Tensor ? v.pinMemory() : v)) as T;
 }
