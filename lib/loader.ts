@@ -86,18 +86,32 @@ export function readBuildRecord(dir: string): { flavor?: string; libtorch?: stri
 
 /**
  * Whether an NVIDIA GPU is visible to this process, judged without loading any CUDA library: a device node
- * (/dev/nvidia0...) and the kernel driver (/proc/driver/nvidia), and CUDA_VISIBLE_DEVICES not set to none.
+ * (/dev/nvidia0...) and the kernel driver (/proc/driver/nvidia), or under WSL 2 the GPU paravirtualisation device
+ * (/dev/dxg) with the driver's libcuda in /usr/lib/wsl/lib; and CUDA_VISIBLE_DEVICES not set to none.
  */
 export function gpuVisible(fsRoot = '/'): { visible: boolean; why: string } {
   const cvd = process.env.CUDA_VISIBLE_DEVICES;
   if (cvd !== undefined && (cvd.trim() === '' || cvd.trim() === '-1')) return { visible: false, why: `CUDA_VISIBLE_DEVICES='${cvd}'` };
-  let nodes: string[] = [];
+  let devs: string[] = [];
   try {
-    nodes = fs.readdirSync(path.join(fsRoot, 'dev')).filter((f) => /^nvidia\d+$/.test(f));
+    devs = fs.readdirSync(path.join(fsRoot, 'dev'));
   } catch {
     // no /dev listing: treat as no device
   }
-  if (!nodes.length) return { visible: false, why: 'no /dev/nvidia<N> device' };
+  const nodes = devs.filter((f) => /^nvidia\d+$/.test(f));
+  if (!nodes.length) {
+    if (devs.includes('dxg')) {
+      let wsl: string[] = [];
+      try {
+        wsl = fs.readdirSync(path.join(fsRoot, 'usr', 'lib', 'wsl', 'lib')).filter((f) => f.startsWith('libcuda.so'));
+      } catch {
+        // no WSL driver libraries
+      }
+      if (wsl.length) return { visible: true, why: 'WSL 2 GPU device (/dev/dxg) and the driver\'s libcuda' };
+      return { visible: false, why: 'WSL 2 /dev/dxg but no libcuda in /usr/lib/wsl/lib' };
+    }
+    return { visible: false, why: 'no /dev/nvidia<N> device' };
+  }
   if (!fs.existsSync(path.join(fsRoot, 'proc', 'driver', 'nvidia'))) return { visible: false, why: 'no NVIDIA kernel driver (/proc/driver/nvidia)' };
   return { visible: true, why: `${nodes.length} NVIDIA device node(s) and a driver` };
 }

@@ -143,6 +143,18 @@ describe('choosing a prebuilt binary', () => {
     }
     fs.rmSync(fake, { recursive: true, force: true });
   });
+
+  it('under WSL 2 a GPU is /dev/dxg with the driver libcuda in /usr/lib/wsl/lib', () => {
+    const fake = fs.mkdtempSync(path.join(os.tmpdir(), 'torchkd-fsroot-'));
+    fs.mkdirSync(path.join(fake, 'dev'));
+    fs.writeFileSync(path.join(fake, 'dev', 'dxg'), '');
+    expect(gpuVisible(fake)).toEqual({ visible: false, why: 'WSL 2 /dev/dxg but no libcuda in /usr/lib/wsl/lib' });
+    fs.mkdirSync(path.join(fake, 'usr', 'lib', 'wsl', 'lib'), { recursive: true });
+    fs.writeFileSync(path.join(fake, 'usr', 'lib', 'wsl', 'lib', 'libcuda.so.1'), '');
+    expect(gpuVisible(fake).visible).toBe(true);
+    expect(gpuVisible(fake).why).toMatch(/WSL 2/);
+    fs.rmSync(fake, { recursive: true, force: true });
+  });
 });
 
 describe('errors', () => {
