@@ -76,17 +76,22 @@ export class Stream {
   /** Scheduling priority: 0 normal, negative high. */
   readonly priority: number;
 
-  /** A stream from the pool of `device` (default: the current device); `priority` < 0 asks for a high-priority one. */
+  /**
+   * A stream from the pool of `device` (default: the current device). `priority` is 0 (normal) or negative: lower is
+   * more urgent, clamped to the levels the device has, as in PyTorch.
+   */
   constructor(options: { device?: number | string; priority?: number } = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError(`torch.cuda.Stream: expected an options object but received ${describe(options)}`);
     const raw = (options as { [RAW]?: [bigint, number, number] })[RAW];
     if (raw) {
       [this.streamId, this.deviceIndex, this.priority] = raw;
-      return;
+    } else {
+      const priority = options.priority === undefined ? 0 : int(options.priority, 'priority');
+      if (priority > 0) throw new RangeError(`torch.cuda.Stream: priority must be 0 (normal) or negative (higher), got ${priority}`);
+      need('Stream');
+      [this.streamId, this.deviceIndex, this.priority] = N.cudaStream(2, dev(options.device), priority);
     }
-    if (options === null || typeof options !== 'object') throw new TypeError(`torch.cuda.Stream: expected an options object but received ${describe(options)}`);
-    const priority = options.priority === undefined ? 0 : int(options.priority, 'priority');
-    need('Stream');
-    [this.streamId, this.deviceIndex, this.priority] = N.cudaStream(2, dev(options.device), priority);
+    Object.freeze(this);
   }
 
   /** `'cuda:N'`. */
@@ -205,11 +210,12 @@ export const cuda = {
     need('currentDevice');
     return N.cudaCurrentDevice();
   },
-  /** Makes `device` the current one. */
+  /** Makes `device` the current one (a negative index is a no-op, as in PyTorch). */
   setDevice(device: number | string): void {
-    need('setDevice');
     const d = dev(device);
-    N.cudaSetDevice(d === undefined ? N.cudaCurrentDevice() : d);
+    need('setDevice');
+    if (d === undefined || d < 0) return;
+    N.cudaSetDevice(d);
   },
   /** Waits for all kernels on a device (default: the current one) to finish. */
   synchronize(device?: number | string): void {
@@ -291,7 +297,10 @@ export const cuda = {
     need('defaultStream');
     return streamOf(N.cudaStream(1, dev(device)));
   },
-  /** Makes `stream` the current stream of its device. Prefer {@link cuda.stream}, which restores the previous one. */
+  /**
+   * Makes `stream` the current stream of its device, and that device the current one, as `torch.cuda.set_stream`.
+   * Prefer {@link cuda.stream}, which restores both afterwards.
+   */
   setStream(stream: Stream): void {
     if (!(stream instanceof Stream)) throw new TypeError(`torch.cuda.setStream: expected a torch.cuda.Stream but received ${describe(stream)}`);
     N.cudaStreamOp(0, stream.streamId, stream.deviceIndex);
@@ -306,9 +315,8 @@ export const cuda = {
     if (typeof fn !== 'function') throw new TypeError(`torch.cuda.stream: expected a function but received ${describe(fn)}`);
     const prevDevice = N.cudaCurrentDevice();
     const prevStream = N.cudaStream(0, stream.deviceIndex);
-    if (prevDevice !== stream.deviceIndex) N.cudaSetDevice(stream.deviceIndex);
-    N.cudaStreamOp(0, stream.streamId, stream.deviceIndex);
     try {
+      N.cudaStreamOp(0, stream.streamId, stream.deviceIndex); // also makes its device current
       return fn();
     } finally {
       N.cudaStreamOp(0, prevStream[0], prevStream[1]);

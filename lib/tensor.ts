@@ -344,7 +344,9 @@ export class Tensor {
    * Converts to a device and/or dtype, as PyTorch's `Tensor.to`: `to('cuda')`, `to('float64')`, `to(other)` (other's
    * device and dtype), `to({ device, dtype })`, with `{ nonBlocking, copy }` as the second argument (or in the
    * object). `nonBlocking` makes a copy from pinned host memory (see {@link Tensor.pinMemory}) to the GPU, or back,
-   * asynchronous with respect to the host. Returns this tensor itself when nothing changes and `copy` is not set.
+   * asynchronous with respect to the host: a CPU result of such a copy is only complete after
+   * `torch.cuda.synchronize()` (or an event), as in PyTorch. Returns this tensor itself when nothing changes and
+   * `copy` is not set.
    */
   to(target: Device | DType | Tensor | TensorToOptions, options?: TensorCopyOptions): Tensor {
     const o = copyOptions(options, 'to()');

@@ -169,6 +169,9 @@ c10::cuda::CUDAStream streamArg(const Napi::CallbackInfo& info, size_t i) {
   int64_t id = int64Arg(info, i, "stream id");
   int32_t dev = intArg(info, i + 1, "stream device");
   if (dev < 0 || dev >= static_cast<int32_t>(torch::cuda::device_count())) throwRange("not a stream of a visible CUDA device");
+  // c10 ids: 0 is the default stream, odd ids are libtorch's own streams; an even nonzero id would be read as a raw
+  // cudaStream_t pointer (an external stream), which JS never has, so such an id is refused rather than trusted.
+  if (id != 0 && (id & 1) == 0) throwRange("not a torch.cuda.Stream id");
   return c10::cuda::CUDAStream::unpack3(id, static_cast<c10::DeviceIndex>(dev), c10::DeviceType::CUDA);
 }
 
@@ -187,9 +190,12 @@ void cudaCheck(cudaError_t err, const char* what) {
   throw std::runtime_error(std::string(what) + ": CUDA error: " + cudaGetErrorString(err));
 }
 
+// The CUDA event is created at the first record, on the stream's device (an event belongs to the device that was
+// current when it was made, and can only be recorded on that device's streams), as PyTorch's is.
 struct EventBox {
   cudaEvent_t event = nullptr;
-  int device = -1;  // where it was last recorded (-1: never)
+  int device = -1;  // the device of the event (-1: never recorded, no event yet)
+  unsigned flags = 0;
   bool timing = false;
 };
 
@@ -217,8 +223,9 @@ Napi::Value cudaStream(const Napi::CallbackInfo& info) {
   c10::DeviceIndex dev = cudaDeviceArg(info, 1, "Stream");
   if (kind == 0) return streamValue(info.Env(), c10::cuda::getCurrentCUDAStream(dev));
   if (kind == 1) return streamValue(info.Env(), c10::cuda::getDefaultCUDAStream(dev));
-  bool high = !isMissing(info, 2) && intArg(info, 2, "priority") < 0;
-  return streamValue(info.Env(), c10::cuda::getStreamFromPool(high, dev));
+  int32_t priority = isMissing(info, 2) ? 0 : intArg(info, 2, "priority");
+  if (priority > 0) throwRange("torch.cuda.Stream: priority must be 0 (normal) or negative (higher)");
+  return streamValue(info.Env(), c10::cuda::getStreamFromPool(static_cast<int>(priority), dev));
 #endif
 }
 
@@ -231,25 +238,38 @@ Napi::Value cudaStreamOp(const Napi::CallbackInfo& info) {
   c10::cuda::CUDAStream st = streamArg(info, 1);
   Napi::Env env = info.Env();
   switch (op) {
-    case 0: c10::cuda::setCurrentCUDAStream(st); return env.Undefined();
+    case 0:
+      // As torch.cuda.set_stream: the stream's device becomes current too.
+      if (c10::cuda::current_device() != st.device_index()) c10::cuda::set_device(st.device_index());
+      c10::cuda::setCurrentCUDAStream(st);
+      return env.Undefined();
     case 1: st.synchronize(); return env.Undefined();
     case 2: return Napi::Boolean::New(env, st.query());
     case 3: {
       c10::cuda::CUDAStream other = streamArg(info, 3);
       if (other == st) return env.Undefined();
-      // Through a transient event, as torch.cuda.Stream.wait_stream does.
-      c10::cuda::CUDAGuard guard(other.device_index());
+      // Through a transient event, as torch.cuda.Stream.wait_stream does: made and recorded on `other`'s device,
+      // waited for from this stream's device.
       cudaEvent_t ev = nullptr;
-      cudaCheck(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming), "Stream.waitStream()");
-      cudaError_t err = cudaEventRecord(ev, other.stream());
-      if (err == cudaSuccess) err = cudaStreamWaitEvent(st.stream(), ev, 0);
+      cudaError_t err;
+      {
+        c10::cuda::CUDAGuard guard(other.device_index());
+        cudaCheck(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming), "Stream.waitStream()");
+        err = cudaEventRecord(ev, other.stream());
+      }
+      if (err == cudaSuccess) {
+        c10::cuda::CUDAGuard guard(st.device_index());
+        err = cudaStreamWaitEvent(st.stream(), ev, 0);
+      }
       (void)cudaEventDestroy(ev);  // released once the wait is satisfied
       cudaCheck(err, "Stream.waitStream()");
       return env.Undefined();
     }
     case 4: {
       EventBox& box = eventArg(info, 3);
-      if (box.device >= 0) cudaCheck(cudaStreamWaitEvent(st.stream(), box.event, 0), "Stream.waitEvent()");
+      if (box.device < 0) return env.Undefined();  // never recorded: nothing to wait for
+      c10::cuda::CUDAGuard guard(st.device_index());
+      cudaCheck(cudaStreamWaitEvent(st.stream(), box.event, 0), "Stream.waitEvent()");
       return env.Undefined();
     }
     default: throwRange("unknown stream op");
@@ -265,16 +285,10 @@ Napi::Value cudaEventNew(const Napi::CallbackInfo& info) {
   if (!info[0].IsObject()) throwType("cudaEventNew expects an object");
   bool timing = boolArg(info, 1, "enableTiming");
   bool blocking = boolArg(info, 2, "blocking");
-  unsigned flags = (timing ? 0u : cudaEventDisableTiming) | (blocking ? cudaEventBlockingSync : 0u);
   auto* box = new EventBox();
   box->timing = timing;
-  cudaError_t err = cudaEventCreateWithFlags(&box->event, flags);
-  if (err != cudaSuccess) {
-    delete box;
-    cudaCheck(err, "torch.cuda.Event()");
-  }
+  box->flags = (timing ? 0u : cudaEventDisableTiming) | (blocking ? cudaEventBlockingSync : 0u);
   if (napi_wrap(info.Env(), info[0], box, destroyEvent, nullptr, nullptr) != napi_ok) {
-    (void)cudaEventDestroy(box->event);
     delete box;
     throw std::runtime_error("could not attach a CUDA event");
   }
@@ -298,15 +312,18 @@ Napi::Value cudaEventOp(const Napi::CallbackInfo& info) {
                    " and cannot be recorded on another device (cuda:" + std::to_string(st.device_index()) + ")");
       }
       c10::cuda::CUDAGuard guard(st.device_index());
+      if (!box.event) {
+        cudaCheck(cudaEventCreateWithFlags(&box.event, box.flags), "Event.record()");
+        box.device = st.device_index();
+      }
       cudaCheck(cudaEventRecord(box.event, st.stream()), "Event.record()");
-      box.device = st.device_index();
       return env.Undefined();
     }
     case 1:
-      if (box.device >= 0) cudaCheck(cudaEventSynchronize(box.event), "Event.synchronize()");
+      if (box.event) cudaCheck(cudaEventSynchronize(box.event), "Event.synchronize()");
       return env.Undefined();
     case 2: {
-      if (box.device < 0) return Napi::Boolean::New(env, true);
+      if (!box.event) return Napi::Boolean::New(env, true);
       cudaError_t err = cudaEventQuery(box.event);
       if (err == cudaErrorNotReady) {
         (void)cudaGetLastError();
@@ -320,6 +337,7 @@ Napi::Value cudaEventOp(const Napi::CallbackInfo& info) {
       if (!box.timing || !end.timing) throwType("Event.elapsedTime(): both events must be created with { enableTiming: true }");
       if (box.device < 0 || end.device < 0) throwType("Event.elapsedTime(): both events must be recorded first");
       float ms = 0;
+      c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(box.device));
       cudaCheck(cudaEventElapsedTime(&ms, box.event, end.event), "Event.elapsedTime()");
       return Napi::Number::New(env, ms);
     }

@@ -68,6 +68,8 @@ describe('without a GPU', () => {
     expect(() => torch.cuda.setStream({} as torch.CudaStream)).toThrow(TypeError);
     expect(() => new torch.cuda.Event({ enableTiming: 'yes' as unknown as boolean })).toThrow(TypeError);
     expect(() => new torch.cuda.Stream({ priority: 0.5 })).toThrow(RangeError);
+    expect(() => new torch.cuda.Stream({ priority: 1 })).toThrow(RangeError);
+    expect(() => new torch.cuda.Stream(null as unknown as object)).toThrow(TypeError);
     expect(() => torch.ones(2).recordStream({} as torch.CudaStream)).toThrow(TypeError);
   });
 });
@@ -166,11 +168,15 @@ describe.skipIf(!HAS_CUDA)('CUDA devices and tensors', () => {
     expect(p.l2CacheSize).toBeGreaterThan(0);
     expect(torch.cuda.isBf16Supported()).toBe(p.major >= 8);
     const [free, total] = torch.cuda.memGetInfo(0);
-    expect(total).toBe(p.totalMemory);
+    expect(total).toBeLessThanOrEqual(p.totalMemory);
+    expect(total).toBeGreaterThan(0.9 * p.totalMemory);
     expect(free).toBeGreaterThan(0);
     expect(free).toBeLessThanOrEqual(total);
     expect(() => torch.cuda.getDeviceProperties(torch.cuda.deviceCount())).toThrow(RangeError);
-    expect(() => torch.cuda.setDevice(-1)).toThrow(RangeError);
+    expect(() => torch.cuda.setDevice(torch.cuda.deviceCount())).toThrow(RangeError);
+    torch.cuda.setDevice(-1); // a no-op, as in PyTorch
+    expect(torch.cuda.currentDevice()).toBe(0);
+    expect(() => new torch.cuda.Stream({ priority: 1 })).toThrow(RangeError);
 
     // vitest runs with --expose-gc: collect first, so that earlier tests' tensors are not freed in the middle.
     for (let i = 0; i < 4; i++) (globalThis as { gc?: () => void }).gc?.();
@@ -260,6 +266,10 @@ describe.skipIf(!HAS_CUDA)('CUDA devices and tensors', () => {
     torch.cuda.setStream(side);
     expect(torch.cuda.currentStream().equals(side)).toBe(true);
     torch.cuda.setStream(cur);
+    expect(() => {
+      (side as { streamId: bigint }).streamId = 2n; // frozen
+    }).toThrow(TypeError);
+    expect(() => torch.ones(2).cuda().recordStream({ streamId: 2n, deviceIndex: 0 })).toThrow(RangeError); // not a libtorch stream id
     side.synchronize();
     expect(side.query()).toBe(true);
   });
@@ -293,7 +303,9 @@ describe.skipIf(!HAS_CUDA)('CUDA devices and tensors', () => {
     plain.synchronize();
     expect(() => start.elapsedTime(plain)).toThrow(TypeError);
     expect(() => new torch.cuda.Event({ enableTiming: true }).elapsedTime(end)).toThrow(/recorded/);
-    expect(side.recordEvent().query()).toBe(true);
+    const last = side.recordEvent();
+    last.synchronize();
+    expect(last.query()).toBe(true);
   });
 
   it('thousands of events are freed by the garbage collector', () => {

@@ -16,7 +16,7 @@
 import { native } from '../binding';
 import { DType, Device, describe, deviceCode, dtypeCode, isFloatingPoint } from '../dtype';
 import { TorchError } from '../errors';
-import { Tensor, handleOf, wrap } from '../tensor';
+import { Tensor, handleOf, int, wrap } from '../tensor';
 
 const N = native();
 
@@ -313,8 +313,9 @@ export class Module {
     return this.to('cpu');
   }
 
-  cuda(device = 0): this {
-    return this.to(`cuda:${device}`);
+  /** Moves parameters and buffers to a CUDA device: the current one (see `torch.cuda.setDevice`) or `device`. */
+  cuda(device?: number): this {
+    return this.to(device === undefined ? 'cuda' : `cuda:${int(device, 'device')}`);
   }
 
   float(): this {
