@@ -2,6 +2,9 @@
  * CUDA end to end: devices, tensors, modules and optimizers on the GPU, the KD core and the fused CUDA KD loss.
  * Skipped (visibly) where no CUDA device is usable; scripts/gpu-check.sh runs them on a GPU machine.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
@@ -350,6 +353,67 @@ describe.skipIf(!HAS_CUDA)('CUDA devices and tensors', () => {
     const sc = cpu.stateDict();
     const sg = gpu.stateDict();
     for (const k of Object.keys(sc)) expect(sg[k].cpu().allclose(sc[k], { rtol: 1e-4, atol: 1e-5 })).toBe(true);
+  });
+});
+
+describe.skipIf(!HAS_CUDA)('CUDA training pieces beyond SGD', () => {
+  for (const [name, make] of [
+    ['Adam', (p: Tensor[]) => new optim.Adam(p, { lr: 0.01 })],
+    ['AdamW amsgrad', (p: Tensor[]) => new optim.AdamW(p, { lr: 0.01, weightDecay: 0.1, amsgrad: true })],
+  ] as const) {
+    it(`${name} steps on CUDA like on CPU`, () => {
+      torch.manualSeed(3);
+      const cpu = new nn.Sequential(new nn.Linear(10, 16), new nn.ReLU(), new nn.Linear(16, 3));
+      const gpu = new nn.Sequential(new nn.Linear(10, 16), new nn.ReLU(), new nn.Linear(16, 3));
+      gpu.loadStateDict(cpu.stateDict());
+      gpu.cuda();
+      const x = torch.randn(8, 10);
+      const y = torch.randint(0, 3, [8]);
+      const oc = make(cpu.parameters());
+      const og = make(gpu.parameters());
+      for (let i = 0; i < 5; i++) {
+        oc.zeroGrad();
+        torch.F.crossEntropy(cpu.forward(x), y).backward();
+        oc.step();
+        og.zeroGrad();
+        torch.F.crossEntropy(gpu.forward(x.cuda()), y.cuda()).backward();
+        og.step();
+      }
+      const sc = cpu.stateDict();
+      const sg = gpu.stateDict();
+      for (const k of Object.keys(sc)) expect(sg[k].cpu().allclose(sc[k], { rtol: 1e-4, atol: 1e-5 })).toBe(true);
+    });
+  }
+
+  it('a TorchScript module loads onto the GPU and trains there', () => {
+    const file = path.join(__dirname, 'fixtures', 'py_scripted.pt');
+    const net = torch.jit.load(file, { device: 'cuda' });
+    const ref = torch.jit.load(file);
+    for (const p of net.parameters()) expect(p.device).toBe('cuda:0');
+    torch.manualSeed(8);
+    const x = torch.randn(4, ref.parameters()[0].size(1));
+    const out = net.forward(x.cuda());
+    expect(out.device).toBe('cuda:0');
+    expect(out.cpu().allclose(ref.forward(x), { rtol: 1e-4, atol: 1e-5 })).toBe(true);
+    torch.F.crossEntropy(out, torch.zeros([4], { dtype: 'int64', device: 'cuda' })).backward();
+    for (const p of net.parameters()) expect((p.grad as Tensor).device).toBe('cuda:0');
+  });
+
+  it('torch.save of CUDA tensors loads back on the CPU or, with mapLocation, on the GPU', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'torchkd-cuda-save-'));
+    try {
+      const file = path.join(dir, 'x.pt');
+      const x = torch.arange(12, { dtype: 'float32' }).reshape(3, 4);
+      torch.save({ x: x.cuda(), n: 3 }, file);
+      const back = torch.load(file) as { x: Tensor; n: number };
+      expect(back.n).toBe(3);
+      expect(back.x.equal(x.to(back.x.device))).toBe(true);
+      const onGpu = torch.load(file, { mapLocation: 'cuda' }) as { x: Tensor };
+      expect(onGpu.x.device).toBe('cuda:0');
+      expect(onGpu.x.cpu().equal(x)).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
