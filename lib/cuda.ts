@@ -347,3 +347,15 @@ export function getNumThreads(): number {
 export function getNumInteropThreads(): number {
   return N.getNumInteropThreads();
 }
+
+type StreamClass = Stream;
+type EventClass = Event;
+
+/** Types under `torch.cuda`, as PyTorch users name them: `let s: torch.cuda.Stream`. */
+// eslint-disable-next-line @typescript-eslint/no-namespace
+export declare namespace cuda {
+  type Stream = StreamClass;
+  type Event = EventClass;
+  type MemoryStats = CudaMemoryStats;
+  type DeviceProperties = CudaDeviceProperties;
+}

@@ -67,13 +67,13 @@ describe('without a GPU', () => {
     expect(() => torch.cuda.memoryAllocated(1.5)).toThrow(RangeError);
     expect(() => torch.cuda.manualSeed(0.5)).toThrow(RangeError);
     expect(() => torch.cuda.manualSeedAll('1' as unknown as number)).toThrow(TypeError);
-    expect(() => torch.cuda.stream(5 as unknown as torch.CudaStream, () => 1)).toThrow(TypeError);
-    expect(() => torch.cuda.setStream({} as torch.CudaStream)).toThrow(TypeError);
+    expect(() => torch.cuda.stream(5 as unknown as torch.cuda.Stream, () => 1)).toThrow(TypeError);
+    expect(() => torch.cuda.setStream({} as torch.cuda.Stream)).toThrow(TypeError);
     expect(() => new torch.cuda.Event({ enableTiming: 'yes' as unknown as boolean })).toThrow(TypeError);
     expect(() => new torch.cuda.Stream({ priority: 0.5 })).toThrow(RangeError);
     expect(() => new torch.cuda.Stream({ priority: 1 })).toThrow(RangeError);
     expect(() => new torch.cuda.Stream(null as unknown as object)).toThrow(TypeError);
-    expect(() => torch.ones(2).recordStream({} as torch.CudaStream)).toThrow(TypeError);
+    expect(() => torch.ones(2).recordStream({} as torch.cuda.Stream)).toThrow(TypeError);
   });
 });
 
