@@ -43,7 +43,10 @@ export function doctor(out: (line: string) => void = console.log): number {
     out(`version:   torchkd ${torch.version.torchkd}, libtorch ${torch.version.libtorch}, CUDA ${torch.version.cuda ?? 'none'}`);
     out(`CUDA:      binary ${torch.cuda.isBuiltWithCuda() ? 'has' : 'has no'} CUDA kernels; ${torch.cuda.isAvailable() ? `${torch.cuda.deviceCount()} device(s)` : 'no usable device'}`);
     if (torch.cuda.isAvailable()) {
-      for (let d = 0; d < torch.cuda.deviceCount(); d++) out(`  cuda:${d} ${torch.cuda.getDeviceName(d)}`);
+      for (let d = 0; d < torch.cuda.deviceCount(); d++) {
+        const p = torch.cuda.getDeviceProperties(d);
+        out(`  cuda:${d} ${p.name} (sm_${p.major}${p.minor}, ${(p.totalMemory / 2 ** 30).toFixed(1)} GiB, ${p.multiProcessorCount} SMs, ${p.l2CacheSize / 2 ** 20} MiB L2)`);
+      }
     } else if (lib?.cuda && !torch.cuda.isBuiltWithCuda()) {
       out(
         gpuVisible().visible
