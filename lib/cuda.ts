@@ -1,5 +1,5 @@
 /**
- * torch.cuda: device queries, synchronisation and memory statistics, plus thread settings.
+ * torch.cuda: devices, memory statistics, seeding, streams and events, plus thread settings.
  */
 import { describe } from './dtype';
 import { TorchError } from './errors';
