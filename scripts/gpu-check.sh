@@ -119,8 +119,9 @@ for (const r of rows) for (const [name, k] of Object.entries(r.kernels))
 fi
 
 log "KD training on CUDA (torchkd train --device cuda, 10k images)"
+RUN_DIR=$(mktemp -d /tmp/tk-run-cuda.XXXXXX) && rmdir "$RUN_DIR"  # a fresh --out for each try
 timeout 120 node bin/torchkd.js train --arch mlp_small_mnist --kd-teacher simplenet_mnist --teacher-epochs 1 --epochs 2 \
-  --device cuda --data .gpu/fmnist --out /tmp/tk-run-cuda 2>&1 | tail -12 | tee -a "$OUT/log.txt"
+  --device cuda --data .gpu/fmnist --out "$RUN_DIR" 2>&1 | tail -12 | tee -a "$OUT/log.txt"
 
 if [ -n "$PREBUILD_PID" ]; then
   log "waiting for the prebuild"
