@@ -376,6 +376,7 @@ export class Tensor {
   /** A copy on a CUDA device: the current one (see `torch.cuda.setDevice`) or `device`. */
   cuda(device?: number | Device, options?: TensorCopyOptions): Tensor {
     if (device === undefined || device === null) return this.to('cuda', options);
+    if (typeof device === 'string' && !device.startsWith('cuda')) throw new RangeError(`cuda(): expected a CUDA device ('cuda' or 'cuda:N') or an index, got '${device}'`);
     return this.to(typeof device === 'string' ? device : `cuda:${int(device, 'device')}`, options);
   }
   /** Whether this tensor is on a CUDA device (PyTorch's `is_cuda`). */

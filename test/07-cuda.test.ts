@@ -120,6 +120,7 @@ describe('device-agnostic tensor API', () => {
     expect(() => x.to(null as unknown as 'cpu')).toThrow(TypeError);
     expect(() => x.to([] as unknown as 'cpu')).toThrow(TypeError);
     expect(() => x.to('tpu' as 'cpu')).toThrow(RangeError);
+    expect(() => x.cuda('cpu')).toThrow(RangeError);
   });
 
   it.skipIf(HAS_CUDA)('a DataLoader asked to pin memory without a device warns once and gives plain batches', async () => {
