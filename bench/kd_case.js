@@ -58,4 +58,6 @@ for (let r = 0; r < Number(reps); r++) {
 }
 const peak = cuda ? torch.cuda.memoryStats().peakAllocated : rssKB('VmHWM') * 1024;
 times.sort((a, b) => a - b);
-process.stdout.write(JSON.stringify({ ms: times[Math.floor(times.length / 2)], minMs: times[0], peakExtraMB: Math.max(0, peak - baseline) / 2 ** 20, loss }) + '\n');
+// On CUDA, which kernel really ran: a TMA request (TORCHKD_KD_KERNEL) falls back to the generic kernel where TMA can't run.
+const kernel = cuda && impl === 'fused' ? require(path.join(__dirname, '..', 'dist', 'binding.js')).native().kdCudaLastKernel() : undefined;
+process.stdout.write(JSON.stringify({ ms: times[Math.floor(times.length / 2)], minMs: times[0], peakExtraMB: Math.max(0, peak - baseline) / 2 ** 20, loss, kernel }) + '\n');

@@ -7,6 +7,7 @@
  */
 const path = require('path');
 const torch = require(path.join(__dirname, '..', 'dist', 'index.js'));
+const native = require(path.join(__dirname, '..', 'dist', 'binding.js')).native();
 
 const dir = process.argv[2];
 // Row lengths chosen to reach every kernel and cluster shape on sm_90: TMA with K = 4 (32000 fp32), 8 (128256 bf16),
@@ -44,7 +45,8 @@ CASES.forEach(([n, c, dtype, T, kind], i) => {
   const s = s0.to({ device: 'cuda', dtype }).requiresGrad_(true);
   const t = t0.to({ device: 'cuda', dtype });
   const loss = torch.kdLoss(s, t, T, { impl: 'fused' });
+  const kernel = native.kdCudaLastKernel(); // which kernel really ran (a TMA request can fall back)
   loss.backward();
-  torch.save({ n, c, dtype, T, seed: 100 + i, special: kind === 'special', loss: loss.float().cpu(), grad: s.grad.float().cpu() }, path.join(dir, `case${i}.pt`));
+  torch.save({ n, c, dtype, T, seed: 100 + i, special: kind === 'special', kernel, loss: loss.float().cpu(), grad: s.grad.float().cpu() }, path.join(dir, `case${i}.pt`));
 });
 console.log(`wrote ${CASES.length} cases to ${dir}`);

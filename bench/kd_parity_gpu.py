@@ -36,6 +36,7 @@ for f in sorted(glob.glob(os.path.join(sys.argv[1], 'case*.pt'))):
         finite = torch.isfinite(g_ref) & torch.isfinite(g)
         rows.append({
             'case': f'{n}x{c} {dtype} T={T} special (-inf teacher, NaN teacher, -inf student row)',
+            'kernel': node.get('kernel'),
             'loss_torchkd': float(node['loss']), 'loss_pytorch': float(loss.detach()),
             'nan_pattern_equal': same_nan,
             'grad_max_abs_diff_finite': float((g[finite] - g_ref[finite]).abs().max()),
@@ -45,6 +46,7 @@ for f in sorted(glob.glob(os.path.join(sys.argv[1], 'case*.pt'))):
         continue
     rows.append({
         'case': f'{n}x{c} {dtype} T={T}',
+        'kernel': node.get('kernel'),
         'loss_torchkd': float(node['loss']), 'loss_pytorch': float(loss.detach()),
         'loss_rel_diff': abs(float(node['loss']) - float(loss.detach())) / max(abs(float(loss.detach())), 1e-30),
         'grad_max_abs_diff': float((g - g_ref).abs().max()),

@@ -129,6 +129,7 @@ export interface NativeBinding {
   zeroGrad(params: H[], setToNone: boolean): void;
   // distillation
   kdLoss(student: H, teacher: H, temperature: number, dim: number, impl: number): H;
+  kdCudaLastKernel(): string | null;
   kdForward(teacher: H | (() => H), student: H | (() => H), inputs: H[], teacherWithGrad: boolean): [H, H, H];
   // devices and threads
   cudaIsAvailable(): boolean;

@@ -109,12 +109,12 @@ const rows = bench.map((r) => {
   const [n, c] = r.size.split('x').map(Number); const el = r.dtype === 'bfloat16' ? 2 : 4;
   const bytes = 3 * n * c * el; // read s, read t, write the gradient
   const k = {};
-  for (const name of ['tma', 'tma256', 'generic']) if (r[name]) k[name] = { ms: r[name].ms, GBps: bytes / (r[name].ms / 1000) / 1e9, ofCopy: bytes / (r[name].ms / 1000) / 1e9 / bw, speedup: r.eager.ms / r[name].ms, peakExtraMB: r[name].peakExtraMB };
+  for (const name of ['tma', 'tma256', 'generic']) if (r[name]) k[name] = { ms: r[name].ms, GBps: bytes / (r[name].ms / 1000) / 1e9, ofCopy: bytes / (r[name].ms / 1000) / 1e9 / bw, speedup: r.eager.ms / r[name].ms, peakExtraMB: r[name].peakExtraMB, kernel: r[name].kernel };
   return { size: r.size, dtype: r.dtype, eager: r.eager, kernels: k };
 });
 fs.writeFileSync(out + '/summary.json', JSON.stringify({ date: new Date().toISOString(), copyGBps: bw, rows, vitestRc: Number(process.argv[2]) }, null, 2));
 for (const r of rows) for (const [name, k] of Object.entries(r.kernels))
-  console.log(r.size, r.dtype, name, k.ms.toFixed(3), 'ms', k.GBps.toFixed(0), 'GB/s', (100 * k.ofCopy).toFixed(0) + '% of copy', 'vs eager', r.eager.ms.toFixed(3), 'ms =', k.speedup.toFixed(1) + 'x', 'peak MB', k.peakExtraMB.toFixed(0), 'vs', r.eager.peakExtraMB.toFixed(0));
+  console.log(r.size, r.dtype, name, '=', k.kernel, k.ms.toFixed(3), 'ms', k.GBps.toFixed(0), 'GB/s', (100 * k.ofCopy).toFixed(0) + '% of copy', 'vs eager', r.eager.ms.toFixed(3), 'ms =', k.speedup.toFixed(1) + 'x', 'peak MB', k.peakExtraMB.toFixed(0), 'vs', r.eager.peakExtraMB.toFixed(0));
 " "$OUT" "$VITEST_RC" 2>&1 | tee -a "$OUT/log.txt"
 fi
 

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
 import { DistillationLossWeights, KnowledgeDistillationPolicy, Tensor, nn, optim } from '../lib/index';
+import { native } from '../lib/binding';
 import { DataLoader, TensorDataset } from '../lib/data';
 import { expectTensor, fixture, fromJson, type KdCase, type TensorJson } from './helpers';
 
@@ -427,6 +428,12 @@ describe.skipIf(!HAS_CUDA)('fused CUDA KD loss', () => {
       const s = s32.to({ device: 'cuda', dtype }).requiresGrad_(true);
       const t = t32.to({ device: 'cuda', dtype });
       const fused = torch.kdLoss(s, t, 2.0, { impl: 'fused' });
+      // The kernel that really ran: with TORCHKD_KD_KERNEL=tma (gpu-check's second run) on sm_90+, the TMA one, never
+      // a silent fallback; otherwise the generic one.
+      const kernel = native().kdCudaLastKernel() as string;
+      const request = process.env.TORCHKD_KD_KERNEL ?? '';
+      if (request.startsWith('tma') && torch.cuda.getDeviceCapability()[0] >= 9) expect(kernel).toMatch(/^tma(512|256) \(clusters of \d+\)$/);
+      else expect(kernel).toMatch(request.startsWith('tma') ? /^generic \(TMA: needs sm_90/ : /^generic \(TMA not requested\)$/);
       fused.backward();
       // Reference: PyTorch's composite in float32 on the same (rounded) inputs.
       const r = s.detach().float().requiresGrad_(true);

@@ -3,6 +3,9 @@
 
 #include "addon.h"
 #include "kd/kd_loss_cpu_kernel.h"
+#ifdef TORCHKD_WITH_CUDA
+#include "kd/kd_loss_cuda.h"
+#endif
 
 #include <ATen/Parallel.h>
 #include <torch/autograd.h>
@@ -302,12 +305,23 @@ Napi::Value kdLoss(const Napi::CallbackInfo& info) {
   return wrap(info, kd::lossFused(s, t, temperature, dim));
 }
 
+// kdCudaLastKernel(): which CUDA kernel the last fused loss ran, and why not the TMA one when it was asked for (for
+// the GPU benchmark and tests; null in a binary without CUDA).
+Napi::Value kdCudaLastKernel(const Napi::CallbackInfo& info) {
+#ifdef TORCHKD_WITH_CUDA
+  return Napi::String::New(info.Env(), kd::lastKernel());
+#else
+  return info.Env().Null();
+#endif
+}
+
 }  // namespace
 
 void initKdForward(Napi::Env env, Napi::Object exports);  // forward_cache.cc
 
 void initKd(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "kdLoss", kdLoss);
+  exportGuarded(env, exports, "kdCudaLastKernel", kdCudaLastKernel);
   initKdForward(env, exports);
 }
 

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace torchkd {
 namespace kd {
@@ -395,6 +396,22 @@ __global__ void __launch_bounds__(THREADS, 3) kdLossTmaKernel(const T* __restric
 #endif
 }
 
+// What the last launch ran, and why a requested TMA kernel did not run (read by benchmarks and tests through
+// lastKernel(), so that a silent fallback cannot pass for a TMA measurement).
+enum class Fallback : int { None, NotRequested, Float64, OldGpu, Shape, ClusterTooLarge, NoImage, NotResident, LaunchFailed };
+std::atomic<int> gLastThreads{0};  // 0: the generic kernel ran; 512 or 256: the TMA kernel with that many threads
+std::atomic<int> gLastCluster{0};
+std::atomic<int> gLastFallback{0};
+std::atomic<int> gLastError{0};
+
+bool fallBack(Fallback why, cudaError_t err = cudaSuccess) {
+  gLastThreads.store(0);
+  gLastCluster.store(0);
+  gLastFallback.store(static_cast<int>(why));
+  gLastError.store(static_cast<int>(err));
+  return false;
+}
+
 // Which kernel: TORCHKD_KD_KERNEL=generic|tma|tma256. The generic kernel is the default until the TMA kernel has
 // been measured and checked on a GPU (scripts/gpu-check.sh runs its parity and benchmark); then it applies where it
 // can (sm_90+, fp32/fp16/bf16, 16-byte aligned rows of at least 4096 classes) and the generic one elsewhere.
@@ -426,7 +443,7 @@ bool launchTmaWith(const T* s, const T* t, T* grad, double* rowLoss, int64_t row
   int device = 0;
   if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= 16) {
     cudaGetLastError();
-    return false;
+    return fallBack(Fallback::NoImage);
   }
   if (cache.ready[device].load() == 0) {
     cudaFuncAttributes fa{};
@@ -437,7 +454,7 @@ bool launchTmaWith(const T* s, const T* t, T* grad, double* rowLoss, int64_t row
     if (!ok) cudaGetLastError();
     cache.ready[device].store(ok ? 1 : -1);
   }
-  if (cache.ready[device].load() < 0) return false;
+  if (cache.ready[device].load() < 0) return fallBack(Fallback::NoImage);
   const size_t smem = static_cast<size_t>(chunk) * 2 * sizeof(T);
   cudaLaunchConfig_t cfg = {};
   cfg.gridDim = dim3(static_cast<unsigned>(rows * K));
@@ -461,13 +478,17 @@ bool launchTmaWith(const T* s, const T* t, T* grad, double* rowLoss, int64_t row
     if (!ok) cudaGetLastError();
     cache.resident[device][logK].store(ok ? 1 : -1);
   }
-  if (cache.resident[device][logK].load() < 0) return false;  // this cluster shape cannot be resident: fall back
+  if (cache.resident[device][logK].load() < 0) return fallBack(Fallback::NotResident);  // this cluster shape cannot be resident
   const float k2 = static_cast<float>(invT * 1.4426950408889634);
   *err = cudaLaunchKernelEx(&cfg, kernel, s, t, grad, rowLoss, cols, chunk, k2, static_cast<float>(gradScale));
   if (*err != cudaSuccess) {
     cudaGetLastError();
-    return false;
+    return fallBack(Fallback::LaunchFailed, *err);
   }
+  gLastThreads.store(THREADS);
+  gLastCluster.store(static_cast<int>(K));
+  gLastFallback.store(static_cast<int>(Fallback::None));
+  gLastError.store(0);
   return true;
 }
 
@@ -475,18 +496,19 @@ bool launchTmaWith(const T* s, const T* t, T* grad, double* rowLoss, int64_t row
 template <typename T>
 bool launchTma(const T* s, const T* t, T* grad, double* rowLoss, int64_t rows, int64_t cols, double invT,
                double gradScale, cudaStream_t stream, cudaError_t* err) {
+  const int choice = kernelChoice();
+  if (choice == 1) return fallBack(Fallback::NotRequested);
   if constexpr (sizeof(T) == sizeof(double)) {
-    return false;
+    return fallBack(Fallback::Float64);
   } else {
     constexpr int kVec = 16 / sizeof(T);
-    const int choice = kernelChoice();
-    if (choice == 1) return false;
     int device = 0, major = 0;
     cudaGetDevice(&device);
     cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
-    if (major < 9 || cols % kVec != 0 || cols < 4096 || rows < 1 || rows * 16 > INT32_MAX) return false;
+    if (major < 9) return fallBack(Fallback::OldGpu);
+    if (cols % kVec != 0 || cols < 4096 || rows < 1 || rows * 16 > INT32_MAX) return fallBack(Fallback::Shape);
     if (reinterpret_cast<uintptr_t>(s) % 16 || reinterpret_cast<uintptr_t>(t) % 16 || (grad && reinterpret_cast<uintptr_t>(grad) % 16))
-      return false;
+      return fallBack(Fallback::Shape);
     // The smallest cluster whose slices (s and t) fit in 64 KiB, so that three blocks share an SM; 16 needs the
     // non-portable cluster size (H100/H200 allow it).
     unsigned K = 1;
@@ -496,7 +518,7 @@ bool launchTma(const T* s, const T* t, T* grad, double* rowLoss, int64_t rows, i
       chunk = (chunk + kVec - 1) / kVec * kVec;
       if (chunk * 2 * static_cast<int64_t>(sizeof(T)) <= 65536) break;
     }
-    if (K > 16) return false;
+    if (K > 16) return fallBack(Fallback::ClusterTooLarge);
     if (choice == 2) return launchTmaWith<T, 256>(s, t, grad, rowLoss, rows, cols, chunk, K, invT, gradScale, stream, err);
     return launchTmaWith<T, 512>(s, t, grad, rowLoss, rows, cols, chunk, K, invT, gradScale, stream, err);
   }
@@ -579,6 +601,24 @@ int launchScaleUnlessOne(CudaDtype dtype, void* grad, const void* factor, int64_
 }
 
 const char* errorString(int code) { return cudaGetErrorString(static_cast<cudaError_t>(code)); }
+
+std::string lastKernel() {
+  const int threads = gLastThreads.load();
+  if (threads > 0) return "tma" + std::to_string(threads) + " (clusters of " + std::to_string(gLastCluster.load()) + ")";
+  static const char* const why[] = {"",
+                                    "TMA not requested",
+                                    "TMA: float64",
+                                    "TMA: needs sm_90 or newer",
+                                    "TMA: rows unaligned or under 4096 classes",
+                                    "TMA: a row needs a cluster over 16",
+                                    "TMA: no sm_90 kernel image, or its attributes were refused",
+                                    "TMA: such a cluster cannot be resident",
+                                    "TMA launch failed"};
+  const int f = gLastFallback.load();
+  std::string out = std::string("generic (") + (f > 0 && f < 9 ? why[f] : "no launch yet");
+  if (static_cast<Fallback>(f) == Fallback::LaunchFailed) out += std::string(": ") + cudaGetErrorString(static_cast<cudaError_t>(gLastError.load()));
+  return out + ")";
+}
 
 }  // namespace kd
 }  // namespace torchkd

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace torchkd {
 namespace kd {
@@ -19,6 +20,9 @@ int launchKdLoss(CudaDtype dtype, const void* student, const void* teacher, void
 int launchScaleUnlessOne(CudaDtype dtype, void* grad, const void* factor, int64_t n, void* stream);
 
 const char* errorString(int code);
+
+// Which kernel the last launchKdLoss ran: "tma512 (clusters of 4)", or "generic (why the TMA kernel did not run)".
+std::string lastKernel();
 
 }  // namespace kd
 }  // namespace torchkd
