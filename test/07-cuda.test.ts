@@ -233,6 +233,7 @@ describe.skipIf(!HAS_CUDA)('CUDA devices and tensors', () => {
     torch.cuda.manualSeedAll(123);
     const b = torch.randn([1000], { device: 'cuda' }).cpu();
     expect(a.equal(b)).toBe(true);
+    expect(torch.randn([1000], { device: 'cuda' }).cpu().equal(a)).toBe(false); // the stream moves on unless reseeded
     torch.manualSeed(123); // seeds the CUDA generators too, as in PyTorch
     expect(torch.randn([1000], { device: 'cuda' }).cpu().equal(a)).toBe(true);
   });
