@@ -39,7 +39,8 @@ class StorageType {
   constructor(readonly dtype: DType) {}
 }
 class Storage {
-  constructor(readonly dtype: DType, readonly key: string, readonly numel: number) {}
+  /** `location` is where the tensor lived when saved: 'cpu', 'cuda:0', ... */
+  constructor(readonly dtype: DType, readonly key: string, readonly location: string, readonly numel: number) {}
 }
 class Mark {}
 const MARK = new Mark();
@@ -56,8 +57,17 @@ function pyKey(k: unknown): string {
 
 // ---- reading ---------------------------------------------------------------------------------------------------
 
-/** Reads a torch.save archive into JS values (tensors as torchkd Tensors, dicts as plain objects). */
-export function unpickleArchive(buf: Buffer): unknown {
+/**
+ * Where a loaded tensor goes, given the location it was saved from ('cpu', 'cuda:1', ...): a device code (−1 for
+ * the CPU, N for cuda:N). It throws when the location cannot be restored.
+ */
+export type Locate = (location: string) => number;
+
+/**
+ * Reads a torch.save archive into JS values (tensors as torchkd Tensors, dicts as plain objects). Each tensor is
+ * placed where `locate` says as soon as it is read, so the file is never held on the CPU and the device at once.
+ */
+export function unpickleArchive(buf: Buffer, locate: Locate = () => -1): unknown {
   const entries = readZipEntries(buf);
   const pkl = [...entries.keys()].find((n) => n.endsWith('/data.pkl') || n === 'data.pkl');
   if (!pkl) throw new TorchError('not a torch.save archive (no data.pkl inside)', 'VALUE_ERROR');
@@ -71,23 +81,32 @@ export function unpickleArchive(buf: Buffer): unknown {
     if (!e) corrupt(`storage record data/${s.key} is missing`);
     return readZipEntry(buf, e);
   };
-  return unpickle(readZipEntry(buf, entries.get(pkl)!), loadStorage);
+  return unpickle(readZipEntry(buf, entries.get(pkl)!), loadStorage, locate);
 }
 
-function rebuildTensor(load: (s: Storage) => Buffer, args: unknown[], requiresGradAt: number): Tensor {
+function rebuildTensor(load: (s: Storage) => Buffer, locate: Locate, args: unknown[], requiresGradAt: number): Tensor {
   const [storage, offset, size, stride] = args as [Storage, number, number[], number[]];
   if (!(storage instanceof Storage)) corrupt('tensor without a storage');
+  const device = locate(storage.location);
   const bytes = load(storage);
   const need = storage.numel * ELEMENT_SIZE[storage.dtype];
   if (bytes.length < need) corrupt(`storage data/${storage.key} is truncated`);
   const h = N.fromBytes(Buffer.from(bytes.buffer, bytes.byteOffset, need), dtypeCode(storage.dtype), storage.numel, Number(offset), size.map(Number), stride.map(Number));
-  const t = wrap(h);
+  let t = wrap(h);
+  if (device >= 0) {
+    const cpu = t;
+    try {
+      t = wrap(N.to(cpu.h, -1, device, false, false));
+    } finally {
+      cpu.dispose();
+    }
+  }
   if (args[requiresGradAt] === true) t.requiresGrad = true;
   return t;
 }
 
 /** A protocol-≤5 unpickler for the objects torch.save writes. */
-export function unpickle(data: Buffer, loadStorage: (s: Storage) => Buffer): unknown {
+export function unpickle(data: Buffer, loadStorage: (s: Storage) => Buffer, locate: Locate = () => -1): unknown {
   const stack: unknown[] = [];
   const memo = new Map<number, unknown>();
   const marks: number[] = [];
@@ -145,7 +164,7 @@ export function unpickle(data: Buffer, loadStorage: (s: Storage) => Buffer): unk
         return d;
       }
       case 'torch._utils._rebuild_tensor_v2':
-        return rebuildTensor(loadStorage, args, 4);
+        return rebuildTensor(loadStorage, locate, args, 4);
       case 'torch._utils._rebuild_parameter': {
         const t = args[0] as Tensor;
         if (args[1] === true) t.requiresGrad = true;
@@ -220,7 +239,7 @@ export function unpickle(data: Buffer, loadStorage: (s: Storage) => Buffer): unk
       case 0x51: { // BINPERSID
         const pid = stack.pop() as unknown[];
         if (!Array.isArray(pid) || pid[0] !== 'storage' || !(pid[1] instanceof StorageType)) corrupt('unsupported persistent id');
-        stack.push(new Storage((pid[1] as StorageType).dtype, String(pid[2]), Number(pid[4])));
+        stack.push(new Storage((pid[1] as StorageType).dtype, String(pid[2]), String(pid[3]), Number(pid[4])));
         break;
       }
       case 0x71: memo.set(u8(), stack[stack.length - 1]); break; // BINPUT
@@ -292,7 +311,7 @@ export function pickleArchive(value: unknown, name = 'archive'): Buffer {
     str('storage');
     global('torch', storageType);
     str(key);
-    str('cpu');
+    str(t.device); // 'cpu' or 'cuda:N', as PyTorch's location tags: Python's torch.load restores the tensor there
     int(numel);
     byte(0x74); // TUPLE
     byte(0x51); // BINPERSID

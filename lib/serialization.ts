@@ -12,8 +12,8 @@ import * as path from 'node:path';
 
 import { Device, describe, deviceCode } from './dtype';
 import { TorchError } from './errors';
-import { pickleArchive, unpickleArchive } from './pickle';
-import { N, Tensor, wrap } from './tensor';
+import { Locate, pickleArchive, unpickleArchive } from './pickle';
+import { N, Tensor, cudaAvailable } from './tensor';
 
 /** Values torch.save accepts. */
 export type Saveable = Tensor | number | string | boolean | null | Saveable[] | { [key: string]: Saveable };
@@ -30,19 +30,89 @@ function checkSaveable(v: unknown, depth: number): void {
   throw new TypeError(`torch.save cannot save ${describe(v)} (tensors, numbers, strings, booleans, null, arrays and plain objects are supported)`);
 }
 
-function moveTo(v: unknown, device: number): unknown {
-  if (v instanceof Tensor) {
-    const moved = wrap(N.to(v.h, -1, device, false, false));
-    if (moved !== v) v.dispose();
-    return moved;
+/**
+ * Where `torch.load` puts each tensor, as PyTorch's `map_location`: a device for every tensor, or a table from saved
+ * locations to devices (`{ 'cuda:1': 'cuda:0' }`; locations it does not name stay where they were saved).
+ */
+export type MapLocation = Device | Record<string, Device>;
+
+/** How {@link load} and {@link loadFromBuffer} read a file. */
+export interface LoadOptions {
+  /**
+   * Where the tensors go. Without it each tensor returns to the device it was saved from, as in PyTorch: a file saved
+   * from CUDA tensors needs a CUDA device, or `{ mapLocation: 'cpu' }`.
+   */
+  mapLocation?: MapLocation;
+}
+
+// Errors about where tensors go, which load() passes on as they are (the file itself is fine).
+const placementErrors = new WeakSet<Error>();
+function placementError(message: string, code: 'NOT_IMPLEMENTED' | 'CUDA_UNAVAILABLE'): TorchError {
+  const e = new TorchError(message, code);
+  placementErrors.add(e);
+  return e;
+}
+
+// A saved location ('cpu', 'cuda', 'cuda:N', or another PyTorch backend's tag) as a device code, checked against
+// this machine; `saved` is the location written in the file, for the message.
+function restoreTo(location: string, saved: string): number {
+  if (location === 'cpu') return -1;
+  const m = /^cuda(?::(\d+))?$/.exec(location);
+  const hint = saved === location ? '' : ` (mapped from '${saved}')`;
+  if (!m) {
+    throw placementError(
+      `torch.load: the file holds tensors saved on '${location}'${hint}, a device torchkd does not have; ` +
+        `pass { mapLocation: 'cpu' } to load them on the CPU`,
+      'NOT_IMPLEMENTED',
+    );
   }
-  if (Array.isArray(v)) return v.map((x) => moveTo(x, device));
-  if (v !== null && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = moveTo(x, device);
-    return out;
+  if (!cudaAvailable()) {
+    throw placementError(
+      `torch.load: the file holds tensors saved on '${location}'${hint}, but no CUDA device is available ` +
+        `(torch.cuda.isAvailable() is false); pass { mapLocation: 'cpu' } to load them on the CPU`,
+      'CUDA_UNAVAILABLE',
+    );
   }
-  return v;
+  if (m[1] === undefined) return deviceCode('cuda');
+  const index = Number(m[1]);
+  const count = N.cudaDeviceCount();
+  if (index >= count) {
+    throw placementError(
+      `torch.load: the file holds tensors saved on '${location}'${hint}, but this machine has ${count} CUDA ` +
+        `device${count === 1 ? '' : 's'}; map it with { mapLocation: { '${location}': 'cuda:0' } } or { mapLocation: 'cpu' }`,
+      'CUDA_UNAVAILABLE',
+    );
+  }
+  return index;
+}
+
+function locator(mapLocation: unknown): Locate {
+  if (mapLocation === undefined || mapLocation === null) return (loc) => restoreTo(loc, loc);
+  if (typeof mapLocation === 'string') {
+    const code = deviceCode(mapLocation);
+    return () => code;
+  }
+  if (typeof mapLocation === 'object' && !Array.isArray(mapLocation)) {
+    const table = new Map<string, string>();
+    for (const [from, to] of Object.entries(mapLocation)) {
+      if (typeof to !== 'string') throw new TypeError(`torch.load: mapLocation['${from}'] must be a device string but is ${describe(to)}`);
+      // The syntax is checked now; whether the device exists, only if a tensor is mapped to it.
+      if (to !== 'cpu' && !/^cuda(?::\d+)?$/.test(to)) throw new RangeError(`torch.load: mapLocation['${from}'] is '${to}'; expected 'cpu', 'cuda' or 'cuda:N'`);
+      table.set(from, to);
+    }
+    const seen = new Map<string, number>();
+    return (loc) => {
+      let code = seen.get(loc);
+      if (code === undefined) {
+        code = restoreTo(table.get(loc) ?? loc, loc);
+        seen.set(loc, code);
+      }
+      return code;
+    };
+  }
+  throw new TypeError(
+    `torch.load: mapLocation must be a device ('cpu', 'cuda', 'cuda:N') or an object mapping saved locations to devices, but is ${describe(mapLocation)}`,
+  );
 }
 
 /** Serialises `obj` to bytes in torch.save's format. */
@@ -90,21 +160,22 @@ export function writeAtomic(file: string, bytes: Buffer | string): void {
   }
 }
 
-/** Reads an object from torch.save bytes. */
-export function loadFromBuffer(bytes: Buffer, options: { mapLocation?: Device } = {}): unknown {
-  const device = options.mapLocation === undefined ? null : deviceCode(options.mapLocation);
-  const value = unpickleArchive(bytes);
-  return device === null ? value : moveTo(value, device);
+/** Reads an object from torch.save bytes (see {@link load}). */
+export function loadFromBuffer(bytes: Buffer, options: LoadOptions = {}): unknown {
+  return unpickleArchive(bytes, locator(options?.mapLocation));
 }
 
 /**
- * Loads an object saved by torch.save (torchkd's or Python's). `mapLocation` moves every tensor to a device.
+ * Loads an object saved by torch.save (torchkd's or Python's). Each tensor returns to the device it was saved from,
+ * unless `mapLocation` says otherwise (as PyTorch's `map_location`).
  *
  * @example
  * model.loadStateDict(torch.load('model.pt') as Record<string, Tensor>);
+ * const sd = torch.load('trained-on-gpu.pt', { mapLocation: 'cpu' });
  */
-export function load(file: string, options: { mapLocation?: Device } = {}): unknown {
+export function load(file: string, options: LoadOptions = {}): unknown {
   if (typeof file !== 'string' || file === '') throw new TypeError(`torch.load expects a file path but received ${describe(file)}`);
+  const locate = locator(options?.mapLocation);
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(file);
@@ -112,9 +183,11 @@ export function load(file: string, options: { mapLocation?: Device } = {}): unkn
     throw new TorchError(`torch.load: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'VALUE_ERROR');
   }
   try {
-    return loadFromBuffer(bytes, options);
+    return unpickleArchive(bytes, locate);
   } catch (e) {
-    if (e instanceof TorchError || e instanceof RangeError) {
+    // Where the tensors go (no such device, out of device memory) is not a fault of the file.
+    const placement = placementErrors.has(e as Error) || (e instanceof TorchError && (e.code === 'OUT_OF_MEMORY' || e.code === 'CUDA_UNAVAILABLE'));
+    if (!placement && (e instanceof TorchError || e instanceof RangeError)) {
       throw new TorchError(`torch.load: ${file} is not a readable PyTorch file (${(e as Error).message.split('\n')[0]})`, 'VALUE_ERROR');
     }
     throw e;

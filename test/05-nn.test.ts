@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
-import { Tensor, TorchError, models, nn, optim } from '../lib/index';
+import { Tensor, TorchError, distiller, models, nn, optim } from '../lib/index';
 import { expectTensor, fixture, fromJson, pythonWithTorch, type TensorJson } from './helpers';
 
 type StateJson = Record<string, TensorJson>;
@@ -22,6 +22,7 @@ interface NnFixture {
   lr: Record<string, number[]>;
   py_mlp_small_state: { digests: Record<string, string> };
   py_checkpoint: { model: StateJson; momentum_buffer_0: TensorJson };
+  py_gpu_checkpoint: { digests: Record<string, string>; shift: TensorJson };
   scripted: { end: StateJson };
 }
 
@@ -264,6 +265,87 @@ describe('torch.save / torch.load interoperate with Python', () => {
     expect(out.note).toBe('from node');
     expect(out.state_keys).toEqual([0, 1, 2, 3]);
     expect(out.w).toBe(digest(m.stateDict()['fc1.weight']));
+  });
+
+  // Saved as a GPU run saves: the state dict on 'cuda:0', `shift` on 'cuda:1' (scripts/fixtures/gen_nn.py).
+  const gpuFile = path.join(FIXTURES, 'py_gpu_checkpoint.pt');
+  const expectGpuCheckpoint = (ck: { state_dict: Record<string, Tensor>; arch: string; shift: Tensor }): void => {
+    expect(ck.arch).toBe('mlp_small_mnist');
+    expect(Object.keys(ck.state_dict)).toEqual(Object.keys(fx.py_gpu_checkpoint.digests));
+    for (const [k, d] of Object.entries(fx.py_gpu_checkpoint.digests)) {
+      expect(ck.state_dict[k].device).toBe('cpu');
+      expect(digest(ck.state_dict[k])).toBe(d);
+    }
+    expectTensor(ck.shift, fx.py_gpu_checkpoint.shift, { rtol: 0, atol: 0 });
+  };
+  type GpuCk = Parameters<typeof expectGpuCheckpoint>[0];
+
+  it.skipIf(torch.cuda.isAvailable())('a file saved from CUDA tensors needs a device, as in PyTorch, or mapLocation', () => {
+    let err: unknown;
+    try {
+      torch.load(gpuFile);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(TorchError);
+    expect((err as TorchError).code).toBe('CUDA_UNAVAILABLE');
+    expect((err as Error).message).toMatch(/saved on 'cuda:0'.*no CUDA device is available.*mapLocation: 'cpu'/);
+    expect((err as Error).message).not.toMatch(/not a readable/);
+    expect(() => torch.loadFromBuffer(fs.readFileSync(gpuFile))).toThrow(/saved on 'cuda:0'/);
+    // Every location mapped to the CPU, by a device or by a table (PyTorch's map_location={'cuda:1': 'cpu', ...}).
+    expectGpuCheckpoint(torch.load(gpuFile, { mapLocation: 'cpu' }) as GpuCk);
+    expectGpuCheckpoint(torch.loadFromBuffer(fs.readFileSync(gpuFile), { mapLocation: 'cpu' }) as GpuCk);
+    expectGpuCheckpoint(torch.load(gpuFile, { mapLocation: { 'cuda:0': 'cpu', 'cuda:1': 'cpu' } }) as GpuCk);
+    // A table that leaves one location unmapped: that location must be restorable, and here it is not.
+    expect(() => torch.load(gpuFile, { mapLocation: { 'cuda:0': 'cpu' } })).toThrow(/saved on 'cuda:1'.*no CUDA device/);
+    expect(() => torch.load(gpuFile, { mapLocation: { 'cuda:1': 'cpu' } })).toThrow(/saved on 'cuda:0'/);
+    // Mapped onto a device this machine lacks: the message names both locations.
+    expect(() => torch.load(gpuFile, { mapLocation: { 'cuda:0': 'cuda:3', 'cuda:1': 'cpu' } })).toThrow(/saved on 'cuda:3' \(mapped from 'cuda:0'\)/);
+  });
+
+  it('--kd-resume and the teacher reader load a GPU-saved teacher on the CPU', () => {
+    const sd = distiller.readTeacherCheckpoint(gpuFile);
+    for (const [k, d] of Object.entries(fx.py_gpu_checkpoint.digests)) {
+      expect(sd[k].device).toBe('cpu');
+      expect(digest(sd[k])).toBe(d);
+    }
+    const teacher = models.create('mlp_small_mnist');
+    teacher.loadStateDict(sd);
+    expect(digest(teacher.stateDict()['fc2.weight'])).toBe(fx.py_gpu_checkpoint.digests['fc2.weight']);
+  });
+
+  it('bad mapLocation values are TypeErrors and RangeErrors, checked before the file is read', () => {
+    const missing = path.join(tmp, 'no-such-file.pt');
+    expect(() => torch.load(missing, { mapLocation: 3 as never })).toThrow(TypeError);
+    expect(() => torch.load(missing, { mapLocation: (() => 'cpu') as never })).toThrow(/mapLocation must be a device/);
+    expect(() => torch.load(missing, { mapLocation: 'tpu' as never })).toThrow(RangeError);
+    expect(() => torch.load(missing, { mapLocation: { 'cuda:0': 'tpu' } as never })).toThrow(RangeError);
+    expect(() => torch.load(missing, { mapLocation: { 'cuda:0': 0 } as never })).toThrow(TypeError);
+    expect(() => torch.load(missing, { mapLocation: ['cpu'] as never })).toThrow(TypeError);
+  });
+
+  it('a location torchkd has no device for (mps, xpu, ...) is a clear error unless mapped', () => {
+    // A torchkd file with its location string rewritten in place (same length; torchkd's reader skips CRCs).
+    const file = path.join(tmp, 'mps.pt');
+    torch.save({ x: torch.arange(4, { dtype: 'float32' }) }, file);
+    const raw = Buffer.from(fs.readFileSync(file));
+    const tag = Buffer.from('X\x03\x00\x00\x00cpu', 'latin1');
+    const at = raw.indexOf(tag);
+    expect(at).toBeGreaterThan(0);
+    raw.write('mps', at + 5, 'latin1');
+    let err: unknown;
+    try {
+      torch.loadFromBuffer(raw);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(TorchError);
+    expect((err as TorchError).code).toBe('NOT_IMPLEMENTED');
+    expect((err as Error).message).toMatch(/saved on 'mps', a device torchkd does not have.*mapLocation: 'cpu'/);
+    fs.writeFileSync(file, raw);
+    expect(() => torch.load(file)).toThrow(/saved on 'mps'/); // not "not a readable PyTorch file": the file is fine
+    expect((torch.load(file, { mapLocation: 'cpu' }) as { x: Tensor }).x.toArray()).toEqual([0, 1, 2, 3]);
+    expect((torch.load(file, { mapLocation: { mps: 'cpu' } }) as { x: Tensor }).x.toArray()).toEqual([0, 1, 2, 3]);
   });
 
   it('saves atomically: a failed save leaves the previous file intact', () => {

@@ -2,6 +2,7 @@
  * CUDA end to end: devices, tensors, modules and optimizers on the GPU, the KD core and the fused CUDA KD loss.
  * Skipped (visibly) where no CUDA device is usable; scripts/gpu-check.sh runs them on a GPU machine.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,7 +12,7 @@ import * as torch from '../lib/index';
 import { DistillationLossWeights, KnowledgeDistillationPolicy, Tensor, nn, optim } from '../lib/index';
 import { native } from '../lib/binding';
 import { DataLoader, TensorDataset } from '../lib/data';
-import { expectTensor, fixture, fromJson, type KdCase, type TensorJson } from './helpers';
+import { expectTensor, fixture, fromJson, pythonWithTorch, type KdCase, type TensorJson } from './helpers';
 
 const HAS_CUDA = torch.cuda.isAvailable();
 
@@ -380,21 +381,43 @@ describe.skipIf(!HAS_CUDA)('CUDA training: optimizers, TorchScript, files', () =
     for (const p of net.parameters()) expect((p.grad as Tensor).device).toBe('cuda:0');
   });
 
-  it('torch.save of CUDA tensors loads back on the CPU or, with mapLocation, on the GPU', () => {
+  it('torch.save of CUDA tensors records their device, as PyTorch does: they load back there unless mapped', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'torchkd-cuda-save-'));
     try {
       const file = path.join(dir, 'x.pt');
       const x = torch.arange(12, { dtype: 'float32' }).reshape(3, 4);
-      torch.save({ x: x.cuda(), n: 3 }, file);
-      const back = torch.load(file) as { x: Tensor; n: number };
+      torch.save({ x: x.cuda(), c: x.add(1), n: 3 }, file);
+      const back = torch.load(file) as { x: Tensor; c: Tensor; n: number };
       expect(back.n).toBe(3);
-      expect(back.x.equal(x.to(back.x.device))).toBe(true);
-      const onGpu = torch.load(file, { mapLocation: 'cuda' }) as { x: Tensor };
-      expect(onGpu.x.device).toBe('cuda:0');
-      expect(onGpu.x.cpu().equal(x)).toBe(true);
+      expect(back.x.device).toBe('cuda:0');
+      expect(back.c.device).toBe('cpu');
+      expect(back.x.cpu().equal(x)).toBe(true);
+      const onCpu = torch.load(file, { mapLocation: 'cpu' }) as { x: Tensor; c: Tensor };
+      expect([onCpu.x.device, onCpu.c.device]).toEqual(['cpu', 'cpu']);
+      expect(onCpu.x.equal(x)).toBe(true);
+      const mapped = torch.load(file, { mapLocation: { 'cuda:0': 'cpu', cpu: 'cuda:0' } }) as { x: Tensor; c: Tensor };
+      expect([mapped.x.device, mapped.c.device]).toEqual(['cpu', 'cuda:0']);
+      const count = torch.cuda.deviceCount();
+      expect(() => torch.load(file, { mapLocation: { 'cuda:0': `cuda:${count}` } })).toThrow(new RegExp(`this machine has ${count} CUDA device`));
+      // Python's torch.load restores it on the GPU too (where the oracle Python has CUDA).
+      const py = pythonWithTorch();
+      if (py) {
+        const r = spawnSync(py, ['-c', 'import sys, torch\nif not torch.cuda.is_available(): print("skip"); sys.exit()\nd = torch.load(sys.argv[1])\nprint(d["x"].device, d["c"].device, float(d["x"].sum()))', file], { encoding: 'utf8' });
+        if (r.stdout.trim() !== 'skip') expect(r.stdout.trim()).toBe('cuda:0 cpu 66.0');
+      }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('a Python checkpoint saved on GPUs loads onto the GPU, or wherever mapLocation puts it', () => {
+    const file = path.join(__dirname, 'fixtures', 'py_gpu_checkpoint.pt');
+    const multi = torch.cuda.deviceCount() > 1;
+    const ck = torch.load(file, multi ? {} : { mapLocation: { 'cuda:1': 'cuda:0' } }) as { state_dict: Record<string, Tensor>; shift: Tensor };
+    for (const v of Object.values(ck.state_dict)) expect(v.device).toBe('cuda:0');
+    expect(ck.shift.device).toBe(multi ? 'cuda:1' : 'cuda:0');
+    const ref = torch.load(file, { mapLocation: 'cpu' }) as { state_dict: Record<string, Tensor> };
+    for (const [k, v] of Object.entries(ck.state_dict)) expect(v.cpu().equal(ref.state_dict[k])).toBe(true);
   });
 });
 

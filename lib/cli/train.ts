@@ -257,7 +257,8 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput()): Train
     const file = path.join(path.resolve(args.resume as string), 'checkpoint.pt');
     if (!fs.existsSync(file)) throw new UsageError(`--resume: no checkpoint.pt in ${args.resume}`);
     try {
-      ck = load(file) as Checkpoint;
+      // Read onto the CPU: loadStateDict copies to the model's device, and a run may resume on another machine.
+      ck = load(file, { mapLocation: 'cpu' }) as Checkpoint;
     } catch (e) {
       throw new UsageError(`--resume: cannot read ${file}: ${(e as Error).message}`);
     }

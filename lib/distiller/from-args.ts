@@ -16,7 +16,8 @@ import type { CompressionScheduler } from './scheduler';
 
 /** Reads a teacher checkpoint into a state dict (plain, or Distiller's {state_dict}; `module.` prefixes dropped). */
 export function readTeacherCheckpoint(file: string, device?: Device): Record<string, Tensor> {
-  const obj = load(file, device ? { mapLocation: device } : {}) as Record<string, unknown>;
+  // Straight to the teacher's device; a checkpoint saved from a GPU loads on the CPU when no device is named.
+  const obj = load(file, { mapLocation: device ?? 'cpu' }) as Record<string, unknown>;
   const sd = (obj && typeof obj === 'object' && 'state_dict' in obj ? obj.state_dict : obj) as Record<string, unknown>;
   if (!sd || typeof sd !== 'object' || !Object.values(sd).some((v) => v instanceof Tensor)) {
     throw new TorchError(`${file} holds no state dict (expected tensors by name, or {state_dict: ...})`, 'VALUE_ERROR');
