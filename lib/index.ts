@@ -33,7 +33,7 @@ import * as optim from './optim';
 /** torch.optim: SGD, Adam, AdamW, lrScheduler. */
 export { optim };
 export { save, load, saveToBuffer, loadFromBuffer } from './serialization';
-export type { Saveable } from './serialization';
+export type { LoadOptions, MapLocation, Saveable } from './serialization';
 import * as jit from './jit';
 /** torch.jit: TorchScript load/save. */
 export { jit };

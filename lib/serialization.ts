@@ -32,9 +32,9 @@ function checkSaveable(v: unknown, depth: number): void {
 
 /**
  * Where `torch.load` puts each tensor, as PyTorch's `map_location`: a device for every tensor, or a table from saved
- * locations to devices (`{ 'cuda:1': 'cuda:0' }`; locations it does not name stay where they were saved).
+ * locations to devices (`{ 'cuda:1': 'cuda:0' }` or a Map; locations it does not name stay where they were saved).
  */
-export type MapLocation = Device | Record<string, Device>;
+export type MapLocation = Device | Record<string, Device> | Map<string, Device>;
 
 /** How {@link load} and {@link loadFromBuffer} read a file. */
 export interface LoadOptions {
@@ -92,9 +92,12 @@ function locator(mapLocation: unknown): Locate {
     const code = deviceCode(mapLocation);
     return () => code;
   }
-  if (typeof mapLocation === 'object' && !Array.isArray(mapLocation)) {
+  const plain = typeof mapLocation === 'object' && (Object.getPrototypeOf(mapLocation) === Object.prototype || Object.getPrototypeOf(mapLocation) === null);
+  if (plain || mapLocation instanceof Map) {
     const table = new Map<string, string>();
-    for (const [from, to] of Object.entries(mapLocation)) {
+    const entries = mapLocation instanceof Map ? [...mapLocation.entries()] : Object.entries(mapLocation as object);
+    for (const [from, to] of entries as [unknown, unknown][]) {
+      if (typeof from !== 'string') throw new TypeError(`torch.load: mapLocation keys must be saved locations ('cpu', 'cuda:0', ...) but one is ${describe(from)}`);
       if (typeof to !== 'string') throw new TypeError(`torch.load: mapLocation['${from}'] must be a device string but is ${describe(to)}`);
       // The syntax is checked now; whether the device exists, only if a tensor is mapped to it.
       if (to !== 'cpu' && !/^cuda(?::\d+)?$/.test(to)) throw new RangeError(`torch.load: mapLocation['${from}'] is '${to}'; expected 'cpu', 'cuda' or 'cuda:N'`);

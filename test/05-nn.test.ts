@@ -296,6 +296,7 @@ describe('torch.save / torch.load interoperate with Python', () => {
     expectGpuCheckpoint(torch.load(gpuFile, { mapLocation: 'cpu' }) as GpuCk);
     expectGpuCheckpoint(torch.loadFromBuffer(fs.readFileSync(gpuFile), { mapLocation: 'cpu' }) as GpuCk);
     expectGpuCheckpoint(torch.load(gpuFile, { mapLocation: { 'cuda:0': 'cpu', 'cuda:1': 'cpu' } }) as GpuCk);
+    expectGpuCheckpoint(torch.load(gpuFile, { mapLocation: new Map([['cuda:0', 'cpu'], ['cuda:1', 'cpu']]) }) as GpuCk);
     // A table that leaves one location unmapped: that location must be restorable, and here it is not.
     expect(() => torch.load(gpuFile, { mapLocation: { 'cuda:0': 'cpu' } })).toThrow(/saved on 'cuda:1'.*no CUDA device/);
     expect(() => torch.load(gpuFile, { mapLocation: { 'cuda:1': 'cpu' } })).toThrow(/saved on 'cuda:0'/);
@@ -322,6 +323,8 @@ describe('torch.save / torch.load interoperate with Python', () => {
     expect(() => torch.load(missing, { mapLocation: { 'cuda:0': 'tpu' } as never })).toThrow(RangeError);
     expect(() => torch.load(missing, { mapLocation: { 'cuda:0': 0 } as never })).toThrow(TypeError);
     expect(() => torch.load(missing, { mapLocation: ['cpu'] as never })).toThrow(TypeError);
+    expect(() => torch.load(missing, { mapLocation: new Set(['cpu']) as never })).toThrow(TypeError);
+    expect(() => torch.load(missing, { mapLocation: new Map([[0, 'cpu']]) as never })).toThrow(/keys must be saved locations/);
   });
 
   it('a location torchkd has no device for (mps, xpu, ...) is a clear error unless mapped', () => {
