@@ -19,6 +19,14 @@ const path = require('path');
 const { spawnSync } = require('child_process');
 
 const PACKAGE_ROOT = path.resolve(__dirname, '..');
+
+// A relative TORCHKD_PYTHON path ('.venv-cuda/bin/python') names a file from the folder it was set in. It is made
+// absolute once, here, so that child processes started in other folders (tests, `torchkd parity`) find the same
+// interpreter. A bare command name ('python3') is left to the PATH.
+{
+  const py = process.env.TORCHKD_PYTHON;
+  if (py && /[\\/]/.test(py) && !path.isAbsolute(py)) process.env.TORCHKD_PYTHON = path.resolve(py);
+}
 const PINNED_TORCH = '2.13.0';
 
 function exists(p) {

@@ -37,6 +37,15 @@ describe('libtorch discovery', () => {
     expect(r.stdout).toContain('fix:');
   });
 
+  it('a relative TORCHKD_PYTHON path is made absolute, so children started elsewhere find it', () => {
+    const code = `require(${JSON.stringify(path.join(ROOT, 'scripts', 'libtorch.js'))}); console.log(process.env.TORCHKD_PYTHON)`;
+    const cwd = os.tmpdir();
+    const rel = spawnSync(process.execPath, ['-e', code], { cwd, env: { ...process.env, TORCHKD_PYTHON: './venv/bin/python' }, encoding: 'utf8' });
+    expect(rel.stdout.trim()).toBe(path.join(fs.realpathSync(cwd), 'venv', 'bin', 'python'));
+    const bare = spawnSync(process.execPath, ['-e', code], { cwd, env: { ...process.env, TORCHKD_PYTHON: 'python3' }, encoding: 'utf8' });
+    expect(bare.stdout.trim()).toBe('python3');
+  });
+
   it('prints compiler flags for gyp and a CMake script', () => {
     const gyp = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'libtorch.js'), '--gyp', 'libraries'], { encoding: 'utf8' });
     expect(gyp.stdout).toMatch(/-ltorch_cpu/);
