@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import * as torch from '../lib/index';
 import { TorchError } from '../lib/index';
 import { gpuVisible, loadReport, prebuildCandidates, type LibtorchInfo } from '../lib/loader';
-import { expectTensor, fixture, fromJson, type TensorJson } from './helpers';
+import { expectTensor, fixture, fromJson, thrown, type TensorJson } from './helpers';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const discovery = require('../scripts/libtorch.js');
@@ -170,12 +170,7 @@ describe('errors', () => {
   it('libtorch failures are TorchError with the message and no C++ backtrace', () => {
     const a = torch.ones(2, 3);
     const b = torch.ones(4, 5);
-    let err: unknown;
-    try {
-      a.matmul(b);
-    } catch (e) {
-      err = e;
-    }
+    const err = thrown(() => a.matmul(b));
     expect(err).toBeInstanceOf(TorchError);
     const e = err as TorchError;
     expect(e.message).toMatch(/cannot be multiplied/);

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
 import { Tensor, TorchError, distiller, models, nn, optim } from '../lib/index';
-import { expectTensor, fixture, fromJson, pythonWithTorch, type TensorJson } from './helpers';
+import { expectTensor, fixture, fromJson, pythonWithTorch, thrown, type TensorJson } from './helpers';
 
 type StateJson = Record<string, TensorJson>;
 interface NnFixture {
@@ -281,12 +281,7 @@ describe('torch.save / torch.load interoperate with Python', () => {
   type GpuCk = Parameters<typeof expectGpuCheckpoint>[0];
 
   it.skipIf(torch.cuda.isAvailable())('a file saved from CUDA tensors needs a device, as in PyTorch, or mapLocation', () => {
-    let err: unknown;
-    try {
-      torch.load(gpuFile);
-    } catch (e) {
-      err = e;
-    }
+    const err = thrown(() => torch.load(gpuFile));
     expect(err).toBeInstanceOf(TorchError);
     expect((err as TorchError).code).toBe('CUDA_UNAVAILABLE');
     expect((err as Error).message).toMatch(/saved on 'cuda:0'.*no CUDA device is available.*mapLocation: 'cpu'/);
@@ -336,12 +331,7 @@ describe('torch.save / torch.load interoperate with Python', () => {
     const at = raw.indexOf(tag);
     expect(at).toBeGreaterThan(0);
     raw.write('mps', at + 5, 'latin1');
-    let err: unknown;
-    try {
-      torch.loadFromBuffer(raw);
-    } catch (e) {
-      err = e;
-    }
+    const err = thrown(() => torch.loadFromBuffer(raw));
     expect(err).toBeInstanceOf(TorchError);
     expect((err as TorchError).code).toBe('NOT_IMPLEMENTED');
     expect((err as Error).message).toMatch(/saved on 'mps', a device torchkd does not have.*mapLocation: 'cpu'/);

@@ -108,3 +108,13 @@ export function liveFixture<T = Record<string, unknown>>(generator: string): T |
   if (r.status !== 0) throw new Error(`${generator} failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
 }
+
+/** The error `fn` throws (fails the test if it returns), for assertions on its class, code and message together. */
+export function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected the call to throw, but it returned');
+}
