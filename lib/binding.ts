@@ -110,6 +110,12 @@ export interface NativeBinding {
   setGradEnabled(v: boolean): boolean;
   isGradEnabled(): boolean;
   autogradGrad(outputs: H[], inputs: H[], gradOutputs: Opt<H[]>, retainGraph: Opt<boolean>, createGraph: boolean, allowUnused: boolean): (H | null)[];
+  /** [enabled, dtype code, cache enabled] of autocast for device type 0 (CPU) or 1 (CUDA). */
+  autocastState(type: number): [boolean, number, boolean];
+  autocastEnter(type: number, enabled: boolean, dtype: number, cacheEnabled: boolean): [boolean, number, boolean];
+  autocastExit(type: number, enabled: boolean, dtype: number, cacheEnabled: boolean): void;
+  ampUnscale(grads: H[], foundInf: H, invScale: H): void;
+  ampUpdateScale(scale: H, growthTracker: H, foundInf: H, growthFactor: number, backoffFactor: number, growthInterval: number): void;
   // modules
   createModule(kind: string, options: object): H;
   createSequential(names: string[], modules: H[]): H;

@@ -16,6 +16,16 @@ export * from './creation';
 export * from './ops';
 export { var_ as var } from './ops';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd';
+export { autocast, isAutocastEnabled, getAutocastDtype } from './amp';
+export type { AutocastDeviceType, AutocastOptions, GradScalerOptions, GradScalerState } from './amp';
+import { GradScaler, autocast as ampAutocast, isAutocastAvailable } from './amp';
+/** torch.amp: `autocast` regions and the `GradScaler` for float16 training. */
+export const amp = { autocast: ampAutocast, GradScaler, isAutocastAvailable };
+/** Types under `torch.amp`: `let s: torch.amp.GradScaler`. */
+// eslint-disable-next-line @typescript-eslint/no-namespace
+export declare namespace amp {
+  type GradScaler = import('./amp').GradScaler;
+}
 export { cuda, Stream as CudaStream, Event as CudaEvent, setNumThreads, getNumThreads, getNumInteropThreads } from './cuda';
 export type { CudaMemoryStats, CudaDeviceProperties } from './cuda';
 export { version } from './version';

@@ -1,6 +1,8 @@
-// Autograd: backward, .grad, requires_grad, and the grad-mode switch behind noGrad()/enableGrad().
+// Autograd: backward, .grad, requires_grad, the grad-mode switch behind noGrad()/enableGrad(), and the mixed-precision
+// state behind torch.autocast and torch.amp.GradScaler.
 #include "addon.h"
 
+#include <ATen/autocast_mode.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/function.h>
 
@@ -97,6 +99,82 @@ Napi::Value autogradGrad(const Napi::CallbackInfo& info) {
   return arr;
 }
 
+// ---- automatic mixed precision ------------------------------------------------------------------------------
+// Autocast is libtorch's thread-local dispatcher state, so setting it here covers every op JS runs on this thread
+// (libtorch modules, TorchScript, functional ops), exactly as Python's `with torch.autocast(...)` does.
+
+at::DeviceType autocastDeviceArg(const Napi::CallbackInfo& info, size_t i) {
+  const int32_t code = intArg(info, i, "device type");
+  if (code == 0) return at::kCPU;
+  if (code == 1) return at::kCUDA;
+  throwRange("autocast device type must be 'cpu' or 'cuda'");
+}
+
+Napi::Value autocastTriple(Napi::Env env, bool enabled, at::ScalarType dtype, bool cache) {
+  auto out = Napi::Array::New(env, 3);
+  out.Set(0u, Napi::Boolean::New(env, enabled));
+  out.Set(1u, Napi::Number::New(env, static_cast<int>(dtype)));
+  out.Set(2u, Napi::Boolean::New(env, cache));
+  return out;
+}
+
+// autocastState(type) -> [enabled, dtype code, cache enabled]
+Napi::Value autocastState(const Napi::CallbackInfo& info) {
+  const auto type = autocastDeviceArg(info, 0);
+  return autocastTriple(info.Env(), at::autocast::is_autocast_enabled(type), at::autocast::get_autocast_dtype(type),
+                        at::autocast::is_autocast_cache_enabled());
+}
+
+// autocastEnter(type, enabled, dtype, cacheEnabled) -> the previous [enabled, dtype, cache] (torch.autocast.__enter__)
+Napi::Value autocastEnter(const Napi::CallbackInfo& info) {
+  const auto type = autocastDeviceArg(info, 0);
+  const bool enabled = boolArg(info, 1, "enabled");
+  const auto dtype = dtypeArg(info, 2);
+  const bool cache = boolArg(info, 3, "cacheEnabled");
+  auto prev = autocastTriple(info.Env(), at::autocast::is_autocast_enabled(type), at::autocast::get_autocast_dtype(type),
+                             at::autocast::is_autocast_cache_enabled());
+  at::autocast::set_autocast_enabled(type, enabled);
+  at::autocast::set_autocast_dtype(type, dtype);
+  at::autocast::increment_nesting();
+  at::autocast::set_autocast_cache_enabled(cache);
+  return prev;
+}
+
+// autocastExit(type, prevEnabled, prevDtype, prevCache): torch.autocast.__exit__ (the cast-weight cache is cleared
+// when the outermost region ends).
+Napi::Value autocastExit(const Napi::CallbackInfo& info) {
+  const auto type = autocastDeviceArg(info, 0);
+  const bool enabled = boolArg(info, 1, "enabled");
+  const auto dtype = dtypeArg(info, 2);
+  const bool cache = boolArg(info, 3, "cacheEnabled");
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  at::autocast::set_autocast_enabled(type, enabled);
+  at::autocast::set_autocast_dtype(type, dtype);
+  at::autocast::set_autocast_cache_enabled(cache);
+  return info.Env().Undefined();
+}
+
+// ampUnscale(grads, foundInf, invScale): grads *= invScale in place; foundInf = 1 where any is inf/NaN.
+Napi::Value ampUnscale(const Napi::CallbackInfo& info) {
+  auto grads = tensorListArg(info, 0, "grads");
+  at::Tensor foundInf = tensorArg(info, 1);
+  at::Tensor invScale = tensorArg(info, 2);
+  c10::NoGradGuard noGrad;
+  at::_amp_foreach_non_finite_check_and_unscale_(grads, foundInf, invScale);
+  return info.Env().Undefined();
+}
+
+// ampUpdateScale(scale, growthTracker, foundInf, growthFactor, backoffFactor, growthInterval): GradScaler.update's kernel.
+Napi::Value ampUpdateScale(const Napi::CallbackInfo& info) {
+  at::Tensor scale = tensorArg(info, 0);
+  at::Tensor tracker = tensorArg(info, 1);
+  const at::Tensor& foundInf = tensorArg(info, 2);
+  c10::NoGradGuard noGrad;
+  at::_amp_update_scale_(scale, tracker, foundInf, doubleArg(info, 3, "growthFactor"), doubleArg(info, 4, "backoffFactor"),
+                         int64Arg(info, 5, "growthInterval"));
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void initAutograd(Napi::Env env, Napi::Object exports) {
@@ -111,6 +189,11 @@ void initAutograd(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "setGradEnabled", setGradEnabled);
   exportGuarded(env, exports, "isGradEnabled", isGradEnabled);
   exportGuarded(env, exports, "autogradGrad", autogradGrad);
+  exportGuarded(env, exports, "autocastState", autocastState);
+  exportGuarded(env, exports, "autocastEnter", autocastEnter);
+  exportGuarded(env, exports, "autocastExit", autocastExit);
+  exportGuarded(env, exports, "ampUnscale", ampUnscale);
+  exportGuarded(env, exports, "ampUpdateScale", ampUpdateScale);
 }
 
 }  // namespace torchkd
