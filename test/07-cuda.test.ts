@@ -367,6 +367,65 @@ describe.skipIf(!HAS_CUDA)('CUDA training: optimizers, TorchScript, files', () =
     });
   }
 
+  it('autocast float16/bfloat16 on CUDA: lower-precision matmuls, float32 loss and gradients, as PyTorch lists them', () => {
+    torch.manualSeed(4);
+    const m = new nn.Sequential(new nn.Linear(10, 16), new nn.ReLU(), new nn.Linear(16, 3)).cuda();
+    const x = torch.randn([8, 10], { device: 'cuda' });
+    const y = torch.randint(0, 3, [8], { device: 'cuda' });
+    const ref = torch.F.crossEntropy(m.forward(x), y).item() as number;
+    for (const dtype of ['float16', 'bfloat16'] as const) {
+      const [out, loss] = torch.autocast('cuda', { dtype }, () => {
+        expect(torch.isAutocastEnabled('cuda')).toBe(true);
+        const o = m.forward(x);
+        return [o, torch.F.crossEntropy(o, y)];
+      });
+      expect(out.dtype).toBe(dtype);
+      expect(loss.dtype).toBe('float32'); // cross_entropy is on CUDA autocast's float32 list
+      expect(Math.abs((loss.item() as number) - ref)).toBeLessThan(dtype === 'float16' ? 5e-3 : 3e-2);
+      m.zeroGrad();
+      loss.backward();
+      for (const p of m.parameters()) expect([(p.grad as Tensor).dtype, (p.grad as Tensor).device]).toEqual(['float32', 'cuda:0']);
+    }
+    expect(torch.isAutocastEnabled('cuda')).toBe(false);
+  });
+
+  it('GradScaler on CUDA: the scale lives on the GPU, an overflow skips the step and halves it, clean steps grow it', () => {
+    torch.manualSeed(5);
+    const m = new nn.Sequential(new nn.Linear(10, 16), new nn.ReLU(), new nn.Linear(16, 3)).cuda();
+    const x = torch.randn([8, 10], { device: 'cuda' });
+    const y = torch.randint(0, 3, [8], { device: 'cuda' });
+    const opt = new optim.SGD(m.parameters(), { lr: 0.1, momentum: 0.9 });
+    const scaler = new torch.amp.GradScaler('cuda', { initScale: 1024, growthInterval: 3 });
+    const scales: number[] = [];
+    const stepped: boolean[] = [];
+    for (let i = 0; i < 8; i++) {
+      opt.zeroGrad();
+      const loss = torch.autocast('cuda', () => torch.F.crossEntropy(m.forward(i === 4 ? x.mul(Infinity) : x), y));
+      const scaled = scaler.scale(loss);
+      expect(scaled.device).toBe('cuda:0');
+      scaled.backward();
+      stepped.push(scaler.step(opt));
+      scaler.update();
+      scales.push(scaler.getScale());
+    }
+    // The same schedule as PyTorch's scaler in test/05-amp (fixture from Python): the numbers do not depend on the device.
+    expect(scales).toEqual([1024, 1024, 2048, 2048, 1024, 1024, 1024, 2048]);
+    expect(stepped).toEqual([true, true, true, true, false, true, true, true]);
+    for (const p of m.parameters()) expect((p.data().every(Number.isFinite))).toBe(true);
+  });
+
+  it('the fused CUDA KD loss runs on float16 logits from an autocast region', () => {
+    torch.manualSeed(6);
+    const student = new nn.Linear(64, 1000).cuda();
+    const x = torch.randn([32, 64], { device: 'cuda' });
+    const teacherLogits = torch.randn([32, 1000], { device: 'cuda' });
+    const loss = torch.autocast('cuda', () => torch.kdLoss(student.forward(x), teacherLogits.half(), 2));
+    const ref = torch.kdLoss(student.forward(x), teacherLogits, 2);
+    expect(Math.abs((loss.item() as number) - (ref.item() as number))).toBeLessThan(2e-2 * Math.abs(ref.item() as number) + 1e-3);
+    loss.backward();
+    expect((student.weight.grad as Tensor).dtype).toBe('float32');
+  });
+
   it('a TorchScript module loads onto the GPU and trains there', () => {
     const file = path.join(__dirname, 'fixtures', 'py_scripted.pt');
     const net = torch.jit.load(file, { device: 'cuda' });
