@@ -65,6 +65,39 @@ describe.skipIf(!HAS_DATA)('torchkd train', () => {
     expect(mb.map(strip)).toEqual(ma.map(strip));
   });
 
+  it('--amp bf16 distils under autocast; --amp fp16 also scales the loss and resumes with the scaler state', () => {
+    const bf = path.join(tmp, 'amp-bf16');
+    const io = quiet();
+    runTraining(parseTrainArgs([...QUICK, '--arch', 'mlp_small_mnist', '--epochs', '1', '--kd-teacher', 'mlp_small_mnist', '--teacher-epochs', '1', '--amp', 'bf16', '--out', bf]), io);
+    expect(io.lines).toContain('mixed precision: bfloat16 autocast on cpu');
+    const rows = fs.readFileSync(path.join(bf, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    for (const row of rows) expect(Number.isFinite(row.loss) && row.top1 > 10).toBe(true); // better than chance (10 classes)
+    expect(rows.find((x) => x.split === 'train').distillLoss).toBeGreaterThan(0);
+    const bfCk = torch.load(path.join(bf, 'checkpoint.pt')) as { model: Record<string, torch.Tensor>; grad_scaler?: unknown };
+    expect(bfCk.grad_scaler).toBeUndefined();
+    expect(bfCk.model['fc1.weight'].dtype).toBe('float32'); // autocast keeps the parameters in float32
+
+    const args = [...QUICK, '--arch', 'mlp_small_mnist', '--amp', 'fp16'];
+    const full = path.join(tmp, 'amp-full');
+    const part = path.join(tmp, 'amp-part');
+    const fio = quiet();
+    runTraining(parseTrainArgs([...args, '--epochs', '2', '--out', full]), fio);
+    expect(fio.lines).toContain('mixed precision: float16 autocast on cpu, loss scaled by a GradScaler');
+    runTraining(parseTrainArgs([...args, '--epochs', '1', '--out', part]), quiet());
+    const mid = torch.load(path.join(part, 'checkpoint.pt')) as { grad_scaler: { scale: number; _growth_tracker: number } };
+    // PyTorch's defaults; early float16 steps overflow at 2^16, so the scale has backed off by powers of 2.
+    expect(mid.grad_scaler).toMatchObject({ growth_factor: 2, backoff_factor: 0.5, growth_interval: 2000 });
+    expect(mid.grad_scaler.scale).toBeLessThanOrEqual(65536);
+    expect(Number.isInteger(Math.log2(mid.grad_scaler.scale))).toBe(true);
+    const skipped = Math.log2(65536 / mid.grad_scaler.scale);
+    expect(mid.grad_scaler._growth_tracker).toBeLessThanOrEqual(8 - skipped); // clean steps since the last overflow
+    runTraining(parseTrainArgs(['--resume', part, '--epochs', '2']), quiet());
+    const a = torch.load(path.join(full, 'checkpoint.pt')) as { model: Record<string, torch.Tensor>; grad_scaler: unknown };
+    const b = torch.load(path.join(part, 'checkpoint.pt')) as { model: Record<string, torch.Tensor>; grad_scaler: unknown };
+    for (const k of Object.keys(a.model)) expect(a.model[k].equal(b.model[k])).toBe(true);
+    expect(b.grad_scaler).toEqual(a.grad_scaler);
+  });
+
   it('loads the teacher from --kd-resume (a Distiller-style checkpoint) and says so', () => {
     const out = path.join(tmp, 'loaded');
     const teacherFile = path.join(tmp, 'kd', 'teacher.pt');
@@ -83,6 +116,7 @@ describe('torchkd train: bad input gets a clear message and no stack trace', () 
     ['missing data', ['--data', '/nonexistent', '--out', 'x1'], /Fashion-MNIST not found in \/nonexistent: install Debian's dataset-fashion-mnist/],
     ['unknown teacher', ['--kd-teacher', 'nope'], /argument --kd-teacher: invalid choice: 'nope'/],
     ['bad temperature', ['--kd-temp', '-1'], /--kd-temperature must be a positive number/],
+    ['unknown --amp mode', ['--amp', 'fp8'], /argument --amp: invalid choice: 'fp8'/],
     ['unknown flag', ['--frobnicate'], /unrecognized arguments: --frobnicate/],
   ];
   for (const [name, args, re] of cases) {

@@ -11,6 +11,7 @@ import { ArgumentParser } from 'argparse';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { GradScaler, type GradScalerState } from '../amp';
 import { cuda, setNumThreads } from '../cuda';
 import { getRngState, manualSeed, setRngState } from '../creation';
 import { DataLoader } from '../data/dataloader';
@@ -32,7 +33,7 @@ import { load, save, writeAtomic } from '../serialization';
 import { Tensor } from '../tensor';
 import { Output, progressBar, stdoutOutput } from './progress';
 import { MetricsRow, writeReport } from './report';
-import { PassResult, evaluate, metricsRow, trainEpoch } from './trainer';
+import { AmpSetup, PassResult, evaluate, metricsRow, trainEpoch } from './trainer';
 
 /** Parsed `torchkd train` options (Python dest names, as Distiller's parser gives them). */
 export interface TrainArgs extends DistillationArgs {
@@ -46,6 +47,8 @@ export interface TrainArgs extends DistillationArgs {
   seed: number | null;
   deterministic: boolean;
   device: 'cpu' | 'cuda';
+  /** Mixed precision: autocast in bfloat16, or in float16 with a GradScaler; null for float32. */
+  amp: 'bf16' | 'fp16' | null;
   out: string | null;
   resume: string | null;
   print_freq: number;
@@ -85,6 +88,7 @@ export function trainParser(): ArgumentParser {
   p.add_argument('--seed', { type: pythonTypes.int, default: null, help: 'seed for weights, data order and dropout' });
   p.add_argument('--deterministic', '--det', { action: 'store_true', help: 'reproducible run (seed 0 unless --seed)' });
   p.add_argument('--device', { choices: ['cpu', 'cuda'], default: 'cpu' });
+  p.add_argument('--amp', { choices: ['bf16', 'fp16'], default: null, help: 'mixed precision: torch.autocast in bfloat16, or in float16 with a GradScaler (default: float32)' });
   p.add_argument('--out', '-o', { metavar: 'DIR', default: null, help: 'output folder (default runs/<arch>-<time>)' });
   p.add_argument('--resume', { metavar: 'DIR', default: null, help: 'continue the run saved in DIR (its checkpoint.pt)' });
   p.add_argument('--print-freq', '-p', { type: pythonTypes.int, default: 50, metavar: 'N', dest: 'print_freq' });
@@ -139,6 +143,8 @@ interface Checkpoint {
   lr_scheduler: Record<string, unknown>;
   compression_scheduler: string;
   rng_state: Tensor;
+  /** The GradScaler's state (--amp fp16), in PyTorch's keys. */
+  grad_scaler?: GradScalerState;
   best_top1: number;
   best_epoch: number;
   args: string;
@@ -248,6 +254,14 @@ function trainTeacher(args: TrainArgs, out: string, io: Output): { file: string;
   return { file, test: result.test };
 }
 
+// --amp: autocast on the run's device type; float16 also scales the loss (bfloat16 has float32's range, so needs none).
+function ampSetup(args: TrainArgs): AmpSetup | null {
+  const mode = args.amp ?? null; // runs saved before --amp existed have none
+  if (mode === null) return null;
+  const deviceType = args.device;
+  return { deviceType, dtype: mode === 'bf16' ? 'bfloat16' : 'float16', scaler: mode === 'fp16' ? new GradScaler(deviceType) : null };
+}
+
 /** Runs a whole training job (what `torchkd train` does after parsing). */
 export function runTraining(args: TrainArgs, io: Output = stdoutOutput()): TrainResult {
   if (args.threads) setNumThreads(args.threads);
@@ -304,6 +318,7 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput()): Train
   if (args.device === 'cuda') model.to('cuda');
   const optimizer = new SGD(model.parameters(), { lr: args.lr, momentum: args.momentum, weightDecay: args.weight_decay });
   const lrScheduler = new MultiStepLR(optimizer, args.lr_step_epochs, args.lr_gamma);
+  const amp = ampSetup(args);
   const scheduler = new CompressionScheduler<Model>(model);
   let policy: KnowledgeDistillationPolicy | null = null;
   let teacher: Module | null = null;
@@ -331,18 +346,20 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput()): Train
     // (at an epoch boundary the KD policy is inactive either way, so both give the same run).
     if (JSON.parse(ck.args).epochs === args.epochs) scheduler.loadStateDict(JSON.parse(ck.compression_scheduler));
     setRngState(ck.rng_state);
+    if (ck.grad_scaler && amp?.scaler) amp.scaler.loadStateDict(ck.grad_scaler);
     startEpoch = ck.epoch;
     bestTop1 = ck.best_top1;
     bestEpoch = ck.best_epoch;
     io.line(`resuming ${out} at epoch ${startEpoch}`);
   }
   io.line(`training ${args.arch} for ${args.epochs} epochs on ${args.device} (batch ${args.batch_size}, lr ${args.lr}, seed ${seed}) -> ${out}`);
+  if (amp) io.line(`mixed precision: ${amp.dtype} autocast on ${amp.deviceType}${amp.scaler ? ', loss scaled by a GradScaler' : ''}`);
 
   for (let epoch = startEpoch; epoch < args.epochs; epoch++) {
     const lr = optimizer.paramGroups[0].lr;
     scheduler.onEpochBegin(epoch, optimizer);
     const bar = progressBar(io, `train ${epoch}`, args.print_freq);
-    const tr = trainEpoch({ epoch, model, loader: train, optimizer, scheduler, policy, device: args.device, progress: bar });
+    const tr = trainEpoch({ epoch, model, loader: train, optimizer, scheduler, policy, device: args.device, amp, progress: bar });
     bar.finish();
     const trRow = metricsRow(epoch, 'train', tr, lr);
     appendMetrics(out, trRow);
@@ -350,7 +367,7 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput()): Train
     let score = tr.top1;
     if (data.val) {
       const vbar = progressBar(io, `valid ${epoch}`, args.print_freq);
-      const vr = evaluate(model, data.val, args.device, vbar);
+      const vr = evaluate(model, data.val, args.device, vbar, amp);
       vbar.finish();
       const vRow = metricsRow(epoch, 'val', vr, lr);
       appendMetrics(out, vRow);
@@ -373,6 +390,7 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput()): Train
       lr_scheduler: lrScheduler.stateDict(),
       compression_scheduler: JSON.stringify(scheduler.stateDict()),
       rng_state: getRngState(),
+      ...(amp?.scaler ? { grad_scaler: amp.scaler.stateDict() } : {}),
       best_top1: bestTop1,
       best_epoch: bestEpoch,
       args: JSON.stringify({ ...args, seed }),
@@ -383,12 +401,12 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput()): Train
 
   // Test set, with the last weights (Distiller tests after training too).
   const tbar = progressBar(io, 'test', args.print_freq);
-  const test = evaluate(model, data.test, args.device, tbar);
+  const test = evaluate(model, data.test, args.device, tbar, amp);
   tbar.finish();
   const testRow = metricsRow(args.epochs - 1, 'test', test, optimizer.paramGroups[0].lr);
   appendMetrics(out, testRow);
   io.line(`test: top1 ${test.top1.toFixed(2)}  top5 ${test.top5.toFixed(2)}  loss ${test.loss.toFixed(4)}`);
-  if (teacher && teacherTest === undefined && teacherSource !== 'none') teacherTest = evaluate(teacher, data.test, args.device);
+  if (teacher && teacherTest === undefined && teacherSource !== 'none') teacherTest = evaluate(teacher, data.test, args.device, undefined, amp);
   const metrics = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MetricsRow);
   writeReport(path.join(out, 'report.html'), [{ name: args.name ?? `${args.arch}${args.kd_teacher ? ` + KD from ${args.kd_teacher}` : ''}`, metrics }]);
   io.line(`report: ${path.join(out, 'report.html')}`);

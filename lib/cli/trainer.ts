@@ -4,6 +4,7 @@
  * with components ('Overall Loss', 'Distill Loss'), zeroGrad, backward, beforeParameterOptimization, step,
  * onMinibatchEnd → validate → onEpochEnd.
  */
+import { GradScaler, autocast } from '../amp';
 import { CompressionScheduler } from '../distiller/scheduler';
 import type { KnowledgeDistillationPolicy, Model } from '../distiller/knowledge-distillation';
 import type { DataLoader } from '../data/dataloader';
@@ -37,6 +38,17 @@ export function topkCorrect(logits: Tensor, labels: Tensor): [number, number] {
   });
 }
 
+/** Mixed precision of a run (`--amp`): autocast on the device type, and for float16 a loss scaler. */
+export interface AmpSetup {
+  deviceType: 'cpu' | 'cuda';
+  dtype: 'bfloat16' | 'float16';
+  scaler: GradScaler | null;
+}
+
+function inRegion<T>(amp: AmpSetup | null | undefined, fn: () => T): T {
+  return amp ? autocast(amp.deviceType, { dtype: amp.dtype }, fn) : fn();
+}
+
 /** Progress of a pass: called after each minibatch with the running averages. */
 export type ProgressFn = (done: number, total: number, running: Record<string, number>) => void;
 
@@ -49,9 +61,11 @@ export function trainEpoch(args: {
   scheduler: CompressionScheduler<Model>;
   policy: KnowledgeDistillationPolicy | null;
   device: string;
+  amp?: AmpSetup | null;
   progress?: ProgressFn;
 }): PassResult {
-  const { epoch, model, loader, optimizer, scheduler, policy, progress } = args;
+  const { epoch, model, loader, optimizer, scheduler, policy, progress, amp } = args;
+  const scaler = amp?.scaler ?? null;
   const steps = loader.length;
   const t0 = Date.now();
   let seen = 0;
@@ -65,13 +79,26 @@ export function trainEpoch(args: {
       const x = toDevice(x0, args.device);
       const y = toDevice(y0, args.device);
       scheduler.onMinibatchBegin(epoch, step, steps, optimizer);
-      const output = policy ? policy.forward(x) : model.forward(x);
-      const loss = F.crossEntropy(output, y);
-      const pl = scheduler.beforeBackwardPass(epoch, step, steps, loss, { optimizer, returnLossComponents: true, labels: y });
+      // Forward and losses in the autocast region (--amp), backward and the step outside it, as PyTorch recommends.
+      const [output, loss, pl] = inRegion(amp, () => {
+        const out = policy ? policy.forward(x) : model.forward(x);
+        const objective = F.crossEntropy(out, y);
+        return [out, objective, scheduler.beforeBackwardPass(epoch, step, steps, objective, { optimizer, returnLossComponents: true, labels: y })] as const;
+      });
       optimizer.zeroGrad();
-      pl.overallLoss.backward();
+      if (scaler) {
+        scaler.scale(pl.overallLoss).backward();
+        scaler.unscale_(optimizer); // policies see the true gradients
+      } else {
+        pl.overallLoss.backward();
+      }
       scheduler.beforeParameterOptimization(epoch, step, steps, optimizer);
-      optimizer.step();
+      if (scaler) {
+        scaler.step(optimizer); // skipped when a gradient is inf/NaN
+        scaler.update();
+      } else {
+        optimizer.step();
+      }
       scheduler.onMinibatchEnd(epoch, step, steps, optimizer);
       const n = y.size(0);
       const [a, b] = topkCorrect(output.detach(), y);
@@ -105,7 +132,7 @@ function toDevice(t: Tensor, device: string): Tensor {
 }
 
 /** Evaluates a model (no autograd, eval mode): mean cross entropy and top-1/top-5. */
-export function evaluate(model: Module, loader: DataLoader<[Tensor, Tensor]>, device: string, progress?: ProgressFn): PassResult {
+export function evaluate(model: Module, loader: DataLoader<[Tensor, Tensor]>, device: string, progress?: ProgressFn, amp?: AmpSetup | null): PassResult {
   const t0 = Date.now();
   let seen = 0;
   let c1 = 0;
@@ -118,9 +145,12 @@ export function evaluate(model: Module, loader: DataLoader<[Tensor, Tensor]>, de
       noGrad(() => {
         const x = toDevice(x0, device);
         const y = toDevice(y0, device);
-        const out = model.forward(x);
+        const [out, loss] = inRegion(amp, () => {
+          const o = model.forward(x);
+          return [o, F.crossEntropy(o, y)] as const;
+        });
         const n = y.size(0);
-        lossSum += (F.crossEntropy(out, y).item() as number) * n;
+        lossSum += (loss.item() as number) * n;
         const [a, b] = topkCorrect(out, y);
         c1 += a;
         c5 += b;
