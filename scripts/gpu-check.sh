@@ -9,7 +9,7 @@
 #      default) and the TMA cluster kernel (TORCHKD_KD_KERNEL=tma), which also reruns the CUDA tests;
 #   5. the fused-vs-eager benchmark (torchkd vs Python PyTorch on the same GPU) at 4096x32000 fp32 and
 #      8192x128256 bf16 (and 512x128256 bf16), each torchkd kernel variant, plus the device's copy bandwidth;
-#   6. a short knowledge-distillation training run on CUDA (`torchkd train --device cuda`);
+#   6. short knowledge-distillation training runs on CUDA (`torchkd train --device cuda`, and with `--amp fp16`);
 #   7. loads the prebuilt binary through the normal loader (no TORCHKD_BINARY, no source build) and runs doctor.
 # GPU_CHECK_BENCH=0 skips the benchmark (a correctness-only run); GPU_CHECK_PREBUILD=0 skips the prebuild. Results go to $OUT (log.txt, summary.json,
 # parity.json, parity-tma.json, bench.json, build.txt, vitest.txt, prebuild.txt). About 4 minutes on an H100.
@@ -122,6 +122,10 @@ log "KD training on CUDA (torchkd train --device cuda, 10k images)"
 RUN_DIR=$(mktemp -d /tmp/tk-run-cuda.XXXXXX) && rmdir "$RUN_DIR"  # a fresh --out for each try
 timeout 120 node bin/torchkd.js train --arch mlp_small_mnist --kd-teacher simplenet_mnist --teacher-epochs 1 --epochs 2 \
   --device cuda --data .gpu/fmnist --out "$RUN_DIR" 2>&1 | tail -12 | tee -a "$OUT/log.txt"
+log "KD training on CUDA in mixed precision (--amp fp16: autocast and a GradScaler)"
+RUN_DIR=$(mktemp -d /tmp/tk-run-amp.XXXXXX) && rmdir "$RUN_DIR"
+timeout 90 node bin/torchkd.js train --arch mlp_small_mnist --kd-teacher simplenet_mnist --teacher-epochs 1 --epochs 1 \
+  --amp fp16 --device cuda --data .gpu/fmnist --out "$RUN_DIR" 2>&1 | tail -8 | tee -a "$OUT/log.txt"
 
 if [ -n "$PREBUILD_PID" ]; then
   log "waiting for the prebuild"
