@@ -2,6 +2,7 @@
  * Mixed precision: torch.autocast regions and torch.amp.GradScaler, against PyTorch on the CPU (the same libtorch
  * autocast lists and scaler kernels serve CUDA; test/07 runs them there). Fixtures: scripts/fixtures/gen_nn.py.
  */
+import * as path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 
 import * as torch from '../lib/index';
@@ -78,6 +79,17 @@ describe('torch.autocast', () => {
     });
     expect(a.matmul(a).dtype).toBe('float32');
     expect(torch.amp.autocast).toBe(torch.autocast);
+  });
+
+  it('TorchScript modules run under autocast too (the region is dispatcher state, not a JS wrapper)', () => {
+    const net = torch.jit.load(path.join(__dirname, 'fixtures', 'py_scripted.pt'));
+    net.eval();
+    torch.manualSeed(9);
+    const x = torch.randn(4, 6);
+    const ref = net.forward(x);
+    const low = torch.autocast('cpu', () => net.forward(x));
+    expect([ref.dtype, low.dtype]).toEqual(['float32', 'bfloat16']);
+    expect(low.float().allclose(ref, { rtol: 2e-2, atol: 2e-2 })).toBe(true);
   });
 
   it('defaults as PyTorch: float16 on CUDA, bfloat16 on the CPU, off outside a region', () => {
