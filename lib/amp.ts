@@ -6,7 +6,8 @@
  * scaler runs PyTorch's two kernels (`_amp_foreach_non_finite_check_and_unscale_`, `_amp_update_scale_`) with
  * PyTorch's bookkeeping, so a recipe ported line by line sees the same scales and the same skipped steps.
  */
-import { DType, describe, dtypeCode, dtypeName } from './dtype';
+import { cuda } from './cuda';
+import { DType, describe, dtypeCode, dtypeName, isFloatingPoint } from './dtype';
 import { TorchError } from './errors';
 import type { Optimizer } from './optim/optimizer';
 import { N, Tensor, cudaAvailable, keep, tidy, wrap } from './tensor';
@@ -16,7 +17,11 @@ export type AutocastDeviceType = 'cpu' | 'cuda';
 
 /** Options of {@link autocast}, as `torch.autocast(device_type, dtype, enabled, cache_enabled)`. */
 export interface AutocastOptions {
-  /** The lower precision: `'float16'` or `'bfloat16'`; by default the device type's (float16 on CUDA, bfloat16 on the CPU). */
+  /**
+   * The lower precision: `'float16'` or `'bfloat16'` (CUDA also takes `'float32'`); by default the device type's
+   * (float16 on CUDA, bfloat16 on the CPU). Another float dtype on the CPU disables the region, with a warning, as in
+   * PyTorch.
+   */
   dtype?: DType;
   /** `false` runs the region without autocast (a nested region can switch it off). Default true. */
   enabled?: boolean;
@@ -59,26 +64,35 @@ export function autocast<R>(deviceType: AutocastDeviceType, a: AutocastOptions |
   if (options === null || typeof options !== 'object') throw new TypeError(`torch.autocast: expected options as an object but received ${describe(options)}`);
   if (typeof fn !== 'function') throw new TypeError(`torch.autocast: expected a function to run but received ${describe(fn)}`);
   const current = N.autocastState(type);
-  let dtype = current[1];
-  if (options.dtype !== undefined) {
-    dtype = dtypeCode(options.dtype, 'torch.autocast dtype');
-    const name = dtypeName(dtype);
-    if (name !== 'float16' && name !== 'bfloat16') {
-      throw new RangeError(`torch.autocast: dtype must be 'float16' or 'bfloat16' but is '${options.dtype}'`);
-    }
-  }
+  const dtype = options.dtype === undefined ? current[1] : dtypeCode(options.dtype, 'torch.autocast dtype');
+  const name = dtypeName(dtype);
+  if (!isFloatingPoint(name)) throw new RangeError(`torch.autocast: dtype must be a floating dtype ('float16', 'bfloat16') but is '${options.dtype}'`);
   let enabled = options.enabled ?? true;
   if (typeof enabled !== 'boolean') throw new TypeError(`torch.autocast: expected a boolean for enabled but received ${describe(enabled)}`);
   const cache = options.cacheEnabled ?? current[2];
   if (typeof cache !== 'boolean') throw new TypeError(`torch.autocast: expected a boolean for cacheEnabled but received ${describe(cache)}`);
-  if (enabled && type === 1 && !cudaAvailable()) {
-    warnOnce('autocast-cuda', "torch.autocast: the device type is 'cuda' but no CUDA device is usable, so autocast is disabled for this region");
+  // What PyTorch's autocast.__init__ checks, with its outcomes: on CUDA a missing device disables the region (a
+  // warning) and bfloat16 on a GPU without it is an error; on the CPU a dtype other than float16/bfloat16 disables it.
+  if (enabled && type === 1) {
+    if (!cudaAvailable()) {
+      warnOnce('autocast-cuda', "torch.autocast: the device type is 'cuda' but no CUDA device is usable, so autocast is disabled for this region");
+      enabled = false;
+    } else if (name === 'bfloat16' && !cuda.isBf16Supported()) {
+      throw new TorchError('torch.autocast: the current CUDA device does not support bfloat16; use float16', 'TYPE_ERROR');
+    } else if (name === 'float64') {
+      throw new RangeError("torch.autocast: CUDA autocast runs in 'float16', 'bfloat16' or 'float32', not 'float64'");
+    }
+  } else if (enabled && name !== 'float16' && name !== 'bfloat16') {
+    warnOnce(`autocast-cpu-${name}`, `torch.autocast: CPU autocast supports float16 and bfloat16, not ${name}, so autocast is disabled for this region`);
     enabled = false;
   }
   const prev = N.autocastEnter(type, enabled, dtype, cache);
   try {
     const out = fn();
-    if (out instanceof Promise) throw new TypeError('torch.autocast only covers synchronous functions (libtorch ops an async function runs after its first await would run outside the region)');
+    if (out instanceof Promise) {
+      out.catch(() => undefined); // refused below: its later rejection must not become an unhandled one
+      throw new TypeError('torch.autocast only covers synchronous functions (libtorch ops an async function runs after its first await would run outside the region)');
+    }
     return out;
   } finally {
     N.autocastExit(type, prev[0], prev[1], prev[2]);
@@ -95,9 +109,9 @@ export function getAutocastDtype(deviceType: AutocastDeviceType): DType {
   return dtypeName(N.autocastState(deviceTypeCode(deviceType, 'torch.getAutocastDtype'))[1]);
 }
 
-/** Whether autocast can run on `deviceType` here (`torch.amp.is_autocast_available`). */
+/** Whether autocast supports `deviceType` (`torch.amp.is_autocast_available`): 'cpu' and 'cuda', GPU or not. */
 export function isAutocastAvailable(deviceType: string): boolean {
-  return deviceType === 'cpu' || (deviceType === 'cuda' && cudaAvailable());
+  return deviceType === 'cpu' || deviceType === 'cuda';
 }
 
 /** Options of {@link GradScaler}, as PyTorch's constructor arguments. */
@@ -123,6 +137,9 @@ export interface GradScalerState {
   _growth_tracker?: number;
 }
 
+/** What {@link GradScaler.scale} takes: a tensor, or arrays of them (nested). */
+export type ScaleInput = Tensor | ScaleInput[];
+
 type Stage = 'ready' | 'unscaled' | 'stepped';
 interface OptimizerAmpState {
   stage: Stage;
@@ -130,9 +147,27 @@ interface OptimizerAmpState {
   foundInf: Map<string, Tensor>;
 }
 
-function positiveNumber(v: unknown, what: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`GradScaler: expected a finite number for ${what} but received ${describe(v)}`);
+function finiteNumber(v: unknown, what: string): number {
+  if (typeof v !== 'number') throw new TypeError(`GradScaler: expected a number for ${what} but received ${describe(v)}`);
+  if (!Number.isFinite(v)) throw new RangeError(`GradScaler: ${what} must be finite but is ${v}`);
   return v;
+}
+
+function positiveNumber(v: unknown, what: string): number {
+  if (finiteNumber(v, what) <= 0) throw new RangeError(`GradScaler: ${what} must be positive but is ${v}`);
+  return v as number;
+}
+
+function countNumber(v: unknown, what: string, min: number): number {
+  if (!Number.isInteger(finiteNumber(v, what)) || (v as number) < min) throw new RangeError(`GradScaler: ${what} must be an integer >= ${min} but is ${v}`);
+  return v as number;
+}
+
+function checkOptimizer(optimizer: unknown, fn: string): asserts optimizer is Optimizer {
+  const o = optimizer as Optimizer | null;
+  if (o === null || typeof o !== 'object' || typeof o.step !== 'function' || !Array.isArray(o.paramGroups)) {
+    throw new TypeError(`GradScaler.${fn}: expected an optimizer but received ${describe(optimizer)}`);
+  }
 }
 
 /**
@@ -171,8 +206,7 @@ export class GradScaler {
     this.initScale = positiveNumber(initScale, 'initScale');
     this.growthFactor = positiveNumber(growthFactor, 'growthFactor');
     this.backoffFactor = positiveNumber(backoffFactor, 'backoffFactor');
-    this.growthInterval = positiveNumber(growthInterval, 'growthInterval');
-    if (!Number.isInteger(this.growthInterval) || this.growthInterval < 1) throw new RangeError(`GradScaler: growthInterval must be a positive integer but is ${growthInterval}`);
+    this.growthInterval = countNumber(growthInterval, 'growthInterval', 1);
     let on = enabled;
     if (on && device === 'cuda' && !cudaAvailable()) {
       warnOnce('gradscaler-cuda', "GradScaler: the device is 'cuda' but no CUDA device is usable, so the scaler is disabled");
@@ -215,12 +249,14 @@ export class GradScaler {
     return s;
   }
 
-  /** `outputs` times the scale (a tensor, or each tensor of an array); unchanged when disabled. */
+  /** `outputs` times the scale (a tensor, or each tensor of a nested array); unchanged when disabled. */
   scale(outputs: Tensor): Tensor;
   scale(outputs: Tensor[]): Tensor[];
-  scale(outputs: Tensor | Tensor[]): Tensor | Tensor[] {
+  scale(outputs: ScaleInput[]): ScaleInput[];
+  scale(outputs: Tensor | ScaleInput[]): Tensor | ScaleInput[] {
     if (!this.enabled) return outputs;
-    const one = (t: unknown): Tensor => {
+    const one = (t: unknown, depth: number): ScaleInput => {
+      if (Array.isArray(t) && depth < 64) return t.map((x) => one(x, depth + 1));
       if (!(t instanceof Tensor)) throw new TypeError(`GradScaler.scale: expected a Tensor or an array of Tensors but received ${describe(t)}`);
       if (this.scaleTensor === null) this.lazyInit(t.device);
       const s = this.scaleTensor as Tensor;
@@ -232,7 +268,7 @@ export class GradScaler {
         moved.dispose();
       }
     };
-    return Array.isArray(outputs) ? outputs.map(one) : one(outputs);
+    return one(outputs, 0) as Tensor | ScaleInput[];
   }
 
   /**
@@ -241,6 +277,7 @@ export class GradScaler {
    */
   unscale_(optimizer: Optimizer): void {
     if (!this.enabled) return;
+    checkOptimizer(optimizer, 'unscale_');
     const [scale] = this.check('unscale_');
     const st = this.state(optimizer);
     if (st.stage === 'unscaled') throw new TorchError('GradScaler.unscale_() has already been called on this optimizer since the last update()', 'VALUE_ERROR');
@@ -290,12 +327,11 @@ export class GradScaler {
    */
   step(optimizer: Optimizer): boolean {
     if (!this.enabled) {
+      checkOptimizer(optimizer, 'step');
       optimizer.step();
       return true;
     }
-    if (optimizer === null || typeof optimizer !== 'object' || typeof (optimizer as Optimizer).step !== 'function') {
-      throw new TypeError(`GradScaler.step: expected an optimizer but received ${describe(optimizer)}`);
-    }
+    checkOptimizer(optimizer, 'step');
     this.check('step');
     const st = this.state(optimizer);
     if (st.stage === 'stepped') throw new TorchError('GradScaler.step() has already been called since the last update()', 'VALUE_ERROR');
@@ -316,13 +352,20 @@ export class GradScaler {
   update(newScale?: number | Tensor): void {
     if (!this.enabled) return;
     const [scale, tracker] = this.check('update');
-    try {
-      if (newScale !== undefined) {
-        if (typeof newScale === 'number') scale.fill_(newScale);
-        else if (newScale instanceof Tensor && newScale.numel() === 1 && !newScale.requiresGrad) scale.copy_(newScale.reshape([]));
-        else throw new TypeError('GradScaler.update: newScale must be a number or a one-element tensor that does not require grad');
-        return;
+    if (newScale !== undefined) {
+      if (typeof newScale === 'number') {
+        scale.fill_(positiveNumber(newScale, 'newScale'));
+      } else if (newScale instanceof Tensor && newScale.numel() === 1 && !newScale.requiresGrad) {
+        const v = newScale.reshape([]);
+        try {
+          scale.copy_(v);
+        } finally {
+          v.dispose();
+        }
+      } else {
+        throw new TypeError('GradScaler.update: newScale must be a number or a one-element tensor that does not require grad');
       }
+    } else {
       const found: Tensor[] = [];
       for (const st of this.perOptimizer.values()) for (const f of st.foundInf.values()) found.push(f);
       if (found.length === 0) throw new TorchError('GradScaler.update: no inf checks were recorded prior to update (call step() first)', 'VALUE_ERROR');
@@ -337,10 +380,10 @@ export class GradScaler {
       } finally {
         combined.dispose();
       }
-    } finally {
-      for (const st of this.perOptimizer.values()) for (const f of st.foundInf.values()) f.dispose();
-      this.perOptimizer = new Map();
     }
+    // Only after success, as PyTorch: a failed update keeps this iteration's inf checks.
+    for (const st of this.perOptimizer.values()) for (const f of st.foundInf.values()) f.dispose();
+    this.perOptimizer = new Map();
   }
 
   /** The current scale (`get_scale()`): the initial one before the first `scale`, 1 when disabled. */
@@ -365,7 +408,7 @@ export class GradScaler {
     return this.growthInterval;
   }
   setGrowthInterval(v: number): void {
-    this.growthInterval = positiveNumber(v, 'growthInterval');
+    this.growthInterval = countNumber(v, 'growthInterval', 1);
   }
 
   /** PyTorch's state dict (`scale`, `growth_factor`, `backoff_factor`, `growth_interval`, `_growth_tracker`). */
@@ -387,11 +430,15 @@ export class GradScaler {
     if (Object.keys(sd).length === 0) {
       throw new TorchError('GradScaler.loadStateDict: the state dict is empty, possibly because it was saved from a disabled GradScaler', 'VALUE_ERROR');
     }
+    // Everything is checked before anything changes.
     const scale = positiveNumber(sd.scale, 'scale');
-    const tracker = positiveNumber(sd._growth_tracker, '_growth_tracker');
-    this.growthFactor = positiveNumber(sd.growth_factor, 'growth_factor');
-    this.backoffFactor = positiveNumber(sd.backoff_factor, 'backoff_factor');
-    this.growthInterval = positiveNumber(sd.growth_interval, 'growth_interval');
+    const tracker = countNumber(sd._growth_tracker, '_growth_tracker', 0);
+    const growthFactor = positiveNumber(sd.growth_factor, 'growth_factor');
+    const backoffFactor = positiveNumber(sd.backoff_factor, 'backoff_factor');
+    const growthInterval = countNumber(sd.growth_interval, 'growth_interval', 1);
+    this.growthFactor = growthFactor;
+    this.backoffFactor = backoffFactor;
+    this.growthInterval = growthInterval;
     this.initScale = scale;
     this.initGrowthTracker = tracker;
     if (this.scaleTensor !== null) this.scaleTensor.fill_(scale);

@@ -9,7 +9,10 @@ function runWithGrad<T>(enabled: boolean, fn: () => T): T {
   const prev = N.setGradEnabled(enabled);
   try {
     const out = fn();
-    if (out instanceof Promise) throw new TypeError('noGrad()/enableGrad() only cover synchronous functions');
+    if (out instanceof Promise) {
+      out.catch(() => undefined); // refused below: its later rejection must not become an unhandled one
+      throw new TypeError('noGrad()/enableGrad() only cover synchronous functions');
+    }
     return out;
   } finally {
     N.setGradEnabled(prev);

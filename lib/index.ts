@@ -17,7 +17,7 @@ export * from './ops';
 export { var_ as var } from './ops';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd';
 export { autocast, isAutocastEnabled, getAutocastDtype } from './amp';
-export type { AutocastDeviceType, AutocastOptions, GradScalerOptions, GradScalerState } from './amp';
+export type { AutocastDeviceType, AutocastOptions, GradScalerOptions, GradScalerState, ScaleInput } from './amp';
 import { GradScaler, autocast as ampAutocast, isAutocastAvailable } from './amp';
 /** torch.amp: `autocast` regions and the `GradScaler` for float16 training. */
 export const amp = { autocast: ampAutocast, GradScaler, isAutocastAvailable };

@@ -81,10 +81,18 @@ export function unpickleArchive(buf: Buffer, locate: Locate = () => -1): unknown
     if (!e) corrupt(`storage record data/${s.key} is missing`);
     return readZipEntry(buf, e);
   };
-  return unpickle(readZipEntry(buf, entries.get(pkl)!), loadStorage, locate);
+  // Tensors already built are freed at once if a later one fails (a bad record, a location that cannot be restored),
+  // not left to the garbage collector while they hold device memory.
+  const built: Tensor[] = [];
+  try {
+    return unpickle(readZipEntry(buf, entries.get(pkl)!), loadStorage, locate, built);
+  } catch (e) {
+    for (const t of built) t.dispose();
+    throw e;
+  }
 }
 
-function rebuildTensor(load: (s: Storage) => Buffer, locate: Locate, args: unknown[], requiresGradAt: number): Tensor {
+function rebuildTensor(load: (s: Storage) => Buffer, locate: Locate, built: Tensor[], args: unknown[], requiresGradAt: number): Tensor {
   const [storage, offset, size, stride] = args as [Storage, number, number[], number[]];
   if (!(storage instanceof Storage)) corrupt('tensor without a storage');
   const device = locate(storage.location);
@@ -101,12 +109,13 @@ function rebuildTensor(load: (s: Storage) => Buffer, locate: Locate, args: unkno
       cpu.dispose();
     }
   }
+  built.push(t);
   if (args[requiresGradAt] === true) t.requiresGrad = true;
   return t;
 }
 
 /** A protocol-≤5 unpickler for the objects torch.save writes. */
-export function unpickle(data: Buffer, loadStorage: (s: Storage) => Buffer, locate: Locate = () => -1): unknown {
+export function unpickle(data: Buffer, loadStorage: (s: Storage) => Buffer, locate: Locate = () => -1, built: Tensor[] = []): unknown {
   const stack: unknown[] = [];
   const memo = new Map<number, unknown>();
   const marks: number[] = [];
@@ -164,7 +173,7 @@ export function unpickle(data: Buffer, loadStorage: (s: Storage) => Buffer, loca
         return d;
       }
       case 'torch._utils._rebuild_tensor_v2':
-        return rebuildTensor(loadStorage, locate, args, 4);
+        return rebuildTensor(loadStorage, locate, built, args, 4);
       case 'torch._utils._rebuild_parameter': {
         const t = args[0] as Tensor;
         if (args[1] === true) t.requiresGrad = true;

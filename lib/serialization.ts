@@ -89,8 +89,9 @@ function restoreTo(location: string, saved: string): number {
 function locator(mapLocation: unknown): Locate {
   if (mapLocation === undefined || mapLocation === null) return (loc) => restoreTo(loc, loc);
   if (typeof mapLocation === 'string') {
-    const code = deviceCode(mapLocation);
-    return () => code;
+    deviceCode(mapLocation); // the syntax, and CUDA's availability, before the file is read
+    let code: number | undefined;
+    return () => (code ??= restoreTo(mapLocation, mapLocation)); // the device index, as soon as a tensor needs it
   }
   const plain = typeof mapLocation === 'object' && (Object.getPrototypeOf(mapLocation) === Object.prototype || Object.getPrototypeOf(mapLocation) === null);
   if (plain || mapLocation instanceof Map) {

@@ -917,6 +917,7 @@ export function tidy<T>(fn: () => T): T {
   }
   scopes.pop();
   if (result instanceof Promise) {
+    result.catch(() => undefined); // refused below: its later rejection must not become an unhandled one
     for (const t of scope) t.dispose();
     throw new TypeError('tidy() only supports synchronous functions; the tensors it created were disposed');
   }

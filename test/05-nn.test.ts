@@ -295,6 +295,10 @@ describe('torch.save / torch.load interoperate with Python', () => {
     // A table that leaves one location unmapped: that location must be restorable, and here it is not.
     expect(() => torch.load(gpuFile, { mapLocation: { 'cuda:0': 'cpu' } })).toThrow(/saved on 'cuda:1'.*no CUDA device/);
     expect(() => torch.load(gpuFile, { mapLocation: { 'cuda:1': 'cpu' } })).toThrow(/saved on 'cuda:0'/);
+    // A load that fails partway frees the tensors it had already built.
+    const live = torch.memory().liveTensors;
+    for (let i = 0; i < 5; i++) expect(() => torch.load(gpuFile, { mapLocation: { 'cuda:0': 'cpu' } })).toThrow(/cuda:1/);
+    expect(torch.memory().liveTensors).toBe(live);
     // Mapped onto a device this machine lacks: the message names both locations.
     expect(() => torch.load(gpuFile, { mapLocation: { 'cuda:0': 'cuda:3', 'cuda:1': 'cpu' } })).toThrow(/saved on 'cuda:3' \(mapped from 'cuda:0'\)/);
   });

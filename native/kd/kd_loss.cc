@@ -8,6 +8,7 @@
 #endif
 
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <torch/autograd.h>
 
 #include <sys/mman.h>
@@ -231,8 +232,17 @@ class FusedKdLoss : public torch::autograd::Function<FusedKdLoss> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& s, const at::Tensor& t,
                             double temperature, int64_t dim) {
     const int64_t d = dim < 0 ? dim + s.dim() : dim;
-    at::Tensor t2 = t.scalar_type() == s.scalar_type() ? t : t.to(s.scalar_type());
-    at::Tensor s2d = asRows(s, d), t2d = asRows(t2, d);
+    // Under autocast (for the logits' device type) the loss is float32, as autocast's float32 list puts kl_div.
+    // float16 logits there are a GradScaler's territory: computed from float32 copies, so the saved gradient is
+    // float32 and is multiplied by the (large) scaled incoming gradient before it is rounded to float16 once, as the
+    // composite's is; stored in float16 first, its small entries would be subnormal or zero before the scale could
+    // lift them. bfloat16 has float32's range and keeps the direct path.
+    const bool autocastOn = at::autocast::is_autocast_enabled(s.device().type());
+    const bool reduced = s.scalar_type() == at::kHalf || s.scalar_type() == at::kBFloat16;
+    const bool widen = autocastOn && s.scalar_type() == at::kHalf;
+    const at::Tensor sw = widen ? s.detach().to(at::kFloat) : s;
+    at::Tensor t2 = t.scalar_type() == sw.scalar_type() ? t : t.to(sw.scalar_type());
+    at::Tensor s2d = asRows(sw, d), t2d = asRows(t2, d);
     const bool withGrad = s.requires_grad();
     // batch-mean divides by size(0) (PyTorch's convention, also for (N, L, C) logits); d/ds of KL(s/T) carries 1/T.
     const int64_t batch = s.dim() > 0 ? s.size(0) : 1;
@@ -244,7 +254,7 @@ class FusedKdLoss : public torch::autograd::Function<FusedKdLoss> {
     else
 #endif
       out = fusedForwardCpu(s2d, t2d, temperature, gradScale, withGrad);
-    at::Tensor loss = (out.first / static_cast<double>(batch)).to(s.scalar_type());
+    at::Tensor loss = (out.first / static_cast<double>(batch)).to(reduced && autocastOn ? at::kFloat : s.scalar_type());
     if (withGrad) {
       at::Tensor g = out.second;
       // Back to the caller's layout (a view; no copy).
@@ -252,6 +262,7 @@ class FusedKdLoss : public torch::autograd::Function<FusedKdLoss> {
       g = g.reshape(moved.sizes());
       if (d != s.dim() - 1) g = g.movedim(-1, d);
       ctx->saved_data["grad"] = g;
+      ctx->saved_data["dtype"] = static_cast<int64_t>(s.scalar_type());
     }
     return loss;
   }
@@ -263,6 +274,7 @@ class FusedKdLoss : public torch::autograd::Function<FusedKdLoss> {
       throwType("kdLoss (fused): backward ran twice through the same graph; use {impl: 'composite'} with retainGraph");
     at::Tensor g = it->second.toTensor();
     ctx->saved_data.erase("grad");
+    const auto inputType = static_cast<at::ScalarType>(ctx->saved_data["dtype"].toInt());
     // The gradient was computed in the forward; backward only scales it (in place: it is not needed again), and not
     // at all when the incoming gradient is 1 (loss.backward() on the KD loss itself).
     const at::Tensor& factor = gradOutputs[0];
@@ -270,11 +282,17 @@ class FusedKdLoss : public torch::autograd::Function<FusedKdLoss> {
     if (g.is_cuda()) {
       at::Tensor flat = g;  // scaleGradCuda walks the storage linearly; g may be a movedim view of a contiguous buffer
       scaleGradCuda(flat, factor);
-      return {g, at::Tensor(), at::Tensor(), at::Tensor()};
+      return {g.to(inputType), at::Tensor(), at::Tensor(), at::Tensor()};
     }
 #endif
-    if (factor.item<double>() != 1.0) g.mul_(factor);
-    return {g, at::Tensor(), at::Tensor(), at::Tensor()};
+    const double f = factor.item<double>();
+    if (f != 1.0) {
+      // float16/bfloat16 gradients: multiplied in float32 and rounded once (a large loss scale would overflow as a
+      // float16 factor).
+      if (g.scalar_type() == at::kHalf || g.scalar_type() == at::kBFloat16) g.copy_(g.to(at::kFloat).mul_(f));
+      else g.mul_(f);
+    }
+    return {g.to(inputType), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 

@@ -549,12 +549,13 @@ cudaError_t launchTyped(const void* s, const void* t, void* grad, double* rowLos
   return cudaGetLastError();
 }
 
-// g *= *factor, skipped entirely (each block reads the factor and returns) when the factor is exactly 1 — the
-// usual case of loss.backward() — so the common backward costs one tiny launch and no host synchronisation.
+// g *= *factor in the arithmetic type (factor is float32, or float64 for float64 g), skipped entirely (each block
+// reads the factor and returns) when it is exactly 1 — the usual case of loss.backward() — so the common backward
+// costs one tiny launch and no host synchronisation.
 template <typename T>
-__global__ void scaleUnlessOne(T* __restrict__ g, const T* __restrict__ factor, int64_t n) {
+__global__ void scaleUnlessOne(T* __restrict__ g, const typename Acc<T>::type* __restrict__ factor, int64_t n) {
   using A = typename Acc<T>::type;
-  const A f = toAcc(*factor);
+  const A f = *factor;
   if (f == A(1)) return;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
     if constexpr (sizeof(T) == sizeof(double)) g[i] = fromAccD(toAcc(g[i]) * f); else g[i] = fromAcc<T>(toAcc(g[i]) * f);
@@ -569,7 +570,7 @@ cudaError_t launchScale(void* g, const void* factor, int64_t n, cudaStream_t str
   int64_t blocks = (n + 255) / 256;
   if (blocks > int64_t(sms) * 8) blocks = int64_t(sms) * 8;
   if (blocks < 1) blocks = 1;
-  scaleUnlessOne<T><<<static_cast<unsigned>(blocks), 256, 0, stream>>>(static_cast<T*>(g), static_cast<const T*>(factor), n);
+  scaleUnlessOne<T><<<static_cast<unsigned>(blocks), 256, 0, stream>>>(static_cast<T*>(g), static_cast<const typename Acc<T>::type*>(factor), n);
   return cudaGetLastError();
 }
 

@@ -16,7 +16,8 @@ enum class CudaDtype : int { Float32 = 0, Float64 = 1, Float16 = 2, BFloat16 = 3
 int launchKdLoss(CudaDtype dtype, const void* student, const void* teacher, void* grad, double* rowLoss, int64_t rows,
                  int64_t cols, double invTemperature, double gradScale, void* stream);
 
-// grad *= *factor (a device scalar of the same dtype) unless it equals 1, decided on the device: no host sync.
+// grad *= *factor unless it equals 1, decided on the device: no host sync. The factor is a device scalar of the
+// arithmetic type: float64 for Float64 gradients, float32 for the others.
 int launchScaleUnlessOne(CudaDtype dtype, void* grad, const void* factor, int64_t n, void* stream);
 
 const char* errorString(int code);

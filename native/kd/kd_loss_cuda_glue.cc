@@ -40,7 +40,9 @@ std::pair<at::Tensor, at::Tensor> fusedForwardCuda(const at::Tensor& s2d, const 
 
 void scaleGradCuda(at::Tensor& grad, const at::Tensor& factor) {
   c10::cuda::CUDAGuard guard(grad.device());
-  at::Tensor f = factor.to(grad.scalar_type()).contiguous();
+  // The factor in the kernel's arithmetic type (float64 for float64 gradients, else float32): a float16 gradient
+  // scaled by a large loss scale is multiplied in float32 and rounded once, as PyTorch's cast-back gradient is.
+  at::Tensor f = factor.to(grad.device(), grad.scalar_type() == at::kDouble ? at::kDouble : at::kFloat).contiguous();
   auto stream = at::cuda::getCurrentCUDAStream();
   int err = launchScaleUnlessOne(cudaDtype(grad.scalar_type()), grad.data_ptr(), f.const_data_ptr(), grad.numel(), stream.stream());
   TORCH_CHECK(err == 0, "kdLoss CUDA backward failed to launch: ", errorString(err));
