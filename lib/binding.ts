@@ -49,6 +49,7 @@ export interface NativeBinding {
   item(t: H): number | boolean;
   rawBytes(t: H): Buffer;
   fromBytes(bytes: Buffer, dtype: number, storageElements: number, offset: number, shape: number[], strides: number[]): H;
+  asStrided(storage: H, offset: number, shape: number[], strides: number[]): H;
   to(t: H, dtype: number, device: number | undefined, copy: boolean, nonBlocking: boolean): H;
   isPinned(t: H): boolean;
   pinMemory(t: H): H;

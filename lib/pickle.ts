@@ -83,39 +83,57 @@ export function unpickleArchive(buf: Buffer, locate: Locate = () => -1): unknown
   };
   // Tensors already built are freed at once if a later one fails (a bad record, a location that cannot be restored),
   // not left to the garbage collector while they hold device memory.
-  const built: Tensor[] = [];
+  const st: LoadState = { locate, built: [], storages: new Map() };
   try {
-    return unpickle(readZipEntry(buf, entries.get(pkl)!), loadStorage, locate, built);
+    return unpickle(readZipEntry(buf, entries.get(pkl)!), loadStorage, st);
   } catch (e) {
-    for (const t of built) t.dispose();
+    for (const t of st.built) t.dispose();
     throw e;
+  } finally {
+    for (const t of st.storages.values()) t.dispose(); // the views keep what they use
   }
 }
 
-function rebuildTensor(load: (s: Storage) => Buffer, locate: Locate, built: Tensor[], args: unknown[], requiresGradAt: number): Tensor {
+/** @internal What one load shares across its tensors. */
+export interface LoadState {
+  locate: Locate;
+  /** Every tensor returned so far. */
+  built: Tensor[];
+  /** Each storage record once, as a 1-d tensor on its device: tensors saved as views of one storage (tied weights,
+   * slices) are views of one storage after loading too, as in PyTorch. */
+  storages: Map<string, Tensor>;
+}
+
+function rebuildTensor(load: (s: Storage) => Buffer, st: LoadState, args: unknown[], requiresGradAt: number): Tensor {
   const [storage, offset, size, stride] = args as [Storage, number, number[], number[]];
   if (!(storage instanceof Storage)) corrupt('tensor without a storage');
-  const device = locate(storage.location);
-  const bytes = load(storage);
-  const need = storage.numel * ELEMENT_SIZE[storage.dtype];
-  if (bytes.length < need) corrupt(`storage data/${storage.key} is truncated`);
-  const h = N.fromBytes(Buffer.from(bytes.buffer, bytes.byteOffset, need), dtypeCode(storage.dtype), storage.numel, Number(offset), size.map(Number), stride.map(Number));
-  let t = wrap(h);
-  if (device >= 0) {
-    const cpu = t;
-    try {
-      t = wrap(N.to(cpu.h, -1, device, false, false));
-    } finally {
-      cpu.dispose();
+  let base = st.storages.get(storage.key);
+  if (base === undefined) {
+    const device = st.locate(storage.location);
+    const bytes = load(storage);
+    const need = storage.numel * ELEMENT_SIZE[storage.dtype];
+    if (bytes.length < need) corrupt(`storage data/${storage.key} is truncated`);
+    base = wrap(N.fromBytes(Buffer.from(bytes.buffer, bytes.byteOffset, need), dtypeCode(storage.dtype), storage.numel, 0, [storage.numel], [1]));
+    if (device >= 0) {
+      const cpu = base;
+      try {
+        base = wrap(N.to(cpu.h, -1, device, false, false));
+      } finally {
+        cpu.dispose();
+      }
     }
+    st.storages.set(storage.key, base);
+  } else if (base.dtype !== storage.dtype) {
+    corrupt(`storage data/${storage.key} is used as both ${base.dtype} and ${storage.dtype}`);
   }
-  built.push(t);
+  const t = wrap(N.asStrided(base.h, Number(offset), size.map(Number), stride.map(Number)));
+  st.built.push(t);
   if (args[requiresGradAt] === true) t.requiresGrad = true;
   return t;
 }
 
 /** A protocol-≤5 unpickler for the objects torch.save writes. */
-export function unpickle(data: Buffer, loadStorage: (s: Storage) => Buffer, locate: Locate = () => -1, built: Tensor[] = []): unknown {
+export function unpickle(data: Buffer, loadStorage: (s: Storage) => Buffer, st: LoadState = { locate: () => -1, built: [], storages: new Map() }): unknown {
   const stack: unknown[] = [];
   const memo = new Map<number, unknown>();
   const marks: number[] = [];
@@ -173,7 +191,7 @@ export function unpickle(data: Buffer, loadStorage: (s: Storage) => Buffer, loca
         return d;
       }
       case 'torch._utils._rebuild_tensor_v2':
-        return rebuildTensor(loadStorage, locate, built, args, 4);
+        return rebuildTensor(loadStorage, st, args, 4);
       case 'torch._utils._rebuild_parameter': {
         const t = args[0] as Tensor;
         if (args[1] === true) t.requiresGrad = true;

@@ -288,8 +288,21 @@ Napi::Value rawBytes(const Napi::CallbackInfo& info) {
   return Napi::Buffer<char>::Copy(info.Env(), bytes ? static_cast<const char*>(c.data_ptr()) : "", bytes);
 }
 
-// fromBytes(buffer, byteOffset, dtype, shape[], strides[]): a tensor of any dtype over little-endian bytes (copied),
-// for the torch.load reader: storage bytes from the file, viewed with the pickled size/stride.
+// The view (offset, shape, strides) must lie inside a storage of `storageElements` elements.
+void checkView(int64_t storageElements, int64_t offset, const std::vector<int64_t>& shape, const std::vector<int64_t>& strides) {
+  if (shape.size() != strides.size()) throwRange("shape and stride lengths differ");
+  // The largest element the view touches must lie inside the storage.
+  int64_t last = offset;
+  for (size_t k = 0; k < shape.size(); k++) {
+    if (shape[k] < 0 || strides[k] < 0) throwRange("negative size or stride in file");
+    if (shape[k] == 0) { last = -1; break; }
+    last += (shape[k] - 1) * strides[k];
+  }
+  if (offset < 0 || last >= storageElements) throwRange("tensor view lies outside its storage");
+}
+
+// fromBytes(buffer, dtype, storageElements, offset, shape[], strides[]): a tensor of any dtype over little-endian
+// bytes (copied), for the torch.load reader: storage bytes from the file, viewed with the pickled size/stride.
 Napi::Value fromBytes(const Napi::CallbackInfo& info) {
   if (!info[0].IsBuffer()) throwType("fromBytes expects a Buffer");
   auto buf = info[0].As<Napi::Buffer<uint8_t>>();
@@ -301,18 +314,22 @@ Napi::Value fromBytes(const Napi::CallbackInfo& info) {
   const int64_t esize = static_cast<int64_t>(at::elementSize(dtype));
   if (storageElements < 0 || static_cast<int64_t>(buf.Length()) < storageElements * esize)
     throwRange("tensor data is truncated (" + std::to_string(buf.Length()) + " bytes for " + std::to_string(storageElements) + " elements)");
-  if (shape.size() != strides.size()) throwRange("shape and stride lengths differ");
-  // The largest element the view touches must lie inside the storage.
-  int64_t last = offset;
-  for (size_t k = 0; k < shape.size(); k++) {
-    if (shape[k] < 0 || strides[k] < 0) throwRange("negative size or stride in file");
-    if (shape[k] == 0) { last = -1; break; }
-    last += (shape[k] - 1) * strides[k];
-  }
-  if (offset < 0 || last >= storageElements) throwRange("tensor view lies outside its storage");
+  checkView(storageElements, offset, shape, strides);
   at::Tensor storage = at::empty({storageElements}, at::TensorOptions().dtype(dtype));
   if (storageElements) std::memcpy(storage.data_ptr(), buf.Data(), static_cast<size_t>(storageElements * esize));
   return wrap(info, storage.as_strided(shape, strides, offset));
+}
+
+// asStrided(storage, offset, shape[], strides[]): a view of a whole 1-d storage tensor (torch.load's tensors that
+// share a storage in the file share it after loading too, as in PyTorch).
+Napi::Value asStrided(const Napi::CallbackInfo& info) {
+  const auto& base = tensorArg(info, 0);
+  if (base.dim() != 1 || base.storage_offset() != 0 || !base.is_contiguous()) throwRange("asStrided expects a whole 1-d storage tensor");
+  int64_t offset = int64Arg(info, 1, "storage offset");
+  auto shape = int64ListArg(info, 2, "shape");
+  auto strides = int64ListArg(info, 3, "stride");
+  checkView(base.numel(), offset, shape, strides);
+  return wrap(info, base.as_strided(shape, strides, offset));
 }
 
 Napi::Value item(const Napi::CallbackInfo& info) {
@@ -378,6 +395,7 @@ void initTensor(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "item", item);
   exportGuarded(env, exports, "rawBytes", rawBytes);
   exportGuarded(env, exports, "fromBytes", fromBytes);
+  exportGuarded(env, exports, "asStrided", asStrided);
   exportGuarded(env, exports, "to", to);
   exportGuarded(env, exports, "isPinned", isPinned);
   exportGuarded(env, exports, "pinMemory", pinMemory);

@@ -23,6 +23,7 @@ interface NnFixture {
   py_mlp_small_state: { digests: Record<string, string> };
   py_checkpoint: { model: StateJson; momentum_buffer_0: TensorJson };
   py_gpu_checkpoint: { digests: Record<string, string>; shift: TensorJson };
+  py_shared: { w: TensorJson };
   scripted: { end: StateJson };
 }
 
@@ -312,6 +313,19 @@ describe('torch.save / torch.load interoperate with Python', () => {
     const teacher = models.create('mlp_small_mnist');
     teacher.loadStateDict(sd);
     expect(digest(teacher.stateDict()['fc2.weight'])).toBe(fx.py_gpu_checkpoint.digests['fc2.weight']);
+  });
+
+  it('tensors that share a storage in the file (tied weights, views) share it after loading, as in PyTorch', () => {
+    const d = torch.load(path.join(FIXTURES, 'py_shared.pt')) as Record<'w' | 'tied' | 'row' | 'cols' | 'other', Tensor>;
+    expectTensor(d.w, fx.py_shared.w, { rtol: 0, atol: 0 });
+    expect(d.tied.equal(d.w)).toBe(true);
+    expect(d.row.equal(d.w.select(0, 1))).toBe(true);
+    expect(d.cols.shape).toEqual([4, 3]);
+    expect(d.cols.stride()).toEqual([6, 1]);
+    expect(d.cols.equal(d.w.narrow(1, 2, 3))).toBe(true);
+    d.w.fill_(7); // one write is seen through every view
+    expect([d.tied.sum().item(), d.row.sum().item(), d.cols.sum().item()]).toEqual([168, 42, 84]);
+    expect(d.other.toArray()).toEqual([0, 1, 2]);
   });
 
   it('bad mapLocation values are TypeErrors and RangeErrors, checked before the file is read', () => {
