@@ -153,6 +153,8 @@ export interface NativeBinding {
   cudaManualSeed(seed: number | bigint, all: boolean): void;
   cudaStream(kind: number, device?: number, priority?: number): [bigint, number, number];
   cudaStreamOp(op: number, id: bigint, device: number, ...rest: unknown[]): boolean | undefined;
+  /** libtorch's global switches by name (see lib/backends.ts); with a value, sets it first. */
+  backendFlag(name: string, value?: boolean | string, warnOnly?: boolean): boolean | string | number | null | [boolean, boolean];
   cudaEventNew(owner: object, enableTiming: boolean, blocking: boolean): void;
   cudaEventOp(op: number, event: object, ...rest: unknown[]): boolean | number | undefined;
   tensorRecordStream(t: H, id: bigint, device: number): void;

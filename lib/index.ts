@@ -29,6 +29,11 @@ export declare namespace amp {
 export { cuda, Stream as CudaStream, Event as CudaEvent, setNumThreads, getNumThreads, getNumInteropThreads } from './cuda';
 export type { CudaMemoryStats, CudaDeviceProperties } from './cuda';
 export { version } from './version';
+export { setFloat32MatmulPrecision, getFloat32MatmulPrecision, useDeterministicAlgorithms, areDeterministicAlgorithmsEnabled, isDeterministicAlgorithmsWarnOnlyEnabled } from './backends';
+export type { Float32MatmulPrecision } from './backends';
+import { cudaBackend, cudnn } from './backends';
+/** torch.backends: `cudnn.{enabled, benchmark, deterministic, allowTf32, isAvailable, version}`, `cuda.matmul.allowTf32`. */
+export const backends = { cudnn, cuda: cudaBackend };
 
 import * as functional from './functional';
 import { grad } from './autograd';

@@ -1,8 +1,10 @@
-// Device queries and thread settings: torch.cuda.* and torch.set_num_threads.
+// Device queries, thread settings and libtorch's global backend switches: torch.cuda.*, torch.set_num_threads,
+// torch.backends.* and torch.set_float32_matmul_precision / use_deterministic_algorithms.
 //
 // The CUDA-specific parts (memory statistics) need libtorch's CUDA headers and are compiled only in the CUDA flavour.
 #include "addon.h"
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 
@@ -378,6 +380,51 @@ Napi::Value parallelInfo(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), at::get_parallel_info());
 }
 
+// backendFlag(name[, value]) -> the flag's value (after setting it when a value is given). libtorch's global
+// context, shared by every thread, as Python's torch.backends attributes are.
+Napi::Value backendFlag(const Napi::CallbackInfo& info) {
+  auto& ctx = at::globalContext();
+  const std::string name = stringArg(info, 0, "name");
+  const bool set = !isMissing(info, 1);
+  Napi::Env env = info.Env();
+  auto flag = [&](bool (at::Context::*get)() const, void (at::Context::*put)(bool)) -> Napi::Value {
+    if (set) (ctx.*put)(boolArg(info, 1, "value"));
+    return Napi::Boolean::New(env, (ctx.*get)());
+  };
+  if (name == "cudnn.enabled") return flag(&at::Context::userEnabledCuDNN, &at::Context::setUserEnabledCuDNN);
+  if (name == "cudnn.benchmark") return flag(&at::Context::benchmarkCuDNN, &at::Context::setBenchmarkCuDNN);
+  if (name == "cudnn.deterministic") return flag(&at::Context::deterministicCuDNN, &at::Context::setDeterministicCuDNN);
+  if (name == "cudnn.allow_tf32") {
+    if (set) ctx.setAllowTF32CuDNN(boolArg(info, 1, "value"));
+    return Napi::Boolean::New(env, ctx.allowTF32CuDNN());
+  }
+  if (name == "cuda.matmul.allow_tf32") return flag(&at::Context::allowTF32CuBLAS, &at::Context::setAllowTF32CuBLAS);
+  if (name == "float32_matmul_precision") {
+    if (set) ctx.setFloat32MatmulPrecision(stringArg(info, 1, "precision"));
+    switch (ctx.float32MatmulPrecision()) {
+      case at::Float32MatmulPrecision::HIGHEST: return Napi::String::New(env, "highest");
+      case at::Float32MatmulPrecision::HIGH: return Napi::String::New(env, "high");
+      case at::Float32MatmulPrecision::MEDIUM: return Napi::String::New(env, "medium");
+    }
+    return Napi::String::New(env, "highest");
+  }
+  if (name == "deterministic_algorithms") {
+    if (set) {
+      const bool warnOnly = !isMissing(info, 2) && boolArg(info, 2, "warnOnly");
+      ctx.setDeterministicAlgorithms(boolArg(info, 1, "mode"), warnOnly);
+    }
+    auto out = Napi::Array::New(env, 2);
+    out.Set(0u, Napi::Boolean::New(env, ctx.deterministicAlgorithms()));
+    out.Set(1u, Napi::Boolean::New(env, ctx.deterministicAlgorithmsWarnOnly()));
+    return out;
+  }
+  if (name == "cudnn.version") {
+    if (!at::Context::hasCuDNN()) return env.Null();
+    return Napi::Number::New(env, static_cast<double>(at::Context::versionCuDNN()));
+  }
+  throwRange("unknown backend flag '" + name + "'");
+}
+
 }  // namespace
 
 void initCuda(Napi::Env env, Napi::Object exports) {
@@ -402,6 +449,7 @@ void initCuda(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "getNumThreads", getNumThreads);
   exportGuarded(env, exports, "getNumInteropThreads", getNumInteropThreads);
   exportGuarded(env, exports, "parallelInfo", parallelInfo);
+  exportGuarded(env, exports, "backendFlag", backendFlag);
 }
 
 }  // namespace torchkd

@@ -98,6 +98,19 @@ describe.skipIf(!HAS_DATA)('torchkd train', () => {
     expect(b.grad_scaler).toEqual(a.grad_scaler);
   });
 
+  it('sets cuDNN as Distiller does: benchmark mode, or deterministic algorithms with --deterministic', () => {
+    const args = ['--max-batches', '2', '-b', '64', '--print-freq', '100', '--vs', '0.05', '--arch', 'mlp_small_mnist', '--epochs', '1'];
+    try {
+      runTraining(parseTrainArgs([...args, '--seed', '1', '--out', path.join(tmp, 'bench-mode')]), quiet());
+      expect([torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic]).toEqual([true, false]);
+      runTraining(parseTrainArgs([...args, '--deterministic', '--out', path.join(tmp, 'det-mode')]), quiet());
+      expect([torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic]).toEqual([false, true]);
+    } finally {
+      torch.backends.cudnn.benchmark = false;
+      torch.backends.cudnn.deterministic = false;
+    }
+  });
+
   it('loads the teacher from --kd-resume (a Distiller-style checkpoint) and says so', () => {
     const out = path.join(tmp, 'loaded');
     const teacherFile = path.join(tmp, 'kd', 'teacher.pt');

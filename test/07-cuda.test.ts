@@ -79,6 +79,41 @@ describe('without a GPU', () => {
   });
 });
 
+describe('torch.backends and the global precision switches', () => {
+  it('start at PyTorch’s defaults and round-trip; bad values are clear errors', () => {
+    const b = torch.backends;
+    expect([b.cudnn.enabled, b.cudnn.deterministic, b.cudnn.allowTf32, b.cuda.matmul.allowTf32]).toEqual([true, false, true, false]);
+    expect(torch.getFloat32MatmulPrecision()).toBe('highest');
+    expect(torch.areDeterministicAlgorithmsEnabled()).toBe(false);
+    const py = pythonWithTorch();
+    if (py) {
+      const r = spawnSync(py, ['-c', 'import torch, json; b = torch.backends; print(json.dumps([b.cudnn.enabled, b.cudnn.benchmark, b.cudnn.deterministic, b.cudnn.allow_tf32, b.cuda.matmul.allow_tf32, torch.get_float32_matmul_precision(), b.cudnn.is_available()]))'], { encoding: 'utf8' });
+      expect(JSON.parse(r.stdout)).toEqual([b.cudnn.enabled, false, b.cudnn.deterministic, b.cudnn.allowTf32, b.cuda.matmul.allowTf32, torch.getFloat32MatmulPrecision(), b.cudnn.isAvailable()]);
+    }
+    const saved = b.cudnn.benchmark;
+    try {
+      b.cudnn.benchmark = true;
+      expect(b.cudnn.benchmark).toBe(true);
+      b.cudnn.deterministic = true;
+      expect(b.cudnn.deterministic).toBe(true);
+      torch.setFloat32MatmulPrecision('high'); // as in PyTorch, this also allows TF32 in matmuls
+      expect([torch.getFloat32MatmulPrecision(), b.cuda.matmul.allowTf32]).toEqual(['high', true]);
+      torch.setFloat32MatmulPrecision('highest');
+      expect([torch.getFloat32MatmulPrecision(), b.cuda.matmul.allowTf32]).toEqual(['highest', false]);
+      torch.useDeterministicAlgorithms(true, { warnOnly: true });
+      expect([torch.areDeterministicAlgorithmsEnabled(), torch.isDeterministicAlgorithmsWarnOnlyEnabled()]).toEqual([true, true]);
+      expect(() => ((b.cudnn as { benchmark: unknown }).benchmark = 'yes')).toThrow(TypeError);
+      expect(() => torch.setFloat32MatmulPrecision('low' as never)).toThrow(RangeError);
+      expect(() => torch.useDeterministicAlgorithms(1 as never)).toThrow(TypeError);
+    } finally {
+      b.cudnn.benchmark = saved;
+      b.cudnn.deterministic = false;
+      torch.useDeterministicAlgorithms(false);
+    }
+    expect(b.cudnn.version() === null).toBe(!b.cudnn.isAvailable());
+  });
+});
+
 describe('device-agnostic tensor API', () => {
   it('isCuda, getDevice and isPinned of a CPU tensor', () => {
     const x = torch.ones(2);

@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { GradScaler, type GradScalerState } from '../amp';
+import { cudnn } from '../backends';
 import { cuda, setNumThreads } from '../cuda';
 import { getRngState, manualSeed, setRngState } from '../creation';
 import { DataLoader } from '../data/dataloader';
@@ -289,6 +290,14 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput()): Train
     fs.rmSync(path.join(out, 'metrics.jsonl'), { force: true });
   }
   manualSeed(seed);
+  // As Distiller's compress_classifier: --deterministic asks cuDNN for deterministic algorithms; otherwise cuDNN may
+  // time its algorithms and keep the fastest (input sizes do not change during a run).
+  if (args.deterministic) {
+    cudnn.deterministic = true;
+    cudnn.benchmark = false;
+  } else {
+    cudnn.benchmark = true;
+  }
 
   // Teacher: loaded (--kd-resume), trained here first, or none.
   let teacherSource: TrainResult['teacherSource'] = 'none';
