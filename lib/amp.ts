@@ -6,7 +6,6 @@
  * scaler runs PyTorch's two kernels (`_amp_foreach_non_finite_check_and_unscale_`, `_amp_update_scale_`) with
  * PyTorch's bookkeeping, so a recipe ported line by line sees the same scales and the same skipped steps.
  */
-import { cuda } from './cuda';
 import { DType, describe, dtypeCode, dtypeName, isFloatingPoint } from './dtype';
 import { TorchError } from './errors';
 import type { Optimizer } from './optim/optimizer';
@@ -72,15 +71,12 @@ export function autocast<R>(deviceType: AutocastDeviceType, a: AutocastOptions |
   const cache = options.cacheEnabled ?? current[2];
   if (typeof cache !== 'boolean') throw new TypeError(`torch.autocast: expected a boolean for cacheEnabled but received ${describe(cache)}`);
   // What PyTorch's autocast.__init__ checks, with its outcomes: on CUDA a missing device disables the region (a
-  // warning) and bfloat16 on a GPU without it is an error; on the CPU a dtype other than float16/bfloat16 disables it.
+  // warning; bfloat16 passes its check on any CUDA GPU, emulated where not native); on the CPU a dtype other than
+  // float16/bfloat16 disables it.
   if (enabled && type === 1) {
     if (!cudaAvailable()) {
       warnOnce('autocast-cuda', "torch.autocast: the device type is 'cuda' but no CUDA device is usable, so autocast is disabled for this region");
       enabled = false;
-    } else if (name === 'bfloat16' && !cuda.isBf16Supported()) {
-      throw new TorchError('torch.autocast: the current CUDA device does not support bfloat16; use float16', 'TYPE_ERROR');
-    } else if (name === 'float64') {
-      throw new RangeError("torch.autocast: CUDA autocast runs in 'float16', 'bfloat16' or 'float32', not 'float64'");
     }
   } else if (enabled && name !== 'float16' && name !== 'bfloat16') {
     warnOnce(`autocast-cpu-${name}`, `torch.autocast: CPU autocast supports float16 and bfloat16, not ${name}, so autocast is disabled for this region`);
@@ -285,6 +281,8 @@ export class GradScaler {
     // inv_scale in float64 then float32, as PyTorch computes it.
     const invScale = tidy(() => scale.to('float64').reciprocal().to('float32'));
     const grads = new Map<string, Tensor[]>();
+    const foundInf = new Map<string, Tensor>();
+    const invByDevice = new Map<string, Tensor>();
     try {
       for (const group of optimizer.paramGroups) {
         for (const p of group.params) {
@@ -300,8 +298,6 @@ export class GradScaler {
           else grads.set(key, [g]);
         }
       }
-      const foundInf = new Map<string, Tensor>();
-      const invByDevice = new Map<string, Tensor>();
       for (const list of grads.values()) {
         const device = list[0].device;
         let inv = invByDevice.get(device);
@@ -312,11 +308,14 @@ export class GradScaler {
         }
         N.ampUnscale(list.map((g) => g.h), (foundInf.get(device) as Tensor).h, inv.h);
       }
-      for (const t of invByDevice.values()) t.dispose();
       st.foundInf = foundInf;
       st.stage = 'unscaled';
+    } catch (e) {
+      for (const f of foundInf.values()) f.dispose();
+      throw e;
     } finally {
       invScale.dispose();
+      for (const t of invByDevice.values()) t.dispose();
       for (const list of grads.values()) for (const g of list) g.dispose();
     }
   }

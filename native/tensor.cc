@@ -2,6 +2,7 @@
 #include "addon.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/GradMode.h>
 
 #include <cstring>
 #include <mutex>
@@ -296,7 +297,9 @@ void checkView(int64_t storageElements, int64_t offset, const std::vector<int64_
   for (size_t k = 0; k < shape.size(); k++) {
     if (shape[k] < 0 || strides[k] < 0) throwRange("negative size or stride in file");
     if (shape[k] == 0) { last = -1; break; }
-    last += (shape[k] - 1) * strides[k];
+    int64_t span = 0;
+    if (__builtin_mul_overflow(shape[k] - 1, strides[k], &span) || __builtin_add_overflow(last, span, &last))
+      throwRange("tensor view lies outside its storage (its extent overflows)");
   }
   if (offset < 0 || last >= storageElements) throwRange("tensor view lies outside its storage");
 }
@@ -320,8 +323,8 @@ Napi::Value fromBytes(const Napi::CallbackInfo& info) {
   return wrap(info, storage.as_strided(shape, strides, offset));
 }
 
-// asStrided(storage, offset, shape[], strides[]): a view of a whole 1-d storage tensor (torch.load's tensors that
-// share a storage in the file share it after loading too, as in PyTorch).
+// asStrided(storage, offset, shape[], strides[]): a tensor over part of a whole 1-d storage tensor's storage
+// (torch.load's tensors that share a storage in the file share it after loading too, as in PyTorch).
 Napi::Value asStrided(const Napi::CallbackInfo& info) {
   const auto& base = tensorArg(info, 0);
   if (base.dim() != 1 || base.storage_offset() != 0 || !base.is_contiguous()) throwRange("asStrided expects a whole 1-d storage tensor");
@@ -329,7 +332,14 @@ Napi::Value asStrided(const Napi::CallbackInfo& info) {
   auto shape = int64ListArg(info, 2, "shape");
   auto strides = int64ListArg(info, 3, "stride");
   checkView(base.numel(), offset, shape, strides);
-  return wrap(info, base.as_strided(shape, strides, offset));
+  // As PyTorch's _rebuild_tensor: a new tensor set onto the storage, not an autograd view of `base` (in-place ops on
+  // one loaded tensor must not make its storage-mates require grad, nor fail as views made under no_grad).
+  at::Tensor out = at::empty({0}, base.options());
+  {
+    c10::NoGradGuard noGrad;
+    out.set_(base.storage(), offset, shape, strides);
+  }
+  return wrap(info, out);
 }
 
 Napi::Value item(const Napi::CallbackInfo& info) {

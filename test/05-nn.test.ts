@@ -326,6 +326,13 @@ describe('torch.save / torch.load interoperate with Python', () => {
     d.w.fill_(7); // one write is seen through every view
     expect([d.tied.sum().item(), d.row.sum().item(), d.cols.sum().item()]).toEqual([168, 42, 84]);
     expect(d.other.toArray()).toEqual([0, 1, 2]);
+    // Independent tensors on one storage, as PyTorch's _rebuild_tensor makes them (not autograd views): in-place
+    // autograd on one does not make the others require grad, and loading under noGrad changes nothing.
+    const x = torch.ones(6).requiresGrad_(true);
+    d.row.add_(x);
+    expect([d.row.requiresGrad, d.w.requiresGrad, d.tied.requiresGrad]).toEqual([true, false, false]);
+    const e = torch.noGrad(() => torch.load(path.join(FIXTURES, 'py_shared.pt'))) as Record<'row', Tensor>;
+    expect(() => e.row.add_(x)).not.toThrow();
   });
 
   it('bad mapLocation values are TypeErrors and RangeErrors, checked before the file is read', () => {

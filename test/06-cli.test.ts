@@ -105,6 +105,8 @@ describe.skipIf(!HAS_DATA)('torchkd train', () => {
       expect([torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic]).toEqual([true, false]);
       runTraining(parseTrainArgs([...args, '--deterministic', '--out', path.join(tmp, 'det-mode')]), quiet());
       expect([torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic]).toEqual([false, true]);
+      runTraining(parseTrainArgs([...args, '--seed', '2', '--out', path.join(tmp, 'bench-mode-2')]), quiet());
+      expect([torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic]).toEqual([true, false]);
     } finally {
       torch.backends.cudnn.benchmark = false;
       torch.backends.cudnn.deterministic = false;

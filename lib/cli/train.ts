@@ -296,6 +296,7 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput()): Train
     cudnn.deterministic = true;
     cudnn.benchmark = false;
   } else {
+    cudnn.deterministic = false; // a fresh process's value, where Distiller ran (runs may share a process here)
     cudnn.benchmark = true;
   }
 
