@@ -7,7 +7,7 @@
  * PyTorch's bookkeeping, so a recipe ported line by line sees the same scales and the same skipped steps.
  */
 import { DType, describe, dtypeCode, dtypeName, isFloatingPoint } from './dtype';
-import { TorchError } from './errors';
+import { TorchError, refuseAsync } from './errors';
 import type { Optimizer } from './optim/optimizer';
 import { N, Tensor, cudaAvailable, keep, tidy, wrap } from './tensor';
 
@@ -84,12 +84,7 @@ export function autocast<R>(deviceType: AutocastDeviceType, a: AutocastOptions |
   }
   const prev = N.autocastEnter(type, enabled, dtype, cache);
   try {
-    const out = fn();
-    if (out instanceof Promise) {
-      out.catch(() => undefined); // refused below: its later rejection must not become an unhandled one
-      throw new TypeError('torch.autocast only covers synchronous functions (libtorch ops an async function runs after its first await would run outside the region)');
-    }
-    return out;
+    return refuseAsync(fn(), 'torch.autocast only covers synchronous functions (libtorch ops an async function runs after its first await would run outside the region)');
   } finally {
     N.autocastExit(type, prev[0], prev[1], prev[2]);
   }

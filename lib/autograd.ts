@@ -2,18 +2,14 @@
  * Grad-mode switches (torch.no_grad / torch.enable_grad) and torch.autograd.grad.
  */
 import { describe } from './dtype';
+import { refuseAsync } from './errors';
 import { N, Tensor, handleOf, wrap } from './tensor';
 
 function runWithGrad<T>(enabled: boolean, fn: () => T): T {
   if (typeof fn !== 'function') throw new TypeError(`expected a function but received ${describe(fn)}`);
   const prev = N.setGradEnabled(enabled);
   try {
-    const out = fn();
-    if (out instanceof Promise) {
-      out.catch(() => undefined); // refused below: its later rejection must not become an unhandled one
-      throw new TypeError('noGrad()/enableGrad() only cover synchronous functions');
-    }
-    return out;
+    return refuseAsync(fn(), 'noGrad()/enableGrad() only cover synchronous functions');
   } finally {
     N.setGradEnabled(prev);
   }

@@ -13,57 +13,41 @@ function flag(name: string, value?: boolean): boolean {
   return (value === undefined ? N.backendFlag(name) : N.backendFlag(name, value)) as boolean;
 }
 
+// An object whose properties read and write libtorch's switches by name.
+function switches<K extends string>(names: Record<K, string>): Record<K, boolean> {
+  const o = {} as Record<K, boolean>;
+  for (const [key, name] of Object.entries(names) as [K, string][]) {
+    Object.defineProperty(o, key, { get: () => flag(name), set: (v: boolean) => void flag(name, v), enumerable: true });
+  }
+  return o;
+}
+
 /** `torch.backends.cudnn`: switches of cuDNN (convolutions on CUDA). */
-export const cudnn = {
-  /** Whether cuDNN is used at all (`torch.backends.cudnn.enabled`; default true). */
-  get enabled(): boolean {
-    return flag('cudnn.enabled');
-  },
-  set enabled(v: boolean) {
-    flag('cudnn.enabled', v);
-  },
+export interface CudnnBackend {
+  /** Whether cuDNN is used at all (`enabled`; default true). */
+  enabled: boolean;
   /** Let cuDNN time its algorithms and keep the fastest per input shape (`benchmark`; default false). */
-  get benchmark(): boolean {
-    return flag('cudnn.benchmark');
-  },
-  set benchmark(v: boolean) {
-    flag('cudnn.benchmark', v);
-  },
+  benchmark: boolean;
   /** Only deterministic cuDNN algorithms (`deterministic`; default false). */
-  get deterministic(): boolean {
-    return flag('cudnn.deterministic');
-  },
-  set deterministic(v: boolean) {
-    flag('cudnn.deterministic', v);
-  },
+  deterministic: boolean;
   /** TensorFloat-32 in cuDNN convolutions on Ampere and newer (`allow_tf32`; default true). */
-  get allowTf32(): boolean {
-    return flag('cudnn.allow_tf32');
-  },
-  set allowTf32(v: boolean) {
-    flag('cudnn.allow_tf32', v);
-  },
+  allowTf32: boolean;
   /** Whether this libtorch has a usable cuDNN (`is_available()`). */
-  isAvailable(): boolean {
-    return N.backendFlag('cudnn.version') !== null;
+  isAvailable(): boolean;
+  /** cuDNN's version number (e.g. 92400), or null without cuDNN (`version()`). */
+  version(): number | null;
+}
+
+export const cudnn: CudnnBackend = Object.assign(
+  switches({ enabled: 'cudnn.enabled', benchmark: 'cudnn.benchmark', deterministic: 'cudnn.deterministic', allowTf32: 'cudnn.allow_tf32' }),
+  {
+    isAvailable: (): boolean => N.backendFlag('cudnn.version') !== null,
+    version: (): number | null => N.backendFlag('cudnn.version') as number | null,
   },
-  /** cuDNN's version number (e.g. 91002), or null without cuDNN (`version()`). */
-  version(): number | null {
-    return N.backendFlag('cudnn.version') as number | null;
-  },
-};
+);
 
 /** `torch.backends.cuda`: `matmul.allowTf32` (TensorFloat-32 in float32 matrix products; default false). */
-export const cudaBackend = {
-  matmul: {
-    get allowTf32(): boolean {
-      return flag('cuda.matmul.allow_tf32');
-    },
-    set allowTf32(v: boolean) {
-      flag('cuda.matmul.allow_tf32', v);
-    },
-  },
-};
+export const cudaBackend: { matmul: { allowTf32: boolean } } = { matmul: switches({ allowTf32: 'cuda.matmul.allow_tf32' }) };
 
 /** The precision of float32 matrix products. */
 export type Float32MatmulPrecision = 'highest' | 'high' | 'medium';

@@ -34,3 +34,16 @@ export class TorchError extends Error {
     this.code = code;
   }
 }
+
+/**
+ * @internal `out`, unless it is a Promise: scoped helpers (noGrad, autocast, tidy) cover synchronous functions only.
+ * A refused promise is given a handler first, so its later rejection does not become an unhandled one (which ends
+ * Node); then `message` is thrown as a TypeError.
+ */
+export function refuseAsync<T>(out: T, message: string): T {
+  if (out instanceof Promise) {
+    out.catch(() => undefined);
+    throw new TypeError(message);
+  }
+  return out;
+}

@@ -6,7 +6,7 @@
  */
 import { native } from './binding';
 import { DType, Device, describe, deviceCode, deviceName, dtypeCode, dtypeName, setCudaCheck } from './dtype';
-import { TorchError } from './errors';
+import { TorchError, refuseAsync } from './errors';
 
 /** @internal */
 export const N = native();
@@ -917,9 +917,8 @@ export function tidy<T>(fn: () => T): T {
   }
   scopes.pop();
   if (result instanceof Promise) {
-    result.catch(() => undefined); // refused below: its later rejection must not become an unhandled one
     for (const t of scope) t.dispose();
-    throw new TypeError('tidy() only supports synchronous functions; the tensors it created were disposed');
+    refuseAsync(result, 'tidy() only supports synchronous functions; the tensors it created were disposed');
   }
   const keep = new Set<Tensor>();
   collectKept(result, keep);
