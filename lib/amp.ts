@@ -172,6 +172,8 @@ function checkOptimizer(optimizer: unknown, fn: string): asserts optimizer is Op
  *   opt.zeroGrad();
  *   const loss = torch.autocast('cuda', () => torch.F.crossEntropy(model.forward(x), y));
  *   scaler.scale(loss).backward();
+ *   scaler.unscale_(opt); // only when clipping:
+ *   torch.nn.utils.clipGradNorm_(model.parameters(), 1.0);
  *   scaler.step(opt);
  *   scaler.update();
  * }

@@ -134,6 +134,8 @@ export interface NativeBinding {
   sgdStep(params: H[], bufs: H[], lr: number, momentum: number, dampening: number, wd: number, nesterov: boolean, maximize: boolean): H[];
   adamStep(params: H[], expAvgs: H[], expAvgSqs: H[], maxSqs: H[] | null, steps: H[], lr: number, beta1: number, beta2: number, eps: number, wd: number, amsgrad: boolean, maximize: boolean, decoupled: boolean): void;
   zeroGrad(params: H[], setToNone: boolean): void;
+  clipGradNorm(grads: H[], maxNorm: number, normType: number, errorIfNonfinite: boolean, foreach: boolean): H;
+  clipGradValue(grads: H[], clipValue: number, foreach: boolean): void;
   // distillation
   kdLoss(student: H, teacher: H, temperature: number, dim: number, impl: number): H;
   kdCudaLastKernel(): string | null;

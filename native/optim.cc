@@ -1,4 +1,4 @@
-// Optimizer steps, one native call per parameter group.
+// Optimizer steps, one native call per parameter group, and gradient clipping.
 //
 // The arithmetic follows PyTorch's single-tensor implementations (torch/optim/sgd.py `_single_tensor_sgd`,
 // adam.py `_single_tensor_adam`, which Python uses for CPU tensors) op for op, so parameters after N steps are
@@ -8,7 +8,12 @@
 
 #include <c10/core/GradMode.h>
 
+#include <algorithm>
 #include <cmath>
+#include <iomanip>
+#include <sstream>
+#include <string>
+#include <vector>
 
 namespace torchkd {
 namespace {
@@ -121,12 +126,90 @@ Napi::Value zeroGrad(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---- gradient clipping (torch.nn.utils.clip_grad_norm_ / clip_grad_value_) -----------------------------------
+// As torch/nn/utils/clip_grad.py: gradients grouped by (device, dtype) in first-seen order; the foreach kernels
+// (PyTorch's default on CPU and CUDA) or, with foreach false, one op per tensor.
+
+std::vector<std::vector<at::Tensor>> byDeviceAndDtype(const std::vector<at::Tensor>& ts) {
+  std::vector<std::vector<at::Tensor>> groups;
+  for (const auto& t : ts) {
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const std::vector<at::Tensor>& g) {
+      return g[0].device() == t.device() && g[0].scalar_type() == t.scalar_type();
+    });
+    if (it == groups.end()) groups.push_back({t});
+    else it->push_back(t);
+  }
+  return groups;
+}
+
+std::string pyFloat(double v) {
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  if (std::isnan(v)) return "nan";
+  std::ostringstream os;
+  os << std::setprecision(17) << v;
+  std::string s = os.str();
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
+  return s;
+}
+
+// clipGradNorm(grads[], maxNorm, normType, errorIfNonfinite, foreach) -> the total norm
+Napi::Value clipGradNorm(const Napi::CallbackInfo& info) {
+  auto grads = tensorListArg(info, 0, "grads");
+  const double maxNorm = doubleArg(info, 1, "maxNorm"), normType = doubleArg(info, 2, "normType");
+  const bool errorIfNonfinite = boolArg(info, 3, "errorIfNonfinite"), foreach = boolArg(info, 4, "foreach");
+  c10::NoGradGuard noGrad;
+  if (grads.empty()) return wrap(info, at::scalar_tensor(0.0, at::kFloat));
+  const auto first = grads[0].device();
+  const auto groups = byDeviceAndDtype(grads);
+  std::vector<at::Tensor> norms;
+  for (const auto& g : groups) {
+    if (foreach) {
+      for (auto& n : at::_foreach_norm(g, normType)) norms.push_back(n.to(first));
+    } else {
+      for (const auto& t : g) norms.push_back(at::linalg_vector_norm(t, normType).to(first));
+    }
+  }
+  at::Tensor total = at::linalg_vector_norm(at::stack(norms), normType);
+  if (errorIfNonfinite && at::logical_or(total.isnan(), total.isinf()).item<bool>())
+    throw c10::Error({__func__, __FILE__, static_cast<uint32_t>(__LINE__)},
+                     "The total norm of order " + pyFloat(normType) +
+                         " for gradients from `parameters` is non-finite, so it cannot be clipped. To disable this "
+                         "error and scale the gradients by the non-finite norm anyway, set errorIfNonfinite: false");
+  // max_norm / (total_norm + 1e-6) in Python is reciprocal(total + 1e-6) * max_norm (Tensor.__rtruediv__).
+  const at::Tensor coef = at::clamp_max(at::reciprocal(total + 1e-6) * maxNorm, 1.0);
+  for (auto g : groups) {
+    const at::Tensor c = coef.to(g[0].device());
+    if (foreach) at::_foreach_mul_(g, c);
+    else for (auto& t : g) t.mul_(c);
+  }
+  return wrap(info, total);
+}
+
+// clipGradValue(grads[], clipValue, foreach): each gradient clamped into [-clipValue, clipValue] in place
+Napi::Value clipGradValue(const Napi::CallbackInfo& info) {
+  auto grads = tensorListArg(info, 0, "grads");
+  const double v = doubleArg(info, 1, "clipValue");
+  const bool foreach = boolArg(info, 2, "foreach");
+  c10::NoGradGuard noGrad;
+  for (auto g : byDeviceAndDtype(grads)) {
+    if (foreach) {
+      at::_foreach_clamp_min_(g, -v);
+      at::_foreach_clamp_max_(g, v);
+    } else {
+      for (auto& t : g) t.clamp_(-v, v);
+    }
+  }
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void initOptim(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "sgdStep", sgdStep);
   exportGuarded(env, exports, "adamStep", adamStep);
   exportGuarded(env, exports, "zeroGrad", zeroGrad);
+  exportGuarded(env, exports, "clipGradNorm", clipGradNorm);
+  exportGuarded(env, exports, "clipGradValue", clipGradValue);
 }
 
 }  // namespace torchkd

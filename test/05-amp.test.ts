@@ -228,6 +228,8 @@ describe('torch.amp.GradScaler', () => {
     scaler.scale(loss).backward();
     const scaled = (m.parameters()[0].grad as Tensor).clone();
     scaler.unscale_(opt);
+    const norm = torch.nn.utils.clipGradNorm_(m.parameters(), 1e9); // the recipe's clipping, on true gradients
+    expect(norm.item()).toBeLessThan(100);
     const unscaled = m.parameters()[0].grad as Tensor;
     expect(unscaled.mul(256).allclose(scaled, { rtol: 1e-6, atol: 0 })).toBe(true);
     expect(thrown(() => scaler.unscale_(opt)).message).toMatch(/already been called/);

@@ -24,6 +24,7 @@ interface NnFixture {
   py_checkpoint: { model: StateJson; momentum_buffer_0: TensorJson };
   py_gpu_checkpoint: { digests: Record<string, string>; shift: TensorJson };
   py_shared: { w: TensorJson };
+  clip: { grads: StateJson; norm: Record<string, { total: TensorJson; grads: StateJson }>; value: StateJson };
   scripted: { end: StateJson };
 }
 
@@ -454,5 +455,49 @@ describe('Module basics', () => {
     expect(bn.numBatchesTracked?.dtype).toBe('int64');
     bn.forward(torch.randn(4, 3, { dtype: 'float64' }));
     expect(bn.numBatchesTracked?.item()).toBe(1);
+  });
+});
+
+describe('torch.nn.utils gradient clipping matches PyTorch to the bit', () => {
+  const f = fx.clip;
+  const withGrads = (): nn.Sequential => {
+    const m = makeMlp();
+    for (const [k, p] of m.namedParameters()) p.grad = fromJson(f.grads[k]);
+    return m;
+  };
+  for (const [name, normType, foreach] of [
+    ['2', 2, undefined],
+    ['1', 1, undefined],
+    ['inf', 'inf', undefined],
+    ['3', 3, undefined],
+    ['2_loop', 2, false],
+  ] as const) {
+    it(`clipGradNorm_ with p = ${name}`, () => {
+      const m = withGrads();
+      const total = torch.nn.utils.clipGradNorm_(m.parameters(), 0.5, { normType, foreach });
+      expectTensor(total, f.norm[name].total, { rtol: 0, atol: 0 });
+      for (const [k, p] of m.namedParameters()) expectTensor(p.grad as Tensor, f.norm[name].grads[k], { rtol: 0, atol: 0 });
+    });
+  }
+
+  it('clipGradValue_, a single tensor, no gradients, non-finite norms and bad input', () => {
+    const m = withGrads();
+    torch.nn.utils.clipGradValue_(m.parameters(), 0.05);
+    for (const [k, p] of m.namedParameters()) expectTensor(p.grad as Tensor, f.value[k], { rtol: 0, atol: 0 });
+    const w = torch.ones(4).requiresGrad_(true);
+    w.grad = torch.full([4], 3, { dtype: 'float32' });
+    expect(torch.nn.utils.clipGradNorm_(w, 3).item()).toBe(6); // one tensor, as PyTorch accepts
+    expect(((w.grad as Tensor).toArray() as number[]).every((v) => Math.abs(v - 1.5) < 1e-6)).toBe(true);
+    const none = torch.nn.utils.clipGradNorm_([torch.ones(2)], 1);
+    expect([none.item(), none.dtype]).toEqual([0, 'float32']);
+    const bad = torch.ones(2).requiresGrad_(true);
+    bad.grad = torch.tensor([1, NaN], { dtype: 'float32' });
+    expect(() => torch.nn.utils.clipGradNorm_([bad], 1, { errorIfNonfinite: true })).toThrow(/total norm of order 2.0 .* non-finite/);
+    expect(Number.isNaN(torch.nn.utils.clipGradNorm_([bad], 1).item() as number)).toBe(true);
+    expect(() => torch.nn.utils.clipGradNorm_(5 as never, 1)).toThrow(TypeError);
+    expect(() => torch.nn.utils.clipGradNorm_([w, 'x' as never], 1)).toThrow(TypeError);
+    expect(() => torch.nn.utils.clipGradNorm_([w], 'big' as never)).toThrow(TypeError);
+    expect(() => torch.nn.utils.clipGradNorm_([w], 1, { normType: 'two' as never })).toThrow(TypeError);
+    expect(() => torch.nn.utils.clipGradValue_([w], 1, { foreach: 'yes' as never })).toThrow(TypeError);
   });
 });

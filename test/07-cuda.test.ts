@@ -449,6 +449,29 @@ describe.skipIf(!HAS_CUDA)('CUDA training: optimizers, TorchScript, files', () =
     for (const p of m.parameters()) expect((p.data().every(Number.isFinite))).toBe(true);
   });
 
+  it('clipGradNorm_ and clipGradValue_ on CUDA gradients (foreach kernels) agree with the CPU', () => {
+    torch.manualSeed(7);
+    const grads = [torch.randn(30, 20), torch.randn(20), torch.randn(5, 30)].map((g) => g.mul(3));
+    const make = (device: 'cpu' | 'cuda'): Tensor[] =>
+      grads.map((g) => {
+        const p = torch.zeros(g.shape, { device }).requiresGrad_(true);
+        p.grad = g.to(device);
+        return p;
+      });
+    for (const normType of [2, 1, 'inf'] as const) {
+      const c = make('cpu');
+      const g = make('cuda');
+      const tc = torch.nn.utils.clipGradNorm_(c, 0.5, { normType });
+      const tg = torch.nn.utils.clipGradNorm_(g, 0.5, { normType });
+      expect(tg.device).toBe('cuda:0');
+      expect(Math.abs((tg.item() as number) - (tc.item() as number))).toBeLessThan(1e-4 * (tc.item() as number));
+      c.forEach((p, i) => expect((g[i].grad as Tensor).cpu().allclose(p.grad as Tensor, { rtol: 1e-4, atol: 1e-6 })).toBe(true));
+    }
+    const v = make('cuda');
+    torch.nn.utils.clipGradValue_(v, 0.1);
+    for (const p of v) expect((p.grad as Tensor).abs().max().item()).toBeLessThanOrEqual(0.1 + 1e-7);
+  });
+
   it('the fused CUDA KD loss runs on float16 logits from an autocast region', () => {
     torch.manualSeed(6);
     const student = new nn.Linear(64, 1000).cuda();

@@ -5,4 +5,8 @@ export { Module, Parameter } from './module';
 export type { StateDict, IncompatibleKeys } from './module';
 export * from './layers';
 import * as functional from '../functional';
+import * as utils from './utils';
+/** torch.nn.utils: `clipGradNorm_`, `clipGradValue_`. */
+export { utils };
+export type { ClipGradNormOptions } from './utils';
 export { functional };
