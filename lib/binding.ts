@@ -3,7 +3,7 @@
  * libtorch failures arrive as {@link TorchError}.
  * @internal
  */
-import { TorchError } from './errors';
+import { TorchError, specialise } from './errors';
 import { loadBinding } from './loader';
 
 type H = number;
@@ -185,7 +185,7 @@ function throwing(raw: Record<string, unknown>): NativeBinding {
     const fn = value as (...args: unknown[]) => unknown;
     out[name] = (...args: unknown[]): unknown => {
       const r = fn(...args);
-      if (r === FAILED) throw takeError();
+      if (r === FAILED) throw specialise(takeError());
       return r;
     };
   }

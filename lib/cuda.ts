@@ -2,7 +2,7 @@
  * torch.cuda: devices, memory statistics, seeding, streams and events, plus thread settings.
  */
 import { describe } from './dtype';
-import { TorchError } from './errors';
+import { OutOfMemoryError, TorchError } from './errors';
 import { N, cudaAvailable, int } from './tensor';
 
 /** CUDA memory statistics of one device, in bytes (from libtorch's caching allocator). */
@@ -193,6 +193,8 @@ export class Event {
  * {@link TorchError} with code `'CUDA_UNAVAILABLE'` or a `TypeError` in a binary built without CUDA.
  */
 export const cuda = {
+  /** The error a failed CUDA allocation throws (`torch.cuda.OutOfMemoryError`, a TorchError with code 'OUT_OF_MEMORY'). */
+  OutOfMemoryError,
   /** True when this binary has CUDA and a device is usable. */
   isAvailable(): boolean {
     return cudaAvailable();
@@ -354,6 +356,7 @@ type EventClass = Event;
 /** Types under `torch.cuda`, as PyTorch users name them: `let s: torch.cuda.Stream`. */
 // eslint-disable-next-line @typescript-eslint/no-namespace
 export declare namespace cuda {
+  type OutOfMemoryError = import('./errors').OutOfMemoryError;
   type Stream = StreamClass;
   type Event = EventClass;
   type MemoryStats = CudaMemoryStats;

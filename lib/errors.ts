@@ -36,6 +36,29 @@ export class TorchError extends Error {
 }
 
 /**
+ * A device allocation failed (`torch.OutOfMemoryError`, also `torch.cuda.OutOfMemoryError`): a {@link TorchError}
+ * with code `'OUT_OF_MEMORY'`, so a recipe's `except torch.cuda.OutOfMemoryError:` ports as an `instanceof` test.
+ *
+ * @example
+ * try { model.forward(bigBatch) } catch (e) { if (e instanceof torch.cuda.OutOfMemoryError) halveTheBatch(); else throw e }
+ */
+export class OutOfMemoryError extends TorchError {
+  constructor(message: string) {
+    super(message, 'OUT_OF_MEMORY');
+    this.name = 'OutOfMemoryError';
+  }
+}
+
+/** @internal The most specific class for an error from the addon (an OUT_OF_MEMORY TorchError becomes an OutOfMemoryError). */
+export function specialise(e: Error): Error {
+  if (e instanceof TorchError && e.code === 'OUT_OF_MEMORY' && !(e instanceof OutOfMemoryError)) {
+    Object.setPrototypeOf(e, OutOfMemoryError.prototype);
+    e.name = 'OutOfMemoryError';
+  }
+  return e;
+}
+
+/**
  * @internal `out`, unless it is a Promise: scoped helpers (noGrad, autocast, tidy) cover synchronous functions only.
  * A refused promise is given a handler first, so its later rejection does not become an unhandled one (which ends
  * Node); then `message` is thrown as a TypeError.

@@ -10,7 +10,7 @@ export { Tensor, ValuesIndices, tidy, keep, memory } from './tensor';
 export type { TensorOrScalar, NestedArray, ShapeArgs, ReduceOptions, StdVarOptions, TensorCopyOptions, TensorToOptions } from './tensor';
 export type { DType, Device } from './dtype';
 export { isFloatingPoint } from './dtype';
-export { TorchError } from './errors';
+export { TorchError, OutOfMemoryError } from './errors';
 export type { TorchErrorCode } from './errors';
 export * from './creation';
 export * from './ops';

@@ -178,6 +178,16 @@ describe('errors', () => {
     expect(e.code).toBe('TORCH_ERROR');
   });
 
+  it('an OUT_OF_MEMORY failure is a torch.cuda.OutOfMemoryError (also a TorchError), as PyTorch users catch it', async () => {
+    const { specialise } = await import('../lib/errors');
+    const e = specialise(new TorchError('CUDA out of memory. Tried to allocate 4.00 TiB', 'OUT_OF_MEMORY'));
+    expect(e).toBeInstanceOf(torch.cuda.OutOfMemoryError);
+    expect(e).toBeInstanceOf(torch.OutOfMemoryError);
+    expect(e).toBeInstanceOf(TorchError);
+    expect([e.name, (e as TorchError).code, e.message]).toEqual(['OutOfMemoryError', 'OUT_OF_MEMORY', 'CUDA out of memory. Tried to allocate 4.00 TiB']);
+    expect(specialise(new TorchError('x', 'INDEX_ERROR'))).not.toBeInstanceOf(torch.OutOfMemoryError);
+  });
+
   it('index errors carry INDEX_ERROR', () => {
     expect(() => torch.ones(3).select(0, 7)).toThrow(expect.objectContaining({ code: 'INDEX_ERROR' }));
   });

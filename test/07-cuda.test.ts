@@ -12,7 +12,7 @@ import * as torch from '../lib/index';
 import { DistillationLossWeights, KnowledgeDistillationPolicy, Tensor, nn, optim } from '../lib/index';
 import { native } from '../lib/binding';
 import { DataLoader, TensorDataset } from '../lib/data';
-import { expectTensor, fixture, fromJson, pythonWithTorch, type KdCase, type TensorJson } from './helpers';
+import { expectTensor, fixture, fromJson, pythonWithTorch, thrown, type KdCase, type TensorJson } from './helpers';
 
 const HAS_CUDA = torch.cuda.isAvailable();
 
@@ -447,6 +447,15 @@ describe.skipIf(!HAS_CUDA)('CUDA training: optimizers, TorchScript, files', () =
     expect(scales).toEqual([1024, 1024, 2048, 2048, 1024, 1024, 1024, 2048]);
     expect(stepped).toEqual([true, true, true, true, false, true, true, true]);
     for (const p of m.parameters()) expect((p.data().every(Number.isFinite))).toBe(true);
+  });
+
+  it('an impossible CUDA allocation is a torch.cuda.OutOfMemoryError, counted, and the device works on', () => {
+    const before = torch.cuda.memoryStats().numOoms;
+    const err = thrown(() => torch.empty([1 << 20, 1 << 20], { device: 'cuda' })); // 4 TiB of float32
+    expect(err).toBeInstanceOf(torch.cuda.OutOfMemoryError);
+    expect((err as torch.TorchError).code).toBe('OUT_OF_MEMORY');
+    expect(torch.cuda.memoryStats().numOoms).toBe(before + 1);
+    expect(torch.ones([4], { device: 'cuda' }).sum().item()).toBe(4);
   });
 
   it('clipGradNorm_ and clipGradValue_ on CUDA gradients (foreach kernels) agree with the CPU', () => {
