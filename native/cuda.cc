@@ -387,18 +387,29 @@ Napi::Value backendFlag(const Napi::CallbackInfo& info) {
   const std::string name = stringArg(info, 0, "name");
   const bool set = !isMissing(info, 1);
   Napi::Env env = info.Env();
-  auto flag = [&](bool (at::Context::*get)() const, void (at::Context::*put)(bool)) -> Napi::Value {
-    if (set) (ctx.*put)(boolArg(info, 1, "value"));
-    return Napi::Boolean::New(env, (ctx.*get)());
-  };
-  if (name == "cudnn.enabled") return flag(&at::Context::userEnabledCuDNN, &at::Context::setUserEnabledCuDNN);
-  if (name == "cudnn.benchmark") return flag(&at::Context::benchmarkCuDNN, &at::Context::setBenchmarkCuDNN);
-  if (name == "cudnn.deterministic") return flag(&at::Context::deterministicCuDNN, &at::Context::setDeterministicCuDNN);
-  if (name == "cudnn.allow_tf32") {
-    if (set) ctx.setAllowTF32CuDNN(boolArg(info, 1, "value"));
-    return Napi::Boolean::New(env, ctx.allowTF32CuDNN());
+  // Plain calls, not member pointers: some of these getters gained default arguments across libtorch versions.
+  const auto value = [&]() { return boolArg(info, 1, "value"); };
+  const auto boolean = [&](bool b) -> Napi::Value { return Napi::Boolean::New(env, b); };
+  if (name == "cudnn.enabled") {
+    if (set) ctx.setUserEnabledCuDNN(value());
+    return boolean(ctx.userEnabledCuDNN());
   }
-  if (name == "cuda.matmul.allow_tf32") return flag(&at::Context::allowTF32CuBLAS, &at::Context::setAllowTF32CuBLAS);
+  if (name == "cudnn.benchmark") {
+    if (set) ctx.setBenchmarkCuDNN(value());
+    return boolean(ctx.benchmarkCuDNN());
+  }
+  if (name == "cudnn.deterministic") {
+    if (set) ctx.setDeterministicCuDNN(value());
+    return boolean(ctx.deterministicCuDNN());
+  }
+  if (name == "cudnn.allow_tf32") {
+    if (set) ctx.setAllowTF32CuDNN(value());
+    return boolean(ctx.allowTF32CuDNN());
+  }
+  if (name == "cuda.matmul.allow_tf32") {
+    if (set) ctx.setAllowTF32CuBLAS(value());
+    return boolean(ctx.allowTF32CuBLAS());
+  }
   if (name == "float32_matmul_precision") {
     if (set) ctx.setFloat32MatmulPrecision(stringArg(info, 1, "precision"));
     switch (ctx.float32MatmulPrecision()) {
