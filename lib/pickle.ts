@@ -99,8 +99,8 @@ export interface LoadState {
   locate: Locate;
   /** Every tensor returned so far. */
   built: Tensor[];
-  /** Each storage record once, as a 1-d tensor on its device: tensors saved as views of one storage (tied weights,
-   * slices) are views of one storage after loading too, as in PyTorch. */
+  /** Each storage record once, as a 1-d tensor on its device: tensors saved on one storage (tied weights, slices)
+   * are set onto that one storage after loading too, as in PyTorch (independent tensors, not autograd views). */
   storages: Map<string, Tensor>;
 }
 
