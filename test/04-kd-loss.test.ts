@@ -113,7 +113,7 @@ describe('fused KD loss equals Distiller’s formula in PyTorch (within rounding
 
 describe('low precision inputs', () => {
   for (const c of fx.low) {
-    it(`${c.dtype}: fused computes in float32 and matches PyTorch's float32 result on the same inputs`, () => {
+    it(`${c.dtype}: fused computes in float32 and matches PyTorch's float32 result on the same inputs (${c.name})`, () => {
       const s = fromJson(c.s_low, { requiresGrad: true });
       const t = fromJson(c.t_low);
       expect(s.dtype).toBe(c.dtype);
@@ -171,13 +171,33 @@ const s = torch.tensor([[1e4, -1e4, 0, 3, 2, 1, 0, 0, 5, 6, 7, 8, 9, 1, 2, 3, 4]
 const t = torch.tensor([[-Infinity, 2, 3, -Infinity, 5, 6, 7, 8, 9, 1, 2, 3, 4, 5, 6, 7, 8], [-1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, -1e4, 1e4]]).float();
 const e1 = torch.kdLoss(s, t, 2, { impl: 'fused' }).item(), e2 = torch.kdLoss(s, t, 2, { impl: 'composite' }).item();
 const extreme = Math.abs(e1 - e2) / Math.abs(e2);
+// Rows masked with a large constant: row 0 wholly (its maximum is the mask value, whose product with log2(e)/T is
+// huge or overflows), a tail of row 1, the student's whole row 2; the 16-bit path with its format's lowest value.
+let masked = 0;
+for (const [T, v] of [[1, -1e10], [2, -1e10], [2, -3.4028234663852886e38], [1, -3.4028234663852886e38], [2, -3.3895313892515355e38]]) {
+  for (const dtype of ['float32', 'bfloat16']) {
+    if (dtype === 'bfloat16' && v < -3.39e38) continue; // float32's lowest rounds to -inf in bfloat16
+    const n = 5, c = 2049;
+    const col = torch.arange(c).unsqueeze(0).expand([n, c]), row = torch.arange(n).unsqueeze(1).expand([n, c]);
+    const both = row.eq(0).logicalOr(row.eq(1).logicalAnd(col.ge(1000)));
+    const s = torch.randn(n, c).mul(3).maskedFill(both, v).maskedFill(row.eq(2), v).to({ dtype });
+    const t = torch.randn(n, c).mul(3).maskedFill(both, v).to({ dtype });
+    const s1 = s.detach().requiresGrad_(true), s2 = s.double().requiresGrad_(true);
+    const a = torch.kdLoss(s1, t, T, { impl: 'fused' }), b = torch.kdLoss(s2, t.double(), T, { impl: 'composite' });
+    a.backward(); b.backward();
+    const eps = dtype === 'bfloat16' ? 2 ** -8 : 2 ** -20;
+    const err = Math.max(Math.abs(a.double().item() - b.item()) / Math.abs(b.item()),
+      s1.grad.double().sub(s2.grad).abs().max().item() / s2.grad.abs().max().item()) / eps;
+    masked = Math.max(masked, Number.isNaN(err) ? 1e9 : err); // NaN (JSON has no Infinity) fails
+  }
+}
 // Thread count: rows are independent and summed in order, so 1 and 2 threads give the same bits.
 const big = torch.randn(64, 3000), bigT = torch.randn(64, 3000);
 torch.setNumThreads(1);
 const l1 = torch.kdLoss(big, bigT, 2).item();
 torch.setNumThreads(2);
 const l2 = torch.kdLoss(big, bigT, 2).item();
-process.stdout.write(JSON.stringify({ worstLoss, worstGrad, worst16, extreme, sameAcrossThreads: l1 === l2 }));
+process.stdout.write(JSON.stringify({ worstLoss, worstGrad, worst16, extreme, masked, sameAcrossThreads: l1 === l2 }));
 `;
 
 describe('fused CPU kernel: every instruction-set path', () => {
@@ -186,11 +206,12 @@ describe('fused CPU kernel: every instruction-set path', () => {
       const env = { ...process.env, TORCHKD_KD_SIMD: simd === 'native' ? '' : simd };
       const r = spawnSync(process.execPath, ['-e', SIMD_CHILD], { env, encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
-      const out = JSON.parse(r.stdout) as { worstLoss: number; worstGrad: number; worst16: number; extreme: number; sameAcrossThreads: boolean };
+      const out = JSON.parse(r.stdout) as { worstLoss: number; worstGrad: number; worst16: number; extreme: number; masked: number; sameAcrossThreads: boolean };
       expect(out.worstLoss).toBeLessThan(2e-5);
       expect(out.worstGrad).toBeLessThan(1e-5);
       expect(out.worst16).toBeLessThanOrEqual(1.01); // the 16-bit format's unit roundoff, plus float arithmetic
       expect(out.extreme).toBeLessThan(1e-6);
+      expect(out.masked).toBeLessThanOrEqual(2); // within two units of the format's roundoff (2^-20 for float32), no NaN
       expect(out.sameAcrossThreads).toBe(true);
     });
   }

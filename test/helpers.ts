@@ -79,6 +79,8 @@ export function expectTensor(actual: Tensor, expected: TensorJson, tol: { rtol?:
       continue;
     }
     if (a[i] === e[i]) continue;
+    // A NaN where a number is expected fails at once (its |diff| is NaN, which no comparison below would catch).
+    if (Number.isNaN(a[i])) throw new Error(`element ${i}: got NaN, expected ${e[i]}`);
     const err = Math.abs(a[i] - e[i]);
     if (!(err <= atol + rtol * Math.abs(e[i])) && err > worstErr) {
       worst = i;

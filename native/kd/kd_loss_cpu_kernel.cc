@@ -1,6 +1,7 @@
 // Fused KD loss, CPU row kernel. See kd_loss_cpu_kernel.h.
 //
-// Per row, in base 2 (k = log2(e)/T, a = s·k − max(s)·k and b = t·k − max(t)·k, both <= 0):
+// Per row, in base 2 (k = log2(e)/T, a = s·k − max(s)·k and b = t·k − max(t)·k, both <= 0; see offsetsExact for rows
+// whose maxima are huge, e.g. a whole row masked with −1e10 or finfo.min):
 //   sweep 1: the two maxima (the row streams in from memory; its prefetch was issued during the previous row);
 //   sweep 2: x = 2^a, y = 2^b, za = Σ x, zb = Σ y, w = Σ y·(b − a) (terms with y = 0 count 0, which is PyTorch's
 //            0·log 0 = 0 and makes a −inf teacher logit contribute nothing); x and y go to per-thread scratch, so each
@@ -32,6 +33,15 @@ namespace {
 constexpr int64_t kBlock = 2048;  // lane sums are folded into doubles every kBlock elements
 constexpr double kLn2 = 0.69314718055994530942;
 constexpr float kLog2e = 1.44269504088896341f;
+
+// Whether a row needs a = (s − max(s))·k instead of the one-FMA form s·k − RN(max(s)·k). The FMA form leaves the row's
+// largest logit at the rounding error of max·k instead of 0; that error shifts every term of the row alike and
+// cancels, as long as it is small. Past 2^24 it can reach hundreds (a row masked with −1e10 at T = 1: +440), and
+// 2^440 overflows: NaN where PyTorch gives a uniform softmax; max·k can also overflow itself (finfo.min at T = 1).
+// Rows like that (and rows with an infinite or NaN maximum) take the subtract-first form, exact 0 at the maximum.
+inline bool offsetsExact(float ms, float mt, float k) {
+  return !(std::fabs(ms * k) < 0x1p24f && std::fabs(mt * k) < 0x1p24f);
+}
 
 // 2^r on [-1/2, 1/2]: a degree-6 near-minimax fit, relative error <= 1e-7 when evaluated in float.
 constexpr float kP6 = 1.534581242594868e-4f, kP5 = 1.3399930903688073e-3f, kP4 = 9.618489071726799e-3f,
@@ -111,6 +121,68 @@ inline float exp2Scalar(float u) {
   return exp2NonPositive<1>(F1{u})[0];
 }
 
+// The row's logits in base 2, relative to its maxima: s·k − ms·k (one FMA where the compiler contracts it), or, for
+// rows with huge maxima (offsetsExact), (s − ms)·k.
+template <int W, bool Exact>
+struct Offset {
+  using F = typename Vec<W>::F;
+  float k, ms, mt;
+  float offA = Exact ? ms : ms * k, offB = Exact ? mt : mt * k;
+  __attribute__((always_inline)) F a(F x) const { return Exact ? (x - offA) * k : x * k - offA; }
+  __attribute__((always_inline)) F b(F x) const { return Exact ? (x - offB) * k : x * k - offB; }
+  __attribute__((always_inline)) float a(float x) const { return Exact ? (x - offA) * k : x * k - offA; }
+  __attribute__((always_inline)) float b(float x) const { return Exact ? (x - offB) * k : x * k - offB; }
+};
+
+// Sweeps 2 and 3 of a row whose maxima are known.
+template <int W, bool Exact>
+__attribute__((always_inline)) inline double rowVecSweeps(const float* __restrict s, const float* __restrict t,
+                                                          float* __restrict grad, float* __restrict scratch, int64_t n,
+                                                          const Offset<W, Exact>& off, float gradScale,
+                                                          const NextRow& next) {
+  using F = typename Vec<W>::F;
+  const int64_t nv = n - n % W;
+  float* sx = scratch;
+  float* sy = scratch + n;
+  double za = 0, zb = 0, w = 0;
+  for (int64_t base = 0; base < nv; base += kBlock) {
+    const int64_t end = base + kBlock < nv ? base + kBlock : nv;
+    F vza = F{}, vzb = F{}, vw = F{};
+    for (int64_t j = base; j < end; j += W) {
+      const F a = off.a(load<W>(s + j));
+      const F b = off.b(load<W>(t + j));
+      const F x = exp2NonPositive<W>(a);
+      const F y = exp2NonPositive<W>(b);
+      vza += x;
+      vzb += y;
+      vw += y > 0.0f ? y * (b - a) : F{};
+      if (grad) {
+        store<W>(sx + j, x);
+        store<W>(sy + j, y);
+      }
+    }
+    za += hsum<W>(vza);
+    zb += hsum<W>(vzb);
+    w += hsum<W>(vw);
+    prefetchNext(next, base, end, n);
+  }
+  for (int64_t j = nv; j < n; j++) {
+    const float a = off.a(s[j]), b = off.b(t[j]);
+    const float x = exp2Scalar(a), y = exp2Scalar(b);
+    za += x;
+    zb += y;
+    if (y > 0.0f) w += y * (b - a);
+    if (grad) sx[j] = x, sy[j] = y;
+  }
+  prefetchNext(next, nv, n, n);
+  if (grad) {
+    const float ia = static_cast<float>(gradScale / za), ib = static_cast<float>(gradScale / zb);
+    for (int64_t j = 0; j < nv; j += W) store<W>(grad + j, load<W>(sx + j) * ia - load<W>(sy + j) * ib);
+    for (int64_t j = nv; j < n; j++) grad[j] = sx[j] * ia - sy[j] * ib;
+  }
+  return w * kLn2 / zb - std::log(zb) + std::log(za);
+}
+
 template <int W>
 __attribute__((always_inline)) inline double rowVec(const float* __restrict s, const float* __restrict t,
                                                     float* __restrict grad, float* __restrict scratch, int64_t n,
@@ -128,46 +200,9 @@ __attribute__((always_inline)) inline double rowVec(const float* __restrict s, c
     ms = s[j] > ms ? s[j] : ms;
     mt = t[j] > mt ? t[j] : mt;
   }
-  const float k = invT * kLog2e, offA = ms * k, offB = mt * k;
-  float* sx = scratch;
-  float* sy = scratch + n;
-  double za = 0, zb = 0, w = 0;
-  for (int64_t base = 0; base < nv; base += kBlock) {
-    const int64_t end = base + kBlock < nv ? base + kBlock : nv;
-    F vza = F{}, vzb = F{}, vw = F{};
-    for (int64_t j = base; j < end; j += W) {
-      const F a = load<W>(s + j) * k - offA;
-      const F b = load<W>(t + j) * k - offB;
-      const F x = exp2NonPositive<W>(a);
-      const F y = exp2NonPositive<W>(b);
-      vza += x;
-      vzb += y;
-      vw += y > 0.0f ? y * (b - a) : F{};
-      if (grad) {
-        store<W>(sx + j, x);
-        store<W>(sy + j, y);
-      }
-    }
-    za += hsum<W>(vza);
-    zb += hsum<W>(vzb);
-    w += hsum<W>(vw);
-    prefetchNext(next, base, end, n);
-  }
-  for (int64_t j = nv; j < n; j++) {
-    const float a = s[j] * k - offA, b = t[j] * k - offB;
-    const float x = exp2Scalar(a), y = exp2Scalar(b);
-    za += x;
-    zb += y;
-    if (y > 0.0f) w += y * (b - a);
-    if (grad) sx[j] = x, sy[j] = y;
-  }
-  prefetchNext(next, nv, n, n);
-  if (grad) {
-    const float ia = static_cast<float>(gradScale / za), ib = static_cast<float>(gradScale / zb);
-    for (int64_t j = 0; j < nv; j += W) store<W>(grad + j, load<W>(sx + j) * ia - load<W>(sy + j) * ib);
-    for (int64_t j = nv; j < n; j++) grad[j] = sx[j] * ia - sy[j] * ib;
-  }
-  return w * kLn2 / zb - std::log(zb) + std::log(za);
+  const float k = invT * kLog2e;
+  if (offsetsExact(ms, mt, k)) return rowVecSweeps<W, true>(s, t, grad, scratch, n, Offset<W, true>{k, ms, mt}, gradScale, next);
+  return rowVecSweeps<W, false>(s, t, grad, scratch, n, Offset<W, false>{k, ms, mt}, gradScale, next);
 }
 
 #if TORCHKD_X86
@@ -275,26 +310,15 @@ struct RowStats {
   double za, zb, w;
 };
 
-// Sweeps 1 and 2 of one row (xy: 2·n floats for x and y, or null when no gradient is wanted). While the exponentials
-// are computed, the previous row's gradient is written (`prev`, interleaved so its stores drain during arithmetic)
-// and the next row is prefetched.
-template <typename E>
-RowStats row16Stats(const typename E::T* __restrict s, const typename E::T* __restrict t, float* __restrict xy, int64_t n,
-                    float invT, const NextRow& next, const PendingGrad<E>* prev) {
-  __m512 vms = _mm512_set1_ps(-INFINITY), vmt = vms;
-  int64_t j0 = 0;
-  for (; j0 + 16 <= n; j0 += 16) {
-    vms = _mm512_max_ps(vms, E::load(s + j0));
-    vmt = _mm512_max_ps(vmt, E::load(t + j0));
-  }
-  if (j0 < n) {
-    const __mmask16 m = tailMask(n - j0);
-    vms = _mm512_mask_max_ps(vms, m, vms, E::load(s + j0, m));
-    vmt = _mm512_mask_max_ps(vmt, m, vmt, E::load(t + j0, m));
-  }
-  const float ms = _mm512_reduce_max_ps(vms), mt = _mm512_reduce_max_ps(vmt);
-  const float k = invT * kLog2e;
-  const __m512 vk = _mm512_set1_ps(k), oa = _mm512_set1_ps(-(ms * k)), ob = _mm512_set1_ps(-(mt * k));
+// Sweep 2 of one row whose maxima are known (xy: 2·n floats for x and y, or null when no gradient is wanted). While
+// the exponentials are computed, the previous row's gradient is written (`prev`, interleaved so its stores drain
+// during arithmetic) and the next row is prefetched. Exact: a = (s − ms)·k for rows with huge maxima (offsetsExact),
+// else one FMA, s·k − ms·k.
+template <typename E, bool Exact>
+RowStats row16Sweep(const typename E::T* __restrict s, const typename E::T* __restrict t, float* __restrict xy, int64_t n,
+                    float ms, float mt, float k, const NextRow& next, const PendingGrad<E>* prev) {
+  const __m512 vk = _mm512_set1_ps(k);
+  const __m512 oa = _mm512_set1_ps(Exact ? ms : -(ms * k)), ob = _mm512_set1_ps(Exact ? mt : -(mt * k));
   float* sx = xy;
   float* sy = xy ? xy + n : nullptr;
   const bool stream = prev && streamable<E>(prev->g);
@@ -304,8 +328,9 @@ RowStats row16Stats(const typename E::T* __restrict s, const typename E::T* __re
     __m512 vza = _mm512_setzero_ps(), vzb = vza, vw = vza;
     // One vector of 16 logits; full vectors run unmasked in the loop, the masked tail once after it.
     auto step = [&](int64_t j, __mmask16 m, bool full) __attribute__((always_inline)) {
-      const __m512 a = _mm512_fmadd_ps(full ? E::load(s + j) : E::load(s + j, m), vk, oa);
-      const __m512 b = _mm512_fmadd_ps(full ? E::load(t + j) : E::load(t + j, m), vk, ob);
+      const __m512 xs = full ? E::load(s + j) : E::load(s + j, m), xt = full ? E::load(t + j) : E::load(t + j, m);
+      const __m512 a = Exact ? _mm512_mul_ps(_mm512_sub_ps(xs, oa), vk) : _mm512_fmadd_ps(xs, vk, oa);
+      const __m512 b = Exact ? _mm512_mul_ps(_mm512_sub_ps(xt, ob), vk) : _mm512_fmadd_ps(xt, vk, ob);
       __m512 x = exp2NonPositive512(a);
       __m512 y = exp2NonPositive512(b);
       if (!full) x = _mm512_maskz_mov_ps(m, x), y = _mm512_maskz_mov_ps(m, y);
@@ -328,6 +353,27 @@ RowStats row16Stats(const typename E::T* __restrict s, const typename E::T* __re
     prefetchNext(next, base, end, n);
   }
   return st;
+}
+
+// Sweeps 1 and 2 of one row: its maxima, then row16Sweep.
+template <typename E>
+RowStats row16Stats(const typename E::T* __restrict s, const typename E::T* __restrict t, float* __restrict xy, int64_t n,
+                    float invT, const NextRow& next, const PendingGrad<E>* prev) {
+  __m512 vms = _mm512_set1_ps(-INFINITY), vmt = vms;
+  int64_t j0 = 0;
+  for (; j0 + 16 <= n; j0 += 16) {
+    vms = _mm512_max_ps(vms, E::load(s + j0));
+    vmt = _mm512_max_ps(vmt, E::load(t + j0));
+  }
+  if (j0 < n) {
+    const __mmask16 m = tailMask(n - j0);
+    vms = _mm512_mask_max_ps(vms, m, vms, E::load(s + j0, m));
+    vmt = _mm512_mask_max_ps(vmt, m, vmt, E::load(t + j0, m));
+  }
+  const float ms = _mm512_reduce_max_ps(vms), mt = _mm512_reduce_max_ps(vmt);
+  const float k = invT * kLog2e;
+  if (offsetsExact(ms, mt, k)) return row16Sweep<E, true>(s, t, xy, n, ms, mt, k, next, prev);
+  return row16Sweep<E, false>(s, t, xy, n, ms, mt, k, next, prev);
 }
 
 double rowLossOf(const RowStats& st) { return st.w * kLn2 / st.zb - std::log(st.zb) + std::log(st.za); }
@@ -432,10 +478,13 @@ double kdRowDouble(const double* __restrict s, const double* __restrict t, doubl
     ms = s[j] > ms ? s[j] : ms;
     mt = t[j] > mt ? t[j] : mt;
   }
-  const double offA = ms * invT, offB = mt * invT;
+  // As offsetsExact for float: subtract first where the maxima are huge (or the product overflows).
+  const bool exact = !(std::fabs(ms * invT) < 0x1p52 && std::fabs(mt * invT) < 0x1p52);
+  const double offA = exact ? ms : ms * invT, offB = exact ? mt : mt * invT;
+  const double kIn = exact ? 1.0 : invT, kOut = exact ? invT : 1.0;
   double za = 0, zb = 0, w = 0;
   for (int64_t j = 0; j < n; j++) {
-    double a = s[j] * invT - offA, b = t[j] * invT - offB;
+    double a = (s[j] * kIn - offA) * kOut, b = (t[j] * kIn - offB) * kOut;
     double ea = std::exp(a), eb = std::exp(b);
     za += ea;
     zb += eb;
@@ -443,7 +492,7 @@ double kdRowDouble(const double* __restrict s, const double* __restrict t, doubl
   }
   if (grad) {
     for (int64_t j = 0; j < n; j++) {
-      double a = s[j] * invT - offA, b = t[j] * invT - offB;
+      double a = (s[j] * kIn - offA) * kOut, b = (t[j] * kIn - offB) * kOut;
       grad[j] = (std::exp(a) / za - std::exp(b) / zb) * gradScale;
     }
   }
