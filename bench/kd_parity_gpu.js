@@ -28,8 +28,24 @@ const CASES = [
 // one NaN teacher logit in row 3 (that row's loss and gradient must be NaN, as in PyTorch), row 5 of the student all
 // −inf (loss +inf). The Python side applies the same edits (bench/kd_parity_gpu.py).
 CASES.push([8, 16384, 'float32', 2.0, 'special'], [8, 128256, 'bfloat16', 1.0, 'special']);
+// Masked with a large constant: the last quarter of every row (at least one whole TMA slice, whose maximum is then the
+// mask value) and all of row 0, −1e10 at T = 1 (float32, 4-block clusters) and bfloat16's lowest value at T = 2
+// (8-block clusters): both turned rows into NaN before the TMA kernel subtracted maxima before scaling.
+CASES.push([8, 32000, 'float32', 1.0, 'masked'], [8, 128256, 'bfloat16', 2.0, 'masked']);
+const MASK = { float32: -1e10, bfloat16: -3.3895313892515355e38 };
 
+let failed = 0;
 CASES.forEach(([n, c, dtype, T, kind], i) => {
+  // One failing case (a kernel fault) must not hide the others' results.
+  try {
+    runCase(n, c, dtype, T, kind, i);
+  } catch (e) {
+    failed++;
+    console.error(`case ${i} (${n}x${c} ${dtype} T=${T}${kind ? ' ' + kind : ''}) failed: ${e.message}`);
+  }
+});
+
+function runCase(n, c, dtype, T, kind, i) {
   torch.manualSeed(100 + i);
   let s0 = torch.randn(n, c).mul(3);
   let t0 = torch.randn(n, c).mul(3);
@@ -42,11 +58,19 @@ CASES.forEach(([n, c, dtype, T, kind], i) => {
     t0 = torch.tensor(d, { dtype: 'float32' }).reshape([n, c]);
     s0 = torch.tensor(e, { dtype: 'float32' }).reshape([n, c]);
   }
+  if (kind === 'masked') {
+    const col = torch.arange(c).unsqueeze(0).expand([n, c]), row = torch.arange(n).unsqueeze(1).expand([n, c]);
+    const mask = col.ge(c - Math.floor(c / 4)).logicalOr(row.eq(0));
+    s0 = s0.maskedFill(mask, MASK[dtype]);
+    t0 = t0.maskedFill(mask, MASK[dtype]);
+  }
   const s = s0.to({ device: 'cuda', dtype }).requiresGrad_(true);
   const t = t0.to({ device: 'cuda', dtype });
   const loss = torch.kdLoss(s, t, T, { impl: 'fused' });
   const kernel = native.kdCudaLastKernel(); // which kernel really ran (a TMA request can fall back)
   loss.backward();
-  torch.save({ n, c, dtype, T, seed: 100 + i, special: kind === 'special', kernel, loss: loss.float().cpu(), grad: s.grad.float().cpu() }, path.join(dir, `case${i}.pt`));
-});
-console.log(`wrote ${CASES.length} cases to ${dir}`);
+  torch.save({ n, c, dtype, T, seed: 100 + i, special: kind === 'special', mask: kind === 'masked' ? MASK[dtype] : null, kernel,
+    loss: loss.float().cpu(), grad: s.grad.float().cpu() }, path.join(dir, `case${i}.pt`));
+}
+console.log(`wrote ${CASES.length - failed} of ${CASES.length} cases to ${dir}`);
+if (failed) process.exitCode = 1;

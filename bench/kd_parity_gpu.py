@@ -21,6 +21,12 @@ for f in sorted(glob.glob(os.path.join(sys.argv[1], 'case*.pt'))):
         t0.view(-1)[::7] = float('-inf')
         t0[3, 5] = float('nan')
         s0[5, :] = float('-inf')
+    if node.get('mask') is not None:
+        v = node['mask']
+        s0[:, c - c // 4:] = v
+        t0[:, c - c // 4:] = v
+        s0[0, :] = v
+        t0[0, :] = v
     s = s0.to(device='cuda', dtype=dt).requires_grad_(True)
     t = t0.to(device='cuda', dtype=dt)
     # Reference in float32 (float64 for float64) on the same rounded inputs, as the fused kernel accumulates.
@@ -45,7 +51,7 @@ for f in sorted(glob.glob(os.path.join(sys.argv[1], 'case*.pt'))):
         print(json.dumps(rows[-1]))
         continue
     rows.append({
-        'case': f'{n}x{c} {dtype} T={T}',
+        'case': f'{n}x{c} {dtype} T={T}' + (f' masked with {node["mask"]:g}' if node.get('mask') is not None else ''),
         'kernel': node.get('kernel'),
         'loss_torchkd': float(node['loss']), 'loss_pytorch': float(loss.detach()),
         'loss_rel_diff': abs(float(node['loss']) - float(loss.detach())) / max(abs(float(loss.detach())), 1e-30),

@@ -4,15 +4,18 @@
 #      scripts/gpu-bundle.sh; carry [".gpu", "dist"]);
 #   2. builds torchkd from source with CMake against the machine's PyTorch (CUDA flavour, sm_90), and in the
 #      background makes the CUDA prebuilt binary with `npm run prebuild` (node-gyp + prebuildify, sm_80 and sm_90);
-#   3. runs `torchkd doctor`, the CUDA tests and the KD tests (vitest);
-#   4. KD-loss parity on the GPU against PyTorch's composite (bench/kd_parity_gpu.*), for the generic kernel (the
-#      default) and the TMA cluster kernel (TORCHKD_KD_KERNEL=tma), which also reruns the CUDA tests;
+#   3. runs `torchkd doctor`, a 30-second smoke test of the TMA cluster kernel (bench/kd_tma_smoke.js: if it fails,
+#      every later TMA step is skipped, so a faulting or hanging kernel costs seconds, not the lease), the CUDA tests
+#      and the KD tests (vitest);
+#   4. KD-loss parity on the GPU against PyTorch's composite (bench/kd_parity_gpu.*), for the TMA cluster kernel
+#      (TORCHKD_KD_KERNEL=tma, which also reruns the CUDA tests) and the generic kernel (the default);
 #   5. the fused-vs-eager benchmark (torchkd vs Python PyTorch on the same GPU) at 4096x32000 fp32 and
 #      8192x128256 bf16 (and 512x128256 bf16), each torchkd kernel variant, plus the device's copy bandwidth;
 #   6. short knowledge-distillation training runs on CUDA (`torchkd train --device cuda`, and with `--amp fp16`);
 #   7. loads the prebuilt binary through the normal loader (no TORCHKD_BINARY, no source build) and runs doctor.
-# GPU_CHECK_BENCH=0 skips the benchmark (a correctness-only run); GPU_CHECK_PREBUILD=0 skips the prebuild. Results go to $OUT (log.txt, summary.json,
-# parity.json, parity-tma.json, bench.json, build.txt, vitest.txt, prebuild.txt). About 4 minutes on an H100.
+# GPU_CHECK_BENCH=0 skips the benchmark (a correctness-only run); GPU_CHECK_PREBUILD=0 skips the prebuild. Results go to
+# $OUT (log.txt, summary.json, parity.json, parity-tma.json, bench.json, build.txt, tma-smoke.txt, vitest.txt,
+# vitest-tma.txt, prebuild.txt). About 4 minutes on an H100.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -50,24 +53,37 @@ fi
 export TORCHKD_BINARY=$ROOT/build-gpu/torchkd.node
 node bin/torchkd.js doctor 2>&1 | tee -a "$OUT/log.txt"
 
+# The TMA kernel has not run on a GPU before: a short, synchronous check first (timeouts with -k everywhere it runs,
+# so a hang costs seconds). When it fails, the later TMA steps are skipped and the time goes to the rest.
+log "TMA kernel smoke test"
+TORCHKD_KD_KERNEL=tma CUDA_LAUNCH_BLOCKING=1 timeout -k 5 45 node bench/kd_tma_smoke.js > "$OUT/tma-smoke.txt" 2>&1
+TMA_RC=$?
+cat "$OUT/tma-smoke.txt" | tail -12 | tee -a "$OUT/log.txt"
+TMA_OK=1; [ $TMA_RC -eq 0 ] || { TMA_OK=0; log "TMA smoke test failed (rc=$TMA_RC): later TMA steps skipped"; }
+
 log "vitest: CUDA tests, KD loss and policy"
-NO_COLOR=1 timeout 240 node node_modules/vitest/vitest.mjs run test/07-cuda.test.ts test/04-kd-loss.test.ts \
+NO_COLOR=1 timeout -k 5 240 node node_modules/vitest/vitest.mjs run test/07-cuda.test.ts test/04-kd-loss.test.ts \
   test/04-kd-policy.test.ts > "$OUT/vitest.txt" 2>&1
 VITEST_RC=$?
 grep -E "Test Files|Tests |✗|×|FAIL|Error: element|AssertionError" "$OUT/vitest.txt" | head -40 | tee -a "$OUT/log.txt"
 
-log "vitest: CUDA tests with the TMA kernel (TORCHKD_KD_KERNEL=tma)"
-TORCHKD_KD_KERNEL=tma NO_COLOR=1 timeout 120 node node_modules/vitest/vitest.mjs run test/07-cuda.test.ts 2>&1 |
-  grep -E "Test Files|Tests |✗|×|FAIL|AssertionError" | head -20 | tee -a "$OUT/log.txt"
+VITEST_TMA_RC=skipped
+if [ $TMA_OK -eq 1 ]; then
+  log "vitest: CUDA tests with the TMA kernel (TORCHKD_KD_KERNEL=tma)"
+  TORCHKD_KD_KERNEL=tma NO_COLOR=1 timeout -k 5 120 node node_modules/vitest/vitest.mjs run test/07-cuda.test.ts > "$OUT/vitest-tma.txt" 2>&1
+  VITEST_TMA_RC=$?
+  grep -E "Test Files|Tests |✗|×|FAIL|AssertionError" "$OUT/vitest-tma.txt" | head -20 | tee -a "$OUT/log.txt"
+fi
 
-for kernel in generic tma; do
+KERNELS="tma generic"; [ $TMA_OK -eq 1 ] || KERNELS=generic
+for kernel in $KERNELS; do
   log "parity on the GPU ($kernel kernel)"
   dir=/tmp/kdpar-$kernel
   name=parity; [ $kernel = generic ] || name=parity-$kernel
-  mkdir -p $dir
-  # Timeouts everywhere a new kernel runs: a hang must cost a minute, not the machine's whole lease.
-  TORCHKD_KD_KERNEL=$kernel timeout 90 node bench/kd_parity_gpu.js $dir >> "$OUT/log.txt" 2>&1 &&
-    python3 bench/kd_parity_gpu.py $dir "$OUT/$name.json" 2>&1 | tee -a "$OUT/log.txt"
+  rm -rf $dir && mkdir -p $dir
+  # The comparison runs on whatever cases were written, even when one of them failed.
+  TORCHKD_KD_KERNEL=$kernel timeout -k 5 90 node bench/kd_parity_gpu.js $dir >> "$OUT/log.txt" 2>&1
+  python3 bench/kd_parity_gpu.py $dir "$OUT/$name.json" 2>&1 | tee -a "$OUT/log.txt"
 done
 
 if [ "${GPU_CHECK_BENCH:-1}" != "0" ]; then
@@ -90,10 +106,11 @@ PY
     set -- $spec
     row="{\"size\": \"$1x$2\", \"dtype\": \"$3\""
     for kernel in tma tma256 generic; do
-      r=$(TORCHKD_KD_KERNEL=$kernel timeout 60 node --expose-gc bench/kd_case.js fused $1 $2 $3 30 cuda 2>>"$OUT/log.txt")
+      [ $TMA_OK -eq 1 ] || [ $kernel = generic ] || continue
+      r=$(TORCHKD_KD_KERNEL=$kernel timeout -k 5 60 node --expose-gc bench/kd_case.js fused $1 $2 $3 30 cuda 2>>"$OUT/log.txt")
       row="$row, \"$kernel\": ${r:-null}"
     done
-    eager=$(timeout 90 python3 bench/kd_case.py $1 $2 $3 20 16 cuda 2>>"$OUT/log.txt")
+    eager=$(timeout -k 5 90 python3 bench/kd_case.py $1 $2 $3 20 16 cuda 2>>"$OUT/log.txt")
     row="$row, \"eager\": ${eager:-null}}"
     log "$row"
     [ $first -eq 1 ] || echo "," >> "$OUT/bench.json"
@@ -112,19 +129,20 @@ const rows = bench.map((r) => {
   for (const name of ['tma', 'tma256', 'generic']) if (r[name]) k[name] = { ms: r[name].ms, GBps: bytes / (r[name].ms / 1000) / 1e9, ofCopy: bytes / (r[name].ms / 1000) / 1e9 / bw, speedup: r.eager.ms / r[name].ms, peakExtraMB: r[name].peakExtraMB, kernel: r[name].kernel };
   return { size: r.size, dtype: r.dtype, eager: r.eager, kernels: k };
 });
-fs.writeFileSync(out + '/summary.json', JSON.stringify({ date: new Date().toISOString(), copyGBps: bw, rows, vitestRc: Number(process.argv[2]) }, null, 2));
+fs.writeFileSync(out + '/summary.json', JSON.stringify({ date: new Date().toISOString(), copyGBps: bw, rows, vitestRc: Number(process.argv[2]),
+  tmaSmokeRc: Number(process.argv[3]), vitestTmaRc: process.argv[4] }, null, 2));
 for (const r of rows) for (const [name, k] of Object.entries(r.kernels))
   console.log(r.size, r.dtype, name, '=', k.kernel, k.ms.toFixed(3), 'ms', k.GBps.toFixed(0), 'GB/s', (100 * k.ofCopy).toFixed(0) + '% of copy', 'vs eager', r.eager.ms.toFixed(3), 'ms =', k.speedup.toFixed(1) + 'x', 'peak MB', k.peakExtraMB.toFixed(0), 'vs', r.eager.peakExtraMB.toFixed(0));
-" "$OUT" "$VITEST_RC" 2>&1 | tee -a "$OUT/log.txt"
+" "$OUT" "$VITEST_RC" "$TMA_RC" "$VITEST_TMA_RC" 2>&1 | tee -a "$OUT/log.txt"
 fi
 
 log "KD training on CUDA (torchkd train --device cuda, 10k images)"
 RUN_DIR=$(mktemp -d /tmp/tk-run-cuda.XXXXXX) && rmdir "$RUN_DIR"  # a fresh --out for each try
-timeout 120 node bin/torchkd.js train --arch mlp_small_mnist --kd-teacher simplenet_mnist --teacher-epochs 1 --epochs 2 \
+timeout -k 5 120 node bin/torchkd.js train --arch mlp_small_mnist --kd-teacher simplenet_mnist --teacher-epochs 1 --epochs 2 \
   --device cuda --data .gpu/fmnist --out "$RUN_DIR" 2>&1 | tail -12 | tee -a "$OUT/log.txt"
 log "KD training on CUDA in mixed precision (--amp fp16: autocast and a GradScaler)"
 RUN_DIR=$(mktemp -d /tmp/tk-run-amp.XXXXXX) && rmdir "$RUN_DIR"
-timeout 90 node bin/torchkd.js train --arch mlp_small_mnist --kd-teacher simplenet_mnist --teacher-epochs 1 --epochs 1 \
+timeout -k 5 90 node bin/torchkd.js train --arch mlp_small_mnist --kd-teacher simplenet_mnist --teacher-epochs 1 --epochs 1 \
   --amp fp16 --device cuda --data .gpu/fmnist --out "$RUN_DIR" 2>&1 | tail -8 | tee -a "$OUT/log.txt"
 
 if [ -n "$PREBUILD_PID" ]; then
@@ -144,4 +162,4 @@ const loss = torch.kdLoss(s, t, 2); loss.backward();
 console.log('prebuilt CUDA binary: kdLoss on', s.device, '=', loss.item(), 'grad sum', s.grad.sum().item());
 " 2>&1 | tee -a "$OUT/log.txt"
 fi
-log "done (vitest rc=$VITEST_RC)"
+log "done (vitest rc=$VITEST_RC, TMA smoke rc=$TMA_RC, TMA vitest rc=$VITEST_TMA_RC)"

@@ -598,6 +598,36 @@ describe.skipIf(!HAS_CUDA)('fused CUDA KD loss', () => {
     });
   }
 
+  // Slices masked with a large constant: on a TMA cluster (40000 classes: 8 blocks for float32, 4 for 16-bit) the
+  // last quarter of each row covers at least one whole slice, whose maximum is then the mask value; row 0 is masked
+  // wholly. −1e10 at T = 1 and the format's lowest value at T = 2 turned such rows into NaN before the maxima were
+  // subtracted before scaling. Reference: the composite in float32 on the same rounded inputs.
+  for (const dtype of ['float32', 'bfloat16', 'float16'] as const) {
+    it(`masked slices and rows stay finite on the GPU (${dtype})`, () => {
+      const lowest = { float32: -3.4028234663852886e38, bfloat16: -3.3895313892515355e38, float16: -65504 }[dtype];
+      for (const [T, v] of [[1, dtype === 'float16' ? lowest : -1e10], [2, lowest]] as const) {
+        torch.manualSeed(6);
+        const n = 16, c = 40000;
+        const col = torch.arange(c).unsqueeze(0).expand([n, c]), row = torch.arange(n).unsqueeze(1).expand([n, c]);
+        const mask = col.ge(30000).logicalOr(row.eq(0));
+        const s = torch.randn(n, c).mul(3).maskedFill(mask, v).to({ device: 'cuda', dtype }).requiresGrad_(true);
+        const t = torch.randn(n, c).mul(3).maskedFill(mask, v).to({ device: 'cuda', dtype });
+        const fused = torch.kdLoss(s, t, T, { impl: 'fused' });
+        fused.backward();
+        const r = s.detach().float().requiresGrad_(true);
+        const ref = torch.kdLoss(r, t.float(), T, { impl: 'composite' });
+        ref.backward();
+        const eps = dtype === 'float32' ? 1e-5 : dtype === 'bfloat16' ? 2 ** -7 : 2 ** -10;
+        const got = fused.float().item() as number, want = ref.item() as number;
+        expect(Number.isFinite(got), `T=${T} mask ${v}: loss ${got}`).toBe(true);
+        expect(Math.abs(got - want)).toBeLessThanOrEqual(eps * Math.abs(want) + 1e-6);
+        const g = (s.grad as Tensor).float();
+        expect(g.isfinite().all().item(), `T=${T} mask ${v}: gradient not finite`).toBe(true);
+        expect(g.sub(r.grad as Tensor).abs().max().item() as number).toBeLessThanOrEqual(eps * ((r.grad as Tensor).abs().max().item() as number) + 1e-9);
+      }
+    });
+  }
+
   it('the KD policy runs natively on CUDA models', () => {
     torch.manualSeed(2);
     const student = new nn.Sequential(new nn.Linear(12, 5)).to('cuda');

@@ -216,7 +216,7 @@ __global__ void kdLossKernel(const T* __restrict__ s, const T* __restrict__ t, T
 // most 64 KiB (s and t together), so three blocks fit on an SM. One thread asks the tensor memory accelerator for the
 // whole slice (cp.async.bulk, completion on an mbarrier), so each SM has up to ~190 KiB of loads in flight while its
 // other blocks compute. From shared memory each block finds its slice's maxima, then the sums of exponentials (base 2,
-// one FMA and one ex2 per logit), merges the K partial statistics through distributed shared memory, and writes the
+// (x − max)·log2(e)/T and one ex2 per logit), merges the K partial statistics through distributed shared memory, and writes the
 // gradient. HBM traffic is the minimum: read s, read t, write the gradient.
 namespace cg = cooperative_groups;
 
@@ -317,15 +317,17 @@ __global__ void __launch_bounds__(THREADS, 3) kdLossTmaKernel(const T* __restric
     mt = red[w][1] > mt ? red[w][1] : mt;
   }
   __syncthreads();  // red[] is reused below
-  // Base 2: a2 = a·k2 with k2 = log2(e)/T, so exp(a/T − max) = 2^(a2 − max2); one FMA and one ex2 per logit.
-  const float ma2 = __fmul_rn(ms, k2), mb2 = __fmul_rn(mt, k2);
-  const float na2 = ma2 == -INFINITY ? 0.0f : -ma2, nb2 = mb2 == -INFINITY ? 0.0f : -mb2;
+  // Base 2 with k2 = log2(e)/T: exp(x/T − max/T) = 2^((x − max)·k2), one ex2 per logit. The maximum is subtracted
+  // before scaling, so the largest logit gives exactly 2^0: the one-FMA form x·k2 − RN(max·k2) leaves it at the
+  // rounding error of max·k2, which past 2^24 reaches hundreds and overflows 2^x (a slice masked with −1e10, or
+  // finfo.min at T > 1.44, would turn the whole row into NaN), and max·k2 itself can overflow.
+  const float oa = ms == -INFINITY ? 0.0f : ms, ob = mt == -INFINITY ? 0.0f : mt;
   float za = 0, zb = 0, w = 0;
   for (int j = tid; j < nv; j += THREADS) {
     const P ps = sS[j], pt = sT[j];
 #pragma unroll
     for (int k = 0; k < VEC; k++) {
-      const float a = fmaf(toAcc(ps.v[k]), k2, na2), b = fmaf(toAcc(pt.v[k]), k2, nb2);
+      const float a = __fmul_rn(toAcc(ps.v[k]) - oa, k2), b = __fmul_rn(toAcc(pt.v[k]) - ob, k2);
       const float ea = ex2(a), eb = ex2(b);
       za += ea;
       zb += eb;
@@ -338,14 +340,15 @@ __global__ void __launch_bounds__(THREADS, 3) kdLossTmaKernel(const T* __restric
   if (lane == 0) red[warp][0] = za, red[warp][1] = zb, red[warp][2] = w;
   __syncthreads();
   if (tid == 0) {
-    // w stays relative to this slice's maxima: Σ 2^(b − m_b)·((b − m_b) − (a − m_a)).
-    Stats<float> st{ma2, 0.0f, mb2, 0.0f, 0.0f};
+    // The slice's raw maxima; w stays relative to them: Σ 2^b·(b − a) with a = (s − m_s)·k2, b = (t − m_t)·k2.
+    Stats<float> st{ms, 0.0f, mt, 0.0f, 0.0f};
     for (int v = 0; v < kWarps; v++) st.za += red[v][0], st.zb += red[v][1], st.w += red[v][2];
     ctaStats = st;
   }
   cluster.sync();
-  // One thread per block merges the K partial statistics in rank order (so all blocks agree): the row maxima first,
-  // then the sums rescaled to them (base 2), and w moved to the row maxima (kept relative, large logits don't cancel).
+  // One thread per block merges the K partial statistics in rank order (so all blocks agree): the row's raw maxima
+  // first, then the sums rescaled to them (base 2), and w moved to the row maxima (kept relative, so large logits
+  // don't cancel).
   if (tid == 0) {
     float Ma = -INFINITY, Mb = -INFINITY;
     for (unsigned r = 0; r < K; r++) {
@@ -358,10 +361,11 @@ __global__ void __launch_bounds__(THREADS, 3) kdLossTmaKernel(const T* __restric
       const Stats<float> o = *cluster.map_shared_rank(&ctaStats, r);
       // Tested on the sums, not the maxima: a NaN logit makes its slice's sum NaN, and that must reach the row
       // (NaN·0 is NaN) as it does in PyTorch; an all −inf slice has sum 0 and contributes nothing.
-      if (o.za != 0.0f) Za += o.za * ex2(o.ma - Ma);
+      if (o.za != 0.0f) Za += o.za * ex2((o.ma - Ma) * k2);
       if (o.zb != 0.0f) {
-        const float f = ex2(o.mb - Mb);
-        if (f > 0.0f) W += f * (o.w + o.zb * ((o.mb - Mb) - (o.ma - Ma)));
+        const float db = (o.mb - Mb) * k2;
+        const float f = ex2(db);
+        if (f > 0.0f) W += f * (o.w + o.zb * (db - (o.ma - Ma) * k2));
         Zb += o.zb * f;
       }
     }
@@ -376,14 +380,14 @@ __global__ void __launch_bounds__(THREADS, 3) kdLossTmaKernel(const T* __restric
   const float Ma = rowStats.ma, Mb = rowStats.mb, Za = rowStats.za, Zb = rowStats.zb;
   if (grad != nullptr) {
     const float qScale = gradScale / Za, pScale = gradScale / Zb;
-    const float nMa = Ma == -INFINITY ? 0.0f : -Ma, nMb = Mb == -INFINITY ? 0.0f : -Mb;
+    const float oMa = Ma == -INFINITY ? 0.0f : Ma, oMb = Mb == -INFINITY ? 0.0f : Mb;
     P* gg = reinterpret_cast<P*>(grad + row * cols + begin);
     for (int j = tid; j < nv; j += THREADS) {
       const P ps = sS[j], pt = sT[j];
       P pg;
 #pragma unroll
       for (int k = 0; k < VEC; k++) {
-        const float a = fmaf(toAcc(ps.v[k]), k2, nMa), b = fmaf(toAcc(pt.v[k]), k2, nMb);
+        const float a = __fmul_rn(toAcc(ps.v[k]) - oMa, k2), b = __fmul_rn(toAcc(pt.v[k]) - oMb, k2);
         pg.v[k] = fromAcc<T>(ex2(a) * qScale - ex2(b) * pScale);
       }
       gg[j] = pg;
@@ -448,10 +452,15 @@ bool launchTmaWith(const T* s, const T* t, T* grad, double* rowLoss, int64_t row
   if (cache.ready[device].load() == 0) {
     cudaFuncAttributes fa{};
     const bool ok = cudaFuncGetAttributes(&fa, kernel) == cudaSuccess && fa.ptxVersion >= 90 && fa.binaryVersion >= 90 &&
-                    cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, 65536) == cudaSuccess &&
-                    cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared) == cudaSuccess &&
-                    cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1) == cudaSuccess;
+                    cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, 65536) == cudaSuccess;
     if (!ok) cudaGetLastError();
+    if (ok) {
+      // Preferences, not requirements: a refused carveout costs occupancy, a refused non-portable size only clusters
+      // of 16 (the residency query below then says no for K = 16 alone).
+      if (cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared) != cudaSuccess)
+        cudaGetLastError();
+      if (cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1) != cudaSuccess) cudaGetLastError();
+    }
     cache.ready[device].store(ok ? 1 : -1);
   }
   if (cache.ready[device].load() < 0) return fallBack(Fallback::NoImage);
@@ -474,9 +483,13 @@ bool launchTmaWith(const T* s, const T* t, T* grad, double* rowLoss, int64_t row
     cudaLaunchConfig_t probe = cfg;
     probe.dynamicSmemBytes = 65536;
     int clusters = 0;
-    const bool ok = cudaOccupancyMaxActiveClusters(&clusters, kernel, &probe) == cudaSuccess && clusters >= 1;
-    if (!ok) cudaGetLastError();
-    cache.resident[device][logK].store(ok ? 1 : -1);
+    const cudaError_t q = cudaOccupancyMaxActiveClusters(&clusters, kernel, &probe);
+    if (q != cudaSuccess) {
+      // Not cached: a failed query is not an answer (the next launch asks again).
+      cudaGetLastError();
+      return fallBack(Fallback::NotResident, q);
+    }
+    cache.resident[device][logK].store(clusters >= 1 ? 1 : -1);
   }
   if (cache.resident[device][logK].load() < 0) return fallBack(Fallback::NotResident);  // this cluster shape cannot be resident
   const float k2 = static_cast<float>(invT * 1.4426950408889634);
@@ -612,12 +625,12 @@ std::string lastKernel() {
                                     "TMA: needs sm_90 or newer",
                                     "TMA: rows unaligned or under 4096 classes",
                                     "TMA: a row needs a cluster over 16",
-                                    "TMA: no sm_90 kernel image, or its attributes were refused",
+                                    "TMA: no sm_90 kernel image, or 64 KiB of dynamic shared memory refused",
                                     "TMA: such a cluster cannot be resident",
                                     "TMA launch failed"};
   const int f = gLastFallback.load();
   std::string out = std::string("generic (") + (f > 0 && f < 9 ? why[f] : "no launch yet");
-  if (static_cast<Fallback>(f) == Fallback::LaunchFailed) out += std::string(": ") + cudaGetErrorString(static_cast<cudaError_t>(gLastError.load()));
+  if (gLastError.load() != 0) out += std::string(": ") + cudaGetErrorString(static_cast<cudaError_t>(gLastError.load()));
   return out + ")";
 }
 
