@@ -22,6 +22,7 @@ const CASES = [
   [100, 5003, 'float16', 2.0],
   [512, 1000, 'float16', 1.0],
   [256, 10, 'float64', 3.0],
+  [8, 10000, 'float64', 2.0], // float64 in 1024-thread blocks (a launch failure before the kernel's launch bounds)
   [37, 1001, 'float32', 0.5],
 ];
 // Special values on a 2-block (fp32, 16384) and an 8-block (bf16, 128256) cluster row: every 7th teacher logit −inf,

@@ -628,6 +628,29 @@ describe.skipIf(!HAS_CUDA)('fused CUDA KD loss', () => {
     });
   }
 
+  // Rows of 8192 classes or more run in 1024-thread blocks; the float64 kernel needed more registers than such a
+  // block may have (a launch failure) until the kernel's launch bounds capped them. A student row far from its
+  // teacher row (offset by 1e4, and row 1 of the student masked with −1e10) checks the KL term is summed relative
+  // to the maxima (raw, it cancelled in float: errors of hundreds at −1e10).
+  for (const dtype of ['float64', 'float32'] as const) {
+    it(`long rows in 1024-thread blocks, student far from teacher (${dtype})`, () => {
+      torch.manualSeed(8);
+      const n = 8, c = 10000;
+      const row = torch.arange(n).unsqueeze(1).expand([n, c]);
+      const s = torch.randn(n, c).mul(3).add(1e4).maskedFill(row.eq(1), -1e10).to({ device: 'cuda', dtype }).requiresGrad_(true);
+      const t = torch.randn(n, c).mul(3).to({ device: 'cuda', dtype });
+      const fused = torch.kdLoss(s, t, 2, { impl: 'fused' });
+      fused.backward();
+      const r = s.detach().double().requiresGrad_(true);
+      const ref = torch.kdLoss(r, t.double(), 2, { impl: 'composite' });
+      ref.backward();
+      const tol = dtype === 'float64' ? 1e-12 : 1e-5;
+      expect(Math.abs((fused.item() as number) - (ref.item() as number))).toBeLessThanOrEqual(tol * Math.abs(ref.item() as number));
+      const gr = r.grad as Tensor;
+      expect((s.grad as Tensor).double().sub(gr).abs().max().item() as number).toBeLessThanOrEqual(tol * (gr.abs().max().item() as number));
+    });
+  }
+
   it('the KD policy runs natively on CUDA models', () => {
     torch.manualSeed(2);
     const student = new nn.Sequential(new nn.Linear(12, 5)).to('cuda');

@@ -3,8 +3,10 @@
 // Two kernels, same contract (per-row KL in double, the gradient (q − p)·gradScale), on the caller's stream:
 // - generic (any GPU, any dtype and row length): one thread block per row (grid-stride over rows). Sweep 1 reads the
 //   row once and keeps, per thread, online softmax statistics for both logit sets — running max m and sum z of
-//   exp(x − m) — plus w = Σ exp(b − m_b)·(b − a), rescaled when a running max moves; a block reduction merges them.
-//   Sweep 2 re-reads the row (from L2 when it fits) and writes the gradient. 16-byte vector loads where aligned.
+//   exp(x − m) — and a block reduction merges them. Sweep 2 re-reads the row (from L2 when it fits), writes the
+//   gradient and sums w = Σ exp(b − m_b)·((b − m_b) − (a − m_a)), the KL term relative to the final maxima (relative,
+//   so a student and a teacher row far apart — one masked with −1e10, or offset by 1e4 — do not cancel in float).
+//   16-byte vector loads where aligned.
 // - TMA cluster (sm_90+, fp32/fp16/bf16, aligned rows of >= 4096 classes; opt-in with TORCHKD_KD_KERNEL=tma until
 //   verified on a GPU): a cluster of blocks splits each row, loads it once into shared memory with bulk copies and
 //   never reads it from HBM again (below).
@@ -48,7 +50,8 @@ __device__ __forceinline__ double scaled(double x, double invT) { return __dmul_
 __device__ __forceinline__ float fastExp(float x) { return __expf(x); }
 __device__ __forceinline__ double fastExp(double x) { return exp(x); }
 
-// Online statistics of one thread (or, after merging, of a whole row).
+// Online statistics of one thread (or, after merging, of a whole row): the maxima and the sums of exp(x − m). The
+// TMA kernel also carries its slices' KL term in w; the generic kernel sums it in the gradient sweep instead.
 template <typename A>
 struct Stats {
   A ma, za, mb, zb, w;
@@ -64,14 +67,10 @@ __device__ __forceinline__ void observe(Stats<A>& st, A a, A b) {
     st.za += fastExp(a - st.ma);
   }
   if (b > st.mb) {
-    A sc = fastExp(st.mb - b);
-    st.zb = st.zb * sc + A(1);
-    st.w = st.w * sc + (b - a);
+    st.zb = st.zb * fastExp(st.mb - b) + A(1);
     st.mb = b;
   } else if (b != ninf) {
-    A e = fastExp(b - st.mb);
-    st.zb += e;
-    if (e > A(0)) st.w += e * (b - a);  // 0·log 0 = 0: a vanishing teacher probability contributes nothing
+    st.zb += fastExp(b - st.mb);
   }
 }
 
@@ -91,9 +90,7 @@ __device__ __forceinline__ void observePack(Stats<A>& st, const A (&a)[VEC], con
     st.ma = pma;
   }
   if (pmb > st.mb) {
-    const A sc = st.mb == ninf ? A(0) : fastExp(st.mb - pmb);
-    st.zb *= sc;
-    st.w *= sc;
+    st.zb *= st.mb == ninf ? A(0) : fastExp(st.mb - pmb);
     st.mb = pmb;
   }
   if (st.ma != ninf) {
@@ -102,11 +99,7 @@ __device__ __forceinline__ void observePack(Stats<A>& st, const A (&a)[VEC], con
   }
   if (st.mb != ninf) {
 #pragma unroll
-    for (int k = 0; k < VEC; k++) {
-      const A e = fastExp(b[k] - st.mb);
-      st.zb += e;
-      st.w += e > A(0) ? e * (b[k] - a[k]) : A(0);  // 0·log 0 = 0
-    }
+    for (int k = 0; k < VEC; k++) st.zb += fastExp(b[k] - st.mb);
   }
 }
 
@@ -121,9 +114,8 @@ __device__ __forceinline__ Stats<A> merge(const Stats<A>& x, const Stats<A>& y) 
   r.ma = x.ma > y.ma ? x.ma : y.ma;
   r.za = x.za * rescale(x.ma, r.ma) + y.za * rescale(y.ma, r.ma);
   r.mb = x.mb > y.mb ? x.mb : y.mb;
-  const A fx = rescale(x.mb, r.mb), fy = rescale(y.mb, r.mb);
-  r.zb = x.zb * fx + y.zb * fy;
-  r.w = (fx > A(0) ? x.w * fx : A(0)) + (fy > A(0) ? y.w * fy : A(0));
+  r.zb = x.zb * rescale(x.mb, r.mb) + y.zb * rescale(y.mb, r.mb);
+  r.w = A(0);
   return r;
 }
 
@@ -152,16 +144,35 @@ __device__ Stats<A> blockMerge(Stats<A> st, Stats<A>* shared) {
   return out;
 }
 
+// Sum across the block, valid in thread 0.
+template <typename A>
+__device__ A blockSum(A v, A* shared) {
+  for (int lane = 16; lane > 0; lane >>= 1) v += __shfl_xor_sync(0xffffffffu, v, lane);
+  const int warp = threadIdx.x / 32, nWarps = (blockDim.x + 31) / 32;
+  if ((threadIdx.x & 31) == 0) shared[warp] = v;
+  __syncthreads();
+  A out = A(0);
+  if (threadIdx.x == 0)
+    for (int k = 0; k < nWarps; k++) out += shared[k];
+  __syncthreads();  // shared[] is reused by the next row
+  return out;
+}
+
 template <typename T, int VEC>
 struct alignas(sizeof(T) * VEC) Pack {
   T v[VEC];
 };
 
+// Up to 1024 threads per block, and two such blocks per SM for the 32- and 16-bit types (32 registers), as the
+// launcher's grid assumes; float64 gets one (its VEC = 2 version needs more than 32 registers).
+template <typename T> constexpr int kMinBlocks = sizeof(T) == sizeof(double) ? 1 : 2;
+
 template <typename T, int VEC>
-__global__ void kdLossKernel(const T* __restrict__ s, const T* __restrict__ t, T* __restrict__ grad,
+__global__ void __launch_bounds__(1024, kMinBlocks<T>) kdLossKernel(const T* __restrict__ s, const T* __restrict__ t, T* __restrict__ grad,
                              double* __restrict__ rowLoss, int64_t rows, int64_t cols, double invTd, double gradScaled) {
   using A = typename Acc<T>::type;
   __shared__ Stats<A> shared[32];
+  __shared__ A wShared[32];
   const A invT = static_cast<A>(invTd);
   const A gradScale = static_cast<A>(gradScaled);
   const int64_t nVec = cols / VEC;
@@ -180,32 +191,40 @@ __global__ void kdLossKernel(const T* __restrict__ s, const T* __restrict__ t, T
     }
     for (int64_t j = nVec * VEC + threadIdx.x; j < cols; j += blockDim.x) observe(st, scaled(toAcc(sr[j]), invT), scaled(toAcc(tr[j]), invT));
     Stats<A> row_ = blockMerge(st, shared);
-    // KL = Σ p·(b − a) − lse_b + lse_a, with the two maxima cancelled explicitly (lse = m + log z).
-    if (threadIdx.x == 0)
-      rowLoss[row] = static_cast<double>(row_.w / row_.zb) - static_cast<double>(row_.mb - row_.ma) -
-                     log(static_cast<double>(row_.zb)) + log(static_cast<double>(row_.za));
-    if (grad == nullptr) continue;
     // q = exp(a − m_a)/z_a and p = exp(b − m_b)/z_b: subtracting the maxima first keeps large logits exact (adding
-    // log z to a large m would round at the magnitude of m).
+    // log z to a large m would round at the magnitude of m). The same sweep sums the KL term w (also without a
+    // gradient to write: the loss needs it).
     const A ma = row_.ma, mb = row_.mb;
     const A qScale = gradScale / row_.za, pScale = gradScale / row_.zb;
-    T* gr = grad + row * cols;
+    T* gr = grad == nullptr ? nullptr : grad + row * cols;
     auto* gv = reinterpret_cast<Pack<T, VEC>*>(gr);
+    A w = A(0);
     for (int64_t j = threadIdx.x; j < nVec; j += blockDim.x) {
       Pack<T, VEC> ps = sv[j], pt = tv[j], pg;
 #pragma unroll
       for (int k = 0; k < VEC; k++) {
-        A a = scaled(toAcc(ps.v[k]), invT), b = scaled(toAcc(pt.v[k]), invT);
-        A g = fastExp(a - ma) * qScale - fastExp(b - mb) * pScale;
+        const A da = scaled(toAcc(ps.v[k]), invT) - ma, db = scaled(toAcc(pt.v[k]), invT) - mb;
+        const A ea = fastExp(da), eb = fastExp(db);
+        w += eb > A(0) ? eb * (db - da) : A(0);  // 0·log 0 = 0: a vanishing teacher probability contributes nothing
+        const A g = ea * qScale - eb * pScale;
         if constexpr (sizeof(T) == sizeof(double)) pg.v[k] = fromAccD(g); else pg.v[k] = fromAcc<T>(g);
       }
-      gv[j] = pg;
+      if (gv != nullptr) gv[j] = pg;
     }
     for (int64_t j = nVec * VEC + threadIdx.x; j < cols; j += blockDim.x) {
-      A a = scaled(toAcc(sr[j]), invT), b = scaled(toAcc(tr[j]), invT);
-      A g = fastExp(a - ma) * qScale - fastExp(b - mb) * pScale;
-      if constexpr (sizeof(T) == sizeof(double)) gr[j] = fromAccD(g); else gr[j] = fromAcc<T>(g);
+      const A da = scaled(toAcc(sr[j]), invT) - ma, db = scaled(toAcc(tr[j]), invT) - mb;
+      const A ea = fastExp(da), eb = fastExp(db);
+      w += eb > A(0) ? eb * (db - da) : A(0);
+      const A g = ea * qScale - eb * pScale;
+      if (gr != nullptr) {
+        if constexpr (sizeof(T) == sizeof(double)) gr[j] = fromAccD(g); else gr[j] = fromAcc<T>(g);
+      }
     }
+    // KL = Σ p·((b − m_b) − (a − m_a)) − log z_b + log z_a.
+    const A wRow = blockSum(w, wShared);
+    if (threadIdx.x == 0)
+      rowLoss[row] = static_cast<double>(wRow) / static_cast<double>(row_.zb) - log(static_cast<double>(row_.zb)) +
+                     log(static_cast<double>(row_.za));
   }
 }
 
