@@ -651,6 +651,36 @@ describe.skipIf(!HAS_CUDA)('fused CUDA KD loss', () => {
     });
   }
 
+  // A NaN logit makes its whole row NaN (loss and gradient), as in PyTorch, wherever it sits: in particular at a
+  // thread's first element (column 0, or any of the first blockDim columns of a row that is loaded one element at a
+  // time), where it once made a pack's maximum NaN and the pack was left out of the sums (a finite loss).
+  for (const c of [1000, 1001]) {
+    it(`a NaN logit makes its row NaN wherever it is (${c} classes: ${c % 4 ? 'scalar' : 'packed'} loads)`, () => {
+      torch.manualSeed(9);
+      const n = 6;
+      const s0 = torch.randn(n, c), t0 = torch.randn(n, c);
+      const sd = s0.data() as Float32Array, td = t0.data() as Float32Array;
+      td[1 * c + 0] = NaN; // teacher, column 0
+      td[2 * c + 5] = NaN; // teacher, column 5 (a thread's first element when loads are scalar)
+      sd[3 * c + 0] = NaN; // student, column 0
+      td[4 * c + 0] = -Infinity; // teacher −inf and student NaN at column 0
+      sd[4 * c + 0] = NaN;
+      const s = torch.tensor(sd).reshape([n, c]).cuda().requiresGrad_(true);
+      const t = torch.tensor(td).reshape([n, c]).cuda();
+      const rowsWithNaN = (g: Tensor) => Array.from({ length: n }, (_, r) => g.select(0, r).isnan().all().item() as boolean);
+      torch.kdLoss(s, t, 2, { impl: 'fused' }).backward();
+      const r = s.detach().cpu().requiresGrad_(true);
+      torch.kdLoss(r, t.cpu(), 2, { impl: 'composite' }).backward();
+      expect(rowsWithNaN((s.grad as Tensor).cpu())).toEqual(rowsWithNaN(r.grad as Tensor));
+      expect(rowsWithNaN(r.grad as Tensor)).toEqual([false, true, true, true, true, false]);
+      // Each row alone: the loss is NaN exactly for the rows PyTorch makes NaN.
+      for (let row = 0; row < n; row++) {
+        const l = torch.kdLoss(s.detach().narrow(0, row, 1), t.narrow(0, row, 1), 2, { impl: 'fused' }).item() as number;
+        expect(Number.isNaN(l), `row ${row}: loss ${l}`).toBe(row >= 1 && row <= 4);
+      }
+    });
+  }
+
   it('the KD policy runs natively on CUDA models', () => {
     torch.manualSeed(2);
     const student = new nn.Sequential(new nn.Linear(12, 5)).to('cuda');

@@ -57,23 +57,6 @@ struct Stats {
   A ma, za, mb, zb, w;
 };
 
-template <typename A>
-__device__ __forceinline__ void observe(Stats<A>& st, A a, A b) {
-  const A ninf = -INFINITY;
-  if (a > st.ma) {
-    st.za = st.za * fastExp(st.ma - a) + A(1);
-    st.ma = a;
-  } else if (a != ninf) {
-    st.za += fastExp(a - st.ma);
-  }
-  if (b > st.mb) {
-    st.zb = st.zb * fastExp(st.mb - b) + A(1);
-    st.mb = b;
-  } else if (b != ninf) {
-    st.zb += fastExp(b - st.mb);
-  }
-}
-
 // A whole pack at once: the running maxima move at most once per pack (one rescaling exp per pack, not per element)
 // and the VEC exponentials are branch-free, which matters because the kernels are bound by this arithmetic.
 template <typename A, int VEC>
@@ -93,14 +76,14 @@ __device__ __forceinline__ void observePack(Stats<A>& st, const A (&a)[VEC], con
     st.zb *= st.mb == ninf ? A(0) : fastExp(st.mb - pmb);
     st.mb = pmb;
   }
-  if (st.ma != ninf) {
+  // While a running maximum is still −inf, the pack holds only −inf and NaN (a NaN first element makes the pack's
+  // maximum NaN, which moves nothing): exp(x − 0) is then 0 for −inf and NaN for NaN, so a NaN always reaches the sum
+  // and the row comes out NaN, as in PyTorch.
+  const A oa = st.ma == ninf ? A(0) : st.ma, ob = st.mb == ninf ? A(0) : st.mb;
 #pragma unroll
-    for (int k = 0; k < VEC; k++) st.za += fastExp(a[k] - st.ma);
-  }
-  if (st.mb != ninf) {
+  for (int k = 0; k < VEC; k++) st.za += fastExp(a[k] - oa);
 #pragma unroll
-    for (int k = 0; k < VEC; k++) st.zb += fastExp(b[k] - st.mb);
-  }
+  for (int k = 0; k < VEC; k++) st.zb += fastExp(b[k] - ob);
 }
 
 template <typename A>
@@ -122,8 +105,7 @@ __device__ __forceinline__ Stats<A> merge(const Stats<A>& x, const Stats<A>& y) 
 template <typename A>
 __device__ __forceinline__ Stats<A> shuffleXor(const Stats<A>& s, int lane) {
   return Stats<A>{__shfl_xor_sync(0xffffffffu, s.ma, lane), __shfl_xor_sync(0xffffffffu, s.za, lane),
-                  __shfl_xor_sync(0xffffffffu, s.mb, lane), __shfl_xor_sync(0xffffffffu, s.zb, lane),
-                  __shfl_xor_sync(0xffffffffu, s.w, lane)};
+                  __shfl_xor_sync(0xffffffffu, s.mb, lane), __shfl_xor_sync(0xffffffffu, s.zb, lane), A(0)};
 }
 
 // Merge across the block; every thread gets the row's statistics.
@@ -167,9 +149,11 @@ struct alignas(sizeof(T) * VEC) Pack {
 // launcher's grid assumes; float64 gets one (its VEC = 2 version needs more than 32 registers).
 template <typename T> constexpr int kMinBlocks = sizeof(T) == sizeof(double) ? 1 : 2;
 
+// cols is a multiple of VEC: the launcher takes VEC = 1 for rows it cannot load in 16-byte packs.
 template <typename T, int VEC>
-__global__ void __launch_bounds__(1024, kMinBlocks<T>) kdLossKernel(const T* __restrict__ s, const T* __restrict__ t, T* __restrict__ grad,
-                             double* __restrict__ rowLoss, int64_t rows, int64_t cols, double invTd, double gradScaled) {
+__global__ void __launch_bounds__(1024, kMinBlocks<T>)
+    kdLossKernel(const T* __restrict__ s, const T* __restrict__ t, T* __restrict__ grad, double* __restrict__ rowLoss,
+                 int64_t rows, int64_t cols, double invTd, double gradScaled) {
   using A = typename Acc<T>::type;
   __shared__ Stats<A> shared[32];
   __shared__ A wShared[32];
@@ -189,7 +173,6 @@ __global__ void __launch_bounds__(1024, kMinBlocks<T>) kdLossKernel(const T* __r
       for (int k = 0; k < VEC; k++) a[k] = scaled(toAcc(ps.v[k]), invT), b[k] = scaled(toAcc(pt.v[k]), invT);
       observePack<A, VEC>(st, a, b);
     }
-    for (int64_t j = nVec * VEC + threadIdx.x; j < cols; j += blockDim.x) observe(st, scaled(toAcc(sr[j]), invT), scaled(toAcc(tr[j]), invT));
     Stats<A> row_ = blockMerge(st, shared);
     // q = exp(a − m_a)/z_a and p = exp(b − m_b)/z_b: subtracting the maxima first keeps large logits exact (adding
     // log z to a large m would round at the magnitude of m). The same sweep sums the KL term w (also without a
@@ -210,15 +193,6 @@ __global__ void __launch_bounds__(1024, kMinBlocks<T>) kdLossKernel(const T* __r
         if constexpr (sizeof(T) == sizeof(double)) pg.v[k] = fromAccD(g); else pg.v[k] = fromAcc<T>(g);
       }
       if (gv != nullptr) gv[j] = pg;
-    }
-    for (int64_t j = nVec * VEC + threadIdx.x; j < cols; j += blockDim.x) {
-      const A da = scaled(toAcc(sr[j]), invT) - ma, db = scaled(toAcc(tr[j]), invT) - mb;
-      const A ea = fastExp(da), eb = fastExp(db);
-      w += eb > A(0) ? eb * (db - da) : A(0);
-      const A g = ea * qScale - eb * pScale;
-      if (gr != nullptr) {
-        if constexpr (sizeof(T) == sizeof(double)) gr[j] = fromAccD(g); else gr[j] = fromAcc<T>(g);
-      }
     }
     // KL = Σ p·((b − m_b) − (a − m_a)) − log z_b + log z_a.
     const A wRow = blockSum(w, wShared);
