@@ -153,6 +153,7 @@ export interface NativeBinding {
   cudaSetDevice(device: number): void;
   cudaDeviceProperties(device?: number): import('./cuda').CudaDeviceProperties;
   cudaManualSeed(seed: number | bigint, all: boolean): void;
+  cudaSeedOp(op: number, ...rest: unknown[]): unknown;
   cudaStream(kind: number, device?: number, priority?: number): [bigint, number, number];
   cudaStreamOp(op: number, id: bigint, device: number, ...rest: unknown[]): boolean | undefined;
   /** libtorch's global switches by name (see lib/backends.ts); with a value, sets it first. */

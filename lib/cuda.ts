@@ -2,8 +2,8 @@
  * torch.cuda: devices, memory statistics, seeding, streams and events, plus thread settings.
  */
 import { describe } from './dtype';
-import { OutOfMemoryError, TorchError } from './errors';
-import { N, cudaAvailable, int } from './tensor';
+import { OutOfMemoryError, TorchError, refuseAsync } from './errors';
+import { N, Tensor, cudaAvailable, int, wrap } from './tensor';
 
 /** CUDA memory statistics of one device, in bytes (from libtorch's caching allocator). */
 export interface CudaMemoryStats {
@@ -215,8 +215,9 @@ export const cuda = {
   /** Makes `device` the current one (a negative index is a no-op, as in PyTorch). */
   setDevice(device: number | string): void {
     const d = dev(device);
+    if (d === undefined) throw new RangeError(`torch.cuda.setDevice: expected a device with an index ('cuda:N') or an index, but received '${device}'`);
     need('setDevice');
-    if (d === undefined || d < 0) return;
+    if (d < 0) return;
     N.cudaSetDevice(d);
   },
   /** Waits for all kernels on a device (default: the current one) to finish. */
@@ -238,9 +239,13 @@ export const cuda = {
     need('getDeviceProperties');
     return N.cudaDeviceProperties(dev(device));
   },
-  /** Whether the device computes natively in bfloat16 (compute capability 8.0 or newer). */
-  isBf16Supported(): boolean {
-    return cudaAvailable() && cuda.getDeviceCapability()[0] >= 8;
+  /**
+   * Whether bfloat16 works on the current device: natively from compute capability 8.0; with `includingEmulation`
+   * (the default, as in PyTorch) also older GPUs, where libtorch emulates it.
+   */
+  isBf16Supported(includingEmulation = true): boolean {
+    if (!cudaAvailable()) return false;
+    return cuda.getDeviceCapability()[0] >= 8 || includingEmulation === true;
   },
   /** Allocated/reserved bytes, their peaks, retries and out-of-memory count (all 0 without a usable device). */
   memoryStats(device?: number | string): CudaMemoryStats {
@@ -285,6 +290,41 @@ export const cuda = {
   manualSeedAll(s: number | bigint): void {
     N.cudaManualSeed(seed(s), true);
   },
+  /** Seeds the current device's generator from a nondeterministic source (a no-op without a usable device). */
+  seed(): void {
+    if (cudaAvailable()) N.cudaSeedOp(0);
+  },
+  /** Seeds every device's generator from a nondeterministic source (a no-op without a usable device). */
+  seedAll(): void {
+    if (cudaAvailable()) N.cudaSeedOp(1);
+  },
+  /** The current device's seed (a BigInt past 2^53, where a Number would round it). */
+  initialSeed(): number | bigint {
+    need('initialSeed');
+    return N.cudaSeedOp(2) as number | bigint;
+  },
+  /** A device's generator state (default: the current device), a CPU uint8 tensor, as `torch.cuda.get_rng_state`. */
+  getRngState(device?: number | string): Tensor {
+    need('getRngState');
+    return wrap(N.cudaSeedOp(3, dev(device)) as number);
+  },
+  /** Every device's generator state, in device order. */
+  getRngStateAll(): Tensor[] {
+    need('getRngStateAll');
+    return Array.from({ length: N.cudaDeviceCount() }, (_, d) => wrap(N.cudaSeedOp(3, d) as number));
+  },
+  /** Restores a device's generator state from {@link cuda.getRngState} (default: the current device). */
+  setRngState(state: Tensor, device?: number | string): void {
+    if (!(state instanceof Tensor)) throw new TypeError(`torch.cuda.setRngState: expected a Tensor but received ${describe(state)}`);
+    need('setRngState');
+    N.cudaSeedOp(4, state.h, dev(device));
+  },
+  /** Restores every device's state from {@link cuda.getRngStateAll}. */
+  setRngStateAll(states: Tensor[]): void {
+    if (!Array.isArray(states)) throw new TypeError(`torch.cuda.setRngStateAll: expected an array of tensors but received ${describe(states)}`);
+    need('setRngStateAll');
+    states.forEach((st, d) => cuda.setRngState(st, d));
+  },
   /** {@link Stream}. */
   Stream,
   /** {@link Event}. */
@@ -310,16 +350,19 @@ export const cuda = {
   /**
    * Runs `fn` with `stream` current (and its device current), then restores both, even when `fn` throws: PyTorch's
    * `with torch.cuda.stream(s):`. libtorch ops in `fn`, the fused KD loss included, are queued on `stream`. `fn` is
-   * synchronous: work an async function queues after its first `await` is not covered.
+   * synchronous (an async function is refused with a TypeError: work it queued after its first `await` would not be
+   * covered). A `null` stream runs `fn` with nothing changed, as `torch.cuda.stream(None)`.
    */
-  stream<R>(stream: Stream, fn: () => R): R {
-    if (!(stream instanceof Stream)) throw new TypeError(`torch.cuda.stream: expected a torch.cuda.Stream but received ${describe(stream)}`);
+  stream<R>(stream: Stream | null, fn: () => R): R {
+    if (stream !== null && !(stream instanceof Stream)) throw new TypeError(`torch.cuda.stream: expected a torch.cuda.Stream or null but received ${describe(stream)}`);
     if (typeof fn !== 'function') throw new TypeError(`torch.cuda.stream: expected a function but received ${describe(fn)}`);
+    const message = 'torch.cuda.stream only covers synchronous functions (work an async function queues after its first await would run outside it)';
+    if (stream === null) return refuseAsync(fn(), message); // `with torch.cuda.stream(None):` changes nothing
     const prevDevice = N.cudaCurrentDevice();
     const prevStream = N.cudaStream(0, stream.deviceIndex);
     try {
       N.cudaStreamOp(0, stream.streamId, stream.deviceIndex); // also makes its device current
-      return fn();
+      return refuseAsync(fn(), message);
     } finally {
       N.cudaStreamOp(0, prevStream[0], prevStream[1]);
       if (prevDevice !== stream.deviceIndex) N.cudaSetDevice(prevDevice);

@@ -14,6 +14,7 @@
 #include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <ATen/cuda/CUDAContext.h>
+#include <ATen/cuda/CUDAGeneratorImpl.h>
 #endif
 
 namespace torchkd {
@@ -65,9 +66,17 @@ Napi::Value cudaMemoryStats(const Napi::CallbackInfo& info) {
   TORCHKD_CUDA_ONLY("memoryStats");
 #ifdef TORCHKD_WITH_CUDA
   Napi::Env env = info.Env();
-  auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(cudaDeviceArg(info, 0, "memoryStats"));
-  const size_t agg = 0;  // StatType::AGGREGATE (the enum moved between namespaces across 2.x releases)
+  const c10::DeviceIndex device = cudaDeviceArg(info, 0, "memoryStats");
   auto out = Napi::Object::New(env);
+  // Before the first CUDA allocation of the process the caching allocator is not set up (its queries would throw
+  // "did you call init?"): PyTorch answers {} / 0 then, without creating a CUDA context, and so does this.
+  if (!c10::cuda::CUDACachingAllocator::get()->initialized()) {
+    for (const char* key : {"allocated", "reserved", "peakAllocated", "peakReserved", "numAllocRetries", "numOoms"})
+      out.Set(key, Napi::Number::New(env, 0));
+    return out;
+  }
+  auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device);
+  const size_t agg = 0;  // StatType::AGGREGATE (the enum moved between namespaces across 2.x releases)
   out.Set("allocated", Napi::Number::New(env, static_cast<double>(stats.allocated_bytes[agg].current)));
   out.Set("reserved", Napi::Number::New(env, static_cast<double>(stats.reserved_bytes[agg].current)));
   out.Set("peakAllocated", Napi::Number::New(env, static_cast<double>(stats.allocated_bytes[agg].peak)));
@@ -81,7 +90,9 @@ Napi::Value cudaMemoryStats(const Napi::CallbackInfo& info) {
 Napi::Value cudaResetPeak(const Napi::CallbackInfo& info) {
   TORCHKD_CUDA_ONLY("resetPeakMemoryStats");
 #ifdef TORCHKD_WITH_CUDA
-  c10::cuda::CUDACachingAllocator::resetPeakStats(cudaDeviceArg(info, 0, "resetPeakMemoryStats"));
+  const c10::DeviceIndex device = cudaDeviceArg(info, 0, "resetPeakMemoryStats");
+  // Nothing allocated yet: the peaks are 0 already (and the allocator would refuse the call).
+  if (c10::cuda::CUDACachingAllocator::get()->initialized()) c10::cuda::CUDACachingAllocator::resetPeakStats(device);
   return info.Env().Undefined();
 #endif
 }
@@ -159,6 +170,53 @@ Napi::Value cudaManualSeed(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// cudaSeedOp(op, ...): the default CUDA generators beyond manual seeding (torch.cuda.seed, seed_all, initial_seed,
+// get_rng_state, set_rng_state). op 0: seed the current device's generator from a nondeterministic source; 1: every
+// device's; 2: the current device's seed (a Number, or a BigInt past 2^53); 3: a device's state as a CPU uint8 tensor;
+// 4: restore a device's state from such a tensor.
+Napi::Value cudaSeedOp(const Napi::CallbackInfo& info) {
+  TORCHKD_CUDA_ONLY("seed");
+#ifdef TORCHKD_WITH_CUDA
+  Napi::Env env = info.Env();
+  const int op = intArg(info, 0, "op");
+  auto seedDevice = [](c10::DeviceIndex d) {
+    auto gen = at::cuda::detail::getDefaultCUDAGenerator(d);
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.seed();
+  };
+  switch (op) {
+    case 0: seedDevice(cudaDeviceArg(info, 1, "seed")); return env.Undefined();
+    case 1: {
+      const int64_t count = static_cast<int64_t>(torch::cuda::device_count());
+      for (int64_t d = 0; d < count; d++) seedDevice(static_cast<c10::DeviceIndex>(d));
+      return env.Undefined();
+    }
+    case 2: {
+      auto gen = at::cuda::detail::getDefaultCUDAGenerator(cudaDeviceArg(info, 1, "initialSeed"));
+      const uint64_t seed = gen.current_seed();
+      if (seed <= (uint64_t(1) << 53)) return Napi::Number::New(env, static_cast<double>(seed));
+      return Napi::BigInt::New(env, seed);
+    }
+    case 3: {
+      auto gen = at::cuda::detail::getDefaultCUDAGenerator(cudaDeviceArg(info, 1, "getRngState"));
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      return wrap(info, at::Tensor(gen.get_state()));
+    }
+    case 4: {
+      const auto& state = tensorArg(info, 1);
+      if (state.scalar_type() != at::kByte || !state.device().is_cpu()) {
+        throwType("torch.cuda.setRngState expects a CPU uint8 tensor from torch.cuda.getRngState()");
+      }
+      auto gen = at::cuda::detail::getDefaultCUDAGenerator(cudaDeviceArg(info, 2, "setRngState"));
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(state);
+      return env.Undefined();
+    }
+    default: throwRange("cudaSeedOp: unknown op");
+  }
+#endif
+}
+
 // ---- streams and events ----------------------------------------------------------------------------------------
 //
 // A stream crosses to JS as (id, device): c10's packed stream id, a BigInt, and the device index. Streams come from
@@ -171,10 +229,14 @@ c10::cuda::CUDAStream streamArg(const Napi::CallbackInfo& info, size_t i) {
   int64_t id = int64Arg(info, i, "stream id");
   int32_t dev = intArg(info, i + 1, "stream device");
   if (dev < 0 || dev >= static_cast<int32_t>(torch::cuda::device_count())) throwRange("not a stream of a visible CUDA device");
-  // c10 ids: 0 is the default stream, odd ids are libtorch's own streams; an even nonzero id would be read as a raw
-  // cudaStream_t pointer (an external stream), which JS never has, so such an id is refused rather than trusted.
-  if (id != 0 && (id & 1) == 0) throwRange("not a torch.cuda.Stream id");
-  return c10::cuda::CUDAStream::unpack3(id, static_cast<c10::DeviceIndex>(dev), c10::DeviceType::CUDA);
+  // c10 ids: 0 is the default stream, the others name one of libtorch's pool streams; any id c10 reads as an external
+  // stream (a raw cudaStream_t pointer, which JS never has: even ids, and odd ones whose type bits say external, as
+  // −1 or 31 do) is refused rather than handed to the driver as a pointer. (An unknown stream type is c10's own
+  // error when the stream is used.)
+  if (id < 0) throwRange("not a torch.cuda.Stream id");
+  auto st = c10::cuda::CUDAStream::unpack3(id, static_cast<c10::DeviceIndex>(dev), c10::DeviceType::CUDA);
+  if (id != 0 && reinterpret_cast<intptr_t>(st.stream()) == static_cast<intptr_t>(id)) throwRange("not a torch.cuda.Stream id");
+  return st;
 }
 
 Napi::Value streamValue(Napi::Env env, const c10::cuda::CUDAStream& st) {
@@ -203,7 +265,8 @@ struct EventBox {
 
 void destroyEvent(node_api_basic_env, void* data, void*) {
   auto* box = static_cast<EventBox*>(data);
-  if (box->event) (void)cudaEventDestroy(box->event);  // no JS here: inside the collector
+  // No JS here: inside the collector. A failed destroy's error is cleared, or a later launch check would report it.
+  if (box->event && cudaEventDestroy(box->event) != cudaSuccess) (void)cudaGetLastError();
   delete box;
 }
 
@@ -263,7 +326,7 @@ Napi::Value cudaStreamOp(const Napi::CallbackInfo& info) {
         c10::cuda::CUDAGuard guard(st.device_index());
         err = cudaStreamWaitEvent(st.stream(), ev, 0);
       }
-      (void)cudaEventDestroy(ev);  // released once the wait is satisfied
+      if (cudaEventDestroy(ev) != cudaSuccess) (void)cudaGetLastError();  // released once the wait is satisfied
       cudaCheck(err, "Stream.waitStream()");
       return env.Undefined();
     }
@@ -451,6 +514,7 @@ void initCuda(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "cudaSetDevice", cudaSetDevice);
   exportGuarded(env, exports, "cudaDeviceProperties", cudaDeviceProperties);
   exportGuarded(env, exports, "cudaManualSeed", cudaManualSeed);
+  exportGuarded(env, exports, "cudaSeedOp", cudaSeedOp);
   exportGuarded(env, exports, "cudaStream", cudaStream);
   exportGuarded(env, exports, "cudaStreamOp", cudaStreamOp);
   exportGuarded(env, exports, "cudaEventNew", cudaEventNew);

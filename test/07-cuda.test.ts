@@ -40,6 +40,13 @@ describe('without a GPU', () => {
     torch.manualSeed(11);
     expect(torch.randn(3).toArray()).toEqual(a); // the CPU generator is untouched by torch.cuda's seeding
     expect(a).not.toEqual(before);
+    torch.cuda.seed(); // lazily queued in PyTorch: a no-op without a device
+    torch.cuda.seedAll();
+    torch.manualSeed(11);
+    expect(torch.randn(3).toArray()).toEqual(a);
+    expect(torch.cuda.stream(null, () => 7)).toBe(7); // torch.cuda.stream(None): nothing changes
+    expect(() => torch.cuda.stream(null, async () => 1)).toThrow(/synchronous/);
+    expect(() => torch.cuda.setDevice('cuda')).toThrow(RangeError); // no index: PyTorch's ValueError
     const clear = torch.cuda.isBuiltWithCuda() ? { code: 'CUDA_UNAVAILABLE' } : { name: 'TypeError' };
     for (const f of [
       () => torch.cuda.currentDevice(),
@@ -49,6 +56,10 @@ describe('without a GPU', () => {
       () => torch.cuda.getDeviceCapability(0),
       () => torch.cuda.getDeviceProperties('cuda:0'),
       () => torch.cuda.memGetInfo(),
+      () => torch.cuda.initialSeed(),
+      () => torch.cuda.getRngState(),
+      () => torch.cuda.getRngStateAll(),
+      () => torch.cuda.setRngState(torch.zeros([16], { dtype: 'uint8' })),
     ]) {
       expect(f).toThrow(expect.objectContaining(clear));
     }
@@ -272,6 +283,52 @@ describe.skipIf(!HAS_CUDA)('CUDA devices and tensors', () => {
     expect(torch.randn([1000], { device: 'cuda' }).cpu().equal(a)).toBe(false); // the stream moves on unless reseeded
     torch.manualSeed(123); // seeds the CUDA generators too, as in PyTorch
     expect(torch.randn([1000], { device: 'cuda' }).cpu().equal(a)).toBe(true);
+  });
+
+  it('torch.cuda seeds and generator states: initialSeed, seed, getRngState/setRngState', () => {
+    torch.cuda.manualSeed(5);
+    expect(torch.cuda.initialSeed()).toBe(5);
+    const state = torch.cuda.getRngState();
+    expect(state.dtype).toBe('uint8');
+    expect(state.device).toBe('cpu');
+    const a = torch.randn([64], { device: 'cuda' }).cpu();
+    torch.cuda.setRngState(state);
+    expect(torch.randn([64], { device: 'cuda' }).cpu().equal(a)).toBe(true); // the same numbers again
+    const all = torch.cuda.getRngStateAll();
+    expect(all.length).toBe(torch.cuda.deviceCount());
+    torch.cuda.setRngStateAll(all);
+    torch.cuda.seed();
+    expect(torch.cuda.initialSeed()).not.toBe(5); // a fresh, nondeterministic seed
+    torch.cuda.seedAll();
+    expect(() => torch.cuda.setRngState(torch.zeros([4]))).toThrow(TypeError); // float32: not a generator state
+    torch.manualSeed(0);
+  });
+
+  it('stream ids that are not libtorch pool streams are refused before reaching the driver', () => {
+    // c10 reads some ids as raw cudaStream_t pointers (external streams); recorded on a tensor, such a "stream" would
+    // reach the driver when the tensor is freed, in a finalizer. Refused: a RangeError (or c10's own error for an id
+    // of no known stream type), and the tensor frees normally.
+    for (const id of [-1n, 2n, 31n, 1n << 40n]) {
+      const x = torch.ones(1024).cuda();
+      const e = thrown(() => x.recordStream({ streamId: id, deviceIndex: 0 }));
+      expect(e instanceof RangeError || e instanceof torch.TorchError, `${id}: ${e}`).toBe(true);
+      x.dispose();
+    }
+    torch.cuda.synchronize();
+  });
+
+  it('memory queries before the first CUDA allocation answer 0, as in PyTorch (a fresh process)', () => {
+    const script = `
+const torch = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'index.js'))});
+const before = torch.cuda.memoryStats();
+torch.cuda.resetPeakMemoryStats();
+const x = torch.ones([1 << 20], { device: 'cuda' });
+process.stdout.write(JSON.stringify({ before, after: torch.cuda.memoryAllocated() }));`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: process.env });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { before: Record<string, number>; after: number };
+    expect(out.before).toEqual({ allocated: 0, reserved: 0, peakAllocated: 0, peakReserved: 0, numAllocRetries: 0, numOoms: 0 });
+    expect(out.after).toBeGreaterThanOrEqual(4 << 20);
   });
 
   it('a DataLoader with pinMemory gives pinned batches that copy asynchronously', () => {
