@@ -738,6 +738,38 @@ describe.skipIf(!HAS_CUDA)('fused CUDA KD loss', () => {
     });
   }
 
+  it('a second backward through a fused CUDA graph is a TorchError (raised on the autograd device thread), and the process lives on', () => {
+    const s = torch.randn(4, 100).cuda().requiresGrad_(true);
+    const loss = torch.kdLoss(s, torch.randn(4, 100).cuda(), 2, { impl: 'fused' });
+    loss.backward(null, { retainGraph: true });
+    expect(() => loss.backward()).toThrow(expect.objectContaining({ name: 'TorchError', message: expect.stringMatching(/backward ran twice/) }));
+    const x = torch.ones(3).cuda().requiresGrad_(true);
+    x.mul(2).sum().backward();
+    expect((x.grad as Tensor).cpu().toArray()).toEqual([2, 2, 2]);
+  });
+
+  it('under CUDA autocast float16 logits get a float32 loss and a gradient scaled in float32, rounded once', () => {
+    torch.manualSeed(12);
+    const s = torch.randn(8, 5000).cuda().half().requiresGrad_(true);
+    const t = torch.randn(8, 5000).cuda().half();
+    expect(torch.kdLoss(s, t, 4).dtype).toBe('float16'); // outside a region: the logits' dtype
+    const loss = torch.autocast('cuda', { dtype: 'float16' }, () => torch.kdLoss(s, t, 4));
+    expect(loss.dtype).toBe('float32');
+    loss.mul(524288).backward(); // a GradScaler-sized factor (inf as a float16 factor)
+    const ref = s.detach().float().requiresGrad_(true);
+    torch.kdLoss(ref, t.float(), 4).mul(524288).backward();
+    const g = s.grad as Tensor;
+    expect(g.dtype).toBe('float16');
+    expect(g.float().isfinite().all().item()).toBe(true);
+    // The same kernel on the same float32 values, scaled in float32: the float32 gradient rounded once, to the bit.
+    expect(g.cpu().equal((ref.grad as Tensor).half().cpu())).toBe(true);
+    const b = s.detach().bfloat16().requiresGrad_(true);
+    const lb = torch.autocast('cuda', { dtype: 'bfloat16' }, () => torch.kdLoss(b, t.bfloat16(), 4));
+    expect(lb.dtype).toBe('float32');
+    // A float32 teacher with a 16-bit student, no autocast: float32, as kl_div promotes.
+    expect(torch.kdLoss(b.detach(), t.float(), 4).dtype).toBe('float32');
+  });
+
   it('the KD policy runs natively on CUDA models', () => {
     torch.manualSeed(2);
     const student = new nn.Sequential(new nn.Linear(12, 5)).to('cuda');

@@ -237,11 +237,19 @@ class FusedKdLoss : public torch::autograd::Function<FusedKdLoss> {
     // float32 and is multiplied by the (large) scaled incoming gradient before it is rounded to float16 once, as the
     // composite's is; stored in float16 first, its small entries would be subnormal or zero before the scale could
     // lift them. bfloat16 has float32's range and keeps the direct path.
+    //
+    // Without autocast the computation (and the loss) takes the promoted dtype of the two, as kl_div's would: float32
+    // teacher logits with a 16-bit student (logits saved offline, or a teacher run outside the region) stay float32,
+    // and the student is widened, not the teacher rounded to 8 or 11 bits.
     const bool autocastOn = at::autocast::is_autocast_enabled(s.device().type());
     const bool reduced = s.scalar_type() == at::kHalf || s.scalar_type() == at::kBFloat16;
-    const bool widen = autocastOn && s.scalar_type() == at::kHalf;
-    const at::Tensor sw = widen ? s.detach().to(at::kFloat) : s;
-    at::Tensor t2 = t.scalar_type() == sw.scalar_type() ? t : t.to(sw.scalar_type());
+    const at::ScalarType promoted = at::promote_types(s.scalar_type(), t.scalar_type());
+    at::ScalarType compute = promoted;
+    if (autocastOn && reduced && !(s.scalar_type() == at::kBFloat16 && t.scalar_type() == at::kBFloat16))
+      compute = at::promote_types(at::kFloat, t.scalar_type());  // float32 (float64 with a float64 teacher)
+    const bool widen = compute != s.scalar_type();
+    const at::Tensor sw = widen ? s.detach().to(compute) : s;
+    at::Tensor t2 = t.scalar_type() == compute ? t : t.to(compute);
     at::Tensor s2d = asRows(sw, d), t2d = asRows(t2, d);
     const bool withGrad = s.requires_grad();
     // batch-mean divides by size(0) (PyTorch's convention, also for (N, L, C) logits); d/ds of KL(s/T) carries 1/T.
@@ -254,7 +262,7 @@ class FusedKdLoss : public torch::autograd::Function<FusedKdLoss> {
     else
 #endif
       out = fusedForwardCpu(s2d, t2d, temperature, gradScale, withGrad);
-    at::Tensor loss = (out.first / static_cast<double>(batch)).to(reduced && autocastOn ? at::kFloat : s.scalar_type());
+    at::Tensor loss = (out.first / static_cast<double>(batch)).to(reduced && autocastOn ? at::promote_types(at::kFloat, compute) : promoted);
     if (withGrad) {
       at::Tensor g = out.second;
       // Back to the caller's layout (a view; no copy).
@@ -270,8 +278,11 @@ class FusedKdLoss : public torch::autograd::Function<FusedKdLoss> {
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
                                                torch::autograd::tensor_list gradOutputs) {
     auto it = ctx->saved_data.find("grad");
-    if (it == ctx->saved_data.end() || !it->second.isTensor())
-      throwType("kdLoss (fused): backward ran twice through the same graph; use {impl: 'composite'} with retainGraph");
+    // A c10::Error, not the addon's argument errors: backward runs inside libtorch's autograd engine (for CUDA tensors
+    // on its own device thread), which hands c10/std exceptions back to the caller but lets anything else escape
+    // (std::terminate on a device thread; on the CPU, an engine left in a stale state).
+    TORCH_CHECK(it != ctx->saved_data.end() && it->second.isTensor(),
+                "kdLoss (fused): backward ran twice through the same graph; use {impl: 'composite'} with retainGraph");
     at::Tensor g = it->second.toTensor();
     ctx->saved_data.erase("grad");
     const auto inputType = static_cast<at::ScalarType>(ctx->saved_data["dtype"].toInt());

@@ -18,7 +18,8 @@ CudaDtype cudaDtype(at::ScalarType t) {
     case at::kDouble: return CudaDtype::Float64;
     case at::kHalf: return CudaDtype::Float16;
     case at::kBFloat16: return CudaDtype::BFloat16;
-    default: throwType(std::string("kdLoss (fused CUDA): unsupported dtype ") + c10::toString(t));
+    // c10's error, not the addon's: this also runs in backward, on the autograd engine's device thread.
+    default: TORCH_CHECK(false, "kdLoss (fused CUDA): unsupported dtype ", c10::toString(t));
   }
 }
 
