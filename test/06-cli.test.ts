@@ -65,6 +65,29 @@ describe.skipIf(!HAS_DATA)('torchkd train', () => {
     expect(mb.map(strip)).toEqual(ma.map(strip));
   });
 
+  it('--resume keeps the saved device unless --device moves the run (a GPU run continued on the CPU)', () => {
+    const full = path.join(tmp, 'dev-full');
+    const part = path.join(tmp, 'dev-part');
+    const args = [...QUICK, '--arch', 'mlp_small_mnist'];
+    runTraining(parseTrainArgs([...args, '--epochs', '2', '--out', full]), quiet());
+    runTraining(parseTrainArgs([...args, '--epochs', '1', '--out', part]), quiet());
+    // Make the saved run a GPU one, as if trained on a GPU machine.
+    const file = path.join(part, 'checkpoint.pt');
+    const ck = torch.load(file) as Record<string, unknown> & { args: string };
+    ck.args = JSON.stringify({ ...JSON.parse(ck.args), device: 'cuda' });
+    torch.save(ck, file);
+    if (!torch.cuda.isAvailable()) {
+      // Not moved: it would continue on the saved device, which this machine lacks (a clear error, nothing written).
+      expect(() => runTraining(parseTrainArgs(['--resume', part, '--epochs', '2']), quiet())).toThrow(expect.objectContaining({ code: 'CUDA_UNAVAILABLE' }));
+    }
+    const io = quiet();
+    runTraining(parseTrainArgs(['--resume', part, '--epochs', '2', '--device', 'cpu']), io);
+    expect(io.lines.some((l) => l.includes('on cpu'))).toBe(true);
+    const a = torch.load(path.join(full, 'checkpoint.pt')) as { model: Record<string, torch.Tensor> };
+    const b = torch.load(file) as { model: Record<string, torch.Tensor> };
+    for (const k of Object.keys(a.model)) expect(a.model[k].equal(b.model[k])).toBe(true);
+  });
+
   it('--amp bf16 distils under autocast; --amp fp16 also scales the loss and resumes with the scaler state', () => {
     const bf = path.join(tmp, 'amp-bf16');
     const io = quiet();

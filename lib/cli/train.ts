@@ -88,7 +88,8 @@ export function trainParser(): ArgumentParser {
   p.add_argument('-b', '--batch-size', { type: pythonTypes.int, default: 256, metavar: 'N', dest: 'batch_size' });
   p.add_argument('--seed', { type: pythonTypes.int, default: null, help: 'seed for weights, data order and dropout' });
   p.add_argument('--deterministic', '--det', { action: 'store_true', help: 'reproducible run (seed 0 unless --seed)' });
-  p.add_argument('--device', { choices: ['cpu', 'cuda'], default: 'cpu' });
+  // null here, so that a resumed run can tell a --device given now (moving the run to another machine) from none.
+  p.add_argument('--device', { choices: ['cpu', 'cuda'], default: null, help: "cpu or cuda (default: cpu; with --resume, the saved run's)" });
   p.add_argument('--amp', { choices: ['bf16', 'fp16'], default: null, help: 'mixed precision: torch.autocast in bfloat16, or in float16 with a GradScaler (default: float32)' });
   p.add_argument('--out', '-o', { metavar: 'DIR', default: null, help: 'output folder (default runs/<arch>-<time>)' });
   p.add_argument('--resume', { metavar: 'DIR', default: null, help: 'continue the run saved in DIR (its checkpoint.pt)' });
@@ -117,6 +118,8 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\n${p.format_usage()}`);
   }
+  (ns as TrainArgs & { [GIVEN_DEVICE]?: boolean })[GIVEN_DEVICE] = ns.device !== null; // a symbol: not saved with the args
+  if (ns.device === null) ns.device = 'cpu';
   const check = (ok: boolean, msg: string): void => {
     if (!ok) throw new UsageError(msg);
   };
@@ -150,6 +153,9 @@ interface Checkpoint {
   best_epoch: number;
   args: string;
 }
+
+// Set by parseTrainArgs when --device was given on the command line.
+const GIVEN_DEVICE = Symbol('--device given');
 
 /** The epoch count of a resumed run: the one given on the command line when it differs from the default. */
 function resumedEpochs(given: TrainArgs, saved: TrainArgs): number {
@@ -279,9 +285,11 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput()): Train
     }
     if (!ck || ck.format !== 'torchkd-train-1') throw new UsageError(`--resume: ${file} is not a torchkd train checkpoint`);
     const saved = JSON.parse(ck.args) as TrainArgs;
-    // The saved arguments win, except --epochs, which may extend the run.
+    // The saved arguments win, except --epochs, which may extend the run, and --device, which may move it (a run
+    // saved on a GPU machine continues on the CPU with --device cpu, and the other way round).
     const epochs = resumedEpochs(args, saved);
-    args = { ...saved, resume: args.resume, epochs };
+    const device = (args as TrainArgs & { [GIVEN_DEVICE]?: boolean })[GIVEN_DEVICE] ? args.device : saved.device;
+    args = { ...saved, resume: args.resume, epochs, device };
   }
   const out = prepareOut(args);
   const seed = args.seed ?? Math.floor(Math.random() * 2 ** 31);
