@@ -2,7 +2,9 @@
 //
 // The arithmetic follows PyTorch's single-tensor implementations (torch/optim/sgd.py `_single_tensor_sgd`,
 // adam.py `_single_tensor_adam`, which Python uses for CPU tensors) op for op, so parameters after N steps are
-// bit-identical to Python's on the same libtorch. The C++ frontend's optimizers are not used: their Adam updates
+// bit-identical to Python's on the same libtorch (on CUDA, to Python's foreach=False: its default there is the
+// multi-tensor Adam, whose division by the bias correction can round differently). The C++ frontend's optimizers are
+// not used: their Adam updates
 // the first moment with mul_/add_ where Python uses lerp_, which rounds differently.
 #include "addon.h"
 

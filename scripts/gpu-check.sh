@@ -5,8 +5,8 @@
 #   2. builds torchkd from source with CMake against the machine's PyTorch (CUDA flavour, sm_90), and in the
 #      background makes the CUDA prebuilt binary with `npm run prebuild` (node-gyp + prebuildify, sm_80 and sm_90);
 #   3. runs `torchkd doctor`, a 30-second smoke test of the TMA cluster kernel (bench/kd_tma_smoke.js: if it fails,
-#      every later TMA step is skipped, so a faulting or hanging kernel costs seconds, not the lease), the CUDA tests
-#      and the KD tests (vitest);
+#      every later TMA step is skipped, so a faulting or hanging kernel costs seconds, not the lease), the CUDA tests,
+#      the KD tests and the mixed-precision tests (vitest);
 #   4. KD-loss parity on the GPU against PyTorch's composite (bench/kd_parity_gpu.*), for the TMA cluster kernel
 #      (TORCHKD_KD_KERNEL=tma, which also reruns the CUDA tests) and the generic kernel (the default);
 #   5. the fused-vs-eager benchmark (torchkd vs Python PyTorch on the same GPU) at 4096x32000 fp32 and
@@ -61,9 +61,9 @@ TMA_RC=$?
 cat "$OUT/tma-smoke.txt" | tail -12 | tee -a "$OUT/log.txt"
 TMA_OK=1; [ $TMA_RC -eq 0 ] || { TMA_OK=0; log "TMA smoke test failed (rc=$TMA_RC): later TMA steps skipped"; }
 
-log "vitest: CUDA tests, KD loss and policy"
+log "vitest: CUDA tests, KD loss and policy, mixed precision"
 NO_COLOR=1 timeout -k 5 240 node node_modules/vitest/vitest.mjs run test/07-cuda.test.ts test/04-kd-loss.test.ts \
-  test/04-kd-policy.test.ts > "$OUT/vitest.txt" 2>&1
+  test/04-kd-policy.test.ts test/05-amp.test.ts > "$OUT/vitest.txt" 2>&1
 VITEST_RC=$?
 grep -E "Test Files|Tests |✗|×|FAIL|Error: element|AssertionError" "$OUT/vitest.txt" | head -40 | tee -a "$OUT/log.txt"
 
