@@ -176,6 +176,15 @@ describe('optimizers reach the same parameters as PyTorch after 20 steps', () =>
     const sa = a.stateDict();
     const sb = b.stateDict();
     for (const k of Object.keys(sa)) expect(sa[k].equal(sb[k])).toBe(true);
+    // Floating state takes the parameter's dtype whatever its own (PyTorch's _process_value_according_to_param_policy):
+    // a float16 state loaded for float32 parameters comes back float32; the step count stays as it was.
+    const half = optB.stateDict();
+    for (const st of Object.values(half.state)) st.exp_avg = (st.exp_avg as Tensor).half();
+    const optC = new optim.Adam(b.parameters(), { lr: 1e-2 });
+    optC.loadStateDict(half);
+    const back = optC.stateDict().state['0'];
+    expect((back.exp_avg as Tensor).dtype).toBe('float32');
+    expect((back.step as Tensor).dtype).toBe((half.state['0'].step as Tensor).dtype);
   });
 
   it('rejects bad options with TypeError / RangeError', () => {

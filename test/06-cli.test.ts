@@ -75,7 +75,7 @@ describe.skipIf(!HAS_DATA)('torchkd train', () => {
     const file = path.join(part, 'checkpoint.pt');
     const ck = torch.load(file) as Record<string, unknown> & { args: string };
     ck.args = JSON.stringify({ ...JSON.parse(ck.args), device: 'cuda' });
-    torch.save(ck, file);
+    torch.save(ck as Parameters<typeof torch.save>[0], file);
     if (!torch.cuda.isAvailable()) {
       // Not moved: it would continue on the saved device, which this machine lacks (a clear error, nothing written).
       expect(() => runTraining(parseTrainArgs(['--resume', part, '--epochs', '2']), quiet())).toThrow(expect.objectContaining({ code: 'CUDA_UNAVAILABLE' }));

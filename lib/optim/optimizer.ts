@@ -3,7 +3,7 @@
  * layout (`{state: {0: {...}}, param_groups: [{lr, ..., params: [0, 1]}]}`, option names in snake_case), so a
  * torchkd optimizer checkpoint and a Python one are interchangeable through torch.save / torch.load.
  */
-import { describe } from '../dtype';
+import { describe, isFloatingPoint } from '../dtype';
 import { TorchError } from '../errors';
 import { N, Tensor, handleOf } from '../tensor';
 
@@ -134,7 +134,7 @@ export abstract class Optimizer {
       const copy: Record<string, Tensor | number> = {};
       for (const [k, v] of Object.entries(s)) {
         // State tensors follow the parameter's device (and dtype for floating state), as PyTorch casts them.
-        if (v instanceof Tensor) copy[k] = k === 'step' ? v.clone() : v.to({ device: p.device, dtype: v.dtype === 'float32' || v.dtype === 'float64' ? p.dtype : v.dtype, copy: true });
+        if (v instanceof Tensor) copy[k] = k === 'step' ? v.clone() : v.to({ device: p.device, dtype: isFloatingPoint(v.dtype) ? p.dtype : v.dtype, copy: true });
         else copy[k] = v;
       }
       this.state.set(p, copy);
