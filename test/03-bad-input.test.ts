@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
 import { TorchError } from '../lib/index';
+import { liveTensorsSettled } from './helpers';
 
 const ROOT = path.resolve(__dirname, '..');
 const DIST = path.join(ROOT, 'dist', 'index.js');
@@ -129,7 +130,7 @@ describe('messages say what was wrong and how to fix it', () => {
   });
 
   it('the process survives errors inside tidy and noGrad, and state is restored', () => {
-    const before = torch.memory().liveTensors;
+    const before = liveTensorsSettled();
     expect(() => torch.tidy(() => torch.ones(2).matmul(torch.ones(3)))).toThrow(TorchError);
     expect(torch.memory().liveTensors).toBe(before);
     expect(() => torch.noGrad(() => torch.ones(2).add(torch.ones(3)))).toThrow(TorchError);

@@ -7,7 +7,7 @@ import { describe, expect, it, vi } from 'vitest';
 
 import * as torch from '../lib/index';
 import { Tensor, TorchError, nn, optim } from '../lib/index';
-import { expectTensor, fixture, fromJson, thrown, type TensorJson } from './helpers';
+import { expectTensor, fixture, fromJson, liveTensorsSettled, thrown, type TensorJson } from './helpers';
 
 type StateJson = Record<string, TensorJson>;
 interface AmpFixture {
@@ -245,7 +245,7 @@ describe('torch.amp.GradScaler', () => {
     scaler.update(64);
     expect(scaler.getScale()).toBe(64);
     expect(() => scaler.update(torch.ones(2) as never)).toThrow(TypeError);
-    const live = torch.memory().liveTensors;
+    const live = liveTensorsSettled();
     const eight = torch.tensor([8], { dtype: 'float32' });
     for (let i = 0; i < 20; i++) scaler.update(eight);
     expect(scaler.getScale()).toBe(8);

@@ -120,3 +120,14 @@ export function thrown(fn: () => unknown): Error {
   }
   throw new Error('expected the call to throw, but it returned');
 }
+
+/**
+ * The live tensor count with no collectible garbage left (vitest runs with --expose-gc): the "before" of a leak check,
+ * so that earlier tests' unreachable tensors, freed by a collection in the middle of the check, cannot make the count
+ * fall. Garbage made inside the checked code is still counted unless a collection happens to run there.
+ */
+export function liveTensorsSettled(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) for (let i = 0; i < 4; i++) gc();
+  return torch.memory().liveTensors;
+}
