@@ -4,8 +4,9 @@
  *
  * Output folder: metrics.jsonl (one row per pass), checkpoint.pt (last) and best.pt (best validation top-1), both
  * written atomically, teacher.pt when the teacher was trained here, args.json and report.html. `--resume DIR`
- * continues an interrupted run to the same result as an uninterrupted one (model, optimizer, schedules and the RNG
- * state are in the checkpoint).
+ * continues an interrupted run to the same result as an uninterrupted one (model, optimizer, schedules and the CPU RNG
+ * state are in the checkpoint); on a GPU that takes --deterministic, since cuDNN's benchmark mode (Distiller's
+ * default) may pick different algorithms in the resumed process.
  */
 import { ArgumentParser } from 'argparse';
 import * as fs from 'node:fs';
