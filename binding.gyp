@@ -27,7 +27,7 @@
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
-      "cflags_cc": ["-std=c++20", "-fexceptions", "-frtti", "-O3", "-ffp-contract=off", "-fopenmp-simd", "-Wno-unused-parameter", "-Wno-deprecated-declarations",
+      "cflags_cc": ["-std=c++20", "-fexceptions", "-frtti", "-O3", "-fopenmp-simd", "-Wno-unused-parameter", "-Wno-deprecated-declarations",
                     "<!@(node scripts/libtorch.js --gyp openmp)"],
       "ldflags": ["<!@(node scripts/libtorch.js --gyp openmp)"],
       "libraries": ["<!@(node scripts/libtorch.js --gyp libraries)"],

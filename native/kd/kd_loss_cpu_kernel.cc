@@ -123,22 +123,20 @@ inline float exp2Scalar(float u) {
 
 // The row's logits in base 2, relative to its maxima: s·k − ms·k (one FMA where the compiler contracts it), or, for
 // rows with huge maxima (offsetsExact), (s − ms)·k.
-template <int W, bool Exact>
+template <bool Exact>
 struct Offset {
-  using F = typename Vec<W>::F;
   float k, ms, mt;
-  float offA = Exact ? ms : ms * k, offB = Exact ? mt : mt * k;
-  __attribute__((always_inline)) F a(F x) const { return Exact ? (x - offA) * k : x * k - offA; }
-  __attribute__((always_inline)) F b(F x) const { return Exact ? (x - offB) * k : x * k - offB; }
-  __attribute__((always_inline)) float a(float x) const { return Exact ? (x - offA) * k : x * k - offA; }
-  __attribute__((always_inline)) float b(float x) const { return Exact ? (x - offB) * k : x * k - offB; }
+  // V: a float or a vector of them.
+  template <typename V> __attribute__((always_inline)) V a(V x) const { return rel(x, ms); }
+  template <typename V> __attribute__((always_inline)) V b(V x) const { return rel(x, mt); }
+  template <typename V> __attribute__((always_inline)) V rel(V x, float m) const { return Exact ? (x - m) * k : x * k - m * k; }
 };
 
 // Sweeps 2 and 3 of a row whose maxima are known.
 template <int W, bool Exact>
 __attribute__((always_inline)) inline double rowVecSweeps(const float* __restrict s, const float* __restrict t,
                                                           float* __restrict grad, float* __restrict scratch, int64_t n,
-                                                          const Offset<W, Exact>& off, float gradScale,
+                                                          const Offset<Exact>& off, float gradScale,
                                                           const NextRow& next) {
   using F = typename Vec<W>::F;
   const int64_t nv = n - n % W;
@@ -201,8 +199,8 @@ __attribute__((always_inline)) inline double rowVec(const float* __restrict s, c
     mt = t[j] > mt ? t[j] : mt;
   }
   const float k = invT * kLog2e;
-  if (offsetsExact(ms, mt, k)) return rowVecSweeps<W, true>(s, t, grad, scratch, n, Offset<W, true>{k, ms, mt}, gradScale, next);
-  return rowVecSweeps<W, false>(s, t, grad, scratch, n, Offset<W, false>{k, ms, mt}, gradScale, next);
+  if (offsetsExact(ms, mt, k)) return rowVecSweeps<W, true>(s, t, grad, scratch, n, Offset<true>{k, ms, mt}, gradScale, next);
+  return rowVecSweeps<W, false>(s, t, grad, scratch, n, Offset<false>{k, ms, mt}, gradScale, next);
 }
 
 #if TORCHKD_X86
