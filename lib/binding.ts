@@ -53,52 +53,6 @@ export interface NativeBinding {
   to(t: H, dtype: number, device: number | undefined, copy: boolean, nonBlocking: boolean): H;
   isPinned(t: H): boolean;
   pinMemory(t: H): H;
-  // ops
-  unary(op: number, t: H): H;
-  binary(op: number, a: H, b: H, alpha?: number): H;
-  binaryScalar(op: number, a: H, s: number | boolean, alpha?: number): H;
-  inplace(op: number, a: H, b: H | number | boolean, alpha: Opt<number>, isScalar: boolean): void;
-  inplaceUnary(op: number, t: H, a?: number, b?: number): void;
-  reduce(op: number, t: H, dims: Opt<number | number[]>, keepdim: boolean, dtype: number): H;
-  stdVar(isVar: boolean, t: H, dims: Opt<number | number[]>, correction: number, keepdim: boolean): H;
-  maxMin(isMax: boolean, t: H, dim?: Opt<number>, keepdim?: boolean): H | [H, H];
-  argMaxMin(isMax: boolean, t: H, dim: Opt<number>, keepdim: boolean): H;
-  clamp(t: H, min: Opt<number>, max: Opt<number>): H;
-  shapeOp(op: number, t: H, shape: number[]): H;
-  dimOp(op: number, t: H, a: number, b?: number): H;
-  narrow(t: H, dim: number, start: number, length: number): H;
-  slice(t: H, dim: number, start: Opt<number>, end: Opt<number>, step: number): H;
-  catStack(isStack: boolean, ts: H[], dim: number): H;
-  split(t: H, size: number | number[], dim: number): H[];
-  chunk(t: H, n: number, dim: number): H[];
-  unbind(t: H, dim: number): H[];
-  indexOp(op: number, t: H, dim: number, index: H): H;
-  scatter(t: H, dim: number, index: H, src: H | number, isScalar: boolean): H;
-  indexWith(t: H, index: H): H;
-  maskedFill(t: H, mask: H, value: H | number | boolean, isScalar: boolean): H;
-  where(cond: H, a: H, b: H): H;
-  oneHot(t: H, numClasses: number): H;
-  topk(t: H, k: number, dim: number, largest: boolean, sorted: boolean): [H, H];
-  sort(t: H, dim: number, descending: boolean, stable: boolean): [H, H];
-  argsort(t: H, dim: number, descending: boolean, stable: boolean): H;
-  equal(a: H, b: H): boolean;
-  allclose(a: H, b: H, rtol: number, atol: number, equalNan: boolean): boolean;
-  // functional
-  leakyRelu(t: H, slope: number): H;
-  gelu(t: H, approximate: string): H;
-  klDiv(input: H, target: H, reduction: number, logTarget: boolean): H;
-  crossEntropy(input: H, target: H, weight: H, reduction: number, ignoreIndex: number, labelSmoothing: number): H;
-  nllLoss(input: H, target: H, weight: H, reduction: number, ignoreIndex: number): H;
-  pointLoss(kind: number, input: H, target: H, reduction: number, extra?: H | number): H;
-  bceWithLogits(input: H, target: H, weight: H, posWeight: H, reduction: number): H;
-  dropout(t: H, p: number, training: boolean): H;
-  linear(x: H, w: H, b: H): H;
-  conv2d(x: H, w: H, b: H, stride: number[], padding: number[], dilation: number[], groups: number): H;
-  maxPool2d(x: H, k: number[], s: number[], p: number[], d: number[], ceil: boolean): H;
-  avgPool2d(x: H, k: number[], s: number[], p: number[], ceil: boolean, countIncludePad: boolean, divisor: Opt<number>): H;
-  adaptiveAvgPool2d(x: H, out: number[]): H;
-  pad(x: H, pads: number[], value: number): H;
-  batchNorm(x: H, rm: H, rv: H, w: H, b: H, training: boolean, momentum: number, eps: number): H;
   // autograd
   backward(t: H, grad: H, retainGraph: boolean, createGraph: boolean): void;
   grad(t: H): H | null;
@@ -168,11 +122,19 @@ export interface NativeBinding {
 }
 
 let cached: NativeBinding | null = null;
+let raw: Record<string, unknown> | null = null;
 
-// What a native call returns when it failed; the error itself is then taken from the addon and thrown here. Native
-// code never throws into JS: with this addon's finalizers running inside V8's collector, a collection during Node's
-// rethrow of an exception thrown through N-API aborted the process (native/errors.cc, raise()).
-const FAILED: object = Object.freeze({ failed: true });
+/**
+ * What a native call returns when it failed; the error itself is then taken from the addon and thrown here. Native
+ * code never throws into JS: with this addon's finalizers running inside V8's collector, a collection during Node's
+ * rethrow of an exception thrown through N-API aborted the process (native/errors.cc, raise()).
+ */
+export const FAILED: object = Object.freeze({ failed: true });
+
+/** Throws the error a failed native call left behind. */
+export function throwPending(): never {
+  throw specialise((rawNative().takeError as () => Error)());
+}
 
 /** Every native function, wrapped so that a failed call throws its error (TypeError, RangeError, TorchError...). */
 function throwing(raw: Record<string, unknown>): NativeBinding {
@@ -193,11 +155,18 @@ function throwing(raw: Record<string, unknown>): NativeBinding {
   return out as unknown as NativeBinding;
 }
 
-/** The loaded binding; loads it on first use. */
+/** The binding as loaded: a failed call returns FAILED (check with throwPending). Loads it on first use. */
+export function rawNative(): Record<string, unknown> {
+  if (raw) return raw;
+  const loaded = loadBinding() as Record<string, unknown>;
+  (loaded.setErrorClass as NativeBinding['setErrorClass'])(TorchError, FAILED);
+  raw = loaded;
+  return raw;
+}
+
+/** The loaded binding, each function throwing its error; loads it on first use. */
 export function native(): NativeBinding {
   if (cached) return cached;
-  const raw = loadBinding() as Record<string, unknown>;
-  (raw.setErrorClass as NativeBinding['setErrorClass'])(TorchError, FAILED);
-  cached = throwing(raw);
+  cached = throwing(rawNative());
   return cached;
 }

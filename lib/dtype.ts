@@ -98,5 +98,10 @@ export function describe(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : `the number ${v}`;
   if (typeof v === 'object') return `an object (${(v as object).constructor?.name ?? 'Object'})`;
+  // A function's source text is no help; a method passed uncalled (PyTorch's `outputs.data` is a method here) is.
+  if (typeof v === 'function') {
+    const name = (v as { name?: string }).name;
+    return name === 'data' ? "the method Tensor.data (call it for a typed array; PyTorch's .data is .detach() here)" : `the function ${name || '(anonymous)'}`;
+  }
   return `${typeof v === 'string' ? 'the string' : `a ${typeof v}`} ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`;
 }

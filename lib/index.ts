@@ -7,14 +7,16 @@
  * const y = torch.nn.functional.softmax(x, 1);
  */
 export { Tensor, ValuesIndices, tidy, keep, memory } from './tensor';
-export type { TensorOrScalar, NestedArray, ShapeArgs, ReduceOptions, StdVarOptions, TensorCopyOptions, TensorToOptions } from './tensor';
+export type { BoolTensor, Scalar, Reduction, TensorOrScalar, NestedArray, ShapeArgs, TensorCopyOptions, TensorToOptions } from './tensor';
 export type { DType, Device } from './dtype';
 export { isFloatingPoint } from './dtype';
 export { TorchError, OutOfMemoryError } from './errors';
 export type { TorchErrorCode } from './errors';
 export * from './creation';
 export * from './ops';
-export { var_ as var } from './ops';
+import * as linalg from './generated/linalg';
+/** torch.linalg: vectorNorm, matrixNorm, norm. */
+export { linalg };
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd';
 export { autocast, isAutocastEnabled, getAutocastDtype } from './amp';
 export type { AutocastDeviceType, AutocastOptions, GradScalerOptions, GradScalerState, ScaleInput } from './amp';

@@ -247,6 +247,49 @@ at::Scalar scalarArg(const Napi::CallbackInfo& info, size_t i, const char* what)
   return at::Scalar(d);
 }
 
+c10::optional<at::Scalar> optionalScalarArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (isMissing(info, i)) return c10::nullopt;
+  return scalarArg(info, i, what);
+}
+
+c10::optional<int64_t> optionalInt64Arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (isMissing(info, i)) return c10::nullopt;
+  return int64Arg(info, i, what);
+}
+
+c10::optional<double> optionalDoubleArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (isMissing(info, i)) return c10::nullopt;
+  return doubleArg(info, i, what);
+}
+
+c10::optional<bool> optionalBoolArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (isMissing(info, i)) return c10::nullopt;
+  return boolArg(info, i, what);
+}
+
+c10::optional<std::string> optionalStringArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (isMissing(info, i)) return c10::nullopt;
+  return stringArg(info, i, what);
+}
+
+c10::optional<std::vector<int64_t>> optionalInt64ListArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (isMissing(info, i)) return c10::nullopt;
+  return int64ListArg(info, i, what);
+}
+
+c10::optional<std::vector<double>> optionalDoubleListArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (isMissing(info, i)) return c10::nullopt;
+  if (!info[i].IsArray()) throwType(std::string("expected an array of numbers for ") + what);
+  auto arr = info[i].As<Napi::Array>();
+  std::vector<double> out(arr.Length());
+  for (uint32_t k = 0; k < arr.Length(); k++) {
+    Napi::Value v = arr[k];
+    if (!v.IsNumber()) throwType(std::string("expected an array of numbers for ") + what);
+    out[k] = v.As<Napi::Number>().DoubleValue();
+  }
+  return out;
+}
+
 // ---- returning values --------------------------------------------------------------------------------------------
 
 static void reportExternal(Napi::Env env, TensorTable& table) {
@@ -383,8 +426,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "memory", memory);
   exportGuarded(env, exports, "versionInfo", versionInfo);
   initTensor(env, exports);
-  initOps(env, exports);
-  initFunctional(env, exports);
+  initGeneratedOps(env, exports);
   initAutograd(env, exports);
   initModule(env, exports);
   initOptim(env, exports);

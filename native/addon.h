@@ -107,6 +107,14 @@ at::Device deviceArg(const Napi::CallbackInfo& info, size_t i);
 at::Scalar scalarArg(const Napi::CallbackInfo& info, size_t i, const char* what);
 bool isMissing(const Napi::CallbackInfo& info, size_t i);
 c10::optional<at::Tensor> optionalTensorArg(const Napi::CallbackInfo& info, size_t i);
+// Optional values: JS null/undefined read as nullopt.
+c10::optional<at::Scalar> optionalScalarArg(const Napi::CallbackInfo& info, size_t i, const char* what);
+c10::optional<int64_t> optionalInt64Arg(const Napi::CallbackInfo& info, size_t i, const char* what);
+c10::optional<double> optionalDoubleArg(const Napi::CallbackInfo& info, size_t i, const char* what);
+c10::optional<bool> optionalBoolArg(const Napi::CallbackInfo& info, size_t i, const char* what);
+c10::optional<std::string> optionalStringArg(const Napi::CallbackInfo& info, size_t i, const char* what);
+c10::optional<std::vector<int64_t>> optionalInt64ListArg(const Napi::CallbackInfo& info, size_t i, const char* what);
+c10::optional<std::vector<double>> optionalDoubleListArg(const Napi::CallbackInfo& info, size_t i, const char* what);
 
 // ---- returning values --------------------------------------------------------------------------------------------
 // A new tensor goes to JS as its handle, negated (-handle - 1) when it holds >= kLargeBytes: lib/tensor.ts tracks
@@ -125,8 +133,8 @@ Napi::Value guardCall(const Napi::CallbackInfo& info, Binding fn);
 
 // Registration functions, one per binding file.
 void initTensor(Napi::Env env, Napi::Object exports);
-void initOps(Napi::Env env, Napi::Object exports);
-void initFunctional(Napi::Env env, Napi::Object exports);
+// The op functions generated from the op specification (native/generated/, scripts/codegen/).
+void initGeneratedOps(Napi::Env env, Napi::Object exports);
 void initAutograd(Napi::Env env, Napi::Object exports);
 void initModule(Napi::Env env, Napi::Object exports);
 void initOptim(Napi::Env env, Napi::Object exports);

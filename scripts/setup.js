@@ -167,9 +167,8 @@ function ensureNative(info) {
 
 function ensureTypescript() {
   const out = path.join(root, 'dist', 'index.js');
-  if (fs.existsSync(out) && mtime('dist/index.js') >= newestMtime(['lib', 'tsconfig.json', 'tsconfig.build.json', 'scripts/make-esm.js'])) return;
-  run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']);
-  run(process.execPath, [path.join(root, 'scripts', 'make-esm.js')]);
+  if (fs.existsSync(out) && mtime('dist/index.js') >= newestMtime(['lib', 'tsconfig.json', 'tsconfig.build.json', 'scripts/make-esm.js', 'scripts/build-ts.js'])) return;
+  run(process.execPath, [path.join(root, 'scripts', 'build-ts.js')]);
 }
 
 // The CUDA build of PyTorch, for building and loading the CUDA flavour on a machine without a GPU (opt-in: 4.5 GB).

@@ -202,7 +202,25 @@ describe('toString', () => {
     expect(t.toString()).toBe('tensor(<disposed>)');
   });
 
-  it('summarises tensors over 1000 elements', () => {
-    expect(torch.zeros(40, 30).toString()).toContain('40x30');
+  it('summarises tensors over 1000 elements as PyTorch does (first and last 3 per long dim)', () => {
+    const t = torch.arange(0, 1200, { dtype: 'float32' }).reshape(40, 30);
+    // str(torch.arange(0, 1200, dtype=torch.float32).reshape(40, 30)) in PyTorch 2.13.
+    expect(t.toString()).toBe(
+      [
+        'tensor([[0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 2.7000e+01, 2.8000e+01,',
+        '         2.9000e+01],',
+        '        [3.0000e+01, 3.1000e+01, 3.2000e+01,  ..., 5.7000e+01, 5.8000e+01,',
+        '         5.9000e+01],',
+        '        [6.0000e+01, 6.1000e+01, 6.2000e+01,  ..., 8.7000e+01, 8.8000e+01,',
+        '         8.9000e+01],',
+        '        ...,',
+        '        [1.1100e+03, 1.1110e+03, 1.1120e+03,  ..., 1.1370e+03, 1.1380e+03,',
+        '         1.1390e+03],',
+        '        [1.1400e+03, 1.1410e+03, 1.1420e+03,  ..., 1.1670e+03, 1.1680e+03,',
+        '         1.1690e+03],',
+        '        [1.1700e+03, 1.1710e+03, 1.1720e+03,  ..., 1.1970e+03, 1.1980e+03,',
+        '         1.1990e+03]])',
+      ].join('\n'),
+    );
   });
 });

@@ -90,7 +90,7 @@ class ConstantPad3d extends Module {
     super();
   }
   override forward(x: Tensor): Tensor {
-    return F.pad(x, this.padding, this.value);
+    return F.pad(x, this.padding, 'constant', this.value);
   }
 }
 

@@ -6,7 +6,6 @@
 import { native } from '../binding';
 import { describe } from '../dtype';
 import { Tensor, intPair } from '../tensor';
-import type { Pool2dOptions as FunctionalPool2dOptions } from '../functional';
 import { Module } from './module';
 
 const N = native();
@@ -197,7 +196,13 @@ export class Identity extends NativeLayer {
 }
 
 /** Options of the 2-D pooling layers; stride defaults to the kernel size. */
-export type Pool2dOptions = Omit<FunctionalPool2dOptions, 'divisorOverride'>;
+export interface Pool2dOptions {
+  stride?: number | number[] | null;
+  padding?: number | number[];
+  dilation?: number | number[];
+  ceilMode?: boolean;
+  countIncludePad?: boolean;
+}
 
 export class MaxPool2d extends NativeLayer {
   constructor(kernelSize: number | number[], strideOrOptions: number | number[] | Pool2dOptions | null = null, padding: number | number[] = 0) {

@@ -1,0 +1,119 @@
+/**
+ * Tensor lifetime: garbage-collection groups, `tidy` scopes, `keep`, and `torch.memory()`.
+ *
+ * The native side attaches GC finalizers that run inside V8's collector (so memory is freed even in a long
+ * synchronous loop). Attaching one costs about as much as a small op, so small tensors (under 16 KiB, flagged by
+ * the native side) are tracked in groups: each belongs to an Arena of up to 32 tensors created one after another
+ * and holds it strongly; once full, the Arena alone gets a finalizer, which releases all its handles when every
+ * member is unreachable. Large tensors get their own. Handles carry a generation, so releasing an already-disposed
+ * handle is a no-op and dispose() needs no bookkeeping. The cost: a small tensor that stays reachable keeps up to
+ * 31 small neighbours (< 496 KiB) alive with it; dispose() and tidy() free at once regardless.
+ */
+import { describe } from '../dtype';
+import { refuseAsync } from '../errors';
+import type { TensorBase, ValuesIndices } from './base';
+import { N } from './native';
+
+const ARENA_SIZE = 32;
+
+/** @internal A GC group of small tensors. */
+export class Arena {
+  ids: number[] = [];
+}
+
+let arena = new Arena();
+const scopes: TensorBase[][] = [];
+let valuesIndicesClass: (new (...a: never[]) => ValuesIndices) | null = null;
+let tensorBaseClass: (new (...a: never[]) => TensorBase) | null = null;
+
+/** @internal Set by base.ts (which imports this module) to break the import cycle. */
+export function setLifetimeClasses(tensor: new (...a: never[]) => TensorBase, vi: new (...a: never[]) => ValuesIndices): void {
+  tensorBaseClass = tensor;
+  valuesIndicesClass = vi;
+}
+
+/**
+ * @internal Registers a freshly wrapped tensor for collection: a large one (negative native code) alone, a small one
+ * in the current arena. Returns the arena the small tensor belongs to (the tensor keeps it alive), or null.
+ */
+export function track(t: TensorBase, code: number): { h: number; arena: Arena | null } {
+  let result: { h: number; arena: Arena | null };
+  if (code < 0) {
+    const h = -code - 1;
+    N.track(t, h);
+    result = { h, arena: null };
+  } else {
+    const a = arena;
+    if (a.ids.push(code) === ARENA_SIZE) {
+      N.track(a, a.ids);
+      a.ids = [];
+      arena = new Arena();
+    }
+    result = { h: code, arena: a };
+  }
+  if (scopes.length !== 0) scopes[scopes.length - 1].push(t);
+  return result;
+}
+
+/** Anything `tidy` can hand back: tensors, and arrays/objects holding them. */
+export type TidyResult = unknown;
+
+function collectKept(value: unknown, keep: Set<TensorBase>, depth = 0): void {
+  if (depth > 32 || value === null || typeof value !== 'object') return;
+  if (tensorBaseClass && value instanceof tensorBaseClass) {
+    keep.add(value);
+    return;
+  }
+  if (Array.isArray(value)) for (const v of value) collectKept(v, keep, depth + 1);
+  else if (Object.getPrototypeOf(value) === Object.prototype || (valuesIndicesClass && value instanceof valuesIndicesClass))
+    for (const v of Object.values(value)) collectKept(v, keep, depth + 1);
+}
+
+/**
+ * Runs `fn` and disposes every tensor created inside it except those it returns (directly or inside arrays and
+ * plain objects). Synchronous functions only. Nested tidies work; returned tensors move to the enclosing scope.
+ *
+ * @example
+ * const loss = torch.tidy(() => model.forward(x).sub(y).square().mean());
+ */
+export function tidy<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new TypeError(`tidy() expects a function, got ${describe(fn)}`);
+  const scope: TensorBase[] = [];
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
+  }
+  scopes.pop();
+  if (result instanceof Promise) {
+    for (const t of scope) t.dispose();
+    refuseAsync(result, 'tidy() only supports synchronous functions; the tensors it created were disposed');
+  }
+  const keep = new Set<TensorBase>();
+  collectKept(result, keep);
+  const outer = scopes.length ? scopes[scopes.length - 1] : null;
+  for (const t of scope) {
+    if (keep.has(t)) outer?.push(t);
+    else t.dispose();
+  }
+  return result;
+}
+
+/** Keeps a tensor out of the enclosing `tidy` scope (it will not be disposed at the scope's end). */
+export function keep<T extends TensorBase>(t: T): T {
+  for (const scope of scopes) {
+    const i = scope.lastIndexOf(t);
+    if (i >= 0) scope.splice(i, 1);
+  }
+  return t;
+}
+
+/** Native memory held by live tensors: their count and the bytes of distinct storages, per device. */
+export function memory(): { liveTensors: number; bytes: Record<string, number> } {
+  const m = N.memory();
+  return { liveTensors: m.liveTensors, bytes: m.bytes };
+}

@@ -1,0 +1,82 @@
+// Composite ops used by the generated op functions (see op_support.h).
+#include "op_support.h"
+
+#include <c10/util/Exception.h>
+
+namespace torchkd {
+
+at::Tensor interpolate(const at::Tensor& input, at::OptionalIntArrayRef size, const c10::optional<std::vector<double>>& scaleFactor,
+                       const std::string& mode, c10::optional<bool> alignCorners, c10::optional<bool> recomputeScaleFactor,
+                       bool antialias) {
+  const bool interpolating = !(mode == "nearest" || mode == "area" || mode == "nearest-exact");
+  if (!interpolating) {
+    TORCH_CHECK_VALUE(!alignCorners.has_value(),
+                      "align_corners option can only be set with the interpolating modes: linear | bilinear | bicubic | trilinear");
+  }
+  const bool align = alignCorners.value_or(false);
+  const int64_t dim = input.dim() - 2;  // spatial dims
+  TORCH_CHECK_VALUE(!(size.has_value() && scaleFactor.has_value()), "only one of size or scale_factor should be defined");
+  c10::optional<std::vector<int64_t>> outputSize;
+  c10::optional<std::vector<double>> scales;
+  if (size.has_value()) {
+    std::vector<int64_t> s(size->begin(), size->end());
+    // A single number is repeated for every spatial dim, as Python does for an int.
+    if (s.size() == 1 && dim > 1) s.assign(static_cast<size_t>(dim), s[0]);
+    TORCH_CHECK_VALUE(static_cast<int64_t>(s.size()) == dim, "Input and output must have the same number of spatial dimensions, but got input with spatial dimensions of ",
+                      input.sizes().slice(2), " and output size of ", c10::IntArrayRef(s),
+                      ". Please provide input tensor in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, ...,oK) format.");
+    outputSize = std::move(s);
+  } else if (scaleFactor.has_value()) {
+    std::vector<double> f = *scaleFactor;
+    if (f.size() == 1 && dim > 1) f.assign(static_cast<size_t>(dim), f[0]);
+    TORCH_CHECK_VALUE(static_cast<int64_t>(f.size()) == dim, "Input and scale_factor must have the same number of spatial dimensions, but got input with spatial dimensions of ",
+                      input.sizes().slice(2), " and scale_factor of shape ", c10::ArrayRef<double>(f),
+                      ". Please provide input tensor in (N, C, d1, d2, ...,dK) format and scale_factor in (s1, s2, ...,sK) format.");
+    scales = std::move(f);
+  } else {
+    TORCH_CHECK_VALUE(false, "either size or scale_factor should be defined");
+  }
+  bool recompute = recomputeScaleFactor.value_or(false);
+  TORCH_CHECK_VALUE(!(recompute && size.has_value()), "recompute_scale_factor is not meaningful with an explicit size.");
+  if (mode == "area" && !outputSize.has_value()) recompute = true;
+  if (recompute) {
+    std::vector<int64_t> s;
+    for (int64_t i = 0; i < dim; i++) s.push_back(static_cast<int64_t>(static_cast<double>(input.size(i + 2)) * (*scales)[i]));
+    outputSize = std::move(s);
+    scales = c10::nullopt;
+  }
+  TORCH_CHECK_VALUE(!antialias || ((mode == "bilinear" || mode == "bicubic") && input.dim() == 4),
+                    "Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires a 4-D tensor as input");
+  const at::OptionalIntArrayRef out = outputSize ? at::OptionalIntArrayRef(*outputSize) : at::OptionalIntArrayRef();
+  const c10::optional<at::ArrayRef<double>> sc = scales ? c10::optional<at::ArrayRef<double>>(*scales) : c10::nullopt;
+  const int64_t d = input.dim();
+  if (mode == "nearest") {
+    if (d == 3) return at::upsample_nearest1d(input, out, sc);
+    if (d == 4) return at::upsample_nearest2d(input, out, sc);
+    if (d == 5) return at::upsample_nearest3d(input, out, sc);
+  }
+  if (mode == "nearest-exact") {
+    if (d == 3) return at::_upsample_nearest_exact1d(input, out, sc);
+    if (d == 4) return at::_upsample_nearest_exact2d(input, out, sc);
+    if (d == 5) return at::_upsample_nearest_exact3d(input, out, sc);
+  }
+  if (mode == "area") {
+    if (d == 3) return at::adaptive_avg_pool1d(input, *outputSize);
+    if (d == 4) return at::adaptive_avg_pool2d(input, *outputSize);
+    if (d == 5) return at::adaptive_avg_pool3d(input, *outputSize);
+  }
+  if (d == 3 && mode == "linear") return at::upsample_linear1d(input, out, align, sc);
+  if (d == 4 && mode == "bilinear") return antialias ? at::_upsample_bilinear2d_aa(input, out, align, sc) : at::upsample_bilinear2d(input, out, align, sc);
+  if (d == 5 && mode == "trilinear") return at::upsample_trilinear3d(input, out, align, sc);
+  if (d == 4 && mode == "bicubic") return antialias ? at::_upsample_bicubic2d_aa(input, out, align, sc) : at::upsample_bicubic2d(input, out, align, sc);
+  TORCH_CHECK_NOT_IMPLEMENTED(!(d == 3 && mode == "bilinear"), "Got 3D input, but bilinear mode needs 4D input");
+  TORCH_CHECK_NOT_IMPLEMENTED(!(d == 3 && mode == "trilinear"), "Got 3D input, but trilinear mode needs 5D input");
+  TORCH_CHECK_NOT_IMPLEMENTED(!(d == 4 && mode == "linear"), "Got 4D input, but linear mode needs 3D input");
+  TORCH_CHECK_NOT_IMPLEMENTED(!(d == 4 && mode == "trilinear"), "Got 4D input, but trilinear mode needs 5D input");
+  TORCH_CHECK_NOT_IMPLEMENTED(!(d == 5 && mode == "linear"), "Got 5D input, but linear mode needs 3D input");
+  TORCH_CHECK_NOT_IMPLEMENTED(!(d == 5 && mode == "bilinear"), "Got 5D input, but bilinear mode needs 4D input");
+  TORCH_CHECK_NOT_IMPLEMENTED(false, "Input Error: Only 3D, 4D and 5D input Tensors supported (got ", d,
+                              "D) for the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact (got ", mode, ")");
+}
+
+}  // namespace torchkd
