@@ -18,6 +18,7 @@ export interface NativeBinding {
   /** externalBytes: the native bytes accounted to V8 as external memory (reported or about to be). */
   memory(): { liveTensors: number; bytes: Record<string, number>; modules: number; externalBytes: number };
   versionInfo(): { libtorch: string; cudaBuild: boolean; cxx11abi: boolean };
+  mathErf(x: number): number;
   // creation
   fromTypedArray(data: ArrayBufferView, dtype: number, shape: number[], device: number, requiresGrad: boolean): H;
   full(shape: number[], value: number | boolean, dtype: number, device: number, requiresGrad: boolean): H;
@@ -54,6 +55,7 @@ export interface NativeBinding {
   isPinned(t: H): boolean;
   pinMemory(t: H): H;
   // autograd
+  backwardHookIdentity(handles: H[], fn: (grads: (H | null)[]) => (H | null)[] | undefined): H[];
   backward(t: H, grad: H, retainGraph: boolean, createGraph: boolean): void;
   grad(t: H): H | null;
   setGrad(t: H, g: H): void;

@@ -13,7 +13,7 @@ import { native } from './binding';
 import { Device, describe, deviceCode } from './dtype';
 import { TorchError } from './errors';
 import { Module, Parameter, type StateDict } from './nn/module';
-import { wrap } from './tensor';
+import { type Tensor, wrap } from './tensor';
 
 const N = native();
 
@@ -21,7 +21,7 @@ const N = native();
  * A TorchScript module: forward runs the scripted graph natively; parameters and buffers (dotted names, as in its
  * Python state_dict) are trainable tensors shared with the script.
  */
-export class ScriptModule extends Module {
+export class ScriptModule extends Module<Tensor[], Tensor> {
   /** State-dict order (module by module: parameters, then buffers), as Python's state_dict() of the script. */
   private readonly _order: string[] = [];
 

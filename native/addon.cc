@@ -402,6 +402,9 @@ Napi::Value memory(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// mathErf(x): the C library's erf, which Python's math.erf is (nn.init.trunc_normal_ computes its bounds with it).
+Napi::Value mathErf(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), std::erf(doubleArg(info, 0, "x"))); }
+
 Napi::Value versionInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto out = Napi::Object::New(env);
@@ -425,6 +428,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "takeError", takeError);
   exportGuarded(env, exports, "memory", memory);
   exportGuarded(env, exports, "versionInfo", versionInfo);
+  exportGuarded(env, exports, "mathErf", mathErf);
   initTensor(env, exports);
   initGeneratedOps(env, exports);
   initAutograd(env, exports);
@@ -432,6 +436,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   initOptim(env, exports);
   initKd(env, exports);
   initCuda(env, exports);
+  initHooks(env, exports);
   return exports;
 }
 

@@ -87,6 +87,8 @@ struct Addon {
   // errorSentinel and leaves its error in pendingError, which lib/binding.ts takes (takeError) and throws.
   Napi::ObjectReference errorSentinel;
   Napi::ObjectReference pendingError;
+  // An exception a JS backward hook threw (hooks.cc), rethrown as itself when backward() returns.
+  Napi::Reference<Napi::Value> pendingHookError;
 };
 
 Addon& addon(Napi::Env env);
@@ -140,5 +142,8 @@ void initModule(Napi::Env env, Napi::Object exports);
 void initOptim(Napi::Env env, Napi::Object exports);
 void initKd(Napi::Env env, Napi::Object exports);
 void initCuda(Napi::Env env, Napi::Object exports);
+void initHooks(Napi::Env env, Napi::Object exports);
+// Deletes the JS references of freed backward-hook nodes (hooks.cc); call on the JS thread.
+void drainHookReferences(Napi::Env env);
 
 }  // namespace torchkd

@@ -9,6 +9,25 @@
 namespace torchkd {
 namespace {
 
+// Runs a backward pass; an exception a JS module backward hook threw during it is rethrown as itself.
+template <typename F>
+void runBackward(Napi::Env env, F&& fn) {
+  Addon& a = addon(env);
+  drainHookReferences(env);
+  try {
+    fn();
+  } catch (const c10::Error&) {
+    if (!a.pendingHookError.IsEmpty()) {
+      Napi::Value err = a.pendingHookError.Value();
+      a.pendingHookError.Reset();
+      throw Napi::Error(env, err);
+    }
+    throw;
+  }
+  a.pendingHookError.Reset();
+  drainHookReferences(env);
+}
+
 // backward(t, grad?, retainGraph, createGraph)
 Napi::Value backward(const Napi::CallbackInfo& info) {
   const auto& t = tensorArg(info, 0);
@@ -19,7 +38,7 @@ Napi::Value backward(const Napi::CallbackInfo& info) {
     throw c10::Error({__func__, __FILE__, static_cast<uint32_t>(__LINE__)},
                      "element 0 of tensors does not require grad and does not have a grad_fn");
   if (!grad && t.numel() != 1) throwRange("grad can be implicitly created only for scalar outputs");
-  t.backward(grad.value_or(at::Tensor()), retain, create);
+  runBackward(info.Env(), [&] { t.backward(grad.value_or(at::Tensor()), retain, create); });
   return info.Env().Undefined();
 }
 
@@ -91,7 +110,8 @@ Napi::Value autogradGrad(const Napi::CallbackInfo& info) {
   if (!isMissing(info, 3)) retain = boolArg(info, 3, "retainGraph");
   bool create = !isMissing(info, 4) && boolArg(info, 4, "createGraph");
   bool allowUnused = !isMissing(info, 5) && boolArg(info, 5, "allowUnused");
-  auto grads = torch::autograd::grad(outputs, inputs, gradOutputs, retain, create, allowUnused);
+  std::vector<at::Tensor> grads;
+  runBackward(info.Env(), [&] { grads = torch::autograd::grad(outputs, inputs, gradOutputs, retain, create, allowUnused); });
   Napi::Env env = info.Env();
   auto arr = Napi::Array::New(env, grads.size());
   for (size_t k = 0; k < grads.size(); k++)

@@ -153,7 +153,7 @@ describe('optimizers reach the same parameters as PyTorch after 20 steps', () =>
     torch.manualSeed(21);
     const a = makeMlp();
     const optA = new optim.Adam(a.parameters(), { lr: 1e-2 });
-    const step = (m: nn.Module, o: optim.Optimizer): void => {
+    const step = (m: nn.Module<[Tensor], Tensor>, o: optim.Optimizer): void => {
       o.zeroGrad();
       torch.F.crossEntropy(m.forward(x), y).backward();
       o.step();

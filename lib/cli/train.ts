@@ -340,7 +340,7 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput()): Train
   const amp = ampSetup(args);
   const scheduler = new CompressionScheduler<Model>(model);
   let policy: KnowledgeDistillationPolicy | null = null;
-  let teacher: Module | null = null;
+  let teacher: Module<[Tensor], Tensor> | null = null;
   if (args.kd_teacher) {
     let made;
     try {

@@ -55,7 +55,7 @@ export type ProgressFn = (done: number, total: number, running: Record<string, n
 /** One training epoch (Distiller's train()). */
 export function trainEpoch(args: {
   epoch: number;
-  model: Module;
+  model: Module<[Tensor], Tensor>;
   loader: DataLoader<[Tensor, Tensor]>;
   optimizer: Optimizer;
   scheduler: CompressionScheduler<Model>;
@@ -81,7 +81,7 @@ export function trainEpoch(args: {
       scheduler.onMinibatchBegin(epoch, step, steps, optimizer);
       // Forward and losses in the autocast region (--amp), backward and the step outside it, as PyTorch recommends.
       const [output, loss, pl] = inRegion(amp, () => {
-        const out = policy ? policy.forward(x) : model.forward(x);
+        const out = policy ? policy.forward(x) : model.call(x);
         const objective = F.crossEntropy(out, y);
         return [out, objective, scheduler.beforeBackwardPass(epoch, step, steps, objective, { optimizer, returnLossComponents: true, labels: y })] as const;
       });
@@ -132,7 +132,7 @@ function toDevice(t: Tensor, device: string): Tensor {
 }
 
 /** Evaluates a model (no autograd, eval mode): mean cross entropy and top-1/top-5. */
-export function evaluate(model: Module, loader: DataLoader<[Tensor, Tensor]>, device: string, progress?: ProgressFn, amp?: AmpSetup | null): PassResult {
+export function evaluate(model: Module<[Tensor], Tensor>, loader: DataLoader<[Tensor, Tensor]>, device: string, progress?: ProgressFn, amp?: AmpSetup | null): PassResult {
   const t0 = Date.now();
   let seen = 0;
   let c1 = 0;
@@ -146,7 +146,7 @@ export function evaluate(model: Module, loader: DataLoader<[Tensor, Tensor]>, de
         const x = toDevice(x0, device);
         const y = toDevice(y0, device);
         const [out, loss] = inRegion(amp, () => {
-          const o = model.forward(x);
+          const o = model.call(x);
           return [o, F.crossEntropy(o, y)] as const;
         });
         const n = y.size(0);

@@ -30,7 +30,7 @@ export function readTeacherCheckpoint(file: string, device?: Device): Record<str
 /** What {@link createKdPolicyFromArgs} needs beyond the parsed arguments. */
 export interface KdFromArgsOptions {
   /** Builds a model by architecture name (e.g. `models.create`). */
-  createModel: (arch: string) => Module;
+  createModel: (arch: string) => Module<[Tensor], Tensor>;
   /** The scheduler to add the policy to. */
   scheduler: CompressionScheduler<Model>;
   /** Total epochs of the run: the policy stays active until the last one. */
@@ -51,7 +51,7 @@ export function createKdPolicyFromArgs(
   args: DistillationArgs,
   student: Model,
   options: KdFromArgsOptions,
-): { policy: KnowledgeDistillationPolicy; teacher: Module } | null {
+): { policy: KnowledgeDistillationPolicy; teacher: Module<[Tensor], Tensor> } | null {
   if (!args.kd_teacher) return null;
   const teacher = options.createModel(args.kd_teacher);
   if (options.device && options.device !== 'cpu') teacher.to(options.device);

@@ -43,7 +43,9 @@ export interface KnowledgeDistillationOptions {
 }
 
 function runModel(model: Model, inputs: Tensor[]): Tensor {
-  return model instanceof Module ? model.forward(...inputs) : model(...inputs);
+  const out: unknown = model instanceof Module ? (model as Module<Tensor[], unknown>).call(...inputs) : model(...inputs);
+  if (!(out instanceof Tensor)) throw new TypeError(`the model must return a Tensor (its logits) but returned ${describe(out)}`);
+  return out;
 }
 
 /**

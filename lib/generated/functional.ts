@@ -116,7 +116,8 @@ export function relu(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('F.relu()', "input");
   const input$ = A.tensor(input_, 'F.relu()', "input");
-  const inplace$ = A.bool(inplace_ === undefined ? false : inplace_, 'F.relu()', "inplace");
+  if (inplace_ === undefined) inplace_ = false;
+  const inplace$ = A.bool(inplace_, 'F.relu()', "inplace");
   return wrap(R.op_F_relu(input$, inplace$));
 }
 
@@ -143,7 +144,8 @@ export function relu6(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('F.relu6()', "input");
   const input$ = A.tensor(input_, 'F.relu6()', "input");
-  const inplace$ = A.bool(inplace_ === undefined ? false : inplace_, 'F.relu6()', "inplace");
+  if (inplace_ === undefined) inplace_ = false;
+  const inplace$ = A.bool(inplace_, 'F.relu6()', "inplace");
   return wrap(R.op_F_relu6(input$, inplace$));
 }
 
@@ -176,8 +178,10 @@ export function leakyRelu(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('F.leakyRelu()', "input");
   const input$ = A.tensor(input_, 'F.leakyRelu()', "input");
-  const negativeSlope$ = A.float(negativeSlope_ === undefined ? 0.01 : negativeSlope_, 'F.leakyRelu()', "negativeSlope");
-  const inplace$ = A.bool(inplace_ === undefined ? false : inplace_, 'F.leakyRelu()', "inplace");
+  if (negativeSlope_ === undefined) negativeSlope_ = 0.01;
+  const negativeSlope$ = A.float(negativeSlope_, 'F.leakyRelu()', "negativeSlope");
+  if (inplace_ === undefined) inplace_ = false;
+  const inplace$ = A.bool(inplace_, 'F.leakyRelu()', "inplace");
   return wrap(R.op_F_leakyRelu(input$, negativeSlope$, inplace$));
 }
 
@@ -210,8 +214,10 @@ export function elu(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('F.elu()', "input");
   const input$ = A.tensor(input_, 'F.elu()', "input");
-  const alpha$ = A.float(alpha_ === undefined ? 1 : alpha_, 'F.elu()', "alpha");
-  const inplace$ = A.bool(inplace_ === undefined ? false : inplace_, 'F.elu()', "inplace");
+  if (alpha_ === undefined) alpha_ = 1;
+  const alpha$ = A.float(alpha_, 'F.elu()', "alpha");
+  if (inplace_ === undefined) inplace_ = false;
+  const inplace$ = A.bool(inplace_, 'F.elu()', "inplace");
   return wrap(R.op_F_elu(input$, alpha$, inplace$));
 }
 
@@ -238,7 +244,8 @@ export function selu(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('F.selu()', "input");
   const input$ = A.tensor(input_, 'F.selu()', "input");
-  const inplace$ = A.bool(inplace_ === undefined ? false : inplace_, 'F.selu()', "inplace");
+  if (inplace_ === undefined) inplace_ = false;
+  const inplace$ = A.bool(inplace_, 'F.selu()', "inplace");
   return wrap(R.op_F_selu(input$, inplace$));
 }
 
@@ -271,8 +278,10 @@ export function celu(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('F.celu()', "input");
   const input$ = A.tensor(input_, 'F.celu()', "input");
-  const alpha$ = A.float(alpha_ === undefined ? 1 : alpha_, 'F.celu()', "alpha");
-  const inplace$ = A.bool(inplace_ === undefined ? false : inplace_, 'F.celu()', "inplace");
+  if (alpha_ === undefined) alpha_ = 1;
+  const alpha$ = A.float(alpha_, 'F.celu()', "alpha");
+  if (inplace_ === undefined) inplace_ = false;
+  const inplace$ = A.bool(inplace_, 'F.celu()', "inplace");
   return wrap(R.op_F_celu(input$, alpha$, inplace$));
 }
 
@@ -299,7 +308,8 @@ export function silu(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('F.silu()', "input");
   const input$ = A.tensor(input_, 'F.silu()', "input");
-  const inplace$ = A.bool(inplace_ === undefined ? false : inplace_, 'F.silu()', "inplace");
+  if (inplace_ === undefined) inplace_ = false;
+  const inplace$ = A.bool(inplace_, 'F.silu()', "inplace");
   return wrap(R.op_F_silu(input$, inplace$));
 }
 
@@ -326,7 +336,8 @@ export function mish(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('F.mish()', "input");
   const input$ = A.tensor(input_, 'F.mish()', "input");
-  const inplace$ = A.bool(inplace_ === undefined ? false : inplace_, 'F.mish()', "inplace");
+  if (inplace_ === undefined) inplace_ = false;
+  const inplace$ = A.bool(inplace_, 'F.mish()', "inplace");
   return wrap(R.op_F_mish(input$, inplace$));
 }
 
@@ -353,7 +364,8 @@ export function hardswish(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('F.hardswish()', "input");
   const input$ = A.tensor(input_, 'F.hardswish()', "input");
-  const inplace$ = A.bool(inplace_ === undefined ? false : inplace_, 'F.hardswish()', "inplace");
+  if (inplace_ === undefined) inplace_ = false;
+  const inplace$ = A.bool(inplace_, 'F.hardswish()', "inplace");
   return wrap(R.op_F_hardswish(input$, inplace$));
 }
 
@@ -380,7 +392,8 @@ export function hardsigmoid(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('F.hardsigmoid()', "input");
   const input$ = A.tensor(input_, 'F.hardsigmoid()', "input");
-  const inplace$ = A.bool(inplace_ === undefined ? false : inplace_, 'F.hardsigmoid()', "inplace");
+  if (inplace_ === undefined) inplace_ = false;
+  const inplace$ = A.bool(inplace_, 'F.hardsigmoid()', "inplace");
   return wrap(R.op_F_hardsigmoid(input$, inplace$));
 }
 
@@ -419,9 +432,12 @@ export function hardtanh(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('F.hardtanh()', "input");
   const input$ = A.tensor(input_, 'F.hardtanh()', "input");
-  const minVal$ = A.float(minVal_ === undefined ? -1 : minVal_, 'F.hardtanh()', "minVal");
-  const maxVal$ = A.float(maxVal_ === undefined ? 1 : maxVal_, 'F.hardtanh()', "maxVal");
-  const inplace$ = A.bool(inplace_ === undefined ? false : inplace_, 'F.hardtanh()', "inplace");
+  if (minVal_ === undefined) minVal_ = -1;
+  const minVal$ = A.float(minVal_, 'F.hardtanh()', "minVal");
+  if (maxVal_ === undefined) maxVal_ = 1;
+  const maxVal$ = A.float(maxVal_, 'F.hardtanh()', "maxVal");
+  if (inplace_ === undefined) inplace_ = false;
+  const inplace$ = A.bool(inplace_, 'F.hardtanh()', "inplace");
   return wrap(R.op_F_hardtanh(input$, minVal$, maxVal$, inplace$));
 }
 
@@ -464,7 +480,8 @@ export function threshold(...a: unknown[]): Tensor {
   const threshold$ = A.float(threshold_, 'F.threshold()', "threshold");
   if (value_ === undefined) throw A.missing('F.threshold()', "value");
   const value$ = A.float(value_, 'F.threshold()', "value");
-  const inplace$ = A.bool(inplace_ === undefined ? false : inplace_, 'F.threshold()', "inplace");
+  if (inplace_ === undefined) inplace_ = false;
+  const inplace$ = A.bool(inplace_, 'F.threshold()', "inplace");
   return wrap(R.op_F_threshold(input$, threshold$, value$, inplace$));
 }
 
@@ -487,7 +504,8 @@ export function gelu(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('F.gelu()', "input");
   const input$ = A.tensor(input_, 'F.gelu()', "input");
-  const approximate$ = A.choice(approximate_ === undefined ? "none" : approximate_, ["none","tanh"], 'F.gelu()', "approximate");
+  if (approximate_ === undefined) approximate_ = "none";
+  const approximate$ = A.choice(approximate_, ["none","tanh"] as const, 'F.gelu()', "approximate");
   return wrap(R.op_F_gelu(input$, approximate$));
 }
 
@@ -580,8 +598,10 @@ export function softplus(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('F.softplus()', "input");
   const input$ = A.tensor(input_, 'F.softplus()', "input");
-  const beta$ = A.float(beta_ === undefined ? 1 : beta_, 'F.softplus()', "beta");
-  const threshold$ = A.float(threshold_ === undefined ? 20 : threshold_, 'F.softplus()', "threshold");
+  if (beta_ === undefined) beta_ = 1;
+  const beta$ = A.float(beta_, 'F.softplus()', "beta");
+  if (threshold_ === undefined) threshold_ = 20;
+  const threshold$ = A.float(threshold_, 'F.softplus()', "threshold");
   return wrap(R.op_F_softplus(input$, beta$, threshold$));
 }
 
@@ -648,7 +668,8 @@ export function glu(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('F.glu()', "input");
   const input$ = A.tensor(input_, 'F.glu()', "input");
-  const dim$ = A.int(dim_ === undefined ? -1 : dim_, 'F.glu()', "dim");
+  if (dim_ === undefined) dim_ = -1;
+  const dim$ = A.int(dim_, 'F.glu()', "dim");
   return wrap(R.op_F_glu(input$, dim$));
 }
 
@@ -702,7 +723,8 @@ export function oneHot(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('F.oneHot()', "input");
   const input$ = A.tensor(input_, 'F.oneHot()', "input");
-  const numClasses$ = A.int(numClasses_ === undefined ? -1 : numClasses_, 'F.oneHot()', "numClasses");
+  if (numClasses_ === undefined) numClasses_ = -1;
+  const numClasses$ = A.int(numClasses_, 'F.oneHot()', "numClasses");
   return wrap(R.op_F_oneHot(input$, numClasses$));
 }
 
@@ -742,10 +764,14 @@ export function crossEntropy(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.crossEntropy()', "input");
   if (target_ === undefined) throw A.missing('F.crossEntropy()', "target");
   const target$ = A.tensor(target_, 'F.crossEntropy()', "target");
-  const weight$ = A.tensorOpt(weight_ === undefined ? null : weight_, 'F.crossEntropy()', "weight");
-  const ignoreIndex$ = A.int(ignoreIndex_ === undefined ? -100 : ignoreIndex_, 'F.crossEntropy()', "ignoreIndex");
-  const reduction$ = A.reduction(reduction_ === undefined ? "mean" : reduction_, 'F.crossEntropy()', "reduction");
-  const labelSmoothing$ = A.float(labelSmoothing_ === undefined ? 0 : labelSmoothing_, 'F.crossEntropy()', "labelSmoothing");
+  if (weight_ === undefined) weight_ = null;
+  const weight$ = A.tensorOpt(weight_, 'F.crossEntropy()', "weight");
+  if (ignoreIndex_ === undefined) ignoreIndex_ = -100;
+  const ignoreIndex$ = A.int(ignoreIndex_, 'F.crossEntropy()', "ignoreIndex");
+  if (reduction_ === undefined) reduction_ = "mean";
+  const reduction$ = A.reduction(reduction_, 'F.crossEntropy()', "reduction");
+  if (labelSmoothing_ === undefined) labelSmoothing_ = 0;
+  const labelSmoothing$ = A.float(labelSmoothing_, 'F.crossEntropy()', "labelSmoothing");
   return wrap(R.op_F_crossEntropy(input$, target$, weight$, ignoreIndex$, reduction$, labelSmoothing$));
 }
 
@@ -783,9 +809,12 @@ export function nllLoss(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.nllLoss()', "input");
   if (target_ === undefined) throw A.missing('F.nllLoss()', "target");
   const target$ = A.tensor(target_, 'F.nllLoss()', "target");
-  const weight$ = A.tensorOpt(weight_ === undefined ? null : weight_, 'F.nllLoss()', "weight");
-  const ignoreIndex$ = A.int(ignoreIndex_ === undefined ? -100 : ignoreIndex_, 'F.nllLoss()', "ignoreIndex");
-  const reduction$ = A.reduction(reduction_ === undefined ? "mean" : reduction_, 'F.nllLoss()', "reduction");
+  if (weight_ === undefined) weight_ = null;
+  const weight$ = A.tensorOpt(weight_, 'F.nllLoss()', "weight");
+  if (ignoreIndex_ === undefined) ignoreIndex_ = -100;
+  const ignoreIndex$ = A.int(ignoreIndex_, 'F.nllLoss()', "ignoreIndex");
+  if (reduction_ === undefined) reduction_ = "mean";
+  const reduction$ = A.reduction(reduction_, 'F.nllLoss()', "reduction");
   return wrap(R.op_F_nllLoss(input$, target$, weight$, ignoreIndex$, reduction$));
 }
 
@@ -817,8 +846,10 @@ export function klDiv(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.klDiv()', "input");
   if (target_ === undefined) throw A.missing('F.klDiv()', "target");
   const target$ = A.tensor(target_, 'F.klDiv()', "target");
-  const reduction$ = A.choice(reduction_ === undefined ? "mean" : reduction_, ["none","mean","sum","batchmean"], 'F.klDiv()', "reduction");
-  const logTarget$ = A.bool(logTarget_ === undefined ? false : logTarget_, 'F.klDiv()', "logTarget");
+  if (reduction_ === undefined) reduction_ = "mean";
+  const reduction$ = A.choice(reduction_, ["none","mean","sum","batchmean"] as const, 'F.klDiv()', "reduction");
+  if (logTarget_ === undefined) logTarget_ = false;
+  const logTarget$ = A.bool(logTarget_, 'F.klDiv()', "logTarget");
   return wrap(R.op_F_klDiv(input$, target$, reduction$, logTarget$));
 }
 
@@ -850,8 +881,10 @@ export function mseLoss(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.mseLoss()', "input");
   if (target_ === undefined) throw A.missing('F.mseLoss()', "target");
   const target$ = A.tensor(target_, 'F.mseLoss()', "target");
-  const reduction$ = A.reduction(reduction_ === undefined ? "mean" : reduction_, 'F.mseLoss()', "reduction");
-  const weight$ = A.tensorOpt(weight_ === undefined ? null : weight_, 'F.mseLoss()', "weight");
+  if (reduction_ === undefined) reduction_ = "mean";
+  const reduction$ = A.reduction(reduction_, 'F.mseLoss()', "reduction");
+  if (weight_ === undefined) weight_ = null;
+  const weight$ = A.tensorOpt(weight_, 'F.mseLoss()', "weight");
   return wrap(R.op_F_mseLoss(input$, target$, reduction$, weight$));
 }
 
@@ -883,8 +916,10 @@ export function l1Loss(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.l1Loss()', "input");
   if (target_ === undefined) throw A.missing('F.l1Loss()', "target");
   const target$ = A.tensor(target_, 'F.l1Loss()', "target");
-  const reduction$ = A.reduction(reduction_ === undefined ? "mean" : reduction_, 'F.l1Loss()', "reduction");
-  const weight$ = A.tensorOpt(weight_ === undefined ? null : weight_, 'F.l1Loss()', "weight");
+  if (reduction_ === undefined) reduction_ = "mean";
+  const reduction$ = A.reduction(reduction_, 'F.l1Loss()', "reduction");
+  if (weight_ === undefined) weight_ = null;
+  const weight$ = A.tensorOpt(weight_, 'F.l1Loss()', "weight");
   return wrap(R.op_F_l1Loss(input$, target$, reduction$, weight$));
 }
 
@@ -916,8 +951,10 @@ export function smoothL1Loss(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.smoothL1Loss()', "input");
   if (target_ === undefined) throw A.missing('F.smoothL1Loss()', "target");
   const target$ = A.tensor(target_, 'F.smoothL1Loss()', "target");
-  const reduction$ = A.reduction(reduction_ === undefined ? "mean" : reduction_, 'F.smoothL1Loss()', "reduction");
-  const beta$ = A.float(beta_ === undefined ? 1 : beta_, 'F.smoothL1Loss()', "beta");
+  if (reduction_ === undefined) reduction_ = "mean";
+  const reduction$ = A.reduction(reduction_, 'F.smoothL1Loss()', "reduction");
+  if (beta_ === undefined) beta_ = 1;
+  const beta$ = A.float(beta_, 'F.smoothL1Loss()', "beta");
   return wrap(R.op_F_smoothL1Loss(input$, target$, reduction$, beta$));
 }
 
@@ -951,9 +988,12 @@ export function huberLoss(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.huberLoss()', "input");
   if (target_ === undefined) throw A.missing('F.huberLoss()', "target");
   const target$ = A.tensor(target_, 'F.huberLoss()', "target");
-  const reduction$ = A.reduction(reduction_ === undefined ? "mean" : reduction_, 'F.huberLoss()', "reduction");
-  const delta$ = A.float(delta_ === undefined ? 1 : delta_, 'F.huberLoss()', "delta");
-  const weight$ = A.tensorOpt(weight_ === undefined ? null : weight_, 'F.huberLoss()', "weight");
+  if (reduction_ === undefined) reduction_ = "mean";
+  const reduction$ = A.reduction(reduction_, 'F.huberLoss()', "reduction");
+  if (delta_ === undefined) delta_ = 1;
+  const delta$ = A.float(delta_, 'F.huberLoss()', "delta");
+  if (weight_ === undefined) weight_ = null;
+  const weight$ = A.tensorOpt(weight_, 'F.huberLoss()', "weight");
   return wrap(R.op_F_huberLoss(input$, target$, reduction$, delta$, weight$));
 }
 
@@ -989,8 +1029,10 @@ export function binaryCrossEntropy(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.binaryCrossEntropy()', "input");
   if (target_ === undefined) throw A.missing('F.binaryCrossEntropy()', "target");
   const target$ = A.tensor(target_, 'F.binaryCrossEntropy()', "target");
-  const weight$ = A.tensorOpt(weight_ === undefined ? null : weight_, 'F.binaryCrossEntropy()', "weight");
-  const reduction$ = A.reduction(reduction_ === undefined ? "mean" : reduction_, 'F.binaryCrossEntropy()', "reduction");
+  if (weight_ === undefined) weight_ = null;
+  const weight$ = A.tensorOpt(weight_, 'F.binaryCrossEntropy()', "weight");
+  if (reduction_ === undefined) reduction_ = "mean";
+  const reduction$ = A.reduction(reduction_, 'F.binaryCrossEntropy()', "reduction");
   return wrap(R.op_F_binaryCrossEntropy(input$, target$, weight$, reduction$));
 }
 
@@ -1028,9 +1070,12 @@ export function binaryCrossEntropyWithLogits(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.binaryCrossEntropyWithLogits()', "input");
   if (target_ === undefined) throw A.missing('F.binaryCrossEntropyWithLogits()', "target");
   const target$ = A.tensor(target_, 'F.binaryCrossEntropyWithLogits()', "target");
-  const weight$ = A.tensorOpt(weight_ === undefined ? null : weight_, 'F.binaryCrossEntropyWithLogits()', "weight");
-  const reduction$ = A.reduction(reduction_ === undefined ? "mean" : reduction_, 'F.binaryCrossEntropyWithLogits()', "reduction");
-  const posWeight$ = A.tensorOpt(posWeight_ === undefined ? null : posWeight_, 'F.binaryCrossEntropyWithLogits()', "posWeight");
+  if (weight_ === undefined) weight_ = null;
+  const weight$ = A.tensorOpt(weight_, 'F.binaryCrossEntropyWithLogits()', "weight");
+  if (reduction_ === undefined) reduction_ = "mean";
+  const reduction$ = A.reduction(reduction_, 'F.binaryCrossEntropyWithLogits()', "reduction");
+  if (posWeight_ === undefined) posWeight_ = null;
+  const posWeight$ = A.tensorOpt(posWeight_, 'F.binaryCrossEntropyWithLogits()', "posWeight");
   return wrap(R.op_F_binaryCrossEntropyWithLogits(input$, target$, weight$, reduction$, posWeight$));
 }
 
@@ -1073,8 +1118,10 @@ export function cosineEmbeddingLoss(...a: unknown[]): Tensor {
   const input2$ = A.tensor(input2_, 'F.cosineEmbeddingLoss()', "input2");
   if (target_ === undefined) throw A.missing('F.cosineEmbeddingLoss()', "target");
   const target$ = A.tensor(target_, 'F.cosineEmbeddingLoss()', "target");
-  const margin$ = A.float(margin_ === undefined ? 0 : margin_, 'F.cosineEmbeddingLoss()', "margin");
-  const reduction$ = A.reduction(reduction_ === undefined ? "mean" : reduction_, 'F.cosineEmbeddingLoss()', "reduction");
+  if (margin_ === undefined) margin_ = 0;
+  const margin$ = A.float(margin_, 'F.cosineEmbeddingLoss()', "margin");
+  if (reduction_ === undefined) reduction_ = "mean";
+  const reduction$ = A.reduction(reduction_, 'F.cosineEmbeddingLoss()', "reduction");
   return wrap(R.op_F_cosineEmbeddingLoss(input1$, input2$, target$, margin$, reduction$));
 }
 
@@ -1117,8 +1164,10 @@ export function marginRankingLoss(...a: unknown[]): Tensor {
   const input2$ = A.tensor(input2_, 'F.marginRankingLoss()', "input2");
   if (target_ === undefined) throw A.missing('F.marginRankingLoss()', "target");
   const target$ = A.tensor(target_, 'F.marginRankingLoss()', "target");
-  const margin$ = A.float(margin_ === undefined ? 0 : margin_, 'F.marginRankingLoss()', "margin");
-  const reduction$ = A.reduction(reduction_ === undefined ? "mean" : reduction_, 'F.marginRankingLoss()', "reduction");
+  if (margin_ === undefined) margin_ = 0;
+  const margin$ = A.float(margin_, 'F.marginRankingLoss()', "margin");
+  if (reduction_ === undefined) reduction_ = "mean";
+  const reduction$ = A.reduction(reduction_, 'F.marginRankingLoss()', "reduction");
   return wrap(R.op_F_marginRankingLoss(input1$, input2$, target$, margin$, reduction$));
 }
 
@@ -1179,11 +1228,16 @@ export function tripletMarginLoss(...a: unknown[]): Tensor {
   const positive$ = A.tensor(positive_, 'F.tripletMarginLoss()', "positive");
   if (negative_ === undefined) throw A.missing('F.tripletMarginLoss()', "negative");
   const negative$ = A.tensor(negative_, 'F.tripletMarginLoss()', "negative");
-  const margin$ = A.float(margin_ === undefined ? 1 : margin_, 'F.tripletMarginLoss()', "margin");
-  const p$ = A.float(p_ === undefined ? 2 : p_, 'F.tripletMarginLoss()', "p");
-  const eps$ = A.float(eps_ === undefined ? 0.000001 : eps_, 'F.tripletMarginLoss()', "eps");
-  const swap$ = A.bool(swap_ === undefined ? false : swap_, 'F.tripletMarginLoss()', "swap");
-  const reduction$ = A.reduction(reduction_ === undefined ? "mean" : reduction_, 'F.tripletMarginLoss()', "reduction");
+  if (margin_ === undefined) margin_ = 1;
+  const margin$ = A.float(margin_, 'F.tripletMarginLoss()', "margin");
+  if (p_ === undefined) p_ = 2;
+  const p$ = A.float(p_, 'F.tripletMarginLoss()', "p");
+  if (eps_ === undefined) eps_ = 0.000001;
+  const eps$ = A.float(eps_, 'F.tripletMarginLoss()', "eps");
+  if (swap_ === undefined) swap_ = false;
+  const swap$ = A.bool(swap_, 'F.tripletMarginLoss()', "swap");
+  if (reduction_ === undefined) reduction_ = "mean";
+  const reduction$ = A.reduction(reduction_, 'F.tripletMarginLoss()', "reduction");
   return wrap(R.op_F_tripletMarginLoss(anchor$, positive$, negative$, margin$, p$, eps$, swap$, reduction$));
 }
 
@@ -1219,8 +1273,10 @@ export function hingeEmbeddingLoss(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.hingeEmbeddingLoss()', "input");
   if (target_ === undefined) throw A.missing('F.hingeEmbeddingLoss()', "target");
   const target$ = A.tensor(target_, 'F.hingeEmbeddingLoss()', "target");
-  const margin$ = A.float(margin_ === undefined ? 1 : margin_, 'F.hingeEmbeddingLoss()', "margin");
-  const reduction$ = A.reduction(reduction_ === undefined ? "mean" : reduction_, 'F.hingeEmbeddingLoss()', "reduction");
+  if (margin_ === undefined) margin_ = 1;
+  const margin$ = A.float(margin_, 'F.hingeEmbeddingLoss()', "margin");
+  if (reduction_ === undefined) reduction_ = "mean";
+  const reduction$ = A.reduction(reduction_, 'F.hingeEmbeddingLoss()', "reduction");
   return wrap(R.op_F_hingeEmbeddingLoss(input$, target$, margin$, reduction$));
 }
 
@@ -1250,7 +1306,8 @@ export function softMarginLoss(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.softMarginLoss()', "input");
   if (target_ === undefined) throw A.missing('F.softMarginLoss()', "target");
   const target$ = A.tensor(target_, 'F.softMarginLoss()', "target");
-  const reduction$ = A.reduction(reduction_ === undefined ? "mean" : reduction_, 'F.softMarginLoss()', "reduction");
+  if (reduction_ === undefined) reduction_ = "mean";
+  const reduction$ = A.reduction(reduction_, 'F.softMarginLoss()', "reduction");
   return wrap(R.op_F_softMarginLoss(input$, target$, reduction$));
 }
 
@@ -1294,10 +1351,14 @@ export function poissonNllLoss(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.poissonNllLoss()', "input");
   if (target_ === undefined) throw A.missing('F.poissonNllLoss()', "target");
   const target$ = A.tensor(target_, 'F.poissonNllLoss()', "target");
-  const logInput$ = A.bool(logInput_ === undefined ? true : logInput_, 'F.poissonNllLoss()', "logInput");
-  const full$ = A.bool(full_ === undefined ? false : full_, 'F.poissonNllLoss()', "full");
-  const eps$ = A.float(eps_ === undefined ? 1e-8 : eps_, 'F.poissonNllLoss()', "eps");
-  const reduction$ = A.reduction(reduction_ === undefined ? "mean" : reduction_, 'F.poissonNllLoss()', "reduction");
+  if (logInput_ === undefined) logInput_ = true;
+  const logInput$ = A.bool(logInput_, 'F.poissonNllLoss()', "logInput");
+  if (full_ === undefined) full_ = false;
+  const full$ = A.bool(full_, 'F.poissonNllLoss()', "full");
+  if (eps_ === undefined) eps_ = 1e-8;
+  const eps$ = A.float(eps_, 'F.poissonNllLoss()', "eps");
+  if (reduction_ === undefined) reduction_ = "mean";
+  const reduction$ = A.reduction(reduction_, 'F.poissonNllLoss()', "reduction");
   return wrap(R.op_F_poissonNllLoss(input$, target$, logInput$, full$, eps$, reduction$));
 }
 
@@ -1337,8 +1398,10 @@ export function cosineSimilarity(...a: unknown[]): Tensor {
   const x1$ = A.tensor(x1_, 'F.cosineSimilarity()', "x1");
   if (x2_ === undefined) throw A.missing('F.cosineSimilarity()', "x2");
   const x2$ = A.tensor(x2_, 'F.cosineSimilarity()', "x2");
-  const dim$ = A.int(dim_ === undefined ? 1 : dim_, 'F.cosineSimilarity()', "dim");
-  const eps$ = A.float(eps_ === undefined ? 1e-8 : eps_, 'F.cosineSimilarity()', "eps");
+  if (dim_ === undefined) dim_ = 1;
+  const dim$ = A.int(dim_, 'F.cosineSimilarity()', "dim");
+  if (eps_ === undefined) eps_ = 1e-8;
+  const eps$ = A.float(eps_, 'F.cosineSimilarity()', "eps");
   return wrap(R.op_cosineSimilarity(x1$, x2$, dim$, eps$));
 }
 
@@ -1384,9 +1447,12 @@ export function pairwiseDistance(...a: unknown[]): Tensor {
   const x1$ = A.tensor(x1_, 'F.pairwiseDistance()', "x1");
   if (x2_ === undefined) throw A.missing('F.pairwiseDistance()', "x2");
   const x2$ = A.tensor(x2_, 'F.pairwiseDistance()', "x2");
-  const p$ = A.float(p_ === undefined ? 2 : p_, 'F.pairwiseDistance()', "p");
-  const eps$ = A.float(eps_ === undefined ? 0.000001 : eps_, 'F.pairwiseDistance()', "eps");
-  const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'F.pairwiseDistance()', "keepdim");
+  if (p_ === undefined) p_ = 2;
+  const p$ = A.float(p_, 'F.pairwiseDistance()', "p");
+  if (eps_ === undefined) eps_ = 0.000001;
+  const eps$ = A.float(eps_, 'F.pairwiseDistance()', "eps");
+  if (keepdim_ === undefined) keepdim_ = false;
+  const keepdim$ = A.bool(keepdim_, 'F.pairwiseDistance()', "keepdim");
   return wrap(R.op_pairwiseDistance(x1$, x2$, p$, eps$, keepdim$));
 }
 
@@ -1420,7 +1486,8 @@ export function linear(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.linear()', "input");
   if (weight_ === undefined) throw A.missing('F.linear()', "weight");
   const weight$ = A.tensor(weight_, 'F.linear()', "weight");
-  const bias$ = A.tensorOpt(bias_ === undefined ? null : bias_, 'F.linear()', "bias");
+  if (bias_ === undefined) bias_ = null;
+  const bias$ = A.tensorOpt(bias_, 'F.linear()', "bias");
   return wrap(R.op_F_linear(input$, weight$, bias$));
 }
 
@@ -1461,7 +1528,8 @@ export function bilinear(...a: unknown[]): Tensor {
   const input2$ = A.tensor(input2_, 'F.bilinear()', "input2");
   if (weight_ === undefined) throw A.missing('F.bilinear()', "weight");
   const weight$ = A.tensor(weight_, 'F.bilinear()', "weight");
-  const bias$ = A.tensorOpt(bias_ === undefined ? null : bias_, 'F.bilinear()', "bias");
+  if (bias_ === undefined) bias_ = null;
+  const bias$ = A.tensorOpt(bias_, 'F.bilinear()', "bias");
   return wrap(R.op_F_bilinear(input1$, input2$, weight$, bias$));
 }
 
@@ -1526,11 +1594,16 @@ export function conv1d(...a: unknown[]): Tensor {
     const input$ = A.tensor(input_, 'F.conv1d()', "input");
     if (weight_ === undefined) throw A.missing('F.conv1d()', "weight");
     const weight$ = A.tensor(weight_, 'F.conv1d()', "weight");
-    const bias$ = A.tensorOpt(bias_ === undefined ? null : bias_, 'F.conv1d()', "bias");
-    const stride$ = A.intsN(stride_ === undefined ? [1] : stride_, 1, 'F.conv1d()', "stride");
-    const padding$ = A.intsN(padding_ === undefined ? [0] : padding_, 1, 'F.conv1d()', "padding");
-    const dilation$ = A.intsN(dilation_ === undefined ? [1] : dilation_, 1, 'F.conv1d()', "dilation");
-    const groups$ = A.int(groups_ === undefined ? 1 : groups_, 'F.conv1d()', "groups");
+    if (bias_ === undefined) bias_ = null;
+    const bias$ = A.tensorOpt(bias_, 'F.conv1d()', "bias");
+    if (stride_ === undefined) stride_ = [1];
+    const stride$ = A.intsN(stride_, 1, 'F.conv1d()', "stride");
+    if (padding_ === undefined) padding_ = [0];
+    const padding$ = A.intsN(padding_, 1, 'F.conv1d()', "padding");
+    if (dilation_ === undefined) dilation_ = [1];
+    const dilation$ = A.intsN(dilation_, 1, 'F.conv1d()', "dilation");
+    if (groups_ === undefined) groups_ = 1;
+    const groups$ = A.int(groups_, 'F.conv1d()', "groups");
     return wrap(R.op_F_conv1d_0(input$, weight$, bias$, stride$, padding$, dilation$, groups$));
   }
   if (n <= 7 && (o === undefined || A.hasOnlyKeys(o, K_F_conv1d_1)) && A.given((n > 0 ? a[0] : o?.input), (v) => (v instanceof Tensor)) && A.given((n > 1 ? a[1] : o?.weight), (v) => (v instanceof Tensor)) && A.absentOr((n > 2 ? a[2] : o?.bias), (v) => (v instanceof Tensor || v === null)) && A.absentOr((n > 3 ? a[3] : o?.stride), (v) => (typeof v === 'number' || Array.isArray(v))) && A.given((n > 4 ? a[4] : o?.padding), (v) => (typeof v === 'string')) && A.absentOr((n > 5 ? a[5] : o?.dilation), (v) => (typeof v === 'number' || Array.isArray(v))) && A.absentOr((n > 6 ? a[6] : o?.groups), (v) => (typeof v === 'number'))) {
@@ -1577,12 +1650,16 @@ export function conv1d(...a: unknown[]): Tensor {
     const input$ = A.tensor(input_, 'F.conv1d()', "input");
     if (weight_ === undefined) throw A.missing('F.conv1d()', "weight");
     const weight$ = A.tensor(weight_, 'F.conv1d()', "weight");
-    const bias$ = A.tensorOpt(bias_ === undefined ? null : bias_, 'F.conv1d()', "bias");
-    const stride$ = A.intsN(stride_ === undefined ? [1] : stride_, 1, 'F.conv1d()', "stride");
+    if (bias_ === undefined) bias_ = null;
+    const bias$ = A.tensorOpt(bias_, 'F.conv1d()', "bias");
+    if (stride_ === undefined) stride_ = [1];
+    const stride$ = A.intsN(stride_, 1, 'F.conv1d()', "stride");
     if (padding_ === undefined) throw A.missing('F.conv1d()', "padding");
-    const padding$ = A.choice(padding_, ["same","valid"], 'F.conv1d()', "padding");
-    const dilation$ = A.intsN(dilation_ === undefined ? [1] : dilation_, 1, 'F.conv1d()', "dilation");
-    const groups$ = A.int(groups_ === undefined ? 1 : groups_, 'F.conv1d()', "groups");
+    const padding$ = A.choice(padding_, ["same","valid"] as const, 'F.conv1d()', "padding");
+    if (dilation_ === undefined) dilation_ = [1];
+    const dilation$ = A.intsN(dilation_, 1, 'F.conv1d()', "dilation");
+    if (groups_ === undefined) groups_ = 1;
+    const groups$ = A.int(groups_, 'F.conv1d()', "groups");
     return wrap(R.op_F_conv1d_1(input$, weight$, bias$, stride$, padding$, dilation$, groups$));
   }
   throw A.noSignature('F.conv1d()', a, ["conv1d(input: Tensor, weight: Tensor, bias?: Tensor | null, stride?: number | number[], padding?: number | number[], dilation?: number | number[], groups?: number)","conv1d(input: Tensor, weight: Tensor, bias?: Tensor | null, stride?: number | number[], padding: \"same\" | \"valid\", dilation?: number | number[], groups?: number)"]);
@@ -1649,11 +1726,16 @@ export function conv2d(...a: unknown[]): Tensor {
     const input$ = A.tensor(input_, 'F.conv2d()', "input");
     if (weight_ === undefined) throw A.missing('F.conv2d()', "weight");
     const weight$ = A.tensor(weight_, 'F.conv2d()', "weight");
-    const bias$ = A.tensorOpt(bias_ === undefined ? null : bias_, 'F.conv2d()', "bias");
-    const stride$ = A.intsN(stride_ === undefined ? [1,1] : stride_, 2, 'F.conv2d()', "stride");
-    const padding$ = A.intsN(padding_ === undefined ? [0,0] : padding_, 2, 'F.conv2d()', "padding");
-    const dilation$ = A.intsN(dilation_ === undefined ? [1,1] : dilation_, 2, 'F.conv2d()', "dilation");
-    const groups$ = A.int(groups_ === undefined ? 1 : groups_, 'F.conv2d()', "groups");
+    if (bias_ === undefined) bias_ = null;
+    const bias$ = A.tensorOpt(bias_, 'F.conv2d()', "bias");
+    if (stride_ === undefined) stride_ = [1,1];
+    const stride$ = A.intsN(stride_, 2, 'F.conv2d()', "stride");
+    if (padding_ === undefined) padding_ = [0,0];
+    const padding$ = A.intsN(padding_, 2, 'F.conv2d()', "padding");
+    if (dilation_ === undefined) dilation_ = [1,1];
+    const dilation$ = A.intsN(dilation_, 2, 'F.conv2d()', "dilation");
+    if (groups_ === undefined) groups_ = 1;
+    const groups$ = A.int(groups_, 'F.conv2d()', "groups");
     return wrap(R.op_F_conv2d_0(input$, weight$, bias$, stride$, padding$, dilation$, groups$));
   }
   if (n <= 7 && (o === undefined || A.hasOnlyKeys(o, K_F_conv2d_1)) && A.given((n > 0 ? a[0] : o?.input), (v) => (v instanceof Tensor)) && A.given((n > 1 ? a[1] : o?.weight), (v) => (v instanceof Tensor)) && A.absentOr((n > 2 ? a[2] : o?.bias), (v) => (v instanceof Tensor || v === null)) && A.absentOr((n > 3 ? a[3] : o?.stride), (v) => (typeof v === 'number' || Array.isArray(v))) && A.given((n > 4 ? a[4] : o?.padding), (v) => (typeof v === 'string')) && A.absentOr((n > 5 ? a[5] : o?.dilation), (v) => (typeof v === 'number' || Array.isArray(v))) && A.absentOr((n > 6 ? a[6] : o?.groups), (v) => (typeof v === 'number'))) {
@@ -1700,12 +1782,16 @@ export function conv2d(...a: unknown[]): Tensor {
     const input$ = A.tensor(input_, 'F.conv2d()', "input");
     if (weight_ === undefined) throw A.missing('F.conv2d()', "weight");
     const weight$ = A.tensor(weight_, 'F.conv2d()', "weight");
-    const bias$ = A.tensorOpt(bias_ === undefined ? null : bias_, 'F.conv2d()', "bias");
-    const stride$ = A.intsN(stride_ === undefined ? [1,1] : stride_, 2, 'F.conv2d()', "stride");
+    if (bias_ === undefined) bias_ = null;
+    const bias$ = A.tensorOpt(bias_, 'F.conv2d()', "bias");
+    if (stride_ === undefined) stride_ = [1,1];
+    const stride$ = A.intsN(stride_, 2, 'F.conv2d()', "stride");
     if (padding_ === undefined) throw A.missing('F.conv2d()', "padding");
-    const padding$ = A.choice(padding_, ["same","valid"], 'F.conv2d()', "padding");
-    const dilation$ = A.intsN(dilation_ === undefined ? [1,1] : dilation_, 2, 'F.conv2d()', "dilation");
-    const groups$ = A.int(groups_ === undefined ? 1 : groups_, 'F.conv2d()', "groups");
+    const padding$ = A.choice(padding_, ["same","valid"] as const, 'F.conv2d()', "padding");
+    if (dilation_ === undefined) dilation_ = [1,1];
+    const dilation$ = A.intsN(dilation_, 2, 'F.conv2d()', "dilation");
+    if (groups_ === undefined) groups_ = 1;
+    const groups$ = A.int(groups_, 'F.conv2d()', "groups");
     return wrap(R.op_F_conv2d_1(input$, weight$, bias$, stride$, padding$, dilation$, groups$));
   }
   throw A.noSignature('F.conv2d()', a, ["conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, stride?: number | number[], padding?: number | number[], dilation?: number | number[], groups?: number)","conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, stride?: number | number[], padding: \"same\" | \"valid\", dilation?: number | number[], groups?: number)"]);
@@ -1772,11 +1858,16 @@ export function conv3d(...a: unknown[]): Tensor {
     const input$ = A.tensor(input_, 'F.conv3d()', "input");
     if (weight_ === undefined) throw A.missing('F.conv3d()', "weight");
     const weight$ = A.tensor(weight_, 'F.conv3d()', "weight");
-    const bias$ = A.tensorOpt(bias_ === undefined ? null : bias_, 'F.conv3d()', "bias");
-    const stride$ = A.intsN(stride_ === undefined ? [1,1,1] : stride_, 3, 'F.conv3d()', "stride");
-    const padding$ = A.intsN(padding_ === undefined ? [0,0,0] : padding_, 3, 'F.conv3d()', "padding");
-    const dilation$ = A.intsN(dilation_ === undefined ? [1,1,1] : dilation_, 3, 'F.conv3d()', "dilation");
-    const groups$ = A.int(groups_ === undefined ? 1 : groups_, 'F.conv3d()', "groups");
+    if (bias_ === undefined) bias_ = null;
+    const bias$ = A.tensorOpt(bias_, 'F.conv3d()', "bias");
+    if (stride_ === undefined) stride_ = [1,1,1];
+    const stride$ = A.intsN(stride_, 3, 'F.conv3d()', "stride");
+    if (padding_ === undefined) padding_ = [0,0,0];
+    const padding$ = A.intsN(padding_, 3, 'F.conv3d()', "padding");
+    if (dilation_ === undefined) dilation_ = [1,1,1];
+    const dilation$ = A.intsN(dilation_, 3, 'F.conv3d()', "dilation");
+    if (groups_ === undefined) groups_ = 1;
+    const groups$ = A.int(groups_, 'F.conv3d()', "groups");
     return wrap(R.op_F_conv3d_0(input$, weight$, bias$, stride$, padding$, dilation$, groups$));
   }
   if (n <= 7 && (o === undefined || A.hasOnlyKeys(o, K_F_conv3d_1)) && A.given((n > 0 ? a[0] : o?.input), (v) => (v instanceof Tensor)) && A.given((n > 1 ? a[1] : o?.weight), (v) => (v instanceof Tensor)) && A.absentOr((n > 2 ? a[2] : o?.bias), (v) => (v instanceof Tensor || v === null)) && A.absentOr((n > 3 ? a[3] : o?.stride), (v) => (typeof v === 'number' || Array.isArray(v))) && A.given((n > 4 ? a[4] : o?.padding), (v) => (typeof v === 'string')) && A.absentOr((n > 5 ? a[5] : o?.dilation), (v) => (typeof v === 'number' || Array.isArray(v))) && A.absentOr((n > 6 ? a[6] : o?.groups), (v) => (typeof v === 'number'))) {
@@ -1823,12 +1914,16 @@ export function conv3d(...a: unknown[]): Tensor {
     const input$ = A.tensor(input_, 'F.conv3d()', "input");
     if (weight_ === undefined) throw A.missing('F.conv3d()', "weight");
     const weight$ = A.tensor(weight_, 'F.conv3d()', "weight");
-    const bias$ = A.tensorOpt(bias_ === undefined ? null : bias_, 'F.conv3d()', "bias");
-    const stride$ = A.intsN(stride_ === undefined ? [1,1,1] : stride_, 3, 'F.conv3d()', "stride");
+    if (bias_ === undefined) bias_ = null;
+    const bias$ = A.tensorOpt(bias_, 'F.conv3d()', "bias");
+    if (stride_ === undefined) stride_ = [1,1,1];
+    const stride$ = A.intsN(stride_, 3, 'F.conv3d()', "stride");
     if (padding_ === undefined) throw A.missing('F.conv3d()', "padding");
-    const padding$ = A.choice(padding_, ["same","valid"], 'F.conv3d()', "padding");
-    const dilation$ = A.intsN(dilation_ === undefined ? [1,1,1] : dilation_, 3, 'F.conv3d()', "dilation");
-    const groups$ = A.int(groups_ === undefined ? 1 : groups_, 'F.conv3d()', "groups");
+    const padding$ = A.choice(padding_, ["same","valid"] as const, 'F.conv3d()', "padding");
+    if (dilation_ === undefined) dilation_ = [1,1,1];
+    const dilation$ = A.intsN(dilation_, 3, 'F.conv3d()', "dilation");
+    if (groups_ === undefined) groups_ = 1;
+    const groups$ = A.int(groups_, 'F.conv3d()', "groups");
     return wrap(R.op_F_conv3d_1(input$, weight$, bias$, stride$, padding$, dilation$, groups$));
   }
   throw A.noSignature('F.conv3d()', a, ["conv3d(input: Tensor, weight: Tensor, bias?: Tensor | null, stride?: number | number[], padding?: number | number[], dilation?: number | number[], groups?: number)","conv3d(input: Tensor, weight: Tensor, bias?: Tensor | null, stride?: number | number[], padding: \"same\" | \"valid\", dilation?: number | number[], groups?: number)"]);
@@ -1894,12 +1989,18 @@ export function convTranspose1d(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.convTranspose1d()', "input");
   if (weight_ === undefined) throw A.missing('F.convTranspose1d()', "weight");
   const weight$ = A.tensor(weight_, 'F.convTranspose1d()', "weight");
-  const bias$ = A.tensorOpt(bias_ === undefined ? null : bias_, 'F.convTranspose1d()', "bias");
-  const stride$ = A.intsN(stride_ === undefined ? [1] : stride_, 1, 'F.convTranspose1d()', "stride");
-  const padding$ = A.intsN(padding_ === undefined ? [0] : padding_, 1, 'F.convTranspose1d()', "padding");
-  const outputPadding$ = A.intsN(outputPadding_ === undefined ? [0] : outputPadding_, 1, 'F.convTranspose1d()', "outputPadding");
-  const groups$ = A.int(groups_ === undefined ? 1 : groups_, 'F.convTranspose1d()', "groups");
-  const dilation$ = A.intsN(dilation_ === undefined ? [1] : dilation_, 1, 'F.convTranspose1d()', "dilation");
+  if (bias_ === undefined) bias_ = null;
+  const bias$ = A.tensorOpt(bias_, 'F.convTranspose1d()', "bias");
+  if (stride_ === undefined) stride_ = [1];
+  const stride$ = A.intsN(stride_, 1, 'F.convTranspose1d()', "stride");
+  if (padding_ === undefined) padding_ = [0];
+  const padding$ = A.intsN(padding_, 1, 'F.convTranspose1d()', "padding");
+  if (outputPadding_ === undefined) outputPadding_ = [0];
+  const outputPadding$ = A.intsN(outputPadding_, 1, 'F.convTranspose1d()', "outputPadding");
+  if (groups_ === undefined) groups_ = 1;
+  const groups$ = A.int(groups_, 'F.convTranspose1d()', "groups");
+  if (dilation_ === undefined) dilation_ = [1];
+  const dilation$ = A.intsN(dilation_, 1, 'F.convTranspose1d()', "dilation");
   return wrap(R.op_F_convTranspose1d(input$, weight$, bias$, stride$, padding$, outputPadding$, groups$, dilation$));
 }
 
@@ -1963,12 +2064,18 @@ export function convTranspose2d(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.convTranspose2d()', "input");
   if (weight_ === undefined) throw A.missing('F.convTranspose2d()', "weight");
   const weight$ = A.tensor(weight_, 'F.convTranspose2d()', "weight");
-  const bias$ = A.tensorOpt(bias_ === undefined ? null : bias_, 'F.convTranspose2d()', "bias");
-  const stride$ = A.intsN(stride_ === undefined ? [1,1] : stride_, 2, 'F.convTranspose2d()', "stride");
-  const padding$ = A.intsN(padding_ === undefined ? [0,0] : padding_, 2, 'F.convTranspose2d()', "padding");
-  const outputPadding$ = A.intsN(outputPadding_ === undefined ? [0,0] : outputPadding_, 2, 'F.convTranspose2d()', "outputPadding");
-  const groups$ = A.int(groups_ === undefined ? 1 : groups_, 'F.convTranspose2d()', "groups");
-  const dilation$ = A.intsN(dilation_ === undefined ? [1,1] : dilation_, 2, 'F.convTranspose2d()', "dilation");
+  if (bias_ === undefined) bias_ = null;
+  const bias$ = A.tensorOpt(bias_, 'F.convTranspose2d()', "bias");
+  if (stride_ === undefined) stride_ = [1,1];
+  const stride$ = A.intsN(stride_, 2, 'F.convTranspose2d()', "stride");
+  if (padding_ === undefined) padding_ = [0,0];
+  const padding$ = A.intsN(padding_, 2, 'F.convTranspose2d()', "padding");
+  if (outputPadding_ === undefined) outputPadding_ = [0,0];
+  const outputPadding$ = A.intsN(outputPadding_, 2, 'F.convTranspose2d()', "outputPadding");
+  if (groups_ === undefined) groups_ = 1;
+  const groups$ = A.int(groups_, 'F.convTranspose2d()', "groups");
+  if (dilation_ === undefined) dilation_ = [1,1];
+  const dilation$ = A.intsN(dilation_, 2, 'F.convTranspose2d()', "dilation");
   return wrap(R.op_F_convTranspose2d(input$, weight$, bias$, stride$, padding$, outputPadding$, groups$, dilation$));
 }
 
@@ -2032,12 +2139,18 @@ export function convTranspose3d(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.convTranspose3d()', "input");
   if (weight_ === undefined) throw A.missing('F.convTranspose3d()', "weight");
   const weight$ = A.tensor(weight_, 'F.convTranspose3d()', "weight");
-  const bias$ = A.tensorOpt(bias_ === undefined ? null : bias_, 'F.convTranspose3d()', "bias");
-  const stride$ = A.intsN(stride_ === undefined ? [1,1,1] : stride_, 3, 'F.convTranspose3d()', "stride");
-  const padding$ = A.intsN(padding_ === undefined ? [0,0,0] : padding_, 3, 'F.convTranspose3d()', "padding");
-  const outputPadding$ = A.intsN(outputPadding_ === undefined ? [0,0,0] : outputPadding_, 3, 'F.convTranspose3d()', "outputPadding");
-  const groups$ = A.int(groups_ === undefined ? 1 : groups_, 'F.convTranspose3d()', "groups");
-  const dilation$ = A.intsN(dilation_ === undefined ? [1,1,1] : dilation_, 3, 'F.convTranspose3d()', "dilation");
+  if (bias_ === undefined) bias_ = null;
+  const bias$ = A.tensorOpt(bias_, 'F.convTranspose3d()', "bias");
+  if (stride_ === undefined) stride_ = [1,1,1];
+  const stride$ = A.intsN(stride_, 3, 'F.convTranspose3d()', "stride");
+  if (padding_ === undefined) padding_ = [0,0,0];
+  const padding$ = A.intsN(padding_, 3, 'F.convTranspose3d()', "padding");
+  if (outputPadding_ === undefined) outputPadding_ = [0,0,0];
+  const outputPadding$ = A.intsN(outputPadding_, 3, 'F.convTranspose3d()', "outputPadding");
+  if (groups_ === undefined) groups_ = 1;
+  const groups$ = A.int(groups_, 'F.convTranspose3d()', "groups");
+  if (dilation_ === undefined) dilation_ = [1,1,1];
+  const dilation$ = A.intsN(dilation_, 3, 'F.convTranspose3d()', "dilation");
   return wrap(R.op_F_convTranspose3d(input$, weight$, bias$, stride$, padding$, outputPadding$, groups$, dilation$));
 }
 
@@ -2096,11 +2209,16 @@ export function maxPool1d(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.maxPool1d()', "input");
   if (kernelSize_ === undefined) throw A.missing('F.maxPool1d()', "kernelSize");
   const kernelSize$ = A.intsN(kernelSize_, 1, 'F.maxPool1d()', "kernelSize");
-  const stride$ = A.intsNOpt(stride_ === undefined ? null : stride_, 1, 'F.maxPool1d()', "stride");
-  const padding$ = A.intsN(padding_ === undefined ? [0] : padding_, 1, 'F.maxPool1d()', "padding");
-  const dilation$ = A.intsN(dilation_ === undefined ? [1] : dilation_, 1, 'F.maxPool1d()', "dilation");
-  const ceilMode$ = A.bool(ceilMode_ === undefined ? false : ceilMode_, 'F.maxPool1d()', "ceilMode");
-  const returnIndices$ = A.bool(returnIndices_ === undefined ? false : returnIndices_, 'F.maxPool1d()', "returnIndices");
+  if (stride_ === undefined) stride_ = null;
+  const stride$ = A.intsNOpt(stride_, 1, 'F.maxPool1d()', "stride");
+  if (padding_ === undefined) padding_ = [0];
+  const padding$ = A.intsN(padding_, 1, 'F.maxPool1d()', "padding");
+  if (dilation_ === undefined) dilation_ = [1];
+  const dilation$ = A.intsN(dilation_, 1, 'F.maxPool1d()', "dilation");
+  if (ceilMode_ === undefined) ceilMode_ = false;
+  const ceilMode$ = A.bool(ceilMode_, 'F.maxPool1d()', "ceilMode");
+  if (returnIndices_ === undefined) returnIndices_ = false;
+  const returnIndices$ = A.bool(returnIndices_, 'F.maxPool1d()', "returnIndices");
   return wrap(R.op_F_maxPool1d(input$, kernelSize$, stride$, padding$, dilation$, ceilMode$, returnIndices$));
 }
 
@@ -2153,10 +2271,14 @@ export function maxPool1dWithIndices(...a: unknown[]): ValuesIndices {
   const input$ = A.tensor(input_, 'F.maxPool1dWithIndices()', "input");
   if (kernelSize_ === undefined) throw A.missing('F.maxPool1dWithIndices()', "kernelSize");
   const kernelSize$ = A.intsN(kernelSize_, 1, 'F.maxPool1dWithIndices()', "kernelSize");
-  const stride$ = A.intsNOpt(stride_ === undefined ? null : stride_, 1, 'F.maxPool1dWithIndices()', "stride");
-  const padding$ = A.intsN(padding_ === undefined ? [0] : padding_, 1, 'F.maxPool1dWithIndices()', "padding");
-  const dilation$ = A.intsN(dilation_ === undefined ? [1] : dilation_, 1, 'F.maxPool1dWithIndices()', "dilation");
-  const ceilMode$ = A.bool(ceilMode_ === undefined ? false : ceilMode_, 'F.maxPool1dWithIndices()', "ceilMode");
+  if (stride_ === undefined) stride_ = null;
+  const stride$ = A.intsNOpt(stride_, 1, 'F.maxPool1dWithIndices()', "stride");
+  if (padding_ === undefined) padding_ = [0];
+  const padding$ = A.intsN(padding_, 1, 'F.maxPool1dWithIndices()', "padding");
+  if (dilation_ === undefined) dilation_ = [1];
+  const dilation$ = A.intsN(dilation_, 1, 'F.maxPool1dWithIndices()', "dilation");
+  if (ceilMode_ === undefined) ceilMode_ = false;
+  const ceilMode$ = A.bool(ceilMode_, 'F.maxPool1dWithIndices()', "ceilMode");
   return wrapPair(R.op_F_maxPool1dWithIndices(input$, kernelSize$, stride$, padding$, dilation$, ceilMode$));
 }
 
@@ -2219,7 +2341,8 @@ export function adaptiveMaxPool1d(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.adaptiveMaxPool1d()', "input");
   if (outputSize_ === undefined) throw A.missing('F.adaptiveMaxPool1d()', "outputSize");
   const outputSize$ = A.intsN(outputSize_, 1, 'F.adaptiveMaxPool1d()', "outputSize");
-  const returnIndices$ = A.bool(returnIndices_ === undefined ? false : returnIndices_, 'F.adaptiveMaxPool1d()', "returnIndices");
+  if (returnIndices_ === undefined) returnIndices_ = false;
+  const returnIndices$ = A.bool(returnIndices_, 'F.adaptiveMaxPool1d()', "returnIndices");
   return wrap(R.op_F_adaptiveMaxPool1d(input$, outputSize$, returnIndices$));
 }
 
@@ -2306,11 +2429,16 @@ export function maxPool2d(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.maxPool2d()', "input");
   if (kernelSize_ === undefined) throw A.missing('F.maxPool2d()', "kernelSize");
   const kernelSize$ = A.intsN(kernelSize_, 2, 'F.maxPool2d()', "kernelSize");
-  const stride$ = A.intsNOpt(stride_ === undefined ? null : stride_, 2, 'F.maxPool2d()', "stride");
-  const padding$ = A.intsN(padding_ === undefined ? [0,0] : padding_, 2, 'F.maxPool2d()', "padding");
-  const dilation$ = A.intsN(dilation_ === undefined ? [1,1] : dilation_, 2, 'F.maxPool2d()', "dilation");
-  const ceilMode$ = A.bool(ceilMode_ === undefined ? false : ceilMode_, 'F.maxPool2d()', "ceilMode");
-  const returnIndices$ = A.bool(returnIndices_ === undefined ? false : returnIndices_, 'F.maxPool2d()', "returnIndices");
+  if (stride_ === undefined) stride_ = null;
+  const stride$ = A.intsNOpt(stride_, 2, 'F.maxPool2d()', "stride");
+  if (padding_ === undefined) padding_ = [0,0];
+  const padding$ = A.intsN(padding_, 2, 'F.maxPool2d()', "padding");
+  if (dilation_ === undefined) dilation_ = [1,1];
+  const dilation$ = A.intsN(dilation_, 2, 'F.maxPool2d()', "dilation");
+  if (ceilMode_ === undefined) ceilMode_ = false;
+  const ceilMode$ = A.bool(ceilMode_, 'F.maxPool2d()', "ceilMode");
+  if (returnIndices_ === undefined) returnIndices_ = false;
+  const returnIndices$ = A.bool(returnIndices_, 'F.maxPool2d()', "returnIndices");
   return wrap(R.op_F_maxPool2d(input$, kernelSize$, stride$, padding$, dilation$, ceilMode$, returnIndices$));
 }
 
@@ -2363,10 +2491,14 @@ export function maxPool2dWithIndices(...a: unknown[]): ValuesIndices {
   const input$ = A.tensor(input_, 'F.maxPool2dWithIndices()', "input");
   if (kernelSize_ === undefined) throw A.missing('F.maxPool2dWithIndices()', "kernelSize");
   const kernelSize$ = A.intsN(kernelSize_, 2, 'F.maxPool2dWithIndices()', "kernelSize");
-  const stride$ = A.intsNOpt(stride_ === undefined ? null : stride_, 2, 'F.maxPool2dWithIndices()', "stride");
-  const padding$ = A.intsN(padding_ === undefined ? [0,0] : padding_, 2, 'F.maxPool2dWithIndices()', "padding");
-  const dilation$ = A.intsN(dilation_ === undefined ? [1,1] : dilation_, 2, 'F.maxPool2dWithIndices()', "dilation");
-  const ceilMode$ = A.bool(ceilMode_ === undefined ? false : ceilMode_, 'F.maxPool2dWithIndices()', "ceilMode");
+  if (stride_ === undefined) stride_ = null;
+  const stride$ = A.intsNOpt(stride_, 2, 'F.maxPool2dWithIndices()', "stride");
+  if (padding_ === undefined) padding_ = [0,0];
+  const padding$ = A.intsN(padding_, 2, 'F.maxPool2dWithIndices()', "padding");
+  if (dilation_ === undefined) dilation_ = [1,1];
+  const dilation$ = A.intsN(dilation_, 2, 'F.maxPool2dWithIndices()', "dilation");
+  if (ceilMode_ === undefined) ceilMode_ = false;
+  const ceilMode$ = A.bool(ceilMode_, 'F.maxPool2dWithIndices()', "ceilMode");
   return wrapPair(R.op_F_maxPool2dWithIndices(input$, kernelSize$, stride$, padding$, dilation$, ceilMode$));
 }
 
@@ -2429,7 +2561,8 @@ export function adaptiveMaxPool2d(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.adaptiveMaxPool2d()', "input");
   if (outputSize_ === undefined) throw A.missing('F.adaptiveMaxPool2d()', "outputSize");
   const outputSize$ = A.intsN(outputSize_, 2, 'F.adaptiveMaxPool2d()', "outputSize");
-  const returnIndices$ = A.bool(returnIndices_ === undefined ? false : returnIndices_, 'F.adaptiveMaxPool2d()', "returnIndices");
+  if (returnIndices_ === undefined) returnIndices_ = false;
+  const returnIndices$ = A.bool(returnIndices_, 'F.adaptiveMaxPool2d()', "returnIndices");
   return wrap(R.op_F_adaptiveMaxPool2d(input$, outputSize$, returnIndices$));
 }
 
@@ -2516,11 +2649,16 @@ export function maxPool3d(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.maxPool3d()', "input");
   if (kernelSize_ === undefined) throw A.missing('F.maxPool3d()', "kernelSize");
   const kernelSize$ = A.intsN(kernelSize_, 3, 'F.maxPool3d()', "kernelSize");
-  const stride$ = A.intsNOpt(stride_ === undefined ? null : stride_, 3, 'F.maxPool3d()', "stride");
-  const padding$ = A.intsN(padding_ === undefined ? [0,0,0] : padding_, 3, 'F.maxPool3d()', "padding");
-  const dilation$ = A.intsN(dilation_ === undefined ? [1,1,1] : dilation_, 3, 'F.maxPool3d()', "dilation");
-  const ceilMode$ = A.bool(ceilMode_ === undefined ? false : ceilMode_, 'F.maxPool3d()', "ceilMode");
-  const returnIndices$ = A.bool(returnIndices_ === undefined ? false : returnIndices_, 'F.maxPool3d()', "returnIndices");
+  if (stride_ === undefined) stride_ = null;
+  const stride$ = A.intsNOpt(stride_, 3, 'F.maxPool3d()', "stride");
+  if (padding_ === undefined) padding_ = [0,0,0];
+  const padding$ = A.intsN(padding_, 3, 'F.maxPool3d()', "padding");
+  if (dilation_ === undefined) dilation_ = [1,1,1];
+  const dilation$ = A.intsN(dilation_, 3, 'F.maxPool3d()', "dilation");
+  if (ceilMode_ === undefined) ceilMode_ = false;
+  const ceilMode$ = A.bool(ceilMode_, 'F.maxPool3d()', "ceilMode");
+  if (returnIndices_ === undefined) returnIndices_ = false;
+  const returnIndices$ = A.bool(returnIndices_, 'F.maxPool3d()', "returnIndices");
   return wrap(R.op_F_maxPool3d(input$, kernelSize$, stride$, padding$, dilation$, ceilMode$, returnIndices$));
 }
 
@@ -2573,10 +2711,14 @@ export function maxPool3dWithIndices(...a: unknown[]): ValuesIndices {
   const input$ = A.tensor(input_, 'F.maxPool3dWithIndices()', "input");
   if (kernelSize_ === undefined) throw A.missing('F.maxPool3dWithIndices()', "kernelSize");
   const kernelSize$ = A.intsN(kernelSize_, 3, 'F.maxPool3dWithIndices()', "kernelSize");
-  const stride$ = A.intsNOpt(stride_ === undefined ? null : stride_, 3, 'F.maxPool3dWithIndices()', "stride");
-  const padding$ = A.intsN(padding_ === undefined ? [0,0,0] : padding_, 3, 'F.maxPool3dWithIndices()', "padding");
-  const dilation$ = A.intsN(dilation_ === undefined ? [1,1,1] : dilation_, 3, 'F.maxPool3dWithIndices()', "dilation");
-  const ceilMode$ = A.bool(ceilMode_ === undefined ? false : ceilMode_, 'F.maxPool3dWithIndices()', "ceilMode");
+  if (stride_ === undefined) stride_ = null;
+  const stride$ = A.intsNOpt(stride_, 3, 'F.maxPool3dWithIndices()', "stride");
+  if (padding_ === undefined) padding_ = [0,0,0];
+  const padding$ = A.intsN(padding_, 3, 'F.maxPool3dWithIndices()', "padding");
+  if (dilation_ === undefined) dilation_ = [1,1,1];
+  const dilation$ = A.intsN(dilation_, 3, 'F.maxPool3dWithIndices()', "dilation");
+  if (ceilMode_ === undefined) ceilMode_ = false;
+  const ceilMode$ = A.bool(ceilMode_, 'F.maxPool3dWithIndices()', "ceilMode");
   return wrapPair(R.op_F_maxPool3dWithIndices(input$, kernelSize$, stride$, padding$, dilation$, ceilMode$));
 }
 
@@ -2639,7 +2781,8 @@ export function adaptiveMaxPool3d(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.adaptiveMaxPool3d()', "input");
   if (outputSize_ === undefined) throw A.missing('F.adaptiveMaxPool3d()', "outputSize");
   const outputSize$ = A.intsN(outputSize_, 3, 'F.adaptiveMaxPool3d()', "outputSize");
-  const returnIndices$ = A.bool(returnIndices_ === undefined ? false : returnIndices_, 'F.adaptiveMaxPool3d()', "returnIndices");
+  if (returnIndices_ === undefined) returnIndices_ = false;
+  const returnIndices$ = A.bool(returnIndices_, 'F.adaptiveMaxPool3d()', "returnIndices");
   return wrap(R.op_F_adaptiveMaxPool3d(input$, outputSize$, returnIndices$));
 }
 
@@ -2720,10 +2863,14 @@ export function avgPool1d(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.avgPool1d()', "input");
   if (kernelSize_ === undefined) throw A.missing('F.avgPool1d()', "kernelSize");
   const kernelSize$ = A.intsN(kernelSize_, 1, 'F.avgPool1d()', "kernelSize");
-  const stride$ = A.intsNOpt(stride_ === undefined ? null : stride_, 1, 'F.avgPool1d()', "stride");
-  const padding$ = A.intsN(padding_ === undefined ? [0] : padding_, 1, 'F.avgPool1d()', "padding");
-  const ceilMode$ = A.bool(ceilMode_ === undefined ? false : ceilMode_, 'F.avgPool1d()', "ceilMode");
-  const countIncludePad$ = A.bool(countIncludePad_ === undefined ? true : countIncludePad_, 'F.avgPool1d()', "countIncludePad");
+  if (stride_ === undefined) stride_ = null;
+  const stride$ = A.intsNOpt(stride_, 1, 'F.avgPool1d()', "stride");
+  if (padding_ === undefined) padding_ = [0];
+  const padding$ = A.intsN(padding_, 1, 'F.avgPool1d()', "padding");
+  if (ceilMode_ === undefined) ceilMode_ = false;
+  const ceilMode$ = A.bool(ceilMode_, 'F.avgPool1d()', "ceilMode");
+  if (countIncludePad_ === undefined) countIncludePad_ = true;
+  const countIncludePad$ = A.bool(countIncludePad_, 'F.avgPool1d()', "countIncludePad");
   return wrap(R.op_F_avgPool1d(input$, kernelSize$, stride$, padding$, ceilMode$, countIncludePad$));
 }
 
@@ -2782,11 +2929,16 @@ export function avgPool2d(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.avgPool2d()', "input");
   if (kernelSize_ === undefined) throw A.missing('F.avgPool2d()', "kernelSize");
   const kernelSize$ = A.intsN(kernelSize_, 2, 'F.avgPool2d()', "kernelSize");
-  const stride$ = A.intsNOpt(stride_ === undefined ? null : stride_, 2, 'F.avgPool2d()', "stride");
-  const padding$ = A.intsN(padding_ === undefined ? [0,0] : padding_, 2, 'F.avgPool2d()', "padding");
-  const ceilMode$ = A.bool(ceilMode_ === undefined ? false : ceilMode_, 'F.avgPool2d()', "ceilMode");
-  const countIncludePad$ = A.bool(countIncludePad_ === undefined ? true : countIncludePad_, 'F.avgPool2d()', "countIncludePad");
-  const divisorOverride$ = A.intOpt(divisorOverride_ === undefined ? null : divisorOverride_, 'F.avgPool2d()', "divisorOverride");
+  if (stride_ === undefined) stride_ = null;
+  const stride$ = A.intsNOpt(stride_, 2, 'F.avgPool2d()', "stride");
+  if (padding_ === undefined) padding_ = [0,0];
+  const padding$ = A.intsN(padding_, 2, 'F.avgPool2d()', "padding");
+  if (ceilMode_ === undefined) ceilMode_ = false;
+  const ceilMode$ = A.bool(ceilMode_, 'F.avgPool2d()', "ceilMode");
+  if (countIncludePad_ === undefined) countIncludePad_ = true;
+  const countIncludePad$ = A.bool(countIncludePad_, 'F.avgPool2d()', "countIncludePad");
+  if (divisorOverride_ === undefined) divisorOverride_ = null;
+  const divisorOverride$ = A.intOpt(divisorOverride_, 'F.avgPool2d()', "divisorOverride");
   return wrap(R.op_F_avgPool2d(input$, kernelSize$, stride$, padding$, ceilMode$, countIncludePad$, divisorOverride$));
 }
 
@@ -2845,11 +2997,16 @@ export function avgPool3d(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.avgPool3d()', "input");
   if (kernelSize_ === undefined) throw A.missing('F.avgPool3d()', "kernelSize");
   const kernelSize$ = A.intsN(kernelSize_, 3, 'F.avgPool3d()', "kernelSize");
-  const stride$ = A.intsNOpt(stride_ === undefined ? null : stride_, 3, 'F.avgPool3d()', "stride");
-  const padding$ = A.intsN(padding_ === undefined ? [0,0,0] : padding_, 3, 'F.avgPool3d()', "padding");
-  const ceilMode$ = A.bool(ceilMode_ === undefined ? false : ceilMode_, 'F.avgPool3d()', "ceilMode");
-  const countIncludePad$ = A.bool(countIncludePad_ === undefined ? true : countIncludePad_, 'F.avgPool3d()', "countIncludePad");
-  const divisorOverride$ = A.intOpt(divisorOverride_ === undefined ? null : divisorOverride_, 'F.avgPool3d()', "divisorOverride");
+  if (stride_ === undefined) stride_ = null;
+  const stride$ = A.intsNOpt(stride_, 3, 'F.avgPool3d()', "stride");
+  if (padding_ === undefined) padding_ = [0,0,0];
+  const padding$ = A.intsN(padding_, 3, 'F.avgPool3d()', "padding");
+  if (ceilMode_ === undefined) ceilMode_ = false;
+  const ceilMode$ = A.bool(ceilMode_, 'F.avgPool3d()', "ceilMode");
+  if (countIncludePad_ === undefined) countIncludePad_ = true;
+  const countIncludePad$ = A.bool(countIncludePad_, 'F.avgPool3d()', "countIncludePad");
+  if (divisorOverride_ === undefined) divisorOverride_ = null;
+  const divisorOverride$ = A.intOpt(divisorOverride_, 'F.avgPool3d()', "divisorOverride");
   return wrap(R.op_F_avgPool3d(input$, kernelSize$, stride$, padding$, ceilMode$, countIncludePad$, divisorOverride$));
 }
 
@@ -2914,11 +3071,16 @@ export function batchNorm(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.batchNorm()', "input");
   const runningMean$ = A.tensorOpt(runningMean_, 'F.batchNorm()', "runningMean");
   const runningVar$ = A.tensorOpt(runningVar_, 'F.batchNorm()', "runningVar");
-  const weight$ = A.tensorOpt(weight_ === undefined ? null : weight_, 'F.batchNorm()', "weight");
-  const bias$ = A.tensorOpt(bias_ === undefined ? null : bias_, 'F.batchNorm()', "bias");
-  const training$ = A.bool(training_ === undefined ? false : training_, 'F.batchNorm()', "training");
-  const momentum$ = A.float(momentum_ === undefined ? 0.1 : momentum_, 'F.batchNorm()', "momentum");
-  const eps$ = A.float(eps_ === undefined ? 0.00001 : eps_, 'F.batchNorm()', "eps");
+  if (weight_ === undefined) weight_ = null;
+  const weight$ = A.tensorOpt(weight_, 'F.batchNorm()', "weight");
+  if (bias_ === undefined) bias_ = null;
+  const bias$ = A.tensorOpt(bias_, 'F.batchNorm()', "bias");
+  if (training_ === undefined) training_ = false;
+  const training$ = A.bool(training_, 'F.batchNorm()', "training");
+  if (momentum_ === undefined) momentum_ = 0.1;
+  const momentum$ = A.float(momentum_, 'F.batchNorm()', "momentum");
+  if (eps_ === undefined) eps_ = 0.00001;
+  const eps$ = A.float(eps_, 'F.batchNorm()', "eps");
   return wrap(R.op_F_batchNorm(input$, runningMean$, runningVar$, weight$, bias$, training$, momentum$, eps$));
 }
 
@@ -2981,13 +3143,20 @@ export function instanceNorm(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('F.instanceNorm()', "input");
   const input$ = A.tensor(input_, 'F.instanceNorm()', "input");
-  const runningMean$ = A.tensorOpt(runningMean_ === undefined ? null : runningMean_, 'F.instanceNorm()', "runningMean");
-  const runningVar$ = A.tensorOpt(runningVar_ === undefined ? null : runningVar_, 'F.instanceNorm()', "runningVar");
-  const weight$ = A.tensorOpt(weight_ === undefined ? null : weight_, 'F.instanceNorm()', "weight");
-  const bias$ = A.tensorOpt(bias_ === undefined ? null : bias_, 'F.instanceNorm()', "bias");
-  const useInputStats$ = A.bool(useInputStats_ === undefined ? true : useInputStats_, 'F.instanceNorm()', "useInputStats");
-  const momentum$ = A.float(momentum_ === undefined ? 0.1 : momentum_, 'F.instanceNorm()', "momentum");
-  const eps$ = A.float(eps_ === undefined ? 0.00001 : eps_, 'F.instanceNorm()', "eps");
+  if (runningMean_ === undefined) runningMean_ = null;
+  const runningMean$ = A.tensorOpt(runningMean_, 'F.instanceNorm()', "runningMean");
+  if (runningVar_ === undefined) runningVar_ = null;
+  const runningVar$ = A.tensorOpt(runningVar_, 'F.instanceNorm()', "runningVar");
+  if (weight_ === undefined) weight_ = null;
+  const weight$ = A.tensorOpt(weight_, 'F.instanceNorm()', "weight");
+  if (bias_ === undefined) bias_ = null;
+  const bias$ = A.tensorOpt(bias_, 'F.instanceNorm()', "bias");
+  if (useInputStats_ === undefined) useInputStats_ = true;
+  const useInputStats$ = A.bool(useInputStats_, 'F.instanceNorm()', "useInputStats");
+  if (momentum_ === undefined) momentum_ = 0.1;
+  const momentum$ = A.float(momentum_, 'F.instanceNorm()', "momentum");
+  if (eps_ === undefined) eps_ = 0.00001;
+  const eps$ = A.float(eps_, 'F.instanceNorm()', "eps");
   return wrap(R.op_F_instanceNorm(input$, runningMean$, runningVar$, weight$, bias$, useInputStats$, momentum$, eps$));
 }
 
@@ -3034,9 +3203,12 @@ export function layerNorm(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.layerNorm()', "input");
   if (normalizedShape_ === undefined) throw A.missing('F.layerNorm()', "normalizedShape");
   const normalizedShape$ = A.intsN(normalizedShape_, 1, 'F.layerNorm()', "normalizedShape");
-  const weight$ = A.tensorOpt(weight_ === undefined ? null : weight_, 'F.layerNorm()', "weight");
-  const bias$ = A.tensorOpt(bias_ === undefined ? null : bias_, 'F.layerNorm()', "bias");
-  const eps$ = A.float(eps_ === undefined ? 0.00001 : eps_, 'F.layerNorm()', "eps");
+  if (weight_ === undefined) weight_ = null;
+  const weight$ = A.tensorOpt(weight_, 'F.layerNorm()', "weight");
+  if (bias_ === undefined) bias_ = null;
+  const bias$ = A.tensorOpt(bias_, 'F.layerNorm()', "bias");
+  if (eps_ === undefined) eps_ = 0.00001;
+  const eps$ = A.float(eps_, 'F.layerNorm()', "eps");
   return wrap(R.op_F_layerNorm(input$, normalizedShape$, weight$, bias$, eps$));
 }
 
@@ -3083,9 +3255,12 @@ export function groupNorm(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.groupNorm()', "input");
   if (numGroups_ === undefined) throw A.missing('F.groupNorm()', "numGroups");
   const numGroups$ = A.int(numGroups_, 'F.groupNorm()', "numGroups");
-  const weight$ = A.tensorOpt(weight_ === undefined ? null : weight_, 'F.groupNorm()', "weight");
-  const bias$ = A.tensorOpt(bias_ === undefined ? null : bias_, 'F.groupNorm()', "bias");
-  const eps$ = A.float(eps_ === undefined ? 0.00001 : eps_, 'F.groupNorm()', "eps");
+  if (weight_ === undefined) weight_ = null;
+  const weight$ = A.tensorOpt(weight_, 'F.groupNorm()', "weight");
+  if (bias_ === undefined) bias_ = null;
+  const bias$ = A.tensorOpt(bias_, 'F.groupNorm()', "bias");
+  if (eps_ === undefined) eps_ = 0.00001;
+  const eps$ = A.float(eps_, 'F.groupNorm()', "eps");
   return wrap(R.op_F_groupNorm(input$, numGroups$, weight$, bias$, eps$));
 }
 
@@ -3126,8 +3301,10 @@ export function rmsNorm(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.rmsNorm()', "input");
   if (normalizedShape_ === undefined) throw A.missing('F.rmsNorm()', "normalizedShape");
   const normalizedShape$ = A.intsN(normalizedShape_, 1, 'F.rmsNorm()', "normalizedShape");
-  const weight$ = A.tensorOpt(weight_ === undefined ? null : weight_, 'F.rmsNorm()', "weight");
-  const eps$ = A.floatOpt(eps_ === undefined ? null : eps_, 'F.rmsNorm()', "eps");
+  if (weight_ === undefined) weight_ = null;
+  const weight$ = A.tensorOpt(weight_, 'F.rmsNorm()', "weight");
+  if (eps_ === undefined) eps_ = null;
+  const eps$ = A.floatOpt(eps_, 'F.rmsNorm()', "eps");
   return wrap(R.op_F_rmsNorm(input$, normalizedShape$, weight$, eps$));
 }
 
@@ -3166,9 +3343,12 @@ export function normalize(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('F.normalize()', "input");
   const input$ = A.tensor(input_, 'F.normalize()', "input");
-  const p$ = A.float(p_ === undefined ? 2 : p_, 'F.normalize()', "p");
-  const dim$ = A.int(dim_ === undefined ? 1 : dim_, 'F.normalize()', "dim");
-  const eps$ = A.float(eps_ === undefined ? 1e-12 : eps_, 'F.normalize()', "eps");
+  if (p_ === undefined) p_ = 2;
+  const p$ = A.float(p_, 'F.normalize()', "p");
+  if (dim_ === undefined) dim_ = 1;
+  const dim$ = A.int(dim_, 'F.normalize()', "dim");
+  if (eps_ === undefined) eps_ = 1e-12;
+  const eps$ = A.float(eps_, 'F.normalize()', "eps");
   return wrap(R.op_F_normalize(input$, p$, dim$, eps$));
 }
 
@@ -3207,9 +3387,12 @@ export function dropout(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('F.dropout()', "input");
   const input$ = A.tensor(input_, 'F.dropout()', "input");
-  const p$ = A.float(p_ === undefined ? 0.5 : p_, 'F.dropout()', "p");
-  const training$ = A.bool(training_ === undefined ? true : training_, 'F.dropout()', "training");
-  const inplace$ = A.bool(inplace_ === undefined ? false : inplace_, 'F.dropout()', "inplace");
+  if (p_ === undefined) p_ = 0.5;
+  const p$ = A.float(p_, 'F.dropout()', "p");
+  if (training_ === undefined) training_ = true;
+  const training$ = A.bool(training_, 'F.dropout()', "training");
+  if (inplace_ === undefined) inplace_ = false;
+  const inplace$ = A.bool(inplace_, 'F.dropout()', "inplace");
   return wrap(R.op_F_dropout(input$, p$, training$, inplace$));
 }
 
@@ -3248,9 +3431,12 @@ export function alphaDropout(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('F.alphaDropout()', "input");
   const input$ = A.tensor(input_, 'F.alphaDropout()', "input");
-  const p$ = A.float(p_ === undefined ? 0.5 : p_, 'F.alphaDropout()', "p");
-  const training$ = A.bool(training_ === undefined ? false : training_, 'F.alphaDropout()', "training");
-  const inplace$ = A.bool(inplace_ === undefined ? false : inplace_, 'F.alphaDropout()', "inplace");
+  if (p_ === undefined) p_ = 0.5;
+  const p$ = A.float(p_, 'F.alphaDropout()', "p");
+  if (training_ === undefined) training_ = false;
+  const training$ = A.bool(training_, 'F.alphaDropout()', "training");
+  if (inplace_ === undefined) inplace_ = false;
+  const inplace$ = A.bool(inplace_, 'F.alphaDropout()', "inplace");
   return wrap(R.op_F_alphaDropout(input$, p$, training$, inplace$));
 }
 
@@ -3289,9 +3475,12 @@ export function featureAlphaDropout(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('F.featureAlphaDropout()', "input");
   const input$ = A.tensor(input_, 'F.featureAlphaDropout()', "input");
-  const p$ = A.float(p_ === undefined ? 0.5 : p_, 'F.featureAlphaDropout()', "p");
-  const training$ = A.bool(training_ === undefined ? false : training_, 'F.featureAlphaDropout()', "training");
-  const inplace$ = A.bool(inplace_ === undefined ? false : inplace_, 'F.featureAlphaDropout()', "inplace");
+  if (p_ === undefined) p_ = 0.5;
+  const p$ = A.float(p_, 'F.featureAlphaDropout()', "p");
+  if (training_ === undefined) training_ = false;
+  const training$ = A.bool(training_, 'F.featureAlphaDropout()', "training");
+  if (inplace_ === undefined) inplace_ = false;
+  const inplace$ = A.bool(inplace_, 'F.featureAlphaDropout()', "inplace");
   return wrap(R.op_F_featureAlphaDropout(input$, p$, training$, inplace$));
 }
 
@@ -3330,9 +3519,12 @@ export function dropout1d(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('F.dropout1d()', "input");
   const input$ = A.tensor(input_, 'F.dropout1d()', "input");
-  const p$ = A.float(p_ === undefined ? 0.5 : p_, 'F.dropout1d()', "p");
-  const training$ = A.bool(training_ === undefined ? true : training_, 'F.dropout1d()', "training");
-  const inplace$ = A.bool(inplace_ === undefined ? false : inplace_, 'F.dropout1d()', "inplace");
+  if (p_ === undefined) p_ = 0.5;
+  const p$ = A.float(p_, 'F.dropout1d()', "p");
+  if (training_ === undefined) training_ = true;
+  const training$ = A.bool(training_, 'F.dropout1d()', "training");
+  if (inplace_ === undefined) inplace_ = false;
+  const inplace$ = A.bool(inplace_, 'F.dropout1d()', "inplace");
   return wrap(R.op_F_dropout1d(input$, p$, training$, inplace$));
 }
 
@@ -3371,9 +3563,12 @@ export function dropout2d(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('F.dropout2d()', "input");
   const input$ = A.tensor(input_, 'F.dropout2d()', "input");
-  const p$ = A.float(p_ === undefined ? 0.5 : p_, 'F.dropout2d()', "p");
-  const training$ = A.bool(training_ === undefined ? true : training_, 'F.dropout2d()', "training");
-  const inplace$ = A.bool(inplace_ === undefined ? false : inplace_, 'F.dropout2d()', "inplace");
+  if (p_ === undefined) p_ = 0.5;
+  const p$ = A.float(p_, 'F.dropout2d()', "p");
+  if (training_ === undefined) training_ = true;
+  const training$ = A.bool(training_, 'F.dropout2d()', "training");
+  if (inplace_ === undefined) inplace_ = false;
+  const inplace$ = A.bool(inplace_, 'F.dropout2d()', "inplace");
   return wrap(R.op_F_dropout2d(input$, p$, training$, inplace$));
 }
 
@@ -3412,9 +3607,12 @@ export function dropout3d(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('F.dropout3d()', "input");
   const input$ = A.tensor(input_, 'F.dropout3d()', "input");
-  const p$ = A.float(p_ === undefined ? 0.5 : p_, 'F.dropout3d()', "p");
-  const training$ = A.bool(training_ === undefined ? true : training_, 'F.dropout3d()', "training");
-  const inplace$ = A.bool(inplace_ === undefined ? false : inplace_, 'F.dropout3d()', "inplace");
+  if (p_ === undefined) p_ = 0.5;
+  const p$ = A.float(p_, 'F.dropout3d()', "p");
+  if (training_ === undefined) training_ = true;
+  const training$ = A.bool(training_, 'F.dropout3d()', "training");
+  if (inplace_ === undefined) inplace_ = false;
+  const inplace$ = A.bool(inplace_, 'F.dropout3d()', "inplace");
   return wrap(R.op_F_dropout3d(input$, p$, training$, inplace$));
 }
 
@@ -3472,11 +3670,16 @@ export function embedding(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.embedding()', "input");
   if (weight_ === undefined) throw A.missing('F.embedding()', "weight");
   const weight$ = A.tensor(weight_, 'F.embedding()', "weight");
-  const paddingIdx$ = A.intOpt(paddingIdx_ === undefined ? null : paddingIdx_, 'F.embedding()', "paddingIdx");
-  const maxNorm$ = A.floatOpt(maxNorm_ === undefined ? null : maxNorm_, 'F.embedding()', "maxNorm");
-  const normType$ = A.float(normType_ === undefined ? 2 : normType_, 'F.embedding()', "normType");
-  const scaleGradByFreq$ = A.bool(scaleGradByFreq_ === undefined ? false : scaleGradByFreq_, 'F.embedding()', "scaleGradByFreq");
-  const sparse$ = A.bool(sparse_ === undefined ? false : sparse_, 'F.embedding()', "sparse");
+  if (paddingIdx_ === undefined) paddingIdx_ = null;
+  const paddingIdx$ = A.intOpt(paddingIdx_, 'F.embedding()', "paddingIdx");
+  if (maxNorm_ === undefined) maxNorm_ = null;
+  const maxNorm$ = A.floatOpt(maxNorm_, 'F.embedding()', "maxNorm");
+  if (normType_ === undefined) normType_ = 2;
+  const normType$ = A.float(normType_, 'F.embedding()', "normType");
+  if (scaleGradByFreq_ === undefined) scaleGradByFreq_ = false;
+  const scaleGradByFreq$ = A.bool(scaleGradByFreq_, 'F.embedding()', "scaleGradByFreq");
+  if (sparse_ === undefined) sparse_ = false;
+  const sparse$ = A.bool(sparse_, 'F.embedding()', "sparse");
   return wrap(R.op_F_embedding(input$, weight$, paddingIdx$, maxNorm$, normType$, scaleGradByFreq$, sparse$));
 }
 
@@ -3517,8 +3720,10 @@ export function pad(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.pad()', "input");
   if (pad_ === undefined) throw A.missing('F.pad()', "pad");
   const pad$ = A.ints(pad_, 'F.pad()', "pad");
-  const mode$ = A.choice(mode_ === undefined ? "constant" : mode_, ["constant","reflect","replicate","circular"], 'F.pad()', "mode");
-  const value$ = A.floatOpt(value_ === undefined ? null : value_, 'F.pad()', "value");
+  if (mode_ === undefined) mode_ = "constant";
+  const mode$ = A.choice(mode_, ["constant","reflect","replicate","circular"] as const, 'F.pad()', "mode");
+  if (value_ === undefined) value_ = null;
+  const value$ = A.floatOpt(value_, 'F.pad()', "value");
   return wrap(R.op_F_pad(input$, pad$, mode$, value$));
 }
 
@@ -3603,12 +3808,18 @@ export function interpolate(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('F.interpolate()', "input");
   const input$ = A.tensor(input_, 'F.interpolate()', "input");
-  const size$ = A.intsNOpt(size_ === undefined ? null : size_, 1, 'F.interpolate()', "size");
-  const scaleFactor$ = A.floatsOpt(scaleFactor_ === undefined ? null : scaleFactor_, 'F.interpolate()', "scaleFactor");
-  const mode$ = A.choice(mode_ === undefined ? "nearest" : mode_, ["nearest","linear","bilinear","bicubic","trilinear","area","nearest-exact"], 'F.interpolate()', "mode");
-  const alignCorners$ = A.boolOpt(alignCorners_ === undefined ? null : alignCorners_, 'F.interpolate()', "alignCorners");
-  const recomputeScaleFactor$ = A.boolOpt(recomputeScaleFactor_ === undefined ? null : recomputeScaleFactor_, 'F.interpolate()', "recomputeScaleFactor");
-  const antialias$ = A.bool(antialias_ === undefined ? false : antialias_, 'F.interpolate()', "antialias");
+  if (size_ === undefined) size_ = null;
+  const size$ = A.intsNOpt(size_, 1, 'F.interpolate()', "size");
+  if (scaleFactor_ === undefined) scaleFactor_ = null;
+  const scaleFactor$ = A.floatsOpt(scaleFactor_, 'F.interpolate()', "scaleFactor");
+  if (mode_ === undefined) mode_ = "nearest";
+  const mode$ = A.choice(mode_, ["nearest","linear","bilinear","bicubic","trilinear","area","nearest-exact"] as const, 'F.interpolate()', "mode");
+  if (alignCorners_ === undefined) alignCorners_ = null;
+  const alignCorners$ = A.boolOpt(alignCorners_, 'F.interpolate()', "alignCorners");
+  if (recomputeScaleFactor_ === undefined) recomputeScaleFactor_ = null;
+  const recomputeScaleFactor$ = A.boolOpt(recomputeScaleFactor_, 'F.interpolate()', "recomputeScaleFactor");
+  if (antialias_ === undefined) antialias_ = false;
+  const antialias$ = A.bool(antialias_, 'F.interpolate()', "antialias");
   return wrap(R.op_F_interpolate(input$, size$, scaleFactor$, mode$, alignCorners$, recomputeScaleFactor$, antialias$));
 }
 
@@ -3639,7 +3850,8 @@ export function softmax(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.softmax()', "input");
   if (dim_ === undefined) throw A.missing('F.softmax()', "dim");
   const dim$ = A.int(dim_, 'F.softmax()', "dim");
-  const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'F.softmax()', "dtype");
+  if (dtype_ === undefined) dtype_ = null;
+  const dtype$ = A.dtypeOpt(dtype_, 'F.softmax()', "dtype");
   return wrap(R.op_softmax(input$, dim$, dtype$));
 }
 
@@ -3670,7 +3882,8 @@ export function logSoftmax(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.logSoftmax()', "input");
   if (dim_ === undefined) throw A.missing('F.logSoftmax()', "dim");
   const dim$ = A.int(dim_, 'F.logSoftmax()', "dim");
-  const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'F.logSoftmax()', "dtype");
+  if (dtype_ === undefined) dtype_ = null;
+  const dtype$ = A.dtypeOpt(dtype_, 'F.logSoftmax()', "dtype");
   return wrap(R.op_logSoftmax(input$, dim$, dtype$));
 }
 
@@ -3701,7 +3914,8 @@ export function softmin(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'F.softmin()', "input");
   if (dim_ === undefined) throw A.missing('F.softmin()', "dim");
   const dim$ = A.int(dim_, 'F.softmin()', "dim");
-  const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'F.softmin()', "dtype");
+  if (dtype_ === undefined) dtype_ = null;
+  const dtype$ = A.dtypeOpt(dtype_, 'F.softmin()', "dtype");
   return wrap(R.op_F_softmin(input$, dim$, dtype$));
 }
 

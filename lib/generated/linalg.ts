@@ -48,10 +48,14 @@ export function vectorNorm(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('torch.linalg.vectorNorm()', "input");
   const input$ = A.tensor(input_, 'torch.linalg.vectorNorm()', "input");
-  const ord$ = A.scalar(ord_ === undefined ? 2 : ord_, 'torch.linalg.vectorNorm()', "ord");
-  const dim$ = A.intsNOpt(dim_ === undefined ? null : dim_, 1, 'torch.linalg.vectorNorm()', "dim");
-  const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'torch.linalg.vectorNorm()', "keepdim");
-  const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'torch.linalg.vectorNorm()', "dtype");
+  if (ord_ === undefined) ord_ = 2;
+  const ord$ = A.scalar(ord_, 'torch.linalg.vectorNorm()', "ord");
+  if (dim_ === undefined) dim_ = null;
+  const dim$ = A.intsNOpt(dim_, 1, 'torch.linalg.vectorNorm()', "dim");
+  if (keepdim_ === undefined) keepdim_ = false;
+  const keepdim$ = A.bool(keepdim_, 'torch.linalg.vectorNorm()', "keepdim");
+  if (dtype_ === undefined) dtype_ = null;
+  const dtype$ = A.dtypeOpt(dtype_, 'torch.linalg.vectorNorm()', "dtype");
   return wrap(R.op_vectorNorm(input$, ord$, dim$, keepdim$, dtype$));
 }
 
@@ -97,10 +101,14 @@ export function matrixNorm(...a: unknown[]): Tensor {
     }
     if (input_ === undefined) throw A.missing('torch.linalg.matrixNorm()', "input");
     const input$ = A.tensor(input_, 'torch.linalg.matrixNorm()', "input");
-    const ord$ = A.choice(ord_ === undefined ? "fro" : ord_, ["fro","nuc"], 'torch.linalg.matrixNorm()', "ord");
-    const dim$ = A.intsN(dim_ === undefined ? [-2,-1] : dim_, 2, 'torch.linalg.matrixNorm()', "dim");
-    const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'torch.linalg.matrixNorm()', "keepdim");
-    const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'torch.linalg.matrixNorm()', "dtype");
+    if (ord_ === undefined) ord_ = "fro";
+    const ord$ = A.choice(ord_, ["fro","nuc"] as const, 'torch.linalg.matrixNorm()', "ord");
+    if (dim_ === undefined) dim_ = [-2,-1];
+    const dim$ = A.intsN(dim_, 2, 'torch.linalg.matrixNorm()', "dim");
+    if (keepdim_ === undefined) keepdim_ = false;
+    const keepdim$ = A.bool(keepdim_, 'torch.linalg.matrixNorm()', "keepdim");
+    if (dtype_ === undefined) dtype_ = null;
+    const dtype$ = A.dtypeOpt(dtype_, 'torch.linalg.matrixNorm()', "dtype");
     return wrap(R.op_matrixNorm_0(input$, ord$, dim$, keepdim$, dtype$));
   }
   if (n <= 4 && (o === undefined || A.hasOnlyKeys(o, K_linalg_matrixNorm_1)) && A.given((n > 0 ? a[0] : o?.input), (v) => (v instanceof Tensor)) && A.given((n > 1 ? a[1] : o?.ord), (v) => (A.isScalar(v))) && A.absentOr((n > 2 ? a[2] : o?.dim), (v) => (typeof v === 'number' || Array.isArray(v))) && A.absentOr((n > 3 ? a[3] : o?.keepdim), (v) => (typeof v === 'boolean')) && A.absentOr(o?.dtype, (v) => (typeof v === 'string' || v === null))) {
@@ -134,9 +142,12 @@ export function matrixNorm(...a: unknown[]): Tensor {
     const input$ = A.tensor(input_, 'torch.linalg.matrixNorm()', "input");
     if (ord_ === undefined) throw A.missing('torch.linalg.matrixNorm()', "ord");
     const ord$ = A.scalar(ord_, 'torch.linalg.matrixNorm()', "ord");
-    const dim$ = A.intsN(dim_ === undefined ? [-2,-1] : dim_, 2, 'torch.linalg.matrixNorm()', "dim");
-    const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'torch.linalg.matrixNorm()', "keepdim");
-    const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'torch.linalg.matrixNorm()', "dtype");
+    if (dim_ === undefined) dim_ = [-2,-1];
+    const dim$ = A.intsN(dim_, 2, 'torch.linalg.matrixNorm()', "dim");
+    if (keepdim_ === undefined) keepdim_ = false;
+    const keepdim$ = A.bool(keepdim_, 'torch.linalg.matrixNorm()', "keepdim");
+    if (dtype_ === undefined) dtype_ = null;
+    const dtype$ = A.dtypeOpt(dtype_, 'torch.linalg.matrixNorm()', "dtype");
     return wrap(R.op_matrixNorm_1(input$, ord$, dim$, keepdim$, dtype$));
   }
   throw A.noSignature('torch.linalg.matrixNorm()', a, ["matrixNorm(input: Tensor, ord?: \"fro\" | \"nuc\", dim?: number | number[], keepdim?: boolean, dtype?: DType | null)","matrixNorm(input: Tensor, ord: Scalar, dim?: number | number[], keepdim?: boolean, dtype?: DType | null)"]);
@@ -185,10 +196,13 @@ export function norm(...a: unknown[]): Tensor {
     if (input_ === undefined) throw A.missing('torch.linalg.norm()', "input");
     const input$ = A.tensor(input_, 'torch.linalg.norm()', "input");
     if (ord_ === undefined) throw A.missing('torch.linalg.norm()', "ord");
-    const ord$ = A.choice(ord_, ["fro","nuc"], 'torch.linalg.norm()', "ord");
-    const dim$ = A.intsNOpt(dim_ === undefined ? null : dim_, 1, 'torch.linalg.norm()', "dim");
-    const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'torch.linalg.norm()', "keepdim");
-    const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'torch.linalg.norm()', "dtype");
+    const ord$ = A.choice(ord_, ["fro","nuc"] as const, 'torch.linalg.norm()', "ord");
+    if (dim_ === undefined) dim_ = null;
+    const dim$ = A.intsNOpt(dim_, 1, 'torch.linalg.norm()', "dim");
+    if (keepdim_ === undefined) keepdim_ = false;
+    const keepdim$ = A.bool(keepdim_, 'torch.linalg.norm()', "keepdim");
+    if (dtype_ === undefined) dtype_ = null;
+    const dtype$ = A.dtypeOpt(dtype_, 'torch.linalg.norm()', "dtype");
     return wrap(R.op_linalgNorm_0(input$, ord$, dim$, keepdim$, dtype$));
   }
   if (n <= 4 && (o === undefined || A.hasOnlyKeys(o, K_linalg_norm_1)) && A.given((n > 0 ? a[0] : o?.input), (v) => (v instanceof Tensor)) && A.absentOr((n > 1 ? a[1] : o?.ord), (v) => (A.isScalar(v) || v === null)) && A.absentOr((n > 2 ? a[2] : o?.dim), (v) => (typeof v === 'number' || Array.isArray(v) || v === null)) && A.absentOr((n > 3 ? a[3] : o?.keepdim), (v) => (typeof v === 'boolean')) && A.absentOr(o?.dtype, (v) => (typeof v === 'string' || v === null))) {
@@ -220,10 +234,14 @@ export function norm(...a: unknown[]): Tensor {
     }
     if (input_ === undefined) throw A.missing('torch.linalg.norm()', "input");
     const input$ = A.tensor(input_, 'torch.linalg.norm()', "input");
-    const ord$ = A.scalarOpt(ord_ === undefined ? null : ord_, 'torch.linalg.norm()', "ord");
-    const dim$ = A.intsNOpt(dim_ === undefined ? null : dim_, 1, 'torch.linalg.norm()', "dim");
-    const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'torch.linalg.norm()', "keepdim");
-    const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'torch.linalg.norm()', "dtype");
+    if (ord_ === undefined) ord_ = null;
+    const ord$ = A.scalarOpt(ord_, 'torch.linalg.norm()', "ord");
+    if (dim_ === undefined) dim_ = null;
+    const dim$ = A.intsNOpt(dim_, 1, 'torch.linalg.norm()', "dim");
+    if (keepdim_ === undefined) keepdim_ = false;
+    const keepdim$ = A.bool(keepdim_, 'torch.linalg.norm()', "keepdim");
+    if (dtype_ === undefined) dtype_ = null;
+    const dtype$ = A.dtypeOpt(dtype_, 'torch.linalg.norm()', "dtype");
     return wrap(R.op_linalgNorm_1(input$, ord$, dim$, keepdim$, dtype$));
   }
   throw A.noSignature('torch.linalg.norm()', a, ["norm(input: Tensor, ord: \"fro\" | \"nuc\", dim?: number | number[] | null, keepdim?: boolean, dtype?: DType | null)","norm(input: Tensor, ord?: Scalar | null, dim?: number | number[] | null, keepdim?: boolean, dtype?: DType | null)"]);

@@ -233,7 +233,8 @@ export class Tensor extends TensorBase {
       }
     }
     if (other_ === undefined) throw A.missing('Tensor.add_()', "other");
-    const alpha$ = A.scalar(alpha_ === undefined ? 1 : alpha_, 'Tensor.add_()', "alpha");
+    if (alpha_ === undefined) alpha_ = 1;
+    const alpha$ = A.scalar(alpha_, 'Tensor.add_()', "alpha");
     if (other_ instanceof Tensor) {
       A.ok(R.op_add__T(this.h, other_.h, alpha$));
       return this;
@@ -268,7 +269,8 @@ export class Tensor extends TensorBase {
       }
     }
     if (other_ === undefined) throw A.missing('Tensor.sub_()', "other");
-    const alpha$ = A.scalar(alpha_ === undefined ? 1 : alpha_, 'Tensor.sub_()', "alpha");
+    if (alpha_ === undefined) alpha_ = 1;
+    const alpha$ = A.scalar(alpha_, 'Tensor.sub_()', "alpha");
     if (other_ instanceof Tensor) {
       A.ok(R.op_sub__T(this.h, other_.h, alpha$));
       return this;
@@ -327,7 +329,8 @@ export class Tensor extends TensorBase {
       roundingMode_ = o.roundingMode;
     }
     if (other_ === undefined) throw A.missing('Tensor.div_()', "other");
-    const roundingMode$ = A.choiceOpt(roundingMode_ === undefined ? null : roundingMode_, ["floor","trunc"], 'Tensor.div_()', "roundingMode");
+    if (roundingMode_ === undefined) roundingMode_ = null;
+    const roundingMode$ = A.choiceOpt(roundingMode_, ["floor","trunc"] as const, 'Tensor.div_()', "roundingMode");
     if (other_ instanceof Tensor) {
       A.ok(R.op_div__T(this.h, other_.h, roundingMode$));
       return this;
@@ -395,7 +398,8 @@ export class Tensor extends TensorBase {
     const tensor1$ = A.tensor(tensor1_, 'Tensor.addcmul_()', "tensor1");
     if (tensor2_ === undefined) throw A.missing('Tensor.addcmul_()', "tensor2");
     const tensor2$ = A.tensor(tensor2_, 'Tensor.addcmul_()', "tensor2");
-    const value$ = A.scalar(value_ === undefined ? 1 : value_, 'Tensor.addcmul_()', "value");
+    if (value_ === undefined) value_ = 1;
+    const value$ = A.scalar(value_, 'Tensor.addcmul_()', "value");
     A.ok(R.op_addcmul_(this.h, tensor1$, tensor2$, value$));
     return this;
   }
@@ -428,7 +432,8 @@ export class Tensor extends TensorBase {
     const tensor1$ = A.tensor(tensor1_, 'Tensor.addcdiv_()', "tensor1");
     if (tensor2_ === undefined) throw A.missing('Tensor.addcdiv_()', "tensor2");
     const tensor2$ = A.tensor(tensor2_, 'Tensor.addcdiv_()', "tensor2");
-    const value$ = A.scalar(value_ === undefined ? 1 : value_, 'Tensor.addcdiv_()', "value");
+    if (value_ === undefined) value_ = 1;
+    const value$ = A.scalar(value_, 'Tensor.addcdiv_()', "value");
     A.ok(R.op_addcdiv_(this.h, tensor1$, tensor2$, value$));
     return this;
   }
@@ -491,8 +496,10 @@ export class Tensor extends TensorBase {
         max_ = o.max;
       }
     }
-    const min$ = A.scalarOpt(min_ === undefined ? null : min_, 'Tensor.clamp_()', "min");
-    const max$ = A.scalarOpt(max_ === undefined ? null : max_, 'Tensor.clamp_()', "max");
+    if (min_ === undefined) min_ = null;
+    const min$ = A.scalarOpt(min_, 'Tensor.clamp_()', "min");
+    if (max_ === undefined) max_ = null;
+    const max$ = A.scalarOpt(max_, 'Tensor.clamp_()', "max");
     A.ok(R.op_clamp_(this.h, min$, max$));
     return this;
   }
@@ -593,7 +600,8 @@ export class Tensor extends TensorBase {
     }
     if (src_ === undefined) throw A.missing('Tensor.copy_()', "src");
     const src$ = A.tensor(src_, 'Tensor.copy_()', "src");
-    const nonBlocking$ = A.bool(nonBlocking_ === undefined ? false : nonBlocking_, 'Tensor.copy_()', "nonBlocking");
+    if (nonBlocking_ === undefined) nonBlocking_ = false;
+    const nonBlocking$ = A.bool(nonBlocking_, 'Tensor.copy_()', "nonBlocking");
     A.ok(R.op_copy_(this.h, src$, nonBlocking$));
     return this;
   }
@@ -668,8 +676,10 @@ export class Tensor extends TensorBase {
         to_ = o.to;
       }
     }
-    const from$ = A.float(from_ === undefined ? 0 : from_, 'Tensor.uniform_()', "from");
-    const to$ = A.float(to_ === undefined ? 1 : to_, 'Tensor.uniform_()', "to");
+    if (from_ === undefined) from_ = 0;
+    const from$ = A.float(from_, 'Tensor.uniform_()', "from");
+    if (to_ === undefined) to_ = 1;
+    const to$ = A.float(to_, 'Tensor.uniform_()', "to");
     A.ok(R.op_uniform_(this.h, from$, to$));
     return this;
   }
@@ -696,8 +706,10 @@ export class Tensor extends TensorBase {
         std_ = o.std;
       }
     }
-    const mean$ = A.float(mean_ === undefined ? 0 : mean_, 'Tensor.normal_()', "mean");
-    const std$ = A.float(std_ === undefined ? 1 : std_, 'Tensor.normal_()', "std");
+    if (mean_ === undefined) mean_ = 0;
+    const mean$ = A.float(mean_, 'Tensor.normal_()', "mean");
+    if (std_ === undefined) std_ = 1;
+    const std$ = A.float(std_, 'Tensor.normal_()', "std");
     A.ok(R.op_normal_(this.h, mean$, std$));
     return this;
   }
@@ -718,7 +730,8 @@ export class Tensor extends TensorBase {
         p_ = o.p;
       }
     }
-    const p$ = A.float(p_ === undefined ? 0.5 : p_, 'Tensor.bernoulli_()', "p");
+    if (p_ === undefined) p_ = 0.5;
+    const p$ = A.float(p_, 'Tensor.bernoulli_()', "p");
     A.ok(R.op_bernoulli_(this.h, p$));
     return this;
   }
@@ -739,7 +752,8 @@ export class Tensor extends TensorBase {
         lambd_ = o.lambd;
       }
     }
-    const lambd$ = A.float(lambd_ === undefined ? 1 : lambd_, 'Tensor.exponential_()', "lambd");
+    if (lambd_ === undefined) lambd_ = 1;
+    const lambd$ = A.float(lambd_, 'Tensor.exponential_()', "lambd");
     A.ok(R.op_exponential_(this.h, lambd$));
     return this;
   }
@@ -906,7 +920,8 @@ export class Tensor extends TensorBase {
     const index$ = A.tensor(index_, 'Tensor.indexAdd_()', "index");
     if (source_ === undefined) throw A.missing('Tensor.indexAdd_()', "source");
     const source$ = A.tensor(source_, 'Tensor.indexAdd_()', "source");
-    const alpha$ = A.scalar(alpha_ === undefined ? 1 : alpha_, 'Tensor.indexAdd_()', "alpha");
+    if (alpha_ === undefined) alpha_ = 1;
+    const alpha$ = A.scalar(alpha_, 'Tensor.indexAdd_()', "alpha");
     A.ok(R.op_indexAdd_(this.h, dim$, index$, source$, alpha$));
     return this;
   }
@@ -1167,7 +1182,8 @@ export class Tensor extends TensorBase {
         dim_ = o.dim;
       }
     }
-    const dim$ = A.intOpt(dim_ === undefined ? null : dim_, 'Tensor.squeeze_()', "dim");
+    if (dim_ === undefined) dim_ = null;
+    const dim$ = A.intOpt(dim_, 'Tensor.squeeze_()', "dim");
     A.ok(R.op_squeeze_(this.h, dim$));
     return this;
   }
@@ -1362,8 +1378,10 @@ export class Tensor extends TensorBase {
     const mat1$ = A.tensor(mat1_, 'Tensor.addmm()', "mat1");
     if (mat2_ === undefined) throw A.missing('Tensor.addmm()', "mat2");
     const mat2$ = A.tensor(mat2_, 'Tensor.addmm()', "mat2");
-    const beta$ = A.scalar(beta_ === undefined ? 1 : beta_, 'Tensor.addmm()', "beta");
-    const alpha$ = A.scalar(alpha_ === undefined ? 1 : alpha_, 'Tensor.addmm()', "alpha");
+    if (beta_ === undefined) beta_ = 1;
+    const beta$ = A.scalar(beta_, 'Tensor.addmm()', "beta");
+    if (alpha_ === undefined) alpha_ = 1;
+    const alpha$ = A.scalar(alpha_, 'Tensor.addmm()', "alpha");
     return wrap(R.op_addmm(this.h, mat1$, mat2$, beta$, alpha$));
   }
 
@@ -1402,10 +1420,14 @@ export class Tensor extends TensorBase {
         }
         dtype_ = o.dtype;
       }
-      const p$ = A.choice(p_ === undefined ? "fro" : p_, ["fro","nuc"], 'Tensor.norm()', "p");
-      const dim$ = A.intsNOpt(dim_ === undefined ? null : dim_, 1, 'Tensor.norm()', "dim");
-      const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'Tensor.norm()', "keepdim");
-      const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'Tensor.norm()', "dtype");
+      if (p_ === undefined) p_ = "fro";
+      const p$ = A.choice(p_, ["fro","nuc"] as const, 'Tensor.norm()', "p");
+      if (dim_ === undefined) dim_ = null;
+      const dim$ = A.intsNOpt(dim_, 1, 'Tensor.norm()', "dim");
+      if (keepdim_ === undefined) keepdim_ = false;
+      const keepdim$ = A.bool(keepdim_, 'Tensor.norm()', "keepdim");
+      if (dtype_ === undefined) dtype_ = null;
+      const dtype$ = A.dtypeOpt(dtype_, 'Tensor.norm()', "dtype");
       return wrap(R.op_norm_0(this.h, p$, dim$, keepdim$, dtype$));
     }
     if (n <= 3 && (o === undefined || A.hasOnlyKeys(o, K_method_norm_1)) && A.absentOr((n > 0 ? a[0] : o?.p), (v) => (A.isScalar(v) || v === null)) && A.absentOr((n > 1 ? a[1] : o?.dim), (v) => (typeof v === 'number' || Array.isArray(v) || v === null)) && A.absentOr((n > 2 ? a[2] : o?.keepdim), (v) => (typeof v === 'boolean')) && A.absentOr(o?.dtype, (v) => (typeof v === 'string' || v === null))) {
@@ -1431,9 +1453,12 @@ export class Tensor extends TensorBase {
         dtype_ = o.dtype;
       }
       const p$ = A.scalarOpt(p_, 'Tensor.norm()', "p");
-      const dim$ = A.intsNOpt(dim_ === undefined ? null : dim_, 1, 'Tensor.norm()', "dim");
-      const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'Tensor.norm()', "keepdim");
-      const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'Tensor.norm()', "dtype");
+      if (dim_ === undefined) dim_ = null;
+      const dim$ = A.intsNOpt(dim_, 1, 'Tensor.norm()', "dim");
+      if (keepdim_ === undefined) keepdim_ = false;
+      const keepdim$ = A.bool(keepdim_, 'Tensor.norm()', "keepdim");
+      if (dtype_ === undefined) dtype_ = null;
+      const dtype$ = A.dtypeOpt(dtype_, 'Tensor.norm()', "dtype");
       return wrap(R.op_norm_1(this.h, p$, dim$, keepdim$, dtype$));
     }
     throw A.noSignature('Tensor.norm()', a, ["norm(p?: \"fro\" | \"nuc\", dim?: number | number[] | null, keepdim?: boolean, dtype?: DType | null)","norm(p?: Scalar | null, dim?: number | number[] | null, keepdim?: boolean, dtype?: DType | null)"]);
@@ -1825,7 +1850,8 @@ export class Tensor extends TensorBase {
       A.onlyKeys(o, K_method_round, 'Tensor.round()');
       decimals_ = o.decimals;
     }
-    const decimals$ = A.int(decimals_ === undefined ? 0 : decimals_, 'Tensor.round()', "decimals");
+    if (decimals_ === undefined) decimals_ = 0;
+    const decimals$ = A.int(decimals_, 'Tensor.round()', "decimals");
     return wrap(R.op_round(this.h, decimals$));
   }
 
@@ -1901,9 +1927,12 @@ export class Tensor extends TensorBase {
         neginf_ = o.neginf;
       }
     }
-    const nan$ = A.floatOpt(nan_ === undefined ? 0 : nan_, 'Tensor.nanToNum()', "nan");
-    const posinf$ = A.floatOpt(posinf_ === undefined ? null : posinf_, 'Tensor.nanToNum()', "posinf");
-    const neginf$ = A.floatOpt(neginf_ === undefined ? null : neginf_, 'Tensor.nanToNum()', "neginf");
+    if (nan_ === undefined) nan_ = 0;
+    const nan$ = A.floatOpt(nan_, 'Tensor.nanToNum()', "nan");
+    if (posinf_ === undefined) posinf_ = null;
+    const posinf$ = A.floatOpt(posinf_, 'Tensor.nanToNum()', "posinf");
+    if (neginf_ === undefined) neginf_ = null;
+    const neginf$ = A.floatOpt(neginf_, 'Tensor.nanToNum()', "neginf");
     return wrap(R.op_nanToNum(this.h, nan$, posinf$, neginf$));
   }
 
@@ -1930,7 +1959,8 @@ export class Tensor extends TensorBase {
       }
     }
     if (other_ === undefined) throw A.missing('Tensor.add()', "other");
-    const alpha$ = A.scalar(alpha_ === undefined ? 1 : alpha_, 'Tensor.add()', "alpha");
+    if (alpha_ === undefined) alpha_ = 1;
+    const alpha$ = A.scalar(alpha_, 'Tensor.add()', "alpha");
     if (other_ instanceof Tensor) {
       return wrap(R.op_add_T(this.h, other_.h, alpha$));
     }
@@ -1963,7 +1993,8 @@ export class Tensor extends TensorBase {
       }
     }
     if (other_ === undefined) throw A.missing('Tensor.sub()', "other");
-    const alpha$ = A.scalar(alpha_ === undefined ? 1 : alpha_, 'Tensor.sub()', "alpha");
+    if (alpha_ === undefined) alpha_ = 1;
+    const alpha$ = A.scalar(alpha_, 'Tensor.sub()', "alpha");
     if (other_ instanceof Tensor) {
       return wrap(R.op_sub_T(this.h, other_.h, alpha$));
     }
@@ -2018,7 +2049,8 @@ export class Tensor extends TensorBase {
       roundingMode_ = o.roundingMode;
     }
     if (other_ === undefined) throw A.missing('Tensor.div()', "other");
-    const roundingMode$ = A.choiceOpt(roundingMode_ === undefined ? null : roundingMode_, ["floor","trunc"], 'Tensor.div()', "roundingMode");
+    if (roundingMode_ === undefined) roundingMode_ = null;
+    const roundingMode$ = A.choiceOpt(roundingMode_, ["floor","trunc"] as const, 'Tensor.div()', "roundingMode");
     if (other_ instanceof Tensor) {
       return wrap(R.op_div_T(this.h, other_.h, roundingMode$));
     }
@@ -2297,8 +2329,10 @@ export class Tensor extends TensorBase {
           max_ = o.max;
         }
       }
-      const min$ = A.scalarOpt(min_ === undefined ? null : min_, 'Tensor.clamp()', "min");
-      const max$ = A.scalarOpt(max_ === undefined ? null : max_, 'Tensor.clamp()', "max");
+      if (min_ === undefined) min_ = null;
+      const min$ = A.scalarOpt(min_, 'Tensor.clamp()', "min");
+      if (max_ === undefined) max_ = null;
+      const max$ = A.scalarOpt(max_, 'Tensor.clamp()', "max");
       return wrap(R.op_clamp_0(this.h, min$, max$));
     }
     if (n <= 2 && (o === undefined || A.hasOnlyKeys(o, K_method_clamp_1)) && A.absentOr((n > 0 ? a[0] : o?.min), (v) => (v instanceof Tensor || v === null)) && A.absentOr((n > 1 ? a[1] : o?.max), (v) => (v instanceof Tensor || v === null))) {
@@ -2316,8 +2350,10 @@ export class Tensor extends TensorBase {
           max_ = o.max;
         }
       }
-      const min$ = A.tensorOpt(min_ === undefined ? null : min_, 'Tensor.clamp()', "min");
-      const max$ = A.tensorOpt(max_ === undefined ? null : max_, 'Tensor.clamp()', "max");
+      if (min_ === undefined) min_ = null;
+      const min$ = A.tensorOpt(min_, 'Tensor.clamp()', "min");
+      if (max_ === undefined) max_ = null;
+      const max$ = A.tensorOpt(max_, 'Tensor.clamp()', "max");
       return wrap(R.op_clamp_1(this.h, min$, max$));
     }
     throw A.noSignature('Tensor.clamp()', a, ["clamp(min?: Scalar | null, max?: Scalar | null)","clamp(min?: Tensor | null, max?: Tensor | null)"]);
@@ -2345,8 +2381,10 @@ export class Tensor extends TensorBase {
         max_ = o.max;
       }
     }
-    const min$ = A.scalarOpt(min_ === undefined ? null : min_, 'Tensor.clip()', "min");
-    const max$ = A.scalarOpt(max_ === undefined ? null : max_, 'Tensor.clip()', "max");
+    if (min_ === undefined) min_ = null;
+    const min$ = A.scalarOpt(min_, 'Tensor.clip()', "min");
+    if (max_ === undefined) max_ = null;
+    const max$ = A.scalarOpt(max_, 'Tensor.clip()', "max");
     return wrap(R.op_clip(this.h, min$, max$));
   }
 
@@ -2647,9 +2685,12 @@ export class Tensor extends TensorBase {
     }
     if (other_ === undefined) throw A.missing('Tensor.isclose()', "other");
     const other$ = A.tensor(other_, 'Tensor.isclose()', "other");
-    const rtol$ = A.float(rtol_ === undefined ? 0.00001 : rtol_, 'Tensor.isclose()', "rtol");
-    const atol$ = A.float(atol_ === undefined ? 1e-8 : atol_, 'Tensor.isclose()', "atol");
-    const equalNan$ = A.bool(equalNan_ === undefined ? false : equalNan_, 'Tensor.isclose()', "equalNan");
+    if (rtol_ === undefined) rtol_ = 0.00001;
+    const rtol$ = A.float(rtol_, 'Tensor.isclose()', "rtol");
+    if (atol_ === undefined) atol_ = 1e-8;
+    const atol$ = A.float(atol_, 'Tensor.isclose()', "atol");
+    if (equalNan_ === undefined) equalNan_ = false;
+    const equalNan$ = A.bool(equalNan_, 'Tensor.isclose()', "equalNan");
     return wrap(R.op_isclose(this.h, other$, rtol$, atol$, equalNan$)) as BoolTensor;
   }
 
@@ -2689,9 +2730,12 @@ export class Tensor extends TensorBase {
     }
     if (other_ === undefined) throw A.missing('Tensor.allclose()', "other");
     const other$ = A.tensor(other_, 'Tensor.allclose()', "other");
-    const rtol$ = A.float(rtol_ === undefined ? 0.00001 : rtol_, 'Tensor.allclose()', "rtol");
-    const atol$ = A.float(atol_ === undefined ? 1e-8 : atol_, 'Tensor.allclose()', "atol");
-    const equalNan$ = A.bool(equalNan_ === undefined ? false : equalNan_, 'Tensor.allclose()', "equalNan");
+    if (rtol_ === undefined) rtol_ = 0.00001;
+    const rtol$ = A.float(rtol_, 'Tensor.allclose()', "rtol");
+    if (atol_ === undefined) atol_ = 1e-8;
+    const atol$ = A.float(atol_, 'Tensor.allclose()', "atol");
+    if (equalNan_ === undefined) equalNan_ = false;
+    const equalNan$ = A.bool(equalNan_, 'Tensor.allclose()', "equalNan");
     return A.ok(R.op_allclose(this.h, other$, rtol$, atol$, equalNan$));
   }
 
@@ -2774,9 +2818,12 @@ export class Tensor extends TensorBase {
       }
       dtype_ = o.dtype;
     }
-    const dim$ = A.intsNOpt(dim_ === undefined ? null : dim_, 1, 'Tensor.sum()', "dim");
-    const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'Tensor.sum()', "keepdim");
-    const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'Tensor.sum()', "dtype");
+    if (dim_ === undefined) dim_ = null;
+    const dim$ = A.intsNOpt(dim_, 1, 'Tensor.sum()', "dim");
+    if (keepdim_ === undefined) keepdim_ = false;
+    const keepdim$ = A.bool(keepdim_, 'Tensor.sum()', "keepdim");
+    if (dtype_ === undefined) dtype_ = null;
+    const dtype$ = A.dtypeOpt(dtype_, 'Tensor.sum()', "dtype");
     return wrap(R.op_sum(this.h, dim$, keepdim$, dtype$));
   }
 
@@ -2804,9 +2851,12 @@ export class Tensor extends TensorBase {
       }
       dtype_ = o.dtype;
     }
-    const dim$ = A.intsNOpt(dim_ === undefined ? null : dim_, 1, 'Tensor.nansum()', "dim");
-    const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'Tensor.nansum()', "keepdim");
-    const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'Tensor.nansum()', "dtype");
+    if (dim_ === undefined) dim_ = null;
+    const dim$ = A.intsNOpt(dim_, 1, 'Tensor.nansum()', "dim");
+    if (keepdim_ === undefined) keepdim_ = false;
+    const keepdim$ = A.bool(keepdim_, 'Tensor.nansum()', "keepdim");
+    if (dtype_ === undefined) dtype_ = null;
+    const dtype$ = A.dtypeOpt(dtype_, 'Tensor.nansum()', "dtype");
     return wrap(R.op_nansum(this.h, dim$, keepdim$, dtype$));
   }
 
@@ -2834,9 +2884,12 @@ export class Tensor extends TensorBase {
       }
       dtype_ = o.dtype;
     }
-    const dim$ = A.intsNOpt(dim_ === undefined ? null : dim_, 1, 'Tensor.mean()', "dim");
-    const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'Tensor.mean()', "keepdim");
-    const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'Tensor.mean()', "dtype");
+    if (dim_ === undefined) dim_ = null;
+    const dim$ = A.intsNOpt(dim_, 1, 'Tensor.mean()', "dim");
+    if (keepdim_ === undefined) keepdim_ = false;
+    const keepdim$ = A.bool(keepdim_, 'Tensor.mean()', "keepdim");
+    if (dtype_ === undefined) dtype_ = null;
+    const dtype$ = A.dtypeOpt(dtype_, 'Tensor.mean()', "dtype");
     return wrap(R.op_mean(this.h, dim$, keepdim$, dtype$));
   }
 
@@ -2864,9 +2917,12 @@ export class Tensor extends TensorBase {
       }
       dtype_ = o.dtype;
     }
-    const dim$ = A.intsNOpt(dim_ === undefined ? null : dim_, 1, 'Tensor.nanmean()', "dim");
-    const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'Tensor.nanmean()', "keepdim");
-    const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'Tensor.nanmean()', "dtype");
+    if (dim_ === undefined) dim_ = null;
+    const dim$ = A.intsNOpt(dim_, 1, 'Tensor.nanmean()', "dim");
+    if (keepdim_ === undefined) keepdim_ = false;
+    const keepdim$ = A.bool(keepdim_, 'Tensor.nanmean()', "keepdim");
+    if (dtype_ === undefined) dtype_ = null;
+    const dtype$ = A.dtypeOpt(dtype_, 'Tensor.nanmean()', "dtype");
     return wrap(R.op_nanmean(this.h, dim$, keepdim$, dtype$));
   }
 
@@ -2894,9 +2950,12 @@ export class Tensor extends TensorBase {
       }
       dtype_ = o.dtype;
     }
-    const dim$ = A.intOpt(dim_ === undefined ? null : dim_, 'Tensor.prod()', "dim");
-    const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'Tensor.prod()', "keepdim");
-    const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'Tensor.prod()', "dtype");
+    if (dim_ === undefined) dim_ = null;
+    const dim$ = A.intOpt(dim_, 'Tensor.prod()', "dim");
+    if (keepdim_ === undefined) keepdim_ = false;
+    const keepdim$ = A.bool(keepdim_, 'Tensor.prod()', "keepdim");
+    if (dtype_ === undefined) dtype_ = null;
+    const dtype$ = A.dtypeOpt(dtype_, 'Tensor.prod()', "dtype");
     return wrap(R.op_prod(this.h, dim$, keepdim$, dtype$));
   }
 
@@ -2922,8 +2981,10 @@ export class Tensor extends TensorBase {
         keepdim_ = o.keepdim;
       }
     }
-    const dim$ = A.intsN(dim_ === undefined ? [] : dim_, 1, 'Tensor.amax()', "dim");
-    const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'Tensor.amax()', "keepdim");
+    if (dim_ === undefined) dim_ = [];
+    const dim$ = A.intsN(dim_, 1, 'Tensor.amax()', "dim");
+    if (keepdim_ === undefined) keepdim_ = false;
+    const keepdim$ = A.bool(keepdim_, 'Tensor.amax()', "keepdim");
     return wrap(R.op_amax(this.h, dim$, keepdim$));
   }
 
@@ -2949,8 +3010,10 @@ export class Tensor extends TensorBase {
         keepdim_ = o.keepdim;
       }
     }
-    const dim$ = A.intsN(dim_ === undefined ? [] : dim_, 1, 'Tensor.amin()', "dim");
-    const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'Tensor.amin()', "keepdim");
+    if (dim_ === undefined) dim_ = [];
+    const dim$ = A.intsN(dim_, 1, 'Tensor.amin()', "dim");
+    if (keepdim_ === undefined) keepdim_ = false;
+    const keepdim$ = A.bool(keepdim_, 'Tensor.amin()', "keepdim");
     return wrap(R.op_amin(this.h, dim$, keepdim$));
   }
 
@@ -2978,7 +3041,8 @@ export class Tensor extends TensorBase {
     }
     if (dim_ === undefined) throw A.missing('Tensor.logsumexp()', "dim");
     const dim$ = A.intsN(dim_, 1, 'Tensor.logsumexp()', "dim");
-    const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'Tensor.logsumexp()', "keepdim");
+    if (keepdim_ === undefined) keepdim_ = false;
+    const keepdim$ = A.bool(keepdim_, 'Tensor.logsumexp()', "keepdim");
     return wrap(R.op_logsumexp(this.h, dim$, keepdim$));
   }
 
@@ -3004,8 +3068,10 @@ export class Tensor extends TensorBase {
         keepdim_ = o.keepdim;
       }
     }
-    const dim$ = A.intOpt(dim_ === undefined ? null : dim_, 'Tensor.any()', "dim");
-    const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'Tensor.any()', "keepdim");
+    if (dim_ === undefined) dim_ = null;
+    const dim$ = A.intOpt(dim_, 'Tensor.any()', "dim");
+    if (keepdim_ === undefined) keepdim_ = false;
+    const keepdim$ = A.bool(keepdim_, 'Tensor.any()', "keepdim");
     return wrap(R.op_any(this.h, dim$, keepdim$)) as BoolTensor;
   }
 
@@ -3031,8 +3097,10 @@ export class Tensor extends TensorBase {
         keepdim_ = o.keepdim;
       }
     }
-    const dim$ = A.intOpt(dim_ === undefined ? null : dim_, 'Tensor.all()', "dim");
-    const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'Tensor.all()', "keepdim");
+    if (dim_ === undefined) dim_ = null;
+    const dim$ = A.intOpt(dim_, 'Tensor.all()', "dim");
+    if (keepdim_ === undefined) keepdim_ = false;
+    const keepdim$ = A.bool(keepdim_, 'Tensor.all()', "keepdim");
     return wrap(R.op_all(this.h, dim$, keepdim$)) as BoolTensor;
   }
 
@@ -3069,7 +3137,8 @@ export class Tensor extends TensorBase {
       }
       if (dim_ === undefined) throw A.missing('Tensor.max()', "dim");
       const dim$ = A.int(dim_, 'Tensor.max()', "dim");
-      const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'Tensor.max()', "keepdim");
+      if (keepdim_ === undefined) keepdim_ = false;
+      const keepdim$ = A.bool(keepdim_, 'Tensor.max()', "keepdim");
       return wrapPair(R.op_max_1(this.h, dim$, keepdim$));
     }
     if (n <= 1 && (o === undefined || A.hasOnlyKeys(o, K_method_max_2)) && A.given((n > 0 ? a[0] : o?.other), (v) => (v instanceof Tensor))) {
@@ -3122,7 +3191,8 @@ export class Tensor extends TensorBase {
       }
       if (dim_ === undefined) throw A.missing('Tensor.min()', "dim");
       const dim$ = A.int(dim_, 'Tensor.min()', "dim");
-      const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'Tensor.min()', "keepdim");
+      if (keepdim_ === undefined) keepdim_ = false;
+      const keepdim$ = A.bool(keepdim_, 'Tensor.min()', "keepdim");
       return wrapPair(R.op_min_1(this.h, dim$, keepdim$));
     }
     if (n <= 1 && (o === undefined || A.hasOnlyKeys(o, K_method_min_2)) && A.given((n > 0 ? a[0] : o?.other), (v) => (v instanceof Tensor))) {
@@ -3164,8 +3234,10 @@ export class Tensor extends TensorBase {
         keepdim_ = o.keepdim;
       }
     }
-    const dim$ = A.intOpt(dim_ === undefined ? null : dim_, 'Tensor.argmax()', "dim");
-    const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'Tensor.argmax()', "keepdim");
+    if (dim_ === undefined) dim_ = null;
+    const dim$ = A.intOpt(dim_, 'Tensor.argmax()', "dim");
+    if (keepdim_ === undefined) keepdim_ = false;
+    const keepdim$ = A.bool(keepdim_, 'Tensor.argmax()', "keepdim");
     return wrap(R.op_argmax(this.h, dim$, keepdim$));
   }
 
@@ -3191,8 +3263,10 @@ export class Tensor extends TensorBase {
         keepdim_ = o.keepdim;
       }
     }
-    const dim$ = A.intOpt(dim_ === undefined ? null : dim_, 'Tensor.argmin()', "dim");
-    const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'Tensor.argmin()', "keepdim");
+    if (dim_ === undefined) dim_ = null;
+    const dim$ = A.intOpt(dim_, 'Tensor.argmin()', "dim");
+    if (keepdim_ === undefined) keepdim_ = false;
+    const keepdim$ = A.bool(keepdim_, 'Tensor.argmin()', "keepdim");
     return wrap(R.op_argmin(this.h, dim$, keepdim$));
   }
 
@@ -3226,10 +3300,14 @@ export class Tensor extends TensorBase {
       }
       correction_ = o.correction;
     }
-    const dim$ = A.intsNOpt(dim_ === undefined ? null : dim_, 1, 'Tensor.std()', "dim");
-    const unbiased$ = A.boolOpt(unbiased_ === undefined ? null : unbiased_, 'Tensor.std()', "unbiased");
-    const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'Tensor.std()', "keepdim");
-    const correction$ = A.scalarOpt(correction_ === undefined ? null : correction_, 'Tensor.std()', "correction");
+    if (dim_ === undefined) dim_ = null;
+    const dim$ = A.intsNOpt(dim_, 1, 'Tensor.std()', "dim");
+    if (unbiased_ === undefined) unbiased_ = null;
+    const unbiased$ = A.boolOpt(unbiased_, 'Tensor.std()', "unbiased");
+    if (keepdim_ === undefined) keepdim_ = false;
+    const keepdim$ = A.bool(keepdim_, 'Tensor.std()', "keepdim");
+    if (correction_ === undefined) correction_ = null;
+    const correction$ = A.scalarOpt(correction_, 'Tensor.std()', "correction");
     return wrap(R.op_std(this.h, dim$, unbiased$, keepdim$, correction$));
   }
 
@@ -3263,10 +3341,14 @@ export class Tensor extends TensorBase {
       }
       correction_ = o.correction;
     }
-    const dim$ = A.intsNOpt(dim_ === undefined ? null : dim_, 1, 'Tensor.var()', "dim");
-    const unbiased$ = A.boolOpt(unbiased_ === undefined ? null : unbiased_, 'Tensor.var()', "unbiased");
-    const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'Tensor.var()', "keepdim");
-    const correction$ = A.scalarOpt(correction_ === undefined ? null : correction_, 'Tensor.var()', "correction");
+    if (dim_ === undefined) dim_ = null;
+    const dim$ = A.intsNOpt(dim_, 1, 'Tensor.var()', "dim");
+    if (unbiased_ === undefined) unbiased_ = null;
+    const unbiased$ = A.boolOpt(unbiased_, 'Tensor.var()', "unbiased");
+    if (keepdim_ === undefined) keepdim_ = false;
+    const keepdim$ = A.bool(keepdim_, 'Tensor.var()', "keepdim");
+    if (correction_ === undefined) correction_ = null;
+    const correction$ = A.scalarOpt(correction_, 'Tensor.var()', "correction");
     return wrap(R.op_var(this.h, dim$, unbiased$, keepdim$, correction$));
   }
 
@@ -3290,7 +3372,8 @@ export class Tensor extends TensorBase {
     }
     if (dim_ === undefined) throw A.missing('Tensor.cumsum()', "dim");
     const dim$ = A.int(dim_, 'Tensor.cumsum()', "dim");
-    const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'Tensor.cumsum()', "dtype");
+    if (dtype_ === undefined) dtype_ = null;
+    const dtype$ = A.dtypeOpt(dtype_, 'Tensor.cumsum()', "dtype");
     return wrap(R.op_cumsum(this.h, dim$, dtype$));
   }
 
@@ -3314,7 +3397,8 @@ export class Tensor extends TensorBase {
     }
     if (dim_ === undefined) throw A.missing('Tensor.cumprod()', "dim");
     const dim$ = A.int(dim_, 'Tensor.cumprod()', "dim");
-    const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'Tensor.cumprod()', "dtype");
+    if (dtype_ === undefined) dtype_ = null;
+    const dtype$ = A.dtypeOpt(dtype_, 'Tensor.cumprod()', "dtype");
     return wrap(R.op_cumprod(this.h, dim$, dtype$));
   }
 
@@ -3338,7 +3422,8 @@ export class Tensor extends TensorBase {
     }
     if (dim_ === undefined) throw A.missing('Tensor.softmax()', "dim");
     const dim$ = A.int(dim_, 'Tensor.softmax()', "dim");
-    const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'Tensor.softmax()', "dtype");
+    if (dtype_ === undefined) dtype_ = null;
+    const dtype$ = A.dtypeOpt(dtype_, 'Tensor.softmax()', "dtype");
     return wrap(R.op_softmax(this.h, dim$, dtype$));
   }
 
@@ -3362,7 +3447,8 @@ export class Tensor extends TensorBase {
     }
     if (dim_ === undefined) throw A.missing('Tensor.logSoftmax()', "dim");
     const dim$ = A.int(dim_, 'Tensor.logSoftmax()', "dim");
-    const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'Tensor.logSoftmax()', "dtype");
+    if (dtype_ === undefined) dtype_ = null;
+    const dtype$ = A.dtypeOpt(dtype_, 'Tensor.logSoftmax()', "dtype");
     return wrap(R.op_logSoftmax(this.h, dim$, dtype$));
   }
 
@@ -3402,9 +3488,12 @@ export class Tensor extends TensorBase {
     }
     if (k_ === undefined) throw A.missing('Tensor.topk()', "k");
     const k$ = A.int(k_, 'Tensor.topk()', "k");
-    const dim$ = A.int(dim_ === undefined ? -1 : dim_, 'Tensor.topk()', "dim");
-    const largest$ = A.bool(largest_ === undefined ? true : largest_, 'Tensor.topk()', "largest");
-    const sorted$ = A.bool(sorted_ === undefined ? true : sorted_, 'Tensor.topk()', "sorted");
+    if (dim_ === undefined) dim_ = -1;
+    const dim$ = A.int(dim_, 'Tensor.topk()', "dim");
+    if (largest_ === undefined) largest_ = true;
+    const largest$ = A.bool(largest_, 'Tensor.topk()', "largest");
+    if (sorted_ === undefined) sorted_ = true;
+    const sorted$ = A.bool(sorted_, 'Tensor.topk()', "sorted");
     return wrapPair(R.op_topk(this.h, k$, dim$, largest$, sorted$));
   }
 
@@ -3432,9 +3521,12 @@ export class Tensor extends TensorBase {
       }
       stable_ = o.stable;
     }
-    const dim$ = A.int(dim_ === undefined ? -1 : dim_, 'Tensor.sort()', "dim");
-    const descending$ = A.bool(descending_ === undefined ? false : descending_, 'Tensor.sort()', "descending");
-    const stable$ = A.bool(stable_ === undefined ? false : stable_, 'Tensor.sort()', "stable");
+    if (dim_ === undefined) dim_ = -1;
+    const dim$ = A.int(dim_, 'Tensor.sort()', "dim");
+    if (descending_ === undefined) descending_ = false;
+    const descending$ = A.bool(descending_, 'Tensor.sort()', "descending");
+    if (stable_ === undefined) stable_ = false;
+    const stable$ = A.bool(stable_, 'Tensor.sort()', "stable");
     return wrapPair(R.op_sort(this.h, dim$, descending$, stable$));
   }
 
@@ -3462,9 +3554,12 @@ export class Tensor extends TensorBase {
       }
       stable_ = o.stable;
     }
-    const dim$ = A.int(dim_ === undefined ? -1 : dim_, 'Tensor.argsort()', "dim");
-    const descending$ = A.bool(descending_ === undefined ? false : descending_, 'Tensor.argsort()', "descending");
-    const stable$ = A.bool(stable_ === undefined ? false : stable_, 'Tensor.argsort()', "stable");
+    if (dim_ === undefined) dim_ = -1;
+    const dim$ = A.int(dim_, 'Tensor.argsort()', "dim");
+    if (descending_ === undefined) descending_ = false;
+    const descending$ = A.bool(descending_, 'Tensor.argsort()', "descending");
+    if (stable_ === undefined) stable_ = false;
+    const stable$ = A.bool(stable_, 'Tensor.argsort()', "stable");
     return wrap(R.op_argsort(this.h, dim$, descending$, stable$));
   }
 
@@ -3695,7 +3790,8 @@ export class Tensor extends TensorBase {
     }
     if (shifts_ === undefined) throw A.missing('Tensor.roll()', "shifts");
     const shifts$ = A.intsN(shifts_, 1, 'Tensor.roll()', "shifts");
-    const dims$ = A.intsN(dims_ === undefined ? [] : dims_, 1, 'Tensor.roll()', "dims");
+    if (dims_ === undefined) dims_ = [];
+    const dims$ = A.intsN(dims_, 1, 'Tensor.roll()', "dims");
     return wrap(R.op_roll(this.h, shifts$, dims$));
   }
 
@@ -3721,8 +3817,10 @@ export class Tensor extends TensorBase {
         endDim_ = o.endDim;
       }
     }
-    const startDim$ = A.int(startDim_ === undefined ? 0 : startDim_, 'Tensor.flatten()', "startDim");
-    const endDim$ = A.int(endDim_ === undefined ? -1 : endDim_, 'Tensor.flatten()', "endDim");
+    if (startDim_ === undefined) startDim_ = 0;
+    const startDim$ = A.int(startDim_, 'Tensor.flatten()', "startDim");
+    if (endDim_ === undefined) endDim_ = -1;
+    const endDim$ = A.int(endDim_, 'Tensor.flatten()', "endDim");
     return wrap(R.op_flatten(this.h, startDim$, endDim$));
   }
 
@@ -3771,7 +3869,8 @@ export class Tensor extends TensorBase {
         dim_ = o.dim;
       }
     }
-    const dim$ = A.intsNOpt(dim_ === undefined ? null : dim_, 1, 'Tensor.squeeze()', "dim");
+    if (dim_ === undefined) dim_ = null;
+    const dim$ = A.intsNOpt(dim_, 1, 'Tensor.squeeze()', "dim");
     return wrap(R.op_squeeze(this.h, dim$));
   }
 
@@ -3996,9 +4095,12 @@ export class Tensor extends TensorBase {
     }
     if (dim_ === undefined) throw A.missing('Tensor.slice()', "dim");
     const dim$ = A.int(dim_, 'Tensor.slice()', "dim");
-    const start$ = A.intOpt(start_ === undefined ? null : start_, 'Tensor.slice()', "start");
-    const end$ = A.intOpt(end_ === undefined ? null : end_, 'Tensor.slice()', "end");
-    const step$ = A.int(step_ === undefined ? 1 : step_, 'Tensor.slice()', "step");
+    if (start_ === undefined) start_ = null;
+    const start$ = A.intOpt(start_, 'Tensor.slice()', "start");
+    if (end_ === undefined) end_ = null;
+    const end$ = A.intOpt(end_, 'Tensor.slice()', "end");
+    if (step_ === undefined) step_ = 1;
+    const step$ = A.int(step_, 'Tensor.slice()', "step");
     return wrap(R.op_slice(this.h, dim$, start$, end$, step$));
   }
 
@@ -4072,7 +4174,8 @@ export class Tensor extends TensorBase {
         diagonal_ = o.diagonal;
       }
     }
-    const diagonal$ = A.int(diagonal_ === undefined ? 0 : diagonal_, 'Tensor.tril()', "diagonal");
+    if (diagonal_ === undefined) diagonal_ = 0;
+    const diagonal$ = A.int(diagonal_, 'Tensor.tril()', "diagonal");
     return wrap(R.op_tril(this.h, diagonal$));
   }
 
@@ -4092,7 +4195,8 @@ export class Tensor extends TensorBase {
         diagonal_ = o.diagonal;
       }
     }
-    const diagonal$ = A.int(diagonal_ === undefined ? 0 : diagonal_, 'Tensor.triu()', "diagonal");
+    if (diagonal_ === undefined) diagonal_ = 0;
+    const diagonal$ = A.int(diagonal_, 'Tensor.triu()', "diagonal");
     return wrap(R.op_triu(this.h, diagonal$));
   }
 
@@ -4124,9 +4228,12 @@ export class Tensor extends TensorBase {
         dim2_ = o.dim2;
       }
     }
-    const offset$ = A.int(offset_ === undefined ? 0 : offset_, 'Tensor.diagonal()', "offset");
-    const dim1$ = A.int(dim1_ === undefined ? 0 : dim1_, 'Tensor.diagonal()', "dim1");
-    const dim2$ = A.int(dim2_ === undefined ? 1 : dim2_, 'Tensor.diagonal()', "dim2");
+    if (offset_ === undefined) offset_ = 0;
+    const offset$ = A.int(offset_, 'Tensor.diagonal()', "offset");
+    if (dim1_ === undefined) dim1_ = 0;
+    const dim1$ = A.int(dim1_, 'Tensor.diagonal()', "dim1");
+    if (dim2_ === undefined) dim2_ = 1;
+    const dim2$ = A.int(dim2_, 'Tensor.diagonal()', "dim2");
     return wrap(R.op_diagonal(this.h, offset$, dim1$, dim2$));
   }
 
@@ -4146,7 +4253,8 @@ export class Tensor extends TensorBase {
         diagonal_ = o.diagonal;
       }
     }
-    const diagonal$ = A.int(diagonal_ === undefined ? 0 : diagonal_, 'Tensor.diag()', "diagonal");
+    if (diagonal_ === undefined) diagonal_ = 0;
+    const diagonal$ = A.int(diagonal_, 'Tensor.diag()', "diagonal");
     return wrap(R.op_diag(this.h, diagonal$));
   }
 
@@ -4178,7 +4286,8 @@ export class Tensor extends TensorBase {
       }
       if (splitSizeOrSections_ === undefined) throw A.missing('Tensor.split()', "splitSizeOrSections");
       const splitSizeOrSections$ = A.int(splitSizeOrSections_, 'Tensor.split()', "splitSizeOrSections");
-      const dim$ = A.int(dim_ === undefined ? 0 : dim_, 'Tensor.split()', "dim");
+      if (dim_ === undefined) dim_ = 0;
+      const dim$ = A.int(dim_, 'Tensor.split()', "dim");
       return wrapList(R.op_split_0(this.h, splitSizeOrSections$, dim$));
     }
     if (n <= 2 && (o === undefined || A.hasOnlyKeys(o, K_method_split_1)) && A.given((n > 0 ? a[0] : o?.splitSizeOrSections), (v) => (Array.isArray(v))) && A.absentOr((n > 1 ? a[1] : o?.dim), (v) => (typeof v === 'number'))) {
@@ -4198,7 +4307,8 @@ export class Tensor extends TensorBase {
       }
       if (splitSizeOrSections_ === undefined) throw A.missing('Tensor.split()', "splitSizeOrSections");
       const splitSizeOrSections$ = A.ints(splitSizeOrSections_, 'Tensor.split()', "splitSizeOrSections");
-      const dim$ = A.int(dim_ === undefined ? 0 : dim_, 'Tensor.split()', "dim");
+      if (dim_ === undefined) dim_ = 0;
+      const dim$ = A.int(dim_, 'Tensor.split()', "dim");
       return wrapList(R.op_split_1(this.h, splitSizeOrSections$, dim$));
     }
     throw A.noSignature('Tensor.split()', a, ["split(splitSizeOrSections: number, dim?: number)","split(splitSizeOrSections: number[], dim?: number)"]);
@@ -4228,7 +4338,8 @@ export class Tensor extends TensorBase {
     }
     if (chunks_ === undefined) throw A.missing('Tensor.chunk()', "chunks");
     const chunks$ = A.int(chunks_, 'Tensor.chunk()', "chunks");
-    const dim$ = A.int(dim_ === undefined ? 0 : dim_, 'Tensor.chunk()', "dim");
+    if (dim_ === undefined) dim_ = 0;
+    const dim$ = A.int(dim_, 'Tensor.chunk()', "dim");
     return wrapList(R.op_chunk(this.h, chunks$, dim$));
   }
 
@@ -4248,7 +4359,8 @@ export class Tensor extends TensorBase {
         dim_ = o.dim;
       }
     }
-    const dim$ = A.int(dim_ === undefined ? 0 : dim_, 'Tensor.unbind()', "dim");
+    if (dim_ === undefined) dim_ = 0;
+    const dim$ = A.int(dim_, 'Tensor.unbind()', "dim");
     return wrapList(R.op_unbind(this.h, dim$));
   }
 
@@ -4309,7 +4421,8 @@ export class Tensor extends TensorBase {
     const dim$ = A.int(dim_, 'Tensor.gather()', "dim");
     if (index_ === undefined) throw A.missing('Tensor.gather()', "index");
     const index$ = A.tensor(index_, 'Tensor.gather()', "index");
-    const sparseGrad$ = A.bool(sparseGrad_ === undefined ? false : sparseGrad_, 'Tensor.gather()', "sparseGrad");
+    if (sparseGrad_ === undefined) sparseGrad_ = false;
+    const sparseGrad$ = A.bool(sparseGrad_, 'Tensor.gather()', "sparseGrad");
     return wrap(R.op_gather(this.h, dim$, index$, sparseGrad$));
   }
 
@@ -4348,7 +4461,8 @@ export class Tensor extends TensorBase {
     if (index_ === undefined) throw A.missing('Tensor.scatter()', "index");
     const index$ = A.tensor(index_, 'Tensor.scatter()', "index");
     if (src_ === undefined) throw A.missing('Tensor.scatter()', "src");
-    const reduce$ = A.choiceOpt(reduce_ === undefined ? null : reduce_, ["add","multiply"], 'Tensor.scatter()', "reduce");
+    if (reduce_ === undefined) reduce_ = null;
+    const reduce$ = A.choiceOpt(reduce_, ["add","multiply"] as const, 'Tensor.scatter()', "reduce");
     if (src_ instanceof Tensor) {
       return wrap(R.op_scatter_T(this.h, dim$, index$, src_.h, reduce$));
     }
@@ -4438,8 +4552,9 @@ export class Tensor extends TensorBase {
     if (src_ === undefined) throw A.missing('Tensor.scatterReduce()', "src");
     const src$ = A.tensor(src_, 'Tensor.scatterReduce()', "src");
     if (reduce_ === undefined) throw A.missing('Tensor.scatterReduce()', "reduce");
-    const reduce$ = A.choice(reduce_, ["sum","prod","mean","amax","amin"], 'Tensor.scatterReduce()', "reduce");
-    const includeSelf$ = A.bool(includeSelf_ === undefined ? true : includeSelf_, 'Tensor.scatterReduce()', "includeSelf");
+    const reduce$ = A.choice(reduce_, ["sum","prod","mean","amax","amin"] as const, 'Tensor.scatterReduce()', "reduce");
+    if (includeSelf_ === undefined) includeSelf_ = true;
+    const includeSelf$ = A.bool(includeSelf_, 'Tensor.scatterReduce()', "includeSelf");
     return wrap(R.op_scatterReduce(this.h, dim$, index$, src$, reduce$, includeSelf$));
   }
 

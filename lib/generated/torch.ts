@@ -356,8 +356,10 @@ export function addmm(...a: unknown[]): Tensor {
   const mat1$ = A.tensor(mat1_, 'torch.addmm()', "mat1");
   if (mat2_ === undefined) throw A.missing('torch.addmm()', "mat2");
   const mat2$ = A.tensor(mat2_, 'torch.addmm()', "mat2");
-  const beta$ = A.scalar(beta_ === undefined ? 1 : beta_, 'torch.addmm()', "beta");
-  const alpha$ = A.scalar(alpha_ === undefined ? 1 : alpha_, 'torch.addmm()', "alpha");
+  if (beta_ === undefined) beta_ = 1;
+  const beta$ = A.scalar(beta_, 'torch.addmm()', "beta");
+  if (alpha_ === undefined) alpha_ = 1;
+  const alpha$ = A.scalar(alpha_, 'torch.addmm()', "alpha");
   return wrap(R.op_addmm(input$, mat1$, mat2$, beta$, alpha$));
 }
 
@@ -424,8 +426,10 @@ export function cdist(...a: unknown[]): Tensor {
   const x1$ = A.tensor(x1_, 'torch.cdist()', "x1");
   if (x2_ === undefined) throw A.missing('torch.cdist()', "x2");
   const x2$ = A.tensor(x2_, 'torch.cdist()', "x2");
-  const p$ = A.float(p_ === undefined ? 2 : p_, 'torch.cdist()', "p");
-  const computeMode$ = A.choice(computeMode_ === undefined ? "use_mm_for_euclid_dist_if_necessary" : computeMode_, ["use_mm_for_euclid_dist_if_necessary","use_mm_for_euclid_dist","donot_use_mm_for_euclid_dist"], 'torch.cdist()', "computeMode");
+  if (p_ === undefined) p_ = 2;
+  const p$ = A.float(p_, 'torch.cdist()', "p");
+  if (computeMode_ === undefined) computeMode_ = "use_mm_for_euclid_dist_if_necessary";
+  const computeMode$ = A.choice(computeMode_, ["use_mm_for_euclid_dist_if_necessary","use_mm_for_euclid_dist","donot_use_mm_for_euclid_dist"] as const, 'torch.cdist()', "computeMode");
   return wrap(R.op_cdist(x1$, x2$, p$, computeMode$));
 }
 
@@ -471,10 +475,14 @@ export function norm(...a: unknown[]): Tensor {
     }
     if (input_ === undefined) throw A.missing('torch.norm()', "input");
     const input$ = A.tensor(input_, 'torch.norm()', "input");
-    const p$ = A.choice(p_ === undefined ? "fro" : p_, ["fro","nuc"], 'torch.norm()', "p");
-    const dim$ = A.intsNOpt(dim_ === undefined ? null : dim_, 1, 'torch.norm()', "dim");
-    const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'torch.norm()', "keepdim");
-    const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'torch.norm()', "dtype");
+    if (p_ === undefined) p_ = "fro";
+    const p$ = A.choice(p_, ["fro","nuc"] as const, 'torch.norm()', "p");
+    if (dim_ === undefined) dim_ = null;
+    const dim$ = A.intsNOpt(dim_, 1, 'torch.norm()', "dim");
+    if (keepdim_ === undefined) keepdim_ = false;
+    const keepdim$ = A.bool(keepdim_, 'torch.norm()', "keepdim");
+    if (dtype_ === undefined) dtype_ = null;
+    const dtype$ = A.dtypeOpt(dtype_, 'torch.norm()', "dtype");
     return wrap(R.op_norm_0(input$, p$, dim$, keepdim$, dtype$));
   }
   if (n <= 4 && (o === undefined || A.hasOnlyKeys(o, K_torch_norm_1)) && A.given((n > 0 ? a[0] : o?.input), (v) => (v instanceof Tensor)) && A.absentOr((n > 1 ? a[1] : o?.p), (v) => (A.isScalar(v) || v === null)) && A.absentOr((n > 2 ? a[2] : o?.dim), (v) => (typeof v === 'number' || Array.isArray(v) || v === null)) && A.absentOr((n > 3 ? a[3] : o?.keepdim), (v) => (typeof v === 'boolean')) && A.absentOr(o?.dtype, (v) => (typeof v === 'string' || v === null))) {
@@ -507,9 +515,12 @@ export function norm(...a: unknown[]): Tensor {
     if (input_ === undefined) throw A.missing('torch.norm()', "input");
     const input$ = A.tensor(input_, 'torch.norm()', "input");
     const p$ = A.scalarOpt(p_, 'torch.norm()', "p");
-    const dim$ = A.intsNOpt(dim_ === undefined ? null : dim_, 1, 'torch.norm()', "dim");
-    const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'torch.norm()', "keepdim");
-    const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'torch.norm()', "dtype");
+    if (dim_ === undefined) dim_ = null;
+    const dim$ = A.intsNOpt(dim_, 1, 'torch.norm()', "dim");
+    if (keepdim_ === undefined) keepdim_ = false;
+    const keepdim$ = A.bool(keepdim_, 'torch.norm()', "keepdim");
+    if (dtype_ === undefined) dtype_ = null;
+    const dtype$ = A.dtypeOpt(dtype_, 'torch.norm()', "dtype");
     return wrap(R.op_norm_1(input$, p$, dim$, keepdim$, dtype$));
   }
   throw A.noSignature('torch.norm()', a, ["norm(input: Tensor, p?: \"fro\" | \"nuc\", dim?: number | number[] | null, keepdim?: boolean, dtype?: DType | null)","norm(input: Tensor, p?: Scalar | null, dim?: number | number[] | null, keepdim?: boolean, dtype?: DType | null)"]);
@@ -551,8 +562,10 @@ export function cosineSimilarity(...a: unknown[]): Tensor {
   const x1$ = A.tensor(x1_, 'torch.cosineSimilarity()', "x1");
   if (x2_ === undefined) throw A.missing('torch.cosineSimilarity()', "x2");
   const x2$ = A.tensor(x2_, 'torch.cosineSimilarity()', "x2");
-  const dim$ = A.int(dim_ === undefined ? 1 : dim_, 'torch.cosineSimilarity()', "dim");
-  const eps$ = A.float(eps_ === undefined ? 1e-8 : eps_, 'torch.cosineSimilarity()', "eps");
+  if (dim_ === undefined) dim_ = 1;
+  const dim$ = A.int(dim_, 'torch.cosineSimilarity()', "dim");
+  if (eps_ === undefined) eps_ = 1e-8;
+  const eps$ = A.float(eps_, 'torch.cosineSimilarity()', "eps");
   return wrap(R.op_cosineSimilarity(x1$, x2$, dim$, eps$));
 }
 
@@ -598,9 +611,12 @@ export function pairwiseDistance(...a: unknown[]): Tensor {
   const x1$ = A.tensor(x1_, 'torch.pairwiseDistance()', "x1");
   if (x2_ === undefined) throw A.missing('torch.pairwiseDistance()', "x2");
   const x2$ = A.tensor(x2_, 'torch.pairwiseDistance()', "x2");
-  const p$ = A.float(p_ === undefined ? 2 : p_, 'torch.pairwiseDistance()', "p");
-  const eps$ = A.float(eps_ === undefined ? 0.000001 : eps_, 'torch.pairwiseDistance()', "eps");
-  const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'torch.pairwiseDistance()', "keepdim");
+  if (p_ === undefined) p_ = 2;
+  const p$ = A.float(p_, 'torch.pairwiseDistance()', "p");
+  if (eps_ === undefined) eps_ = 0.000001;
+  const eps$ = A.float(eps_, 'torch.pairwiseDistance()', "eps");
+  if (keepdim_ === undefined) keepdim_ = false;
+  const keepdim$ = A.bool(keepdim_, 'torch.pairwiseDistance()', "keepdim");
   return wrap(R.op_pairwiseDistance(x1$, x2$, p$, eps$, keepdim$));
 }
 
@@ -1303,7 +1319,8 @@ export function round(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('torch.round()', "input");
   const input$ = A.tensor(input_, 'torch.round()', "input");
-  const decimals$ = A.int(decimals_ === undefined ? 0 : decimals_, 'torch.round()', "decimals");
+  if (decimals_ === undefined) decimals_ = 0;
+  const decimals$ = A.int(decimals_, 'torch.round()', "decimals");
   return wrap(R.op_round(input$, decimals$));
 }
 
@@ -1422,9 +1439,12 @@ export function nanToNum(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('torch.nanToNum()', "input");
   const input$ = A.tensor(input_, 'torch.nanToNum()', "input");
-  const nan$ = A.floatOpt(nan_ === undefined ? 0 : nan_, 'torch.nanToNum()', "nan");
-  const posinf$ = A.floatOpt(posinf_ === undefined ? null : posinf_, 'torch.nanToNum()', "posinf");
-  const neginf$ = A.floatOpt(neginf_ === undefined ? null : neginf_, 'torch.nanToNum()', "neginf");
+  if (nan_ === undefined) nan_ = 0;
+  const nan$ = A.floatOpt(nan_, 'torch.nanToNum()', "nan");
+  if (posinf_ === undefined) posinf_ = null;
+  const posinf$ = A.floatOpt(posinf_, 'torch.nanToNum()', "posinf");
+  if (neginf_ === undefined) neginf_ = null;
+  const neginf$ = A.floatOpt(neginf_, 'torch.nanToNum()', "neginf");
   return wrap(R.op_nanToNum(input$, nan$, posinf$, neginf$));
 }
 
@@ -1458,7 +1478,8 @@ export function add(...a: unknown[]): Tensor {
   if (input_ === undefined) throw A.missing('torch.add()', "input");
   const input$ = A.tensor(input_, 'torch.add()', "input");
   if (other_ === undefined) throw A.missing('torch.add()', "other");
-  const alpha$ = A.scalar(alpha_ === undefined ? 1 : alpha_, 'torch.add()', "alpha");
+  if (alpha_ === undefined) alpha_ = 1;
+  const alpha$ = A.scalar(alpha_, 'torch.add()', "alpha");
   if (other_ instanceof Tensor) {
     return wrap(R.op_add_T(input$, other_.h, alpha$));
   }
@@ -1498,7 +1519,8 @@ export function sub(...a: unknown[]): Tensor {
   if (input_ === undefined) throw A.missing('torch.sub()', "input");
   const input$ = A.tensor(input_, 'torch.sub()', "input");
   if (other_ === undefined) throw A.missing('torch.sub()', "other");
-  const alpha$ = A.scalar(alpha_ === undefined ? 1 : alpha_, 'torch.sub()', "alpha");
+  if (alpha_ === undefined) alpha_ = 1;
+  const alpha$ = A.scalar(alpha_, 'torch.sub()', "alpha");
   if (other_ instanceof Tensor) {
     return wrap(R.op_sub_T(input$, other_.h, alpha$));
   }
@@ -1538,7 +1560,8 @@ export function rsub(...a: unknown[]): Tensor {
   if (input_ === undefined) throw A.missing('torch.rsub()', "input");
   const input$ = A.tensor(input_, 'torch.rsub()', "input");
   if (other_ === undefined) throw A.missing('torch.rsub()', "other");
-  const alpha$ = A.scalar(alpha_ === undefined ? 1 : alpha_, 'torch.rsub()', "alpha");
+  if (alpha_ === undefined) alpha_ = 1;
+  const alpha$ = A.scalar(alpha_, 'torch.rsub()', "alpha");
   if (other_ instanceof Tensor) {
     return wrap(R.op_rsub_T(input$, other_.h, alpha$));
   }
@@ -1607,7 +1630,8 @@ export function div(...a: unknown[]): Tensor {
   if (input_ === undefined) throw A.missing('torch.div()', "input");
   const input$ = A.tensor(input_, 'torch.div()', "input");
   if (other_ === undefined) throw A.missing('torch.div()', "other");
-  const roundingMode$ = A.choiceOpt(roundingMode_ === undefined ? null : roundingMode_, ["floor","trunc"], 'torch.div()', "roundingMode");
+  if (roundingMode_ === undefined) roundingMode_ = null;
+  const roundingMode$ = A.choiceOpt(roundingMode_, ["floor","trunc"] as const, 'torch.div()', "roundingMode");
   if (other_ instanceof Tensor) {
     return wrap(R.op_div_T(input$, other_.h, roundingMode$));
   }
@@ -1984,8 +2008,10 @@ export function clamp(...a: unknown[]): Tensor {
     }
     if (input_ === undefined) throw A.missing('torch.clamp()', "input");
     const input$ = A.tensor(input_, 'torch.clamp()', "input");
-    const min$ = A.scalarOpt(min_ === undefined ? null : min_, 'torch.clamp()', "min");
-    const max$ = A.scalarOpt(max_ === undefined ? null : max_, 'torch.clamp()', "max");
+    if (min_ === undefined) min_ = null;
+    const min$ = A.scalarOpt(min_, 'torch.clamp()', "min");
+    if (max_ === undefined) max_ = null;
+    const max$ = A.scalarOpt(max_, 'torch.clamp()', "max");
     return wrap(R.op_clamp_0(input$, min$, max$));
   }
   if (n <= 3 && (o === undefined || A.hasOnlyKeys(o, K_torch_clamp_1)) && A.given((n > 0 ? a[0] : o?.input), (v) => (v instanceof Tensor)) && A.absentOr((n > 1 ? a[1] : o?.min), (v) => (v instanceof Tensor || v === null)) && A.absentOr((n > 2 ? a[2] : o?.max), (v) => (v instanceof Tensor || v === null))) {
@@ -2010,8 +2036,10 @@ export function clamp(...a: unknown[]): Tensor {
     }
     if (input_ === undefined) throw A.missing('torch.clamp()', "input");
     const input$ = A.tensor(input_, 'torch.clamp()', "input");
-    const min$ = A.tensorOpt(min_ === undefined ? null : min_, 'torch.clamp()', "min");
-    const max$ = A.tensorOpt(max_ === undefined ? null : max_, 'torch.clamp()', "max");
+    if (min_ === undefined) min_ = null;
+    const min$ = A.tensorOpt(min_, 'torch.clamp()', "min");
+    if (max_ === undefined) max_ = null;
+    const max$ = A.tensorOpt(max_, 'torch.clamp()', "max");
     return wrap(R.op_clamp_1(input$, min$, max$));
   }
   throw A.noSignature('torch.clamp()', a, ["clamp(input: Tensor, min?: Scalar | null, max?: Scalar | null)","clamp(input: Tensor, min?: Tensor | null, max?: Tensor | null)"]);
@@ -2046,8 +2074,10 @@ export function clip(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('torch.clip()', "input");
   const input$ = A.tensor(input_, 'torch.clip()', "input");
-  const min$ = A.scalarOpt(min_ === undefined ? null : min_, 'torch.clip()', "min");
-  const max$ = A.scalarOpt(max_ === undefined ? null : max_, 'torch.clip()', "max");
+  if (min_ === undefined) min_ = null;
+  const min$ = A.scalarOpt(min_, 'torch.clip()', "min");
+  if (max_ === undefined) max_ = null;
+  const max$ = A.scalarOpt(max_, 'torch.clip()', "max");
   return wrap(R.op_clip(input$, min$, max$));
 }
 
@@ -2428,9 +2458,12 @@ export function isclose(...a: unknown[]): BoolTensor {
   const input$ = A.tensor(input_, 'torch.isclose()', "input");
   if (other_ === undefined) throw A.missing('torch.isclose()', "other");
   const other$ = A.tensor(other_, 'torch.isclose()', "other");
-  const rtol$ = A.float(rtol_ === undefined ? 0.00001 : rtol_, 'torch.isclose()', "rtol");
-  const atol$ = A.float(atol_ === undefined ? 1e-8 : atol_, 'torch.isclose()', "atol");
-  const equalNan$ = A.bool(equalNan_ === undefined ? false : equalNan_, 'torch.isclose()', "equalNan");
+  if (rtol_ === undefined) rtol_ = 0.00001;
+  const rtol$ = A.float(rtol_, 'torch.isclose()', "rtol");
+  if (atol_ === undefined) atol_ = 1e-8;
+  const atol$ = A.float(atol_, 'torch.isclose()', "atol");
+  if (equalNan_ === undefined) equalNan_ = false;
+  const equalNan$ = A.bool(equalNan_, 'torch.isclose()', "equalNan");
   return wrap(R.op_isclose(input$, other$, rtol$, atol$, equalNan$)) as BoolTensor;
 }
 
@@ -2476,9 +2509,12 @@ export function allclose(...a: unknown[]): boolean {
   const input$ = A.tensor(input_, 'torch.allclose()', "input");
   if (other_ === undefined) throw A.missing('torch.allclose()', "other");
   const other$ = A.tensor(other_, 'torch.allclose()', "other");
-  const rtol$ = A.float(rtol_ === undefined ? 0.00001 : rtol_, 'torch.allclose()', "rtol");
-  const atol$ = A.float(atol_ === undefined ? 1e-8 : atol_, 'torch.allclose()', "atol");
-  const equalNan$ = A.bool(equalNan_ === undefined ? false : equalNan_, 'torch.allclose()', "equalNan");
+  if (rtol_ === undefined) rtol_ = 0.00001;
+  const rtol$ = A.float(rtol_, 'torch.allclose()', "rtol");
+  if (atol_ === undefined) atol_ = 1e-8;
+  const atol$ = A.float(atol_, 'torch.allclose()', "atol");
+  if (equalNan_ === undefined) equalNan_ = false;
+  const equalNan$ = A.bool(equalNan_, 'torch.allclose()', "equalNan");
   return A.ok(R.op_allclose(input$, other$, rtol$, atol$, equalNan$));
 }
 
@@ -2592,9 +2628,12 @@ export function sum(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('torch.sum()', "input");
   const input$ = A.tensor(input_, 'torch.sum()', "input");
-  const dim$ = A.intsNOpt(dim_ === undefined ? null : dim_, 1, 'torch.sum()', "dim");
-  const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'torch.sum()', "keepdim");
-  const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'torch.sum()', "dtype");
+  if (dim_ === undefined) dim_ = null;
+  const dim$ = A.intsNOpt(dim_, 1, 'torch.sum()', "dim");
+  if (keepdim_ === undefined) keepdim_ = false;
+  const keepdim$ = A.bool(keepdim_, 'torch.sum()', "keepdim");
+  if (dtype_ === undefined) dtype_ = null;
+  const dtype$ = A.dtypeOpt(dtype_, 'torch.sum()', "dtype");
   return wrap(R.op_sum(input$, dim$, keepdim$, dtype$));
 }
 
@@ -2629,9 +2668,12 @@ export function nansum(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('torch.nansum()', "input");
   const input$ = A.tensor(input_, 'torch.nansum()', "input");
-  const dim$ = A.intsNOpt(dim_ === undefined ? null : dim_, 1, 'torch.nansum()', "dim");
-  const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'torch.nansum()', "keepdim");
-  const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'torch.nansum()', "dtype");
+  if (dim_ === undefined) dim_ = null;
+  const dim$ = A.intsNOpt(dim_, 1, 'torch.nansum()', "dim");
+  if (keepdim_ === undefined) keepdim_ = false;
+  const keepdim$ = A.bool(keepdim_, 'torch.nansum()', "keepdim");
+  if (dtype_ === undefined) dtype_ = null;
+  const dtype$ = A.dtypeOpt(dtype_, 'torch.nansum()', "dtype");
   return wrap(R.op_nansum(input$, dim$, keepdim$, dtype$));
 }
 
@@ -2666,9 +2708,12 @@ export function mean(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('torch.mean()', "input");
   const input$ = A.tensor(input_, 'torch.mean()', "input");
-  const dim$ = A.intsNOpt(dim_ === undefined ? null : dim_, 1, 'torch.mean()', "dim");
-  const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'torch.mean()', "keepdim");
-  const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'torch.mean()', "dtype");
+  if (dim_ === undefined) dim_ = null;
+  const dim$ = A.intsNOpt(dim_, 1, 'torch.mean()', "dim");
+  if (keepdim_ === undefined) keepdim_ = false;
+  const keepdim$ = A.bool(keepdim_, 'torch.mean()', "keepdim");
+  if (dtype_ === undefined) dtype_ = null;
+  const dtype$ = A.dtypeOpt(dtype_, 'torch.mean()', "dtype");
   return wrap(R.op_mean(input$, dim$, keepdim$, dtype$));
 }
 
@@ -2703,9 +2748,12 @@ export function nanmean(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('torch.nanmean()', "input");
   const input$ = A.tensor(input_, 'torch.nanmean()', "input");
-  const dim$ = A.intsNOpt(dim_ === undefined ? null : dim_, 1, 'torch.nanmean()', "dim");
-  const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'torch.nanmean()', "keepdim");
-  const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'torch.nanmean()', "dtype");
+  if (dim_ === undefined) dim_ = null;
+  const dim$ = A.intsNOpt(dim_, 1, 'torch.nanmean()', "dim");
+  if (keepdim_ === undefined) keepdim_ = false;
+  const keepdim$ = A.bool(keepdim_, 'torch.nanmean()', "keepdim");
+  if (dtype_ === undefined) dtype_ = null;
+  const dtype$ = A.dtypeOpt(dtype_, 'torch.nanmean()', "dtype");
   return wrap(R.op_nanmean(input$, dim$, keepdim$, dtype$));
 }
 
@@ -2740,9 +2788,12 @@ export function prod(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('torch.prod()', "input");
   const input$ = A.tensor(input_, 'torch.prod()', "input");
-  const dim$ = A.intOpt(dim_ === undefined ? null : dim_, 'torch.prod()', "dim");
-  const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'torch.prod()', "keepdim");
-  const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'torch.prod()', "dtype");
+  if (dim_ === undefined) dim_ = null;
+  const dim$ = A.intOpt(dim_, 'torch.prod()', "dim");
+  if (keepdim_ === undefined) keepdim_ = false;
+  const keepdim$ = A.bool(keepdim_, 'torch.prod()', "keepdim");
+  if (dtype_ === undefined) dtype_ = null;
+  const dtype$ = A.dtypeOpt(dtype_, 'torch.prod()', "dtype");
   return wrap(R.op_prod(input$, dim$, keepdim$, dtype$));
 }
 
@@ -2775,8 +2826,10 @@ export function amax(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('torch.amax()', "input");
   const input$ = A.tensor(input_, 'torch.amax()', "input");
-  const dim$ = A.intsN(dim_ === undefined ? [] : dim_, 1, 'torch.amax()', "dim");
-  const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'torch.amax()', "keepdim");
+  if (dim_ === undefined) dim_ = [];
+  const dim$ = A.intsN(dim_, 1, 'torch.amax()', "dim");
+  if (keepdim_ === undefined) keepdim_ = false;
+  const keepdim$ = A.bool(keepdim_, 'torch.amax()', "keepdim");
   return wrap(R.op_amax(input$, dim$, keepdim$));
 }
 
@@ -2809,8 +2862,10 @@ export function amin(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('torch.amin()', "input");
   const input$ = A.tensor(input_, 'torch.amin()', "input");
-  const dim$ = A.intsN(dim_ === undefined ? [] : dim_, 1, 'torch.amin()', "dim");
-  const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'torch.amin()', "keepdim");
+  if (dim_ === undefined) dim_ = [];
+  const dim$ = A.intsN(dim_, 1, 'torch.amin()', "dim");
+  if (keepdim_ === undefined) keepdim_ = false;
+  const keepdim$ = A.bool(keepdim_, 'torch.amin()', "keepdim");
   return wrap(R.op_amin(input$, dim$, keepdim$));
 }
 
@@ -2845,7 +2900,8 @@ export function logsumexp(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'torch.logsumexp()', "input");
   if (dim_ === undefined) throw A.missing('torch.logsumexp()', "dim");
   const dim$ = A.intsN(dim_, 1, 'torch.logsumexp()', "dim");
-  const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'torch.logsumexp()', "keepdim");
+  if (keepdim_ === undefined) keepdim_ = false;
+  const keepdim$ = A.bool(keepdim_, 'torch.logsumexp()', "keepdim");
   return wrap(R.op_logsumexp(input$, dim$, keepdim$));
 }
 
@@ -2878,8 +2934,10 @@ export function any(...a: unknown[]): BoolTensor {
   }
   if (input_ === undefined) throw A.missing('torch.any()', "input");
   const input$ = A.tensor(input_, 'torch.any()', "input");
-  const dim$ = A.intOpt(dim_ === undefined ? null : dim_, 'torch.any()', "dim");
-  const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'torch.any()', "keepdim");
+  if (dim_ === undefined) dim_ = null;
+  const dim$ = A.intOpt(dim_, 'torch.any()', "dim");
+  if (keepdim_ === undefined) keepdim_ = false;
+  const keepdim$ = A.bool(keepdim_, 'torch.any()', "keepdim");
   return wrap(R.op_any(input$, dim$, keepdim$)) as BoolTensor;
 }
 
@@ -2912,8 +2970,10 @@ export function all(...a: unknown[]): BoolTensor {
   }
   if (input_ === undefined) throw A.missing('torch.all()', "input");
   const input$ = A.tensor(input_, 'torch.all()', "input");
-  const dim$ = A.intOpt(dim_ === undefined ? null : dim_, 'torch.all()', "dim");
-  const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'torch.all()', "keepdim");
+  if (dim_ === undefined) dim_ = null;
+  const dim$ = A.intOpt(dim_, 'torch.all()', "dim");
+  if (keepdim_ === undefined) keepdim_ = false;
+  const keepdim$ = A.bool(keepdim_, 'torch.all()', "keepdim");
   return wrap(R.op_all(input$, dim$, keepdim$)) as BoolTensor;
 }
 
@@ -2965,7 +3025,8 @@ export function max(...a: unknown[]): Tensor | ValuesIndices {
     const input$ = A.tensor(input_, 'torch.max()', "input");
     if (dim_ === undefined) throw A.missing('torch.max()', "dim");
     const dim$ = A.int(dim_, 'torch.max()', "dim");
-    const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'torch.max()', "keepdim");
+    if (keepdim_ === undefined) keepdim_ = false;
+    const keepdim$ = A.bool(keepdim_, 'torch.max()', "keepdim");
     return wrapPair(R.op_max_1(input$, dim$, keepdim$));
   }
   if (n <= 2 && (o === undefined || A.hasOnlyKeys(o, K_torch_max_2)) && A.given((n > 0 ? a[0] : o?.input), (v) => (v instanceof Tensor)) && A.given((n > 1 ? a[1] : o?.other), (v) => (v instanceof Tensor))) {
@@ -3040,7 +3101,8 @@ export function min(...a: unknown[]): Tensor | ValuesIndices {
     const input$ = A.tensor(input_, 'torch.min()', "input");
     if (dim_ === undefined) throw A.missing('torch.min()', "dim");
     const dim$ = A.int(dim_, 'torch.min()', "dim");
-    const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'torch.min()', "keepdim");
+    if (keepdim_ === undefined) keepdim_ = false;
+    const keepdim$ = A.bool(keepdim_, 'torch.min()', "keepdim");
     return wrapPair(R.op_min_1(input$, dim$, keepdim$));
   }
   if (n <= 2 && (o === undefined || A.hasOnlyKeys(o, K_torch_min_2)) && A.given((n > 0 ? a[0] : o?.input), (v) => (v instanceof Tensor)) && A.given((n > 1 ? a[1] : o?.other), (v) => (v instanceof Tensor))) {
@@ -3096,8 +3158,10 @@ export function argmax(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('torch.argmax()', "input");
   const input$ = A.tensor(input_, 'torch.argmax()', "input");
-  const dim$ = A.intOpt(dim_ === undefined ? null : dim_, 'torch.argmax()', "dim");
-  const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'torch.argmax()', "keepdim");
+  if (dim_ === undefined) dim_ = null;
+  const dim$ = A.intOpt(dim_, 'torch.argmax()', "dim");
+  if (keepdim_ === undefined) keepdim_ = false;
+  const keepdim$ = A.bool(keepdim_, 'torch.argmax()', "keepdim");
   return wrap(R.op_argmax(input$, dim$, keepdim$));
 }
 
@@ -3130,8 +3194,10 @@ export function argmin(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('torch.argmin()', "input");
   const input$ = A.tensor(input_, 'torch.argmin()', "input");
-  const dim$ = A.intOpt(dim_ === undefined ? null : dim_, 'torch.argmin()', "dim");
-  const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'torch.argmin()', "keepdim");
+  if (dim_ === undefined) dim_ = null;
+  const dim$ = A.intOpt(dim_, 'torch.argmin()', "dim");
+  if (keepdim_ === undefined) keepdim_ = false;
+  const keepdim$ = A.bool(keepdim_, 'torch.argmin()', "keepdim");
   return wrap(R.op_argmin(input$, dim$, keepdim$));
 }
 
@@ -3172,10 +3238,14 @@ export function std(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('torch.std()', "input");
   const input$ = A.tensor(input_, 'torch.std()', "input");
-  const dim$ = A.intsNOpt(dim_ === undefined ? null : dim_, 1, 'torch.std()', "dim");
-  const unbiased$ = A.boolOpt(unbiased_ === undefined ? null : unbiased_, 'torch.std()', "unbiased");
-  const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'torch.std()', "keepdim");
-  const correction$ = A.scalarOpt(correction_ === undefined ? null : correction_, 'torch.std()', "correction");
+  if (dim_ === undefined) dim_ = null;
+  const dim$ = A.intsNOpt(dim_, 1, 'torch.std()', "dim");
+  if (unbiased_ === undefined) unbiased_ = null;
+  const unbiased$ = A.boolOpt(unbiased_, 'torch.std()', "unbiased");
+  if (keepdim_ === undefined) keepdim_ = false;
+  const keepdim$ = A.bool(keepdim_, 'torch.std()', "keepdim");
+  if (correction_ === undefined) correction_ = null;
+  const correction$ = A.scalarOpt(correction_, 'torch.std()', "correction");
   return wrap(R.op_std(input$, dim$, unbiased$, keepdim$, correction$));
 }
 
@@ -3216,10 +3286,14 @@ export function var_(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('torch.var_()', "input");
   const input$ = A.tensor(input_, 'torch.var_()', "input");
-  const dim$ = A.intsNOpt(dim_ === undefined ? null : dim_, 1, 'torch.var_()', "dim");
-  const unbiased$ = A.boolOpt(unbiased_ === undefined ? null : unbiased_, 'torch.var_()', "unbiased");
-  const keepdim$ = A.bool(keepdim_ === undefined ? false : keepdim_, 'torch.var_()', "keepdim");
-  const correction$ = A.scalarOpt(correction_ === undefined ? null : correction_, 'torch.var_()', "correction");
+  if (dim_ === undefined) dim_ = null;
+  const dim$ = A.intsNOpt(dim_, 1, 'torch.var_()', "dim");
+  if (unbiased_ === undefined) unbiased_ = null;
+  const unbiased$ = A.boolOpt(unbiased_, 'torch.var_()', "unbiased");
+  if (keepdim_ === undefined) keepdim_ = false;
+  const keepdim$ = A.bool(keepdim_, 'torch.var_()', "keepdim");
+  if (correction_ === undefined) correction_ = null;
+  const correction$ = A.scalarOpt(correction_, 'torch.var_()', "correction");
   return wrap(R.op_var(input$, dim$, unbiased$, keepdim$, correction$));
 }
 
@@ -3250,7 +3324,8 @@ export function cumsum(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'torch.cumsum()', "input");
   if (dim_ === undefined) throw A.missing('torch.cumsum()', "dim");
   const dim$ = A.int(dim_, 'torch.cumsum()', "dim");
-  const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'torch.cumsum()', "dtype");
+  if (dtype_ === undefined) dtype_ = null;
+  const dtype$ = A.dtypeOpt(dtype_, 'torch.cumsum()', "dtype");
   return wrap(R.op_cumsum(input$, dim$, dtype$));
 }
 
@@ -3281,7 +3356,8 @@ export function cumprod(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'torch.cumprod()', "input");
   if (dim_ === undefined) throw A.missing('torch.cumprod()', "dim");
   const dim$ = A.int(dim_, 'torch.cumprod()', "dim");
-  const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'torch.cumprod()', "dtype");
+  if (dtype_ === undefined) dtype_ = null;
+  const dtype$ = A.dtypeOpt(dtype_, 'torch.cumprod()', "dtype");
   return wrap(R.op_cumprod(input$, dim$, dtype$));
 }
 
@@ -3312,7 +3388,8 @@ export function softmax(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'torch.softmax()', "input");
   if (dim_ === undefined) throw A.missing('torch.softmax()', "dim");
   const dim$ = A.int(dim_, 'torch.softmax()', "dim");
-  const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'torch.softmax()', "dtype");
+  if (dtype_ === undefined) dtype_ = null;
+  const dtype$ = A.dtypeOpt(dtype_, 'torch.softmax()', "dtype");
   return wrap(R.op_softmax(input$, dim$, dtype$));
 }
 
@@ -3343,7 +3420,8 @@ export function logSoftmax(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'torch.logSoftmax()', "input");
   if (dim_ === undefined) throw A.missing('torch.logSoftmax()', "dim");
   const dim$ = A.int(dim_, 'torch.logSoftmax()', "dim");
-  const dtype$ = A.dtypeOpt(dtype_ === undefined ? null : dtype_, 'torch.logSoftmax()', "dtype");
+  if (dtype_ === undefined) dtype_ = null;
+  const dtype$ = A.dtypeOpt(dtype_, 'torch.logSoftmax()', "dtype");
   return wrap(R.op_logSoftmax(input$, dim$, dtype$));
 }
 
@@ -3390,9 +3468,12 @@ export function topk(...a: unknown[]): ValuesIndices {
   const input$ = A.tensor(input_, 'torch.topk()', "input");
   if (k_ === undefined) throw A.missing('torch.topk()', "k");
   const k$ = A.int(k_, 'torch.topk()', "k");
-  const dim$ = A.int(dim_ === undefined ? -1 : dim_, 'torch.topk()', "dim");
-  const largest$ = A.bool(largest_ === undefined ? true : largest_, 'torch.topk()', "largest");
-  const sorted$ = A.bool(sorted_ === undefined ? true : sorted_, 'torch.topk()', "sorted");
+  if (dim_ === undefined) dim_ = -1;
+  const dim$ = A.int(dim_, 'torch.topk()', "dim");
+  if (largest_ === undefined) largest_ = true;
+  const largest$ = A.bool(largest_, 'torch.topk()', "largest");
+  if (sorted_ === undefined) sorted_ = true;
+  const sorted$ = A.bool(sorted_, 'torch.topk()', "sorted");
   return wrapPair(R.op_topk(input$, k$, dim$, largest$, sorted$));
 }
 
@@ -3427,9 +3508,12 @@ export function sort(...a: unknown[]): ValuesIndices {
   }
   if (input_ === undefined) throw A.missing('torch.sort()', "input");
   const input$ = A.tensor(input_, 'torch.sort()', "input");
-  const dim$ = A.int(dim_ === undefined ? -1 : dim_, 'torch.sort()', "dim");
-  const descending$ = A.bool(descending_ === undefined ? false : descending_, 'torch.sort()', "descending");
-  const stable$ = A.bool(stable_ === undefined ? false : stable_, 'torch.sort()', "stable");
+  if (dim_ === undefined) dim_ = -1;
+  const dim$ = A.int(dim_, 'torch.sort()', "dim");
+  if (descending_ === undefined) descending_ = false;
+  const descending$ = A.bool(descending_, 'torch.sort()', "descending");
+  if (stable_ === undefined) stable_ = false;
+  const stable$ = A.bool(stable_, 'torch.sort()', "stable");
   return wrapPair(R.op_sort(input$, dim$, descending$, stable$));
 }
 
@@ -3464,9 +3548,12 @@ export function argsort(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('torch.argsort()', "input");
   const input$ = A.tensor(input_, 'torch.argsort()', "input");
-  const dim$ = A.int(dim_ === undefined ? -1 : dim_, 'torch.argsort()', "dim");
-  const descending$ = A.bool(descending_ === undefined ? false : descending_, 'torch.argsort()', "descending");
-  const stable$ = A.bool(stable_ === undefined ? false : stable_, 'torch.argsort()', "stable");
+  if (dim_ === undefined) dim_ = -1;
+  const dim$ = A.int(dim_, 'torch.argsort()', "dim");
+  if (descending_ === undefined) descending_ = false;
+  const descending$ = A.bool(descending_, 'torch.argsort()', "descending");
+  if (stable_ === undefined) stable_ = false;
+  const stable$ = A.bool(stable_, 'torch.argsort()', "stable");
   return wrap(R.op_argsort(input$, dim$, descending$, stable$));
 }
 
@@ -3609,7 +3696,8 @@ export function roll(...a: unknown[]): Tensor {
   const input$ = A.tensor(input_, 'torch.roll()', "input");
   if (shifts_ === undefined) throw A.missing('torch.roll()', "shifts");
   const shifts$ = A.intsN(shifts_, 1, 'torch.roll()', "shifts");
-  const dims$ = A.intsN(dims_ === undefined ? [] : dims_, 1, 'torch.roll()', "dims");
+  if (dims_ === undefined) dims_ = [];
+  const dims$ = A.intsN(dims_, 1, 'torch.roll()', "dims");
   return wrap(R.op_roll(input$, shifts$, dims$));
 }
 
@@ -3642,8 +3730,10 @@ export function flatten(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('torch.flatten()', "input");
   const input$ = A.tensor(input_, 'torch.flatten()', "input");
-  const startDim$ = A.int(startDim_ === undefined ? 0 : startDim_, 'torch.flatten()', "startDim");
-  const endDim$ = A.int(endDim_ === undefined ? -1 : endDim_, 'torch.flatten()', "endDim");
+  if (startDim_ === undefined) startDim_ = 0;
+  const startDim$ = A.int(startDim_, 'torch.flatten()', "startDim");
+  if (endDim_ === undefined) endDim_ = -1;
+  const endDim$ = A.int(endDim_, 'torch.flatten()', "endDim");
   return wrap(R.op_flatten(input$, startDim$, endDim$));
 }
 
@@ -3706,7 +3796,8 @@ export function squeeze(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('torch.squeeze()', "input");
   const input$ = A.tensor(input_, 'torch.squeeze()', "input");
-  const dim$ = A.intsNOpt(dim_ === undefined ? null : dim_, 1, 'torch.squeeze()', "dim");
+  if (dim_ === undefined) dim_ = null;
+  const dim$ = A.intsNOpt(dim_, 1, 'torch.squeeze()', "dim");
   return wrap(R.op_squeeze(input$, dim$));
 }
 
@@ -4009,7 +4100,8 @@ export function tril(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('torch.tril()', "input");
   const input$ = A.tensor(input_, 'torch.tril()', "input");
-  const diagonal$ = A.int(diagonal_ === undefined ? 0 : diagonal_, 'torch.tril()', "diagonal");
+  if (diagonal_ === undefined) diagonal_ = 0;
+  const diagonal$ = A.int(diagonal_, 'torch.tril()', "diagonal");
   return wrap(R.op_tril(input$, diagonal$));
 }
 
@@ -4036,7 +4128,8 @@ export function triu(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('torch.triu()', "input");
   const input$ = A.tensor(input_, 'torch.triu()', "input");
-  const diagonal$ = A.int(diagonal_ === undefined ? 0 : diagonal_, 'torch.triu()', "diagonal");
+  if (diagonal_ === undefined) diagonal_ = 0;
+  const diagonal$ = A.int(diagonal_, 'torch.triu()', "diagonal");
   return wrap(R.op_triu(input$, diagonal$));
 }
 
@@ -4075,9 +4168,12 @@ export function diagonal(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('torch.diagonal()', "input");
   const input$ = A.tensor(input_, 'torch.diagonal()', "input");
-  const offset$ = A.int(offset_ === undefined ? 0 : offset_, 'torch.diagonal()', "offset");
-  const dim1$ = A.int(dim1_ === undefined ? 0 : dim1_, 'torch.diagonal()', "dim1");
-  const dim2$ = A.int(dim2_ === undefined ? 1 : dim2_, 'torch.diagonal()', "dim2");
+  if (offset_ === undefined) offset_ = 0;
+  const offset$ = A.int(offset_, 'torch.diagonal()', "offset");
+  if (dim1_ === undefined) dim1_ = 0;
+  const dim1$ = A.int(dim1_, 'torch.diagonal()', "dim1");
+  if (dim2_ === undefined) dim2_ = 1;
+  const dim2$ = A.int(dim2_, 'torch.diagonal()', "dim2");
   return wrap(R.op_diagonal(input$, offset$, dim1$, dim2$));
 }
 
@@ -4104,7 +4200,8 @@ export function diag(...a: unknown[]): Tensor {
   }
   if (input_ === undefined) throw A.missing('torch.diag()', "input");
   const input$ = A.tensor(input_, 'torch.diag()', "input");
-  const diagonal$ = A.int(diagonal_ === undefined ? 0 : diagonal_, 'torch.diag()', "diagonal");
+  if (diagonal_ === undefined) diagonal_ = 0;
+  const diagonal$ = A.int(diagonal_, 'torch.diag()', "diagonal");
   return wrap(R.op_diag(input$, diagonal$));
 }
 
@@ -4132,7 +4229,8 @@ export function cat(...a: unknown[]): Tensor {
   }
   if (tensors_ === undefined) throw A.missing('torch.cat()', "tensors");
   const tensors$ = A.tensors(tensors_, 'torch.cat()', "tensors");
-  const dim$ = A.int(dim_ === undefined ? 0 : dim_, 'torch.cat()', "dim");
+  if (dim_ === undefined) dim_ = 0;
+  const dim$ = A.int(dim_, 'torch.cat()', "dim");
   return wrap(R.op_cat(tensors$, dim$));
 }
 
@@ -4160,7 +4258,8 @@ export function concat(...a: unknown[]): Tensor {
   }
   if (tensors_ === undefined) throw A.missing('torch.concat()', "tensors");
   const tensors$ = A.tensors(tensors_, 'torch.concat()', "tensors");
-  const dim$ = A.int(dim_ === undefined ? 0 : dim_, 'torch.concat()', "dim");
+  if (dim_ === undefined) dim_ = 0;
+  const dim$ = A.int(dim_, 'torch.concat()', "dim");
   return wrap(R.op_concat(tensors$, dim$));
 }
 
@@ -4188,7 +4287,8 @@ export function stack(...a: unknown[]): Tensor {
   }
   if (tensors_ === undefined) throw A.missing('torch.stack()', "tensors");
   const tensors$ = A.tensors(tensors_, 'torch.stack()', "tensors");
-  const dim$ = A.int(dim_ === undefined ? 0 : dim_, 'torch.stack()', "dim");
+  if (dim_ === undefined) dim_ = 0;
+  const dim$ = A.int(dim_, 'torch.stack()', "dim");
   return wrap(R.op_stack(tensors$, dim$));
 }
 
@@ -4269,7 +4369,8 @@ export function split(...a: unknown[]): Tensor[] {
     const input$ = A.tensor(input_, 'torch.split()', "input");
     if (splitSizeOrSections_ === undefined) throw A.missing('torch.split()', "splitSizeOrSections");
     const splitSizeOrSections$ = A.int(splitSizeOrSections_, 'torch.split()', "splitSizeOrSections");
-    const dim$ = A.int(dim_ === undefined ? 0 : dim_, 'torch.split()', "dim");
+    if (dim_ === undefined) dim_ = 0;
+    const dim$ = A.int(dim_, 'torch.split()', "dim");
     return wrapList(R.op_split_0(input$, splitSizeOrSections$, dim$));
   }
   if (n <= 3 && (o === undefined || A.hasOnlyKeys(o, K_torch_split_1)) && A.given((n > 0 ? a[0] : o?.input), (v) => (v instanceof Tensor)) && A.given((n > 1 ? a[1] : o?.splitSizeOrSections), (v) => (Array.isArray(v))) && A.absentOr((n > 2 ? a[2] : o?.dim), (v) => (typeof v === 'number'))) {
@@ -4296,7 +4397,8 @@ export function split(...a: unknown[]): Tensor[] {
     const input$ = A.tensor(input_, 'torch.split()', "input");
     if (splitSizeOrSections_ === undefined) throw A.missing('torch.split()', "splitSizeOrSections");
     const splitSizeOrSections$ = A.ints(splitSizeOrSections_, 'torch.split()', "splitSizeOrSections");
-    const dim$ = A.int(dim_ === undefined ? 0 : dim_, 'torch.split()', "dim");
+    if (dim_ === undefined) dim_ = 0;
+    const dim$ = A.int(dim_, 'torch.split()', "dim");
     return wrapList(R.op_split_1(input$, splitSizeOrSections$, dim$));
   }
   throw A.noSignature('torch.split()', a, ["split(input: Tensor, splitSizeOrSections: number, dim?: number)","split(input: Tensor, splitSizeOrSections: number[], dim?: number)"]);
@@ -4333,7 +4435,8 @@ export function chunk(...a: unknown[]): Tensor[] {
   const input$ = A.tensor(input_, 'torch.chunk()', "input");
   if (chunks_ === undefined) throw A.missing('torch.chunk()', "chunks");
   const chunks$ = A.int(chunks_, 'torch.chunk()', "chunks");
-  const dim$ = A.int(dim_ === undefined ? 0 : dim_, 'torch.chunk()', "dim");
+  if (dim_ === undefined) dim_ = 0;
+  const dim$ = A.int(dim_, 'torch.chunk()', "dim");
   return wrapList(R.op_chunk(input$, chunks$, dim$));
 }
 
@@ -4360,7 +4463,8 @@ export function unbind(...a: unknown[]): Tensor[] {
   }
   if (input_ === undefined) throw A.missing('torch.unbind()', "input");
   const input$ = A.tensor(input_, 'torch.unbind()', "input");
-  const dim$ = A.int(dim_ === undefined ? 0 : dim_, 'torch.unbind()', "dim");
+  if (dim_ === undefined) dim_ = 0;
+  const dim$ = A.int(dim_, 'torch.unbind()', "dim");
   return wrapList(R.op_unbind(input$, dim$));
 }
 
@@ -4455,7 +4559,8 @@ export function gather(...a: unknown[]): Tensor {
   const dim$ = A.int(dim_, 'torch.gather()', "dim");
   if (index_ === undefined) throw A.missing('torch.gather()', "index");
   const index$ = A.tensor(index_, 'torch.gather()', "index");
-  const sparseGrad$ = A.bool(sparseGrad_ === undefined ? false : sparseGrad_, 'torch.gather()', "sparseGrad");
+  if (sparseGrad_ === undefined) sparseGrad_ = false;
+  const sparseGrad$ = A.bool(sparseGrad_, 'torch.gather()', "sparseGrad");
   return wrap(R.op_gather(input$, dim$, index$, sparseGrad$));
 }
 
@@ -4501,7 +4606,8 @@ export function scatter(...a: unknown[]): Tensor {
   if (index_ === undefined) throw A.missing('torch.scatter()', "index");
   const index$ = A.tensor(index_, 'torch.scatter()', "index");
   if (src_ === undefined) throw A.missing('torch.scatter()', "src");
-  const reduce$ = A.choiceOpt(reduce_ === undefined ? null : reduce_, ["add","multiply"], 'torch.scatter()', "reduce");
+  if (reduce_ === undefined) reduce_ = null;
+  const reduce$ = A.choiceOpt(reduce_, ["add","multiply"] as const, 'torch.scatter()', "reduce");
   if (src_ instanceof Tensor) {
     return wrap(R.op_scatter_T(input$, dim$, index$, src_.h, reduce$));
   }
@@ -4605,8 +4711,9 @@ export function scatterReduce(...a: unknown[]): Tensor {
   if (src_ === undefined) throw A.missing('torch.scatterReduce()', "src");
   const src$ = A.tensor(src_, 'torch.scatterReduce()', "src");
   if (reduce_ === undefined) throw A.missing('torch.scatterReduce()', "reduce");
-  const reduce$ = A.choice(reduce_, ["sum","prod","mean","amax","amin"], 'torch.scatterReduce()', "reduce");
-  const includeSelf$ = A.bool(includeSelf_ === undefined ? true : includeSelf_, 'torch.scatterReduce()', "includeSelf");
+  const reduce$ = A.choice(reduce_, ["sum","prod","mean","amax","amin"] as const, 'torch.scatterReduce()', "reduce");
+  if (includeSelf_ === undefined) includeSelf_ = true;
+  const includeSelf$ = A.bool(includeSelf_, 'torch.scatterReduce()', "includeSelf");
   return wrap(R.op_scatterReduce(input$, dim$, index$, src$, reduce$, includeSelf$));
 }
 

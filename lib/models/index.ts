@@ -6,6 +6,7 @@
  * const teacher = models.create('simplenet_mnist');
  */
 import type { Module } from '../nn/module';
+import type { Tensor } from '../tensor';
 import { PreactResNetCifar, ResNetCifar } from './resnet-cifar';
 import { mlp, simplenetMnist, simplenetV2Mnist } from './simplenet';
 
@@ -17,7 +18,7 @@ export interface ModelOptions {
   numClasses?: number;
 }
 
-const ZOO: Record<string, (o: ModelOptions) => Module> = {
+const ZOO: Record<string, (o: ModelOptions) => Module<[Tensor], Tensor>> = {
   simplenet_mnist: (o) => simplenetMnist(o),
   simplenet_v2_mnist: (o) => simplenetV2Mnist(o),
   mlp_mnist: (o) => mlp({ hidden: [100], numClasses: o.numClasses }),
@@ -37,7 +38,7 @@ const ZOO: Record<string, (o: ModelOptions) => Module> = {
 export const ARCHITECTURES: readonly string[] = Object.freeze(Object.keys(ZOO));
 
 /** Builds an architecture by its Distiller name (RangeError listing the choices for an unknown name). */
-export function create(arch: string, options: ModelOptions = {}): Module {
+export function create(arch: string, options: ModelOptions = {}): Module<[Tensor], Tensor> {
   const make = ZOO[arch];
   if (!make) throw new RangeError(`unknown architecture '${arch}'; choose one of: ${ARCHITECTURES.join(', ')}`);
   return make(options);

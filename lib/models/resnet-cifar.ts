@@ -5,7 +5,7 @@
  */
 import * as F from '../functional';
 import { Module } from '../nn/module';
-import { AvgPool2d, BatchNorm2d, Conv2d, Linear, ReLU, Sequential } from '../nn/layers';
+import { AvgPool2d, BatchNorm2d, Conv2d, Linear, ReLU, Sequential } from '../nn';
 import type { Tensor } from '../tensor';
 
 function conv3x3(inPlanes: number, outPlanes: number, stride = 1): Conv2d {
@@ -13,16 +13,16 @@ function conv3x3(inPlanes: number, outPlanes: number, stride = 1): Conv2d {
 }
 
 /** ResNet basic block: conv-bn-relu-conv-bn, plus the (downsampled) input. */
-class BasicBlock extends Module {
+class BasicBlock extends Module<[Tensor], Tensor> {
   conv1: Conv2d;
   bn1: BatchNorm2d;
   relu1: ReLU;
   conv2: Conv2d;
   bn2: BatchNorm2d;
   relu2: ReLU;
-  downsample: Module | null;
+  downsample: Module<[Tensor], Tensor> | null;
 
-  constructor(inplanes: number, planes: number, stride: number, downsample: Module | null) {
+  constructor(inplanes: number, planes: number, stride: number, downsample: Module<[Tensor], Tensor> | null) {
     super();
     this.conv1 = conv3x3(inplanes, planes, stride);
     this.bn1 = new BatchNorm2d(planes);
@@ -34,15 +34,15 @@ class BasicBlock extends Module {
   }
 
   override forward(x: Tensor): Tensor {
-    let out = this.relu1.forward(this.bn1.forward(this.conv1.forward(x)));
-    out = this.bn2.forward(this.conv2.forward(out));
-    const residual = this.downsample ? this.downsample.forward(x) : x;
-    return this.relu2.forward(out.add(residual));
+    let out = this.relu1.call(this.bn1.call(this.conv1.call(x)));
+    out = this.bn2.call(this.conv2.call(out));
+    const residual = this.downsample ? this.downsample.call(x) : x;
+    return this.relu2.call(out.add(residual));
   }
 }
 
 /** Distiller's ResNetCifar. */
-export class ResNetCifar extends Module {
+export class ResNetCifar extends Module<[Tensor], Tensor> {
   private inplanes = 16;
   conv1: Conv2d;
   bn1: BatchNorm2d;
@@ -66,26 +66,26 @@ export class ResNetCifar extends Module {
   }
 
   private makeLayer(planes: number, blocks: number, stride: number): Sequential {
-    let downsample: Module | null = null;
+    let downsample: Module<[Tensor], Tensor> | null = null;
     if (stride !== 1 || this.inplanes !== planes) {
       downsample = new Sequential(new Conv2d(this.inplanes, planes, 1, { stride, bias: false }), new BatchNorm2d(planes));
     }
-    const list: Module[] = [new BasicBlock(this.inplanes, planes, stride, downsample)];
+    const list: Module<[Tensor], Tensor>[] = [new BasicBlock(this.inplanes, planes, stride, downsample)];
     this.inplanes = planes;
     for (let i = 1; i < blocks; i++) list.push(new BasicBlock(this.inplanes, planes, 1, null));
     return new Sequential(...list);
   }
 
   override forward(x: Tensor): Tensor {
-    let out = this.relu.forward(this.bn1.forward(this.conv1.forward(x)));
-    out = this.layer3.forward(this.layer2.forward(this.layer1.forward(out)));
-    out = this.avgpool.forward(out);
-    return this.fc.forward(out.view(out.size(0), -1));
+    let out = this.relu.call(this.bn1.call(this.conv1.call(x)));
+    out = this.layer3.call(this.layer2.call(this.layer1.call(out)));
+    out = this.avgpool.call(out);
+    return this.fc.call(out.view(out.size(0), -1));
   }
 }
 
 /** Channel padding used by the pre-activation ResNet's identity shortcut (Python's nn.ConstantPad3d). */
-class ConstantPad3d extends Module {
+class ConstantPad3d extends Module<[Tensor], Tensor> {
   constructor(readonly padding: number[], readonly value = 0) {
     super();
   }
@@ -95,16 +95,16 @@ class ConstantPad3d extends Module {
 }
 
 /** Pre-activation basic block: bn-relu before each convolution (Python's attribute names, pre_bn etc.). */
-class PreactBasicBlock extends Module {
+class PreactBasicBlock extends Module<[Tensor], Tensor> {
   private readonly _preBn: BatchNorm2d;
   private readonly _preRelu: ReLU;
   conv1: Conv2d;
   bn: BatchNorm2d;
   relu: ReLU;
   conv2: Conv2d;
-  downsample: Module | null;
+  downsample: Module<[Tensor], Tensor> | null;
 
-  constructor(inplanes: number, planes: number, stride: number, downsample: Module | null, readonly preactDownsample = true) {
+  constructor(inplanes: number, planes: number, stride: number, downsample: Module<[Tensor], Tensor> | null, readonly preactDownsample = true) {
     super();
     this._preBn = new BatchNorm2d(inplanes);
     this.registerModule('pre_bn', this._preBn);
@@ -118,16 +118,16 @@ class PreactBasicBlock extends Module {
   }
 
   override forward(x: Tensor): Tensor {
-    const preact = this._preRelu.forward(this._preBn.forward(x));
-    let out = this.relu.forward(this.bn.forward(this.conv1.forward(preact)));
-    out = this.conv2.forward(out);
-    const residual = this.downsample ? this.downsample.forward(this.preactDownsample ? preact : x) : x;
+    const preact = this._preRelu.call(this._preBn.call(x));
+    let out = this.relu.call(this.bn.call(this.conv1.call(preact)));
+    out = this.conv2.call(out);
+    const residual = this.downsample ? this.downsample.call(this.preactDownsample ? preact : x) : x;
     return out.add(residual);
   }
 }
 
 /** Distiller's PreactResNetCifar (identity shortcut by default; `convDownsample` for 1×1 convolutions). */
-export class PreactResNetCifar extends Module {
+export class PreactResNetCifar extends Module<[Tensor], Tensor> {
   private inplanes = 16;
   conv1: Conv2d;
   layer1: Sequential;
@@ -153,7 +153,7 @@ export class PreactResNetCifar extends Module {
   }
 
   private makeLayer(planes: number, blocks: number, stride: number, convDownsample: boolean): Sequential {
-    let downsample: Module | null = null;
+    let downsample: Module<[Tensor], Tensor> | null = null;
     if (stride !== 1 || this.inplanes !== planes) {
       if (convDownsample) {
         downsample = new Conv2d(this.inplanes, planes, 1, { stride, bias: false });
@@ -162,17 +162,17 @@ export class PreactResNetCifar extends Module {
         downsample = new Sequential(new AvgPool2d(2), new ConstantPad3d([0, 0, 0, 0, pad, pad], 0));
       }
     }
-    const list: Module[] = [new PreactBasicBlock(this.inplanes, planes, stride, downsample, convDownsample)];
+    const list: Module<[Tensor], Tensor>[] = [new PreactBasicBlock(this.inplanes, planes, stride, downsample, convDownsample)];
     this.inplanes = planes;
     for (let i = 1; i < blocks; i++) list.push(new PreactBasicBlock(this.inplanes, planes, 1, null));
     return new Sequential(...list);
   }
 
   override forward(x: Tensor): Tensor {
-    let out = this.conv1.forward(x);
-    out = this.layer3.forward(this.layer2.forward(this.layer1.forward(out)));
-    out = this._finalRelu.forward(this._finalBn.forward(out));
-    out = this.avgpool.forward(out);
-    return this.fc.forward(out.view(out.size(0), -1));
+    let out = this.conv1.call(x);
+    out = this.layer3.call(this.layer2.call(this.layer1.call(out)));
+    out = this._finalRelu.call(this._finalBn.call(out));
+    out = this.avgpool.call(out);
+    return this.fc.call(out.view(out.size(0), -1));
   }
 }

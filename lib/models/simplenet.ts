@@ -3,7 +3,7 @@
  * same parameter names, as native Sequentials (a Flatten stands where Python called x.view; it has no parameters,
  * so state dicts are interchangeable with Python's).
  */
-import { AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../nn/layers';
+import { AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../nn';
 
 /** Distiller's simplenet_mnist: two 5×5 convolutions, two fully-connected layers (431K parameters). */
 export function simplenetMnist(options: { numClasses?: number } = {}): Sequential {

@@ -1,22 +1,28 @@
 /**
  * torch.nn.Module: the base class of layers and models.
  *
- * Built-in layers are backed by libtorch C++-frontend modules (their forward runs natively, and a Sequential of
- * native layers runs in one native call); user modules subclass Module in TypeScript and register parameters,
- * buffers and submodules as PyTorch does (assigning a Module or a {@link Parameter}-flagged tensor to a property
- * registers it, in assignment order, so names match Python's `state_dict()` keys).
+ * Built-in layers are backed by libtorch C++-frontend modules or by torch.nn.functional (a Sequential of native
+ * layers runs in one native call); user modules subclass Module in TypeScript and register parameters, buffers and
+ * submodules as PyTorch does (assigning a Module or a {@link Parameter}-flagged tensor to a property registers it, in
+ * assignment order, so names match Python's `state_dict()` keys).
+ *
+ * `module.call(x)` is Python's `module(x)`: it runs the forward pre-hooks, `forward`, the forward hooks, and sets up
+ * the backward hooks. Its types follow the subclass's `forward`, so a forward returning `[logits, hidden]` gives
+ * `const [l, h] = net.call(x)`.
  *
  * @example
  * class Net extends nn.Module {
  *   fc1 = new nn.Linear(784, 100);
  *   fc2 = new nn.Linear(100, 10);
- *   forward(x: Tensor) { return this.fc2.forward(this.fc1.forward(x).relu()); }
+ *   forward(x: Tensor) { return this.fc2.call(this.fc1.call(x).relu()); }
  * }
  */
 import { native } from '../binding';
 import { DType, Device, describe, deviceCode, dtypeCode, isFloatingPoint } from '../dtype';
 import { TorchError } from '../errors';
 import { Tensor, handleOf, int, wrap } from '../tensor';
+import { BackwardHooks } from './backward-hooks';
+import { type ModuleTree, moduleRepr, moduleTree } from './repr';
 
 const N = native();
 
@@ -42,35 +48,164 @@ export function Parameter(t: Tensor, requiresGrad = true): Tensor {
   return t;
 }
 
-function isParameter(t: Tensor): boolean {
-  return (t as unknown as Record<symbol, boolean>)[PARAMETER] === true;
+/** Whether a tensor was made a parameter with {@link Parameter} (or registered as one). */
+export function isParameter(t: unknown): boolean {
+  return t instanceof Tensor && (t as unknown as Record<symbol, boolean>)[PARAMETER] === true;
 }
 
 // Native module handles are freed when their Module wrapper is collected.
 const moduleRegistry = new FinalizationRegistry<number>((h) => N.releaseModule(h));
 
-/** Base class for all neural network modules. */
-export class Module {
+/** The handle of a registered hook; `remove()` unregisters it (also `using h = m.registerForwardHook(...)`). */
+export class RemovableHandle {
+  private static next = 0;
+  /** A unique id, as PyTorch's handle.id. */
+  readonly id = RemovableHandle.next++;
+  constructor(private readonly maps: Map<number, unknown>[]) {}
+  /** Unregisters the hook (idempotent). */
+  remove(): void {
+    for (const m of this.maps) m.delete(this.id);
+    bumpHooks();
+  }
+  [Symbol.dispose](): void {
+    this.remove();
+  }
+}
+
+// Any hook registered or removed anywhere: native fast paths (a whole native Sequential, the KD forward) recheck
+// whether a module below has hooks, since those only run when forward goes through JS.
+let hookEpoch = 0;
+function bumpHooks(): void {
+  hookEpoch++;
+}
+/** @internal */
+export function currentHookEpoch(): number {
+  return hookEpoch;
+}
+
+/** `forward`'s arguments, as `call` takes them. */
+export type ForwardArgs<M> = M extends { forward(...args: infer A): unknown } ? A : never;
+/** `forward`'s result, as `call` returns it. */
+export type ForwardResult<M> = M extends { forward(...args: never[]): infer R } ? R : never;
+
+/** A forward pre-hook: sees the inputs; may return replacements (a value that is not an array is one input). */
+export type ForwardPreHook<M extends Module = Module> = (module: M, inputs: ForwardArgs<M>) => unknown;
+/** A forward hook: sees the inputs and the output; may return a replacement output. */
+export type ForwardHook<M extends Module = Module> = (module: M, inputs: ForwardArgs<M>, output: ForwardResult<M>) => unknown;
+/**
+ * A full backward hook: the gradients w.r.t. the module's tensor inputs and outputs (null where none flows); may
+ * return replacement input gradients.
+ */
+export type BackwardHook<M extends Module = Module> = (module: M, gradInput: (Tensor | null)[], gradOutput: (Tensor | null)[]) => (Tensor | null)[] | void;
+/** A full backward pre-hook: the gradients w.r.t. the outputs, before they flow into the module; may replace them. */
+export type BackwardPreHook<M extends Module = Module> = (module: M, gradOutput: (Tensor | null)[]) => (Tensor | null)[] | void;
+
+/** Options of the hook registrations. */
+export interface HookOptions {
+  /** Run this hook before the ones already registered (default false). */
+  prepend?: boolean;
+}
+
+/** Options of {@link Module.registerForwardHook}. */
+export interface ForwardHookOptions extends HookOptions {
+  /** Also run the hook when forward throws (it then sees `undefined` as the output). Default false. */
+  alwaysCall?: boolean;
+}
+
+function addHook<T>(map: Map<number, T>, fn: T, options: HookOptions, what: string): RemovableHandle {
+  if (typeof fn !== 'function') throw new TypeError(`${what} expects a function but received ${describe(fn)}`);
+  if (options === null || typeof options !== 'object') throw new TypeError(`${what}: expected an options object but received ${describe(options)}`);
+  const handle = new RemovableHandle([map as Map<number, unknown>]);
+  if (options.prepend) {
+    const rest = [...map];
+    map.clear();
+    map.set(handle.id, fn);
+    for (const [k, v] of rest) map.set(k, v);
+  } else {
+    map.set(handle.id, fn);
+  }
+  bumpHooks();
+  return handle;
+}
+
+function isModuleHolder(value: unknown): string | null {
+  if (Array.isArray(value)) {
+    if (value.some((v) => v instanceof Module)) return 'an array of Modules is not registered: assign an nn.ModuleList (new nn.ModuleList([...])) so that its modules and parameters are';
+    if (value.some((v) => isParameter(v))) return 'an array of Parameters is not registered: assign an nn.ParameterList (new nn.ParameterList([...]))';
+    return null;
+  }
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    const vals = Object.values(value as object);
+    if (vals.some((v) => v instanceof Module)) return 'an object of Modules is not registered: assign an nn.ModuleDict (new nn.ModuleDict({...})) so that its modules and parameters are';
+    if (vals.some((v) => isParameter(v))) return 'an object of Parameters is not registered: assign an nn.ParameterDict (new nn.ParameterDict({...}))';
+  }
+  return null;
+}
+
+function isIndexKey(prop: string | symbol): prop is string {
+  return typeof prop === 'string' && /^-?\d+$/.test(prop);
+}
+
+/** What indexable containers (Sequential, ModuleList, ParameterList) implement for `c[i]` and `c[i] = m`. */
+interface Indexable {
+  at(index: number): unknown;
+  setAt(index: number, value: unknown): void;
+}
+
+/**
+ * Base class for all neural network modules. `In` and `Out` type `forward` (and `call`) for subclasses that want it
+ * stated (`class Net extends nn.Module<[Tensor], Tensor>`); without them, `call` follows the subclass's `forward`.
+ */
+export class Module<In extends unknown[] = unknown[], Out = unknown> {
   /** @internal */ _parameters = new Map<string, Tensor | null>();
   /** @internal */ _buffers = new Map<string, Tensor | null>();
-  /** @internal */ _modules = new Map<string, Module>();
+  /** @internal */ _modules = new Map<string, Module | null>();
   /** @internal */ _native: number | null = null;
   /** @internal */ _nonPersistent = new Set<string>();
+  /** @internal */ _forwardPreHooks: Map<number, ForwardPreHook> | null = null;
+  /** @internal */ _forwardHooks: Map<number, ForwardHook> | null = null;
+  /** @internal */ _forwardHooksAlways: Set<number> | null = null;
+  /** @internal */ _backwardHooks: Map<number, BackwardHook> | null = null;
+  /** @internal */ _backwardPreHooks: Map<number, BackwardPreHook> | null = null;
   /** True in training mode (the default), false after `eval()`. */
   training = true;
+
+  /** @internal Containers set this so that `c[0]` indexes them. */
+  protected static indexable = false;
 
   constructor() {
     // Assigning Modules and Parameter tensors to properties registers them (like nn.Module.__setattr__); class
     // fields arrive through defineProperty, assignments through set.
     const register = (target: Module, prop: string | symbol, value: unknown): void => {
       if (typeof prop !== 'string' || prop.startsWith('_')) return;
-      if (value instanceof Module) target._modules.set(prop, value);
-      else if (value instanceof Tensor && isParameter(value)) target._parameters.set(prop, value);
-      else if (value instanceof Tensor && target._buffers.has(prop)) target._buffers.set(prop, value);
-      else if (value instanceof Tensor && target._parameters.has(prop)) target._parameters.set(prop, value);
+      if (value instanceof Module) {
+        target._parameters.delete(prop);
+        target._buffers.delete(prop);
+        target._modules.set(prop, value);
+      } else if (value instanceof Tensor && isParameter(value)) {
+        target._modules.delete(prop);
+        target._buffers.delete(prop);
+        target._parameters.set(prop, value);
+      } else if (value instanceof Tensor && target._buffers.has(prop)) target._buffers.set(prop, value);
+      else if (value instanceof Tensor && target._parameters.has(prop)) target._parameters.set(prop, Parameter(value, value.requiresGrad));
+      else if (value === null && target._modules.has(prop)) target._modules.set(prop, null);
+      else if (value === null && target._parameters.has(prop)) target._parameters.set(prop, null);
+      else if (value === null && target._buffers.has(prop)) target._buffers.set(prop, null);
+      else {
+        const why = isModuleHolder(value);
+        if (why) throw new TypeError(`${target.constructor.name}.${prop}: ${why}`);
+        if (target._modules.has(prop) || target._parameters.has(prop)) {
+          throw new TypeError(`cannot assign ${describe(value)} as ${target.constructor.name}.${prop}: it holds a ${target._modules.has(prop) ? 'submodule' : 'parameter'} (assign a ${target._modules.has(prop) ? 'Module' : 'Parameter'} or null)`);
+        }
+      }
     };
-    return new Proxy(this, {
+    const indexable = (new.target as unknown as { indexable?: boolean }).indexable === true;
+    const handler: ProxyHandler<this> = {
       set(target, prop, value, receiver) {
+        if (indexable && isIndexKey(prop)) {
+          (target as unknown as Indexable).setAt(Number(prop), value);
+          return true;
+        }
         register(target, prop, value);
         return Reflect.set(target, prop, value, receiver);
       },
@@ -78,23 +213,129 @@ export class Module {
         if ('value' in descriptor) register(target, prop, descriptor.value);
         return Reflect.defineProperty(target, prop, descriptor);
       },
-    });
+      deleteProperty(target, prop) {
+        if (typeof prop === 'string') {
+          target._modules.delete(prop);
+          target._parameters.delete(prop);
+          target._buffers.delete(prop);
+          target._nonPersistent.delete(prop);
+        }
+        return Reflect.deleteProperty(target, prop);
+      },
+    };
+    if (indexable) {
+      handler.get = (target, prop, receiver) => (isIndexKey(prop) ? (target as unknown as Indexable).at(Number(prop)) : Reflect.get(target, prop, receiver) as unknown);
+      handler.has = (target, prop) => (isIndexKey(prop) ? Number(prop) >= 0 && Number(prop) < (target as unknown as { length: number }).length : Reflect.has(target, prop));
+    }
+    return new Proxy(this, handler);
   }
 
   /** Computes the output. Subclasses override this (native layers run in libtorch). */
-  forward(...inputs: Tensor[]): Tensor {
-    if (this._native !== null) return wrap(N.moduleForward(this._native, inputs.map((t, i) => handleOf(t, `input ${i}`))));
+  forward(...inputs: In): Out {
+    if (this._native !== null) return wrap(N.moduleForward(this._native, inputs.map((t, i) => handleOf(t, `input ${i}`)))) as Out;
     throw new TypeError(`${this.constructor.name}.forward() is not implemented`);
   }
 
-  /** Calls forward (PyTorch's `module(x)`). */
-  call(...inputs: Tensor[]): Tensor {
-    return this.forward(...inputs);
+  /**
+   * Runs the module: PyTorch's `module(x)`. Forward pre-hooks, `forward`, forward hooks and backward hooks run here
+   * (not when `forward` is called directly, as in PyTorch).
+   */
+  call<M extends Module>(this: M, ...inputs: ForwardArgs<M>): ForwardResult<M> {
+    if (this._forwardPreHooks === null && this._forwardHooks === null && this._backwardHooks === null && this._backwardPreHooks === null) {
+      return (this.forward as (...a: unknown[]) => unknown)(...inputs) as ForwardResult<M>;
+    }
+    return this._callWithHooks(inputs as unknown[]) as ForwardResult<M>;
   }
 
-  /** @internal The native module handle when the whole forward runs natively, else null. */
+  private _callWithHooks(inputs: unknown[]): unknown {
+    let args = inputs;
+    if (this._forwardPreHooks) {
+      for (const hook of [...this._forwardPreHooks.values()]) {
+        const r = (hook as (m: Module, a: unknown[]) => unknown)(this, args);
+        if (r !== undefined) args = Array.isArray(r) ? r : [r];
+      }
+    }
+    const bw = (this._backwardHooks?.size || this._backwardPreHooks?.size) && N.isGradEnabled() ? new BackwardHooks(this, this._backwardHooks, this._backwardPreHooks) : null;
+    if (bw) args = bw.setupInputs(args);
+    let out: unknown;
+    try {
+      out = (this.forward as (...a: unknown[]) => unknown)(...args);
+    } catch (e) {
+      if (this._forwardHooks && this._forwardHooksAlways) {
+        for (const [id, hook] of [...this._forwardHooks]) {
+          if (!this._forwardHooksAlways.has(id)) continue;
+          try {
+            (hook as (m: Module, a: unknown[], o: unknown) => unknown)(this, args, undefined);
+          } catch {
+            // the forward's own error is the one to report
+          }
+        }
+      }
+      throw e;
+    }
+    if (this._forwardHooks) {
+      for (const hook of [...this._forwardHooks.values()]) {
+        const r = (hook as (m: Module, a: unknown[], o: unknown) => unknown)(this, args, out);
+        if (r !== undefined) out = r;
+      }
+    }
+    if (bw) out = bw.setupOutputs(out);
+    return out;
+  }
+
+  /**
+   * Registers `hook(module, inputs)`, run before each forward through {@link call}; returning a value replaces the
+   * inputs (an array is the argument list; anything else is the single input).
+   */
+  registerForwardPreHook(hook: ForwardPreHook<this>, options: HookOptions = {}): RemovableHandle {
+    this._forwardPreHooks ??= new Map();
+    return addHook(this._forwardPreHooks as Map<number, unknown>, hook, options, 'registerForwardPreHook');
+  }
+
+  /**
+   * Registers `hook(module, inputs, output)`, run after each forward through {@link call}; returning a value replaces
+   * the output. Feature distillation captures intermediate activations this way.
+   *
+   * @example
+   * const feats: Tensor[] = [];
+   * const h = model.getSubmodule('layer3').registerForwardHook((m, inputs, out) => { feats.push(out as Tensor); });
+   * model.call(x);
+   * h.remove();
+   */
+  registerForwardHook(hook: ForwardHook<this>, options: ForwardHookOptions = {}): RemovableHandle {
+    this._forwardHooks ??= new Map();
+    const handle = addHook(this._forwardHooks as Map<number, unknown>, hook, options, 'registerForwardHook');
+    if (options.alwaysCall) {
+      this._forwardHooksAlways ??= new Set();
+      this._forwardHooksAlways.add(handle.id);
+    }
+    return handle;
+  }
+
+  /**
+   * Registers `hook(module, gradInput, gradOutput)`, run when the gradients w.r.t. the module's tensor inputs have
+   * been computed (PyTorch's register_full_backward_hook); returning an array replaces `gradInput`. Runs for CPU
+   * tensors (libtorch runs CUDA backward work on its own threads, which cannot call JavaScript).
+   */
+  registerFullBackwardHook(hook: BackwardHook<this>, options: HookOptions = {}): RemovableHandle {
+    this._backwardHooks ??= new Map();
+    return addHook(this._backwardHooks as Map<number, unknown>, hook, options, 'registerFullBackwardHook');
+  }
+
+  /** Registers `hook(module, gradOutput)`, run before the output gradients flow into the module; may replace them. */
+  registerFullBackwardPreHook(hook: BackwardPreHook<this>, options: HookOptions = {}): RemovableHandle {
+    this._backwardPreHooks ??= new Map();
+    return addHook(this._backwardPreHooks as Map<number, unknown>, hook, options, 'registerFullBackwardPreHook');
+  }
+
+  /** @internal Whether this module has hooks of its own. */
+  _hasHooks(): boolean {
+    return !!(this._forwardPreHooks?.size || this._forwardHooks?.size || this._backwardHooks?.size || this._backwardPreHooks?.size);
+  }
+
+  /** @internal The native module handle when the whole forward runs natively (and no hook needs JS), else null. */
   nativeHandle(): number | null {
-    return this._native;
+    return this._hasHooks() ? null : this._native;
   }
 
   /** @internal Adopt a native module: its own parameters and buffers become this module's. */
@@ -110,19 +351,26 @@ export class Module {
     moduleRegistry.register(this, handle);
   }
 
+  // ---- registration -------------------------------------------------------------------------------------------
+
   /** Registers a submodule under `name` (PyTorch's add_module / register_module). */
   registerModule(name: string, module: Module | null): void {
     if (typeof name !== 'string' || name.includes('.') || name === '') throw new RangeError(`invalid module name ${describe(name)}`);
-    if (module === null) this._modules.delete(name);
-    else if (!(module instanceof Module)) throw new TypeError(`registerModule expects a Module but received ${describe(module)}`);
-    else this._modules.set(name, module);
-    (this as unknown as Record<string, unknown>)[name] = module;
+    if (module !== null && !(module instanceof Module)) throw new TypeError(`registerModule expects a Module but received ${describe(module)}`);
+    this._modules.set(name, module);
+    Object.defineProperty(this, name, { value: module, writable: true, configurable: true, enumerable: true });
+  }
+
+  /** Alias of {@link registerModule} (PyTorch's add_module). */
+  addModule(name: string, module: Module | null): void {
+    this.registerModule(name, module);
   }
 
   /** Registers a parameter (null keeps the name without a tensor, as PyTorch allows). */
   registerParameter(name: string, param: Tensor | null): void {
     if (typeof name !== 'string' || name.includes('.') || name === '') throw new RangeError(`invalid parameter name ${describe(name)}`);
-    if (param !== null) Parameter(param, param.requiresGrad || true);
+    if (param !== null && !(param instanceof Tensor)) throw new TypeError(`registerParameter expects a Tensor or null but received ${describe(param)}`);
+    if (param !== null) Parameter(param, param.requiresGrad || !isParameter(param));
     this._parameters.set(name, param);
     Object.defineProperty(this, name, { value: param, writable: true, configurable: true, enumerable: true });
   }
@@ -130,31 +378,48 @@ export class Module {
   /** Registers a buffer: saved in the state dict (unless persistent is false) but not trained. */
   registerBuffer(name: string, tensor: Tensor | null, options: { persistent?: boolean } = {}): void {
     if (typeof name !== 'string' || name.includes('.') || name === '') throw new RangeError(`invalid buffer name ${describe(name)}`);
+    if (tensor !== null && !(tensor instanceof Tensor)) throw new TypeError(`registerBuffer expects a Tensor or null but received ${describe(tensor)}`);
     this._buffers.set(name, tensor);
     if (options.persistent === false) this._nonPersistent.add(name);
+    else this._nonPersistent.delete(name);
     Object.defineProperty(this, name, { value: tensor, writable: true, configurable: true, enumerable: true });
   }
 
-  /** Direct children, name first. */
+  // ---- traversal ------------------------------------------------------------------------------------------------
+
+  /** Direct children, name first (each module once). */
   *namedChildren(): IterableIterator<[string, Module]> {
-    yield* this._modules.entries();
+    const seen = new Set<Module>();
+    for (const [name, m] of this._modules) {
+      if (m === null || seen.has(m)) continue;
+      seen.add(m);
+      yield [name, m];
+    }
   }
 
   *children(): IterableIterator<Module> {
-    for (const [, m] of this._modules) yield m;
+    for (const [, m] of this.namedChildren()) yield m;
   }
 
-  /** This module and all below it, with dotted names ('' for this one). */
-  *namedModules(prefix = ''): IterableIterator<[string, Module]> {
+  /** This module and all below it, with dotted names ('' for this one); each module once unless removeDuplicate is false. */
+  *namedModules(prefix = '', options: { removeDuplicate?: boolean } = {}, memo: Set<Module> = new Set()): IterableIterator<[string, Module]> {
+    const dedupe = options.removeDuplicate ?? true;
+    if (dedupe) {
+      if (memo.has(this)) return;
+      memo.add(this);
+    }
     yield [prefix, this];
-    for (const [name, m] of this._modules) yield* m.namedModules(prefix ? `${prefix}.${name}` : name);
+    for (const [name, m] of this._modules) {
+      if (m === null) continue;
+      yield* m.namedModules(prefix ? `${prefix}.${name}` : name, options, memo);
+    }
   }
 
   *modules(): IterableIterator<Module> {
     for (const [, m] of this.namedModules()) yield m;
   }
 
-  /** Parameters with dotted names, in PyTorch's order (own first, then each child's). */
+  /** Parameters with dotted names, in PyTorch's order (own first, then each child's); each tensor once. */
   *namedParameters(prefix = '', recurse = true): IterableIterator<[string, Tensor]> {
     const seen = new Set<Tensor>();
     for (const [modPrefix, m] of recurse ? this.namedModules(prefix) : [[prefix, this] as [string, Module]]) {
@@ -171,10 +436,13 @@ export class Module {
     return [...this.namedParameters('', recurse)].map(([, p]) => p);
   }
 
+  /** Buffers with dotted names (each tensor once). */
   *namedBuffers(prefix = '', recurse = true): IterableIterator<[string, Tensor]> {
+    const seen = new Set<Tensor>();
     for (const [modPrefix, m] of recurse ? this.namedModules(prefix) : [[prefix, this] as [string, Module]]) {
       for (const [name, b] of m._buffers) {
-        if (b === null) continue;
+        if (b === null || seen.has(b)) continue;
+        seen.add(b);
         yield [modPrefix ? `${modPrefix}.${name}` : name, b];
       }
     }
@@ -184,16 +452,51 @@ export class Module {
     return [...this.namedBuffers('', recurse)].map(([, b]) => b);
   }
 
+  /** The submodule at a dotted path (`'layer3.0.conv1'`; '' is this module), as PyTorch's get_submodule. */
+  getSubmodule(target: string): Module {
+    if (typeof target !== 'string') throw new TypeError(`getSubmodule expects a dotted name but received ${describe(target)}`);
+    if (target === '') return this;
+    let mod: Module = this;
+    for (const item of target.split('.')) {
+      const next = mod._modules.get(item);
+      if (next === undefined) throw new TorchError(`${mod.constructor.name} has no attribute \`${item}\``, 'VALUE_ERROR');
+      if (next === null) throw new TorchError(`\`${item}\` is not an nn.Module (it is null)`, 'VALUE_ERROR');
+      mod = next;
+    }
+    return mod;
+  }
+
+  /** The parameter at a dotted path (`'fc.weight'`). */
+  getParameter(target: string): Tensor {
+    const [path, name] = splitLast(target, 'getParameter');
+    const m = this.getSubmodule(path);
+    const p = m._parameters.get(name);
+    if (p === undefined || p === null) throw new TorchError(`\`${name}\` is not an nn.Parameter of ${m.constructor.name}`, 'VALUE_ERROR');
+    return p;
+  }
+
+  /** The buffer at a dotted path (`'bn.running_mean'`). */
+  getBuffer(target: string): Tensor {
+    const [path, name] = splitLast(target, 'getBuffer');
+    const m = this.getSubmodule(path);
+    const b = m._buffers.get(name);
+    if (b === undefined || b === null) throw new TorchError(`\`${name}\` is not a buffer of ${m.constructor.name}`, 'VALUE_ERROR');
+    return b;
+  }
+
+  // ---- state --------------------------------------------------------------------------------------------------
+
   /**
    * Parameters and persistent buffers by dotted name, in PyTorch's order (per module: parameters, then buffers).
    * The tensors are the module's own (detached views share storage), as in PyTorch.
    */
-  stateDict(): StateDict {
+  stateDict(options: { prefix?: string; keepVars?: boolean } = {}): StateDict {
     const out: StateDict = {};
-    for (const [modPrefix, m] of this.namedModules()) {
+    const keep = options.keepVars ?? false;
+    for (const [modPrefix, m] of this.namedModules(options.prefix ?? '')) {
       const key = (n: string): string => (modPrefix ? `${modPrefix}.${n}` : n);
-      for (const [name, p] of m._parameters) if (p !== null) out[key(name)] = p.detach();
-      for (const [name, b] of m._buffers) if (b !== null && !m._nonPersistent.has(name)) out[key(name)] = b.detach();
+      for (const [name, p] of m._parameters) if (p !== null) out[key(name)] = keep ? p : p.detach();
+      for (const [name, b] of m._buffers) if (b !== null && !m._nonPersistent.has(name)) out[key(name)] = keep ? b : b.detach();
     }
     return out;
   }
@@ -245,6 +548,8 @@ export class Module {
     return { missingKeys, unexpectedKeys };
   }
 
+  // ---- modes, devices, gradients ------------------------------------------------------------------------------
+
   /** Sets training mode on this module and every submodule (dropout, batch norm). */
   train(mode = true): this {
     if (typeof mode !== 'boolean') throw new TypeError(`train() expects a boolean but received ${describe(mode)}`);
@@ -258,6 +563,13 @@ export class Module {
   /** Evaluation mode (`train(false)`). */
   eval(): this {
     return this.train(false);
+  }
+
+  /** Sets requiresGrad on every parameter (freezing with `false`), as PyTorch's requires_grad_. */
+  requiresGrad_(requiresGrad = true): this {
+    if (typeof requiresGrad !== 'boolean') throw new TypeError(`requiresGrad_() expects a boolean but received ${describe(requiresGrad)}`);
+    for (const p of this.parameters()) p.requiresGrad = requiresGrad;
+    return this;
   }
 
   /** Clears (default: sets to null) the gradients of all parameters. */
@@ -300,6 +612,7 @@ export class Module {
           if (g !== null) {
             const gm = g.to({ ...(device !== undefined ? { device } : {}), ...(convert ? { dtype } : {}) });
             t.grad = gm;
+            g.dispose();
           }
         }
       }
@@ -326,24 +639,47 @@ export class Module {
     return this.to('float64');
   }
 
+  half(): this {
+    return this.to('float16');
+  }
+
+  bfloat16(): this {
+    return this.to('bfloat16');
+  }
+
   /** Calls fn on every submodule (children first) and on this module, as PyTorch's apply. */
   apply(fn: (m: Module) => void): this {
-    for (const m of this._modules.values()) m.apply(fn);
+    if (typeof fn !== 'function') throw new TypeError(`apply() expects a function but received ${describe(fn)}`);
+    for (const m of this.children()) m.apply(fn);
     fn(this);
     return this;
   }
 
-  /** PyTorch-like summary of the module tree. */
+  // ---- printing -----------------------------------------------------------------------------------------------
+
+  /** PyTorch's module tree printout: `Net(\n  (fc): Linear(in_features=3, out_features=4, bias=True)\n)`. */
   toString(): string {
-    const extra = this.extraRepr();
-    const kids = [...this._modules.entries()];
-    if (!kids.length) return `${this.constructor.name}(${extra})`;
-    const lines = kids.map(([n, m]) => `  (${n}): ${m.toString().split('\n').join('\n  ')}`);
-    return `${this.constructor.name}(${extra ? `${extra}\n` : '\n'}${lines.join('\n')}\n)`;
+    return moduleRepr(this);
   }
 
-  /** Extra text for toString (layers override it). */
+  /** The module tree as data: `{ type, extra, children }`. */
+  toJSON(): ModuleTree {
+    return moduleTree(this);
+  }
+
+  /** @internal `console.log(module)` prints the module tree. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return moduleRepr(this);
+  }
+
+  /** Extra text for the printout (layers override it, as PyTorch's extra_repr). */
   extraRepr(): string {
     return '';
   }
+}
+
+function splitLast(target: string, fn: string): [string, string] {
+  if (typeof target !== 'string' || target === '') throw new TypeError(`${fn} expects a dotted name but received ${describe(target)}`);
+  const i = target.lastIndexOf('.');
+  return i < 0 ? ['', target] : [target.slice(0, i), target.slice(i + 1)];
 }

@@ -3,7 +3,8 @@
  * checked against the type an op's specification gives it, with Python's errors for keyword mistakes. Each checker
  * returns what crosses to native (a tensor becomes its handle; null/undefined optionals become -1 or null).
  */
-import { describe, dtypeCode } from '../dtype';
+import { type DType, type Device, describe, deviceCode, dtypeCode } from '../dtype';
+import type { Tensor } from '../generated/tensor';
 import type { TensorBase } from './base';
 import { tensorClass } from './base';
 
@@ -85,6 +86,30 @@ export function noSignature(fn: string, a: unknown[], sigs: string[]): TypeError
 export function tensor(v: unknown, fn: string, name: string): number {
   if (v instanceof tensorClass()) return (v as TensorBase).h;
   throw expected(fn, 'a Tensor', name, v);
+}
+
+/** A tensor kept as itself (module constructors). */
+export function tensorObj(v: unknown, fn: string, name: string): Tensor {
+  if (v instanceof tensorClass()) return v as Tensor;
+  throw expected(fn, 'a Tensor', name, v);
+}
+
+export function tensorObjOpt(v: unknown, fn: string, name: string): Tensor | null {
+  return v === null || v === undefined ? null : tensorObj(v, fn, name);
+}
+
+/** A dtype name, checked (module constructors keep the name). */
+export function dtypeNameOpt(v: unknown, fn: string, name: string): DType | null {
+  if (v === null || v === undefined) return null;
+  dtypeCode(v, `${fn} ${name}`);
+  return v as DType;
+}
+
+/** A device name, checked. */
+export function deviceOpt(v: unknown, fn: string, name: string): Device | null {
+  if (v === null || v === undefined) return null;
+  deviceCode(v);
+  return v as Device;
 }
 
 export function tensorOpt(v: unknown, fn: string, name: string): number {
@@ -184,14 +209,14 @@ export function str(v: unknown, fn: string, name: string): string {
   return v;
 }
 
-export function choice(v: unknown, choices: string[], fn: string, name: string): string {
-  if (typeof v === 'string' && choices.includes(v)) return v;
+export function choice<T extends string>(v: unknown, choices: readonly T[], fn: string, name: string): T {
+  if (typeof v === 'string' && (choices as readonly string[]).includes(v)) return v as T;
   const list = choices.map((c) => `'${c}'`).join(', ');
   if (typeof v !== 'string') throw expected(fn, `one of ${list}`, name, v);
   throw new RangeError(`${fn}: expected one of ${list} for ${name} but received ${describe(v)}`);
 }
 
-export function choiceOpt(v: unknown, choices: string[], fn: string, name: string): string | null {
+export function choiceOpt<T extends string>(v: unknown, choices: readonly T[], fn: string, name: string): T | null {
   return v === null || v === undefined ? null : choice(v, choices, fn, name);
 }
 
@@ -212,3 +237,8 @@ export function reduction(v: unknown, fn: string, name: string): number {
 }
 
 export { ok } from './base';
+
+/** Throws `err` (for use in expressions). */
+export function fail(err: Error): never {
+  throw err;
+}

@@ -10,4 +10,5 @@ export { TensorBase, ValuesIndices, N, R, ok, wrap, wrapList, wrapPair, handleOf
 export type { BoolTensor, Scalar, TensorOrScalar, Reduction, ShapeArgs, NestedArray, TensorCopyOptions, TensorToOptions } from './base';
 export { tidy, keep, memory } from './lifetime';
 export type { TidyResult } from './lifetime';
+export type { Opts } from './args';
 export { int, intPair, num, shapeOf } from './checks';

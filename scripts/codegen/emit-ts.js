@@ -8,7 +8,7 @@
  * one native function. Ops with several signatures (torch.max(x) / max(x, dim) / max(x, other)) try them in order,
  * as PyTorch's Python argument parser does, and name them all when none fits.
  */
-const { tsDefault } = require('./signature');
+const { tsDefault, kindTest } = require('./signature');
 
 const q = (s) => JSON.stringify(s);
 
@@ -58,17 +58,17 @@ function tsParamType(p) {
 /** TypeScript overload declarations: all-positional first, then shorter positional prefixes with the rest as options. */
 function declarations(name, params, ret, form, doc) {
   const out = [];
-  const rt = retType(ret, form);
+  const rt = form === 'ctor' ? null : retType(ret, form);
   const positional = params.filter((p) => !p.kwOnly);
   const kw = params.filter((p) => p.kwOnly);
   const va = positional.length && positional[positional.length - 1].varargs ? positional[positional.length - 1] : null;
   // Leading required tensors of a function form (input, target, ...) are always positional in the typings.
   let minPos = 0;
-  if (form !== 'method') while (minPos < positional.length && positional[minPos].type === 'Tensor' && !positional[minPos].varargs) minPos++;
+  if (form !== 'method' && form !== 'ctor') while (minPos < positional.length && positional[minPos].type === 'Tensor' && !positional[minPos].varargs) minPos++;
   const optsType = (list) =>
     `{ ${list.map((p) => `${p.name}${optional(p) ? '?' : ''}: ${p.varargs ? (p.type === 'Tensor' ? 'Tensor[]' : 'number[]') : tsParamType(p)}`).join('; ')} }`;
-  const prefix = form === 'method' ? '' : 'export function ';
-  const line = (args) => `${prefix}${name}(${args.join(', ')}): ${rt};`;
+  const prefix = form === 'method' || form === 'ctor' ? '' : 'export function ';
+  const line = (args) => (form === 'ctor' ? `constructor(${args.join(', ')});` : `${prefix}${name}(${args.join(', ')}): ${rt};`);
   if (va) {
     const head = positional.slice(0, -1).map((p) => `${p.name}: ${tsParamType(p)}`);
     const elem = va.type === 'Tensor' ? 'Tensor' : 'number';
@@ -95,32 +95,6 @@ function declarations(name, params, ret, form, doc) {
     out.push(line(args));
   }
   return doc ? [`/** ${doc} */`, ...out] : out;
-}
-
-/** A test of a value's kind, for choosing among signatures. */
-function kindTest(p, v) {
-  const nul = p.info.nullable ? ` || ${v} === null` : '';
-  if (p.varargs) return p.type === 'Tensor' ? `(${v} instanceof Tensor || Array.isArray(${v}))` : `(typeof ${v} === 'number' || Array.isArray(${v}))`;
-  switch (p.info.kind) {
-    case 'tensor':
-      return `(${v} instanceof Tensor${nul})`;
-    case 'tensor|scalar':
-      return `(${v} instanceof Tensor || A.isScalar(${v}))`;
-    case 'scalar':
-      return `(A.isScalar(${v})${nul})`;
-    case 'number':
-      return `(typeof ${v} === 'number'${nul})`;
-    case 'intlist':
-      return `(typeof ${v} === 'number' || Array.isArray(${v})${nul})`;
-    case 'array':
-      return `(Array.isArray(${v})${nul})`;
-    case 'boolean':
-      return `(typeof ${v} === 'boolean'${nul})`;
-    case 'string':
-      return `(typeof ${v} === 'string'${nul})`;
-    default:
-      throw new Error(`no kind test for ${p.type}`);
-  }
 }
 
 /**
@@ -159,6 +133,16 @@ function body(ov, params, form, fnVar, keysVar, indent) {
   }
   // Validation, in declaration order, with defaults.
   const args = form === 'method' ? ['this.h'] : [];
+  if (form === 'ctor') {
+    for (const p of params) {
+      const v = local(p);
+      if (p.hasDefault) lines.push(`if (${v} === undefined) ${v} = ${tsDefault(p)};`);
+      else if (!p.info.nullable) lines.push(`if (${v} === undefined) throw A.missing(${fnVar}, ${q(p.name)});`);
+      lines.push(`const ${p.name}$ = ${p.info.check(v, fnVar, p)};`);
+    }
+    lines.push(`return { ${params.map((p) => `${p.name}: ${p.name}$`).join(', ')} };`);
+    return lines.map((l) => I + l);
+  }
   const variantParams = [];
   for (const p of params) {
     const v = local(p);
@@ -169,9 +153,9 @@ function body(ov, params, form, fnVar, keysVar, indent) {
       args.push(null);
       continue;
     }
-    const given = p.hasDefault ? `${v} === undefined ? ${tsDefault(p)} : ${v}` : v;
-    if (!p.hasDefault && !p.info.nullable) lines.push(`if (${v} === undefined) throw A.missing(${fnVar}, ${q(p.name)});`);
-    lines.push(`const ${p.name}$ = ${p.info.check(given, fnVar, p)};`);
+    if (p.hasDefault) lines.push(`if (${v} === undefined) ${v} = ${tsDefault(p)};`);
+    else if (!p.info.nullable) lines.push(`if (${v} === undefined) throw A.missing(${fnVar}, ${q(p.name)});`);
+    lines.push(`const ${p.name}$ = ${p.info.check(v, fnVar, p)};`);
     args.push(`${p.name}$`);
   }
   const call = (suffix, argList) => `R.${ov.native}${suffix}(${argList.join(', ')})`;
@@ -291,4 +275,4 @@ function variantsOf(ov) {
   return combos;
 }
 
-module.exports = { emitOp, emitNativeInterface, variantsOf, retType };
+module.exports = { emitOp, emitNativeInterface, variantsOf, retType, declarations, body };

@@ -9,6 +9,7 @@
  *   lib/generated/torch.ts       the torch.* function forms
  *   lib/generated/functional.ts  the torch.nn.functional (F.*) forms
  *   lib/generated/linalg.ts      torch.linalg
+ *   lib/generated/modules.ts     the nn layer and loss classes' constructors (from scripts/codegen/modules/)
  *
  * so that adding a libtorch op is one entry. The outputs are committed (a build from a clone or from the published
  * tarball needs no generator run); `--check` fails when they differ from what the specification makes, and the test
@@ -20,6 +21,7 @@ const path = require('path');
 const { parseSignature } = require('./signature');
 const { emitOp, emitNativeInterface } = require('./emit-ts');
 const { emitNative } = require('./emit-cpp');
+const { emitModule } = require('./emit-modules');
 
 const root = path.resolve(__dirname, '..', '..');
 const SPEC_DIR = path.join(__dirname, 'ops');
@@ -67,6 +69,30 @@ function loadSpec() {
     }
   }
   return ops;
+}
+
+/** The module constructors (scripts/codegen/modules/*.js). */
+function loadModules() {
+  const dir = path.join(__dirname, 'modules');
+  const out = [];
+  const seen = new Set();
+  for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.js')).sort()) {
+    for (const e of require(path.join(dir, f))) {
+      const where = `modules/${f}: ${e.name}`;
+      if (seen.has(e.name)) throw new Error(`${where}: defined twice`);
+      seen.add(e.name);
+      if (!e.impl || !e.doc) throw new Error(`${where}: needs impl and doc`);
+      const params = parseSignature(e.sig, where, { modules: true }).map((p) => {
+        // Modules keep tensors as tensors (not handles).
+        if (p.type === 'Tensor') return { ...p, info: { ...p.info, check: (v, fn, q) => `A.tensorObj(${v}, ${fn}, ${JSON.stringify(q.name)})` } };
+        if (p.type === 'Tensor?') return { ...p, info: { ...p.info, check: (v, fn, q) => `A.tensorObjOpt(${v}, ${fn}, ${JSON.stringify(q.name)})` } };
+        if (p.variants) throw new Error(`${where}: Tensor|Scalar is not supported in constructors`);
+        return p;
+      });
+      out.push({ ...e, params });
+    }
+  }
+  return out;
 }
 
 function tsFile(imports, body) {
@@ -165,6 +191,16 @@ function generate() {
       [...f.consts, '', ...f.body, ...exportsAs],
     );
   }
+  const modules = loadModules();
+  files['lib/generated/modules.ts'] = tsFile(
+    [
+      "import type { DType, Device } from '../dtype';",
+      "import * as L from '../nn/layers';",
+      "import * as A from '../tensor/args';",
+      "import type { Opts, Tensor } from '../tensor';",
+    ],
+    modules.flatMap((m) => [...emitModule(m), '']),
+  );
   return files;
 }
 

@@ -34,6 +34,26 @@ function strChoices(type) {
 
 /** @returns {TypeInfo} */
 function typeInfo(type) {
+  const parts = splitUnion(type);
+  if (parts.length > 1) {
+    // A union (module constructors: `int[2]|str{same|valid}`): the first member whose kind fits checks the value.
+    const infos = parts.map(typeInfo);
+    const nullable = infos.some((i) => i.nullable);
+    return {
+      ts: [...new Set(infos.flatMap((i) => i.ts.split(' | ')))].join(' | '),
+      native: infos.map((i) => i.native).join(' | '),
+      kind: 'union',
+      members: infos,
+      nullable,
+      check: (v, fn, p) => {
+        const chain = infos.map((i) => `${kindTest({ info: i }, v)} ? ${i.check(v, fn, p)} : `).join('');
+        return `(${chain}A.fail(A.bad(${fn}, ${q(p.name)}, ${q(infos.map((i) => i.ts).join(' or '))}, ${v})))`;
+      },
+      cpp: () => {
+        throw new Error('union types are for module constructors only');
+      },
+    };
+  }
   const n = listN(type);
   if (n) {
     // int[N]: an int (repeated N times; for N = 1 a single dim) or a list (of N ints; any length for N = 1).
@@ -56,7 +76,7 @@ function typeInfo(type) {
       native: s.nullable ? 'string | null' : 'string',
       kind: 'string',
       nullable: s.nullable,
-      check: (v, fn, p) => `${s.nullable ? 'A.choiceOpt' : 'A.choice'}(${v}, ${q(s.choices)}, ${fn}, ${q(p.name)})`,
+      check: (v, fn, p) => `${s.nullable ? 'A.choiceOpt' : 'A.choice'}(${v}, ${q(s.choices)} as const, ${fn}, ${q(p.name)})`,
       cpp: (name, i, p) =>
         s.nullable
           ? `const c10::optional<std::string> ${name} = optionalStringArg(info, ${i}, ${q(p.name)});`
@@ -196,6 +216,28 @@ const TYPES = {
     check: (v, fn, p) => `A.dtypeOpt(${v}, ${fn}, ${q(p.name)})`,
     cpp: (name, i) => `const c10::optional<at::ScalarType> ${name} = optionalDtypeArg(info, ${i});`,
   },
+  // Module constructors keep dtype and device names (they are applied in TS).
+  'DType?': {
+    ts: 'DType | null',
+    native: 'string | null',
+    kind: 'string',
+    nullable: true,
+    check: (v, fn, p) => `A.dtypeNameOpt(${v}, ${fn}, ${q(p.name)})`,
+    cpp: () => {
+      throw new Error('DType? is for module constructors');
+    },
+  },
+  'Device?': {
+    ts: 'Device | null',
+    native: 'string | null',
+    kind: 'string',
+    nullable: true,
+    check: (v, fn, p) => `A.deviceOpt(${v}, ${fn}, ${q(p.name)})`,
+    cpp: () => {
+      throw new Error('Device? is for module constructors');
+    },
+  },
+  // A number that may be null (momentum=None), for module constructors.
   // 'none' | 'mean' | 'sum' as at::Reduction codes (0, 1, 2).
   Reduction: {
     ts: 'Reduction',
@@ -206,6 +248,53 @@ const TYPES = {
   },
 };
 
+// Splits `a|b` at the top level (not inside str{...} choices).
+function splitUnion(type) {
+  const out = [];
+  let depth = 0;
+  let cur = '';
+  for (const ch of type) {
+    if (ch === '{') depth++;
+    if (ch === '}') depth--;
+    if (ch === '|' && depth === 0) {
+      out.push(cur);
+      cur = '';
+    } else {
+      cur += ch;
+    }
+  }
+  out.push(cur);
+  return out;
+}
+
+/** A test of a value's kind, for choosing among signatures and union members. */
+function kindTest(p, v) {
+  const nul = p.info.nullable ? ` || ${v} === null` : '';
+  if (p.varargs) return p.type === 'Tensor' ? `(${v} instanceof Tensor || Array.isArray(${v}))` : `(typeof ${v} === 'number' || Array.isArray(${v}))`;
+  switch (p.info.kind) {
+    case 'tensor':
+      return `(${v} instanceof Tensor${nul})`;
+    case 'tensor|scalar':
+      return `(${v} instanceof Tensor || A.isScalar(${v}))`;
+    case 'scalar':
+      return `(A.isScalar(${v})${nul})`;
+    case 'number':
+      return `(typeof ${v} === 'number'${nul})`;
+    case 'intlist':
+      return `(typeof ${v} === 'number' || Array.isArray(${v})${nul})`;
+    case 'array':
+      return `(Array.isArray(${v})${nul})`;
+    case 'boolean':
+      return `(typeof ${v} === 'boolean'${nul})`;
+    case 'string':
+      return `(typeof ${v} === 'string'${nul})`;
+    case 'union':
+      return `(${p.info.members.map((i) => kindTest({ info: i }, v)).join(' || ')})`;
+    default:
+      throw new Error(`no kind test for ${p.type}`);
+  }
+}
+
 // Tensor|Scalar: one native function per variant (T: a tensor handle, S: a Scalar), chosen in TS by the value.
 const VARIANT = {
   T: TYPES.Tensor,
@@ -213,7 +302,7 @@ const VARIANT = {
 };
 
 /** Parses a signature string into parameters. */
-function parseSignature(sig, where) {
+function parseSignature(sig, where, options = {}) {
   const params = [];
   let kwOnly = false;
   const parts = sig.trim() === '' ? [] : splitTop(sig);
@@ -234,7 +323,7 @@ function parseSignature(sig, where) {
         throw new Error(`${where}: default of ${name} is not JSON: ${def}`);
       }
     }
-    if (type === 'Tensor|Scalar') {
+    if (type === 'Tensor|Scalar' && !options.modules) {
       p.variants = ['T', 'S'];
       p.info = { ts: 'Tensor | Scalar', kind: 'tensor|scalar' };
     } else {
@@ -277,4 +366,4 @@ function tsDefault(p) {
   return JSON.stringify(p.default);
 }
 
-module.exports = { parseSignature, typeInfo, TYPES, VARIANT, tsDefault, listN };
+module.exports = { parseSignature, typeInfo, kindTest, TYPES, VARIANT, tsDefault, listN };

@@ -1,0 +1,424 @@
+/**
+ * Containers: Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict — registered children, indexing
+ * (`seq[0]`, `seq[-1]`, `list[i] = m`), slicing, iteration and PyTorch's printout.
+ */
+import { native } from '../binding';
+import { describe } from '../dtype';
+import { Tensor } from '../tensor';
+import { Module, Parameter, currentHookEpoch, isParameter } from './module';
+import { addIndent } from './repr';
+
+const N = native();
+
+function indexOf(index: unknown, length: number, what: string): number {
+  if (typeof index !== 'number' || !Number.isInteger(index)) throw new TypeError(`${what} indices must be integers, not ${describe(index)}`);
+  const i = index < 0 ? length + index : index;
+  if (i < 0 || i >= length) throw new RangeError(`index ${index} is out of range for a ${what} of ${length}`);
+  return i;
+}
+
+function checkModule(m: unknown, what: string): Module {
+  if (!(m instanceof Module)) throw new TypeError(`${what} expects Modules but received ${describe(m)}`);
+  return m;
+}
+
+/**
+ * Runs its children in order (each through `call`, so their hooks run). Children are named '0', '1', ... (or by key
+ * when built from an object, like an OrderedDict). When every child is a native layer (or a native Sequential) and no
+ * hook is registered below, the whole forward is one native call.
+ *
+ * @example
+ * const mlp = new nn.Sequential(new nn.Linear(784, 100), new nn.ReLU(), new nn.Linear(100, 10));
+ * mlp[0].weight;            // the first Linear's weight
+ * const head = mlp.slice(1); // a Sequential of the last two, sharing them
+ */
+export class Sequential<M extends Module = Module> extends Module<[Tensor], Tensor> {
+  protected static override indexable = true;
+  /** `seq[i]`: the child at an index (negative counts from the end). */
+  readonly [index: number]: M;
+  private _seqNative: number | null | undefined = undefined;
+  private _seqEpoch = -1;
+
+  constructor(...modules: M[] | [Record<string, M>]) {
+    super();
+    const entries: [string, unknown][] =
+      modules.length === 1 && !(modules[0] instanceof Module) && typeof modules[0] === 'object' && modules[0] !== null
+        ? Object.entries(modules[0] as Record<string, M>)
+        : (modules as M[]).map((m, i) => [String(i), m]);
+    for (const [name, m] of entries) this._modules.set(name, checkModule(m, 'Sequential'));
+  }
+
+  override registerModule(name: string, module: Module | null): void {
+    super.registerModule(name, module);
+    this._seqNative = undefined;
+  }
+
+  /** Appends a module (named by its index). */
+  append(module: M): this {
+    this.registerModule(String(this._modules.size), checkModule(module, 'Sequential.append'));
+    return this;
+  }
+
+  /** Appends each module of an iterable. */
+  extend(modules: Iterable<M>): this {
+    for (const m of modules) this.append(m);
+    return this;
+  }
+
+  /** Inserts a module at an index (the later ones are renumbered). */
+  insert(index: number, module: M): this {
+    const list = [...this._modules.values()] as M[];
+    const n = list.length;
+    const i = typeof index === 'number' && index < 0 ? Math.max(0, n + index) : Math.min(index, n);
+    list.splice(i, 0, checkModule(module, 'Sequential.insert') as M);
+    this._modules.clear();
+    list.forEach((m, k) => this._modules.set(String(k), m));
+    this._seqNative = undefined;
+    return this;
+  }
+
+  /** Removes and returns the module at an index (default the last). */
+  pop(index = -1): M {
+    const keys = [...this._modules.keys()];
+    const i = indexOf(index, keys.length, 'Sequential');
+    const m = this._modules.get(keys[i]) as M;
+    this._modules.delete(keys[i]);
+    this._seqNative = undefined;
+    return m;
+  }
+
+  get length(): number {
+    return this._modules.size;
+  }
+
+  /** The child at an index (negative counts from the end). */
+  at(index: number): M {
+    const list = [...this._modules.values()];
+    return list[indexOf(index, list.length, 'Sequential')] as M;
+  }
+
+  /** @internal `seq[i] = m`. */
+  setAt(index: number, value: unknown): void {
+    const keys = [...this._modules.keys()];
+    this._modules.set(keys[indexOf(index, keys.length, 'Sequential')], checkModule(value, 'Sequential'));
+    this._seqNative = undefined;
+  }
+
+  /** Python's `seq[start:end]`: a Sequential of those children (shared, not copied), keeping their names. */
+  slice(start?: number, end?: number): Sequential<M> {
+    const entries = [...this._modules.entries()].slice(start, end) as [string, M][];
+    return new Sequential<M>(Object.fromEntries(entries) as Record<string, M>);
+  }
+
+  *[Symbol.iterator](): IterableIterator<M> {
+    for (const m of this._modules.values()) if (m !== null) yield m as M;
+  }
+
+  override nativeHandle(): number | null {
+    if (this._hasHooks()) return null;
+    const epoch = currentHookEpoch();
+    if (this._seqNative === undefined || this._seqEpoch !== epoch) {
+      this._seqEpoch = epoch;
+      const kids = [...this._modules.entries()];
+      const handles = kids.map(([, m]) => (m === null ? null : m.nativeHandle()));
+      if (kids.length && handles.every((h) => h !== null)) {
+        const h = N.createSequential(
+          kids.map(([n]) => n),
+          handles as number[],
+        );
+        this._setNative(h);
+        this._seqNative = h;
+      } else {
+        this._seqNative = null;
+      }
+    }
+    return this._seqNative;
+  }
+
+  override forward(x: Tensor): Tensor {
+    if (this.nativeHandle() !== null) return super.forward(x);
+    let out: unknown = x;
+    for (const m of this._modules.values()) if (m !== null) out = (m as Module<[unknown], unknown>).call(out);
+    return out as Tensor;
+  }
+}
+
+/**
+ * Holds submodules in a list, registered as '0', '1', ...; indexable (`list[i]`), iterable, sliceable. It has no
+ * forward: iterate it in yours.
+ *
+ * @example
+ * this.blocks = new nn.ModuleList([1, 2, 3].map(() => new nn.Linear(8, 8)));
+ * for (const b of this.blocks) x = b.call(x);
+ */
+export class ModuleList<M extends Module = Module> extends Module<never[], never> {
+  protected static override indexable = true;
+  /** `list[i]`: the module at an index (negative counts from the end). */
+  readonly [index: number]: M;
+
+  constructor(modules: Iterable<M> = []) {
+    super();
+    if (modules === null || typeof (modules as Iterable<M>)[Symbol.iterator] !== 'function') throw new TypeError(`ModuleList expects an iterable of Modules but received ${describe(modules)}`);
+    for (const m of modules) this.append(m);
+  }
+
+  get length(): number {
+    return this._modules.size;
+  }
+
+  at(index: number): M {
+    const list = [...this._modules.values()];
+    return list[indexOf(index, list.length, 'ModuleList')] as M;
+  }
+
+  /** @internal `list[i] = m`. */
+  setAt(index: number, value: unknown): void {
+    this._modules.set(String(indexOf(index, this._modules.size, 'ModuleList')), checkModule(value, 'ModuleList'));
+  }
+
+  append(module: M): this {
+    this._modules.set(String(this._modules.size), checkModule(module, 'ModuleList.append'));
+    return this;
+  }
+
+  extend(modules: Iterable<M>): this {
+    for (const m of modules) this.append(m);
+    return this;
+  }
+
+  insert(index: number, module: M): this {
+    const list = [...this._modules.values()] as M[];
+    const n = list.length;
+    const i = index < 0 ? Math.max(0, n + index) : Math.min(index, n);
+    list.splice(i, 0, checkModule(module, 'ModuleList.insert') as M);
+    this._modules.clear();
+    list.forEach((m, k) => this._modules.set(String(k), m));
+    return this;
+  }
+
+  pop(index = -1): M {
+    const list = [...this._modules.values()] as M[];
+    const i = indexOf(index, list.length, 'ModuleList');
+    const [m] = list.splice(i, 1);
+    this._modules.clear();
+    list.forEach((x, k) => this._modules.set(String(k), x));
+    return m;
+  }
+
+  /** Python's `list[start:end]`: a ModuleList of those modules (shared). */
+  slice(start?: number, end?: number): ModuleList<M> {
+    return new ModuleList<M>(([...this._modules.values()] as M[]).slice(start, end));
+  }
+
+  *[Symbol.iterator](): IterableIterator<M> {
+    for (const m of this._modules.values()) yield m as M;
+  }
+
+  override forward(): never {
+    throw new TypeError('ModuleList has no forward; iterate over it and call its modules');
+  }
+
+  /** PyTorch's ModuleList printout, which folds runs of identical children: `(0-2): 3 x Linear(...)`. */
+  override toString(): string {
+    const reprs = [...this._modules.values()].map((m) => String(m));
+    if (!reprs.length) return `${this.constructor.name}()`;
+    const blocks: [number, number, string][] = [[0, 0, reprs[0]]];
+    for (let i = 1; i < reprs.length; i++) {
+      const last = blocks[blocks.length - 1];
+      if (reprs[i] === last[2]) last[1] = i;
+      else blocks.push([i, i, reprs[i]]);
+    }
+    const lines = blocks.map(([s, e, r]) => addIndent(s === e ? `(${s}): ${r}` : `(${s}-${e}): ${e - s + 1} x ${r}`, 2));
+    return `${this.constructor.name}(\n  ${lines.join('\n  ')}\n)`;
+  }
+}
+
+/**
+ * Holds submodules by name (an ordered dictionary); each is also a property (`dict.conv`), as in PyTorch.
+ *
+ * @example
+ * this.heads = new nn.ModuleDict({ cls: new nn.Linear(64, 10), box: new nn.Linear(64, 4) });
+ * const logits = this.heads.get('cls').call(h);
+ */
+export class ModuleDict<M extends Module = Module> extends Module<never[], never> {
+  constructor(modules: Record<string, M> | Iterable<[string, M]> = {}) {
+    super();
+    this.update(modules);
+  }
+
+  get length(): number {
+    return this._modules.size;
+  }
+
+  get(key: string): M {
+    const m = this._modules.get(key);
+    if (m === undefined) throw new RangeError(`ModuleDict has no key '${key}'`);
+    return m as M;
+  }
+
+  set(key: string, module: M): this {
+    if (typeof key === 'string' && !this._modules.has(key) && key in this) throw new RangeError(`ModuleDict: the key '${key}' would hide a ModuleDict member; choose another name`);
+    this.registerModule(key, checkModule(module, 'ModuleDict.set'));
+    return this;
+  }
+
+  has(key: string): boolean {
+    return this._modules.has(key);
+  }
+
+  /** Removes a key and returns its module. */
+  pop(key: string): M {
+    const m = this.get(key);
+    this._modules.delete(key);
+    delete (this as unknown as Record<string, unknown>)[key];
+    return m;
+  }
+
+  clear(): void {
+    for (const k of [...this._modules.keys()]) this.pop(k);
+  }
+
+  keys(): string[] {
+    return [...this._modules.keys()];
+  }
+
+  values(): M[] {
+    return [...this._modules.values()] as M[];
+  }
+
+  items(): [string, M][] {
+    return [...this._modules.entries()] as [string, M][];
+  }
+
+  update(modules: Record<string, M> | Iterable<[string, M]>): this {
+    if (modules === null || typeof modules !== 'object') throw new TypeError(`ModuleDict expects an object or an iterable of [key, module] pairs but received ${describe(modules)}`);
+    const entries = Symbol.iterator in modules ? [...(modules as Iterable<[string, M]>)] : Object.entries(modules as Record<string, M>);
+    for (const [k, m] of entries) this.set(k, m);
+    return this;
+  }
+
+  /** Iterates over the keys, as a Python dict. */
+  *[Symbol.iterator](): IterableIterator<string> {
+    yield* this._modules.keys();
+  }
+
+  override forward(): never {
+    throw new TypeError('ModuleDict has no forward; look its modules up and call them');
+  }
+}
+
+function parameterLine(key: string, p: Tensor): string {
+  const size = p.shape.join('x');
+  const device = p.device === 'cpu' ? '' : ` (${p.device.replace('cuda:', 'GPU ')})`;
+  return `(${key}): Parameter containing: [torch.${p.dtype} of size ${size}${device}]`;
+}
+
+/**
+ * Holds parameters in a list, registered as '0', '1', ...; a tensor appended becomes a Parameter.
+ *
+ * @example
+ * this.scales = new nn.ParameterList([torch.ones(4), torch.ones(8)]);
+ */
+export class ParameterList extends Module<never[], never> {
+  protected static override indexable = true;
+  /** `list[i]`: the parameter at an index. */
+  readonly [index: number]: Tensor;
+
+  constructor(values: Iterable<Tensor> = []) {
+    super();
+    for (const v of values) this.append(v);
+  }
+
+  get length(): number {
+    return this._parameters.size;
+  }
+
+  at(index: number): Tensor {
+    const list = [...this._parameters.values()];
+    return list[indexOf(index, list.length, 'ParameterList')] as Tensor;
+  }
+
+  /** @internal `list[i] = t`. */
+  setAt(index: number, value: unknown): void {
+    if (!(value instanceof Tensor)) throw new TypeError(`ParameterList holds Tensors, not ${describe(value)}`);
+    this._parameters.set(String(indexOf(index, this._parameters.size, 'ParameterList')), isParameter(value) ? value : Parameter(value));
+  }
+
+  append(value: Tensor): this {
+    if (!(value instanceof Tensor)) throw new TypeError(`ParameterList holds Tensors, not ${describe(value)}`);
+    this._parameters.set(String(this._parameters.size), isParameter(value) ? value : Parameter(value));
+    return this;
+  }
+
+  extend(values: Iterable<Tensor>): this {
+    for (const v of values) this.append(v);
+    return this;
+  }
+
+  *[Symbol.iterator](): IterableIterator<Tensor> {
+    for (const p of this._parameters.values()) yield p as Tensor;
+  }
+
+  override forward(): never {
+    throw new TypeError('ParameterList has no forward');
+  }
+
+  override toString(): string {
+    const lines = [...this._parameters.entries()].map(([k, p]) => `  ${parameterLine(k, p as Tensor)}`);
+    return `${this.constructor.name}(\n${lines.map((l) => `  ${l}`).join('\n')}\n)`;
+  }
+}
+
+/** Holds parameters by name; a tensor set becomes a Parameter. */
+export class ParameterDict extends Module<never[], never> {
+  constructor(values: Record<string, Tensor> | Iterable<[string, Tensor]> = {}) {
+    super();
+    const entries = Symbol.iterator in values ? [...(values as Iterable<[string, Tensor]>)] : Object.entries(values as Record<string, Tensor>);
+    for (const [k, v] of entries) this.set(k, v);
+  }
+
+  get length(): number {
+    return this._parameters.size;
+  }
+
+  get(key: string): Tensor {
+    const p = this._parameters.get(key);
+    if (p === undefined || p === null) throw new RangeError(`ParameterDict has no key '${key}'`);
+    return p;
+  }
+
+  set(key: string, value: Tensor): this {
+    if (!(value instanceof Tensor)) throw new TypeError(`ParameterDict holds Tensors, not ${describe(value)}`);
+    this.registerParameter(key, isParameter(value) ? value : Parameter(value));
+    return this;
+  }
+
+  has(key: string): boolean {
+    return this._parameters.has(key);
+  }
+
+  keys(): string[] {
+    return [...this._parameters.keys()];
+  }
+
+  values(): Tensor[] {
+    return [...this._parameters.values()] as Tensor[];
+  }
+
+  items(): [string, Tensor][] {
+    return [...this._parameters.entries()] as [string, Tensor][];
+  }
+
+  *[Symbol.iterator](): IterableIterator<string> {
+    yield* this._parameters.keys();
+  }
+
+  override forward(): never {
+    throw new TypeError('ParameterDict has no forward');
+  }
+
+  override toString(): string {
+    const lines = [...this._parameters.entries()].map(([k, p]) => `  ${parameterLine(k, p as Tensor)}`);
+    return `${this.constructor.name}(\n${lines.join('\n')}\n)`;
+  }
+}
