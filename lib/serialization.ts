@@ -15,8 +15,27 @@ import { TorchError } from './errors';
 import { Locate, pickleArchive, unpickleArchive } from './pickle';
 import { N, Tensor, cudaAvailable } from './tensor';
 
-/** Values torch.save accepts. */
-export type Saveable = Tensor | number | string | boolean | null | Saveable[] | { [key: string]: Saveable };
+/** Values torch.save accepts: tensors, numbers, strings, booleans, null and arrays and plain objects of them. */
+export type Saveable = Tensor | number | bigint | string | boolean | null | undefined | readonly Saveable[] | { readonly [key: string]: Saveable };
+
+/**
+ * The check `torch.save` applies to its argument's type: any tree of tensors, numbers, strings, booleans, null,
+ * arrays and objects — interfaces included (a model's, an optimizer's and a scheduler's state dicts, a checkpoint
+ * object of your own). Functions and class instances other than tensors (a Module itself, a Map) are rejected.
+ */
+export type SaveableTree<T> = T extends Tensor | number | bigint | string | boolean | null | undefined
+  ? T
+  : [T] extends [Saveable]
+    ? T
+    : T extends (...args: never[]) => unknown
+    ? never
+    : T extends Map<unknown, unknown> | Set<unknown>
+      ? never
+      : T extends readonly unknown[]
+        ? { [I in keyof T]: SaveableTree<T[I]> }
+        : T extends object
+          ? { [K in keyof T]: SaveableTree<T[K]> }
+          : never;
 
 function checkSaveable(v: unknown, depth: number): void {
   if (depth > 64) throw new RangeError('torch.save: the object is nested too deeply');
@@ -120,9 +139,9 @@ function locator(mapLocation: unknown): Locate {
 }
 
 /** Serialises `obj` to bytes in torch.save's format. */
-export function saveToBuffer(obj: Saveable): Buffer {
+export function saveToBuffer<T>(obj: T & SaveableTree<T>): Buffer {
   checkSaveable(obj, 0);
-  return pickleArchive(obj);
+  return pickleArchive(obj as Saveable);
 }
 
 /**
@@ -131,7 +150,7 @@ export function saveToBuffer(obj: Saveable): Buffer {
  * @example
  * torch.save(model.stateDict(), 'model.pt');
  */
-export function save(obj: Saveable, file: string): void {
+export function save<T>(obj: T & SaveableTree<T>, file: string): void {
   if (typeof file !== 'string' || file === '') throw new TypeError(`torch.save expects a file path but received ${describe(file)}`);
   const bytes = saveToBuffer(obj);
   writeAtomic(file, bytes);
@@ -164,20 +183,22 @@ export function writeAtomic(file: string, bytes: Buffer | string): void {
   }
 }
 
-/** Reads an object from torch.save bytes (see {@link load}). */
-export function loadFromBuffer(bytes: Buffer, options: LoadOptions = {}): unknown {
-  return unpickleArchive(bytes, locator(options?.mapLocation));
+/** Reads an object from torch.save bytes (see {@link load}); `T` states what you expect it to hold. */
+export function loadFromBuffer<T = unknown>(bytes: Buffer, options: LoadOptions = {}): T {
+  return unpickleArchive(bytes, locator(options?.mapLocation)) as T;
 }
 
 /**
  * Loads an object saved by torch.save (torchkd's or Python's). Each tensor returns to the device it was saved from,
  * unless `mapLocation` says otherwise (as PyTorch's `map_location`).
  *
+ * `T` states what you expect the file to hold (it is not checked): `torch.load<nn.StateDict>('model.pt')`.
+ *
  * @example
- * model.loadStateDict(torch.load('model.pt') as Record<string, Tensor>);
- * const sd = torch.load('trained-on-gpu.pt', { mapLocation: 'cpu' });
+ * model.loadStateDict(torch.load<nn.StateDict>('model.pt'));
+ * const ckpt = torch.load<{ model: nn.StateDict; epoch: number }>('checkpoint.pt', { mapLocation: 'cpu' });
  */
-export function load(file: string, options: LoadOptions = {}): unknown {
+export function load<T = unknown>(file: string, options: LoadOptions = {}): T {
   if (typeof file !== 'string' || file === '') throw new TypeError(`torch.load expects a file path but received ${describe(file)}`);
   const locate = locator(options?.mapLocation);
   let bytes: Buffer;
@@ -187,7 +208,7 @@ export function load(file: string, options: LoadOptions = {}): unknown {
     throw new TorchError(`torch.load: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'VALUE_ERROR');
   }
   try {
-    return unpickleArchive(bytes, locate);
+    return unpickleArchive(bytes, locate) as T;
   } catch (e) {
     // Where the tensors go (no such device, out of device memory) is not a fault of the file.
     const placement = placementErrors.has(e as Error) || (e instanceof TorchError && (e.code === 'OUT_OF_MEMORY' || e.code === 'CUDA_UNAVAILABLE'));

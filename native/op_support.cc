@@ -3,11 +3,16 @@
 
 #include <c10/util/Exception.h>
 
+#include <algorithm>
+#include <cmath>
+
 namespace torchkd {
 
 at::Tensor interpolate(const at::Tensor& input, at::OptionalIntArrayRef size, const c10::optional<std::vector<double>>& scaleFactor,
-                       const std::string& mode, c10::optional<bool> alignCorners, c10::optional<bool> recomputeScaleFactor,
+                       bool fromNumber, const std::string& mode, c10::optional<bool> alignCorners, c10::optional<bool> recomputeScaleFactor,
                        bool antialias) {
+  TORCH_CHECK_NOT_IMPLEMENTED(input.dim() >= 3 && input.dim() <= 5, "Input Error: Only 3D, 4D and 5D input Tensors supported (got ", input.dim(),
+                              "D) for the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact (got ", mode, ")");
   const bool interpolating = !(mode == "nearest" || mode == "area" || mode == "nearest-exact");
   if (!interpolating) {
     TORCH_CHECK_VALUE(!alignCorners.has_value(),
@@ -21,14 +26,15 @@ at::Tensor interpolate(const at::Tensor& input, at::OptionalIntArrayRef size, co
   if (size.has_value()) {
     std::vector<int64_t> s(size->begin(), size->end());
     // A single number is repeated for every spatial dim, as Python does for an int.
-    if (s.size() == 1 && dim > 1) s.assign(static_cast<size_t>(dim), s[0]);
+    if (fromNumber) s.assign(static_cast<size_t>(std::max<int64_t>(dim, 0)), s[0]);
     TORCH_CHECK_VALUE(static_cast<int64_t>(s.size()) == dim, "Input and output must have the same number of spatial dimensions, but got input with spatial dimensions of ",
                       input.sizes().slice(2), " and output size of ", c10::IntArrayRef(s),
                       ". Please provide input tensor in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, ...,oK) format.");
     outputSize = std::move(s);
   } else if (scaleFactor.has_value()) {
     std::vector<double> f = *scaleFactor;
-    if (f.size() == 1 && dim > 1) f.assign(static_cast<size_t>(dim), f[0]);
+    if (fromNumber) f.assign(static_cast<size_t>(std::max<int64_t>(dim, 0)), f[0]);
+    for (double v : f) TORCH_CHECK_VALUE(std::isfinite(v) && v > 0, "scale_factor must be finite and positive, got ", v);
     TORCH_CHECK_VALUE(static_cast<int64_t>(f.size()) == dim, "Input and scale_factor must have the same number of spatial dimensions, but got input with spatial dimensions of ",
                       input.sizes().slice(2), " and scale_factor of shape ", c10::ArrayRef<double>(f),
                       ". Please provide input tensor in (N, C, d1, d2, ...,dK) format and scale_factor in (s1, s2, ...,sK) format.");

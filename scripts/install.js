@@ -39,7 +39,7 @@ const r = gyp.endsWith('.js')
 if (r.status === 0) {
   fs.writeFileSync(path.join(root, 'build', 'torchkd-build.json'), JSON.stringify({ flavor: info.flavor, libtorch: info.versionString, root: info.root }, null, 2));
 } else {
-  say('the source build failed (a C++17 compiler, make and python3 are needed); torchkd will not load until it is built');
+  say(`the source build failed (exit ${r.status}; the cause is in the output above; it needs a C++20 compiler, make and python3); torchkd will not load until it is built`);
   say('or until a PyTorch matching a prebuilt binary is installed. `npx torchkd doctor` shows what was found.');
 }
 process.exit(0);

@@ -165,8 +165,8 @@ describe('optimizers reach the same parameters as PyTorch after 20 steps', () =>
     expect(sd.param_groups[0]).toMatchObject({ lr: 0.01, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0, amsgrad: false, params: [0, 1, 2, 3] });
     // Resume a copy from the saved state (through a torch.save file), then step both.
     const file = path.join(tmp, 'opt.pt');
-    torch.save({ model: a.stateDict(), optimizer: sd as unknown as torch.Saveable }, file);
-    const loaded = torch.load(file) as { model: Record<string, Tensor>; optimizer: optim.OptimizerStateDict };
+    torch.save({ model: a.stateDict(), optimizer: sd }, file);
+    const loaded = torch.load<{ model: nn.StateDict; optimizer: optim.OptimizerStateDict }>(file);
     const b = makeMlp();
     b.loadStateDict(loaded.model);
     const optB = new optim.Adam(b.parameters(), { lr: 1e-2 });

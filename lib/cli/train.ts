@@ -28,7 +28,7 @@ import { CompressionScheduler } from '../distiller/scheduler';
 import { TorchError } from '../errors';
 import { ARCHITECTURES, create as createModel } from '../models';
 import type { Module } from '../nn/module';
-import { MultiStepLR } from '../optim/lr-scheduler';
+import { MultiStepLR, type SchedulerStateDict } from '../optim/lr-scheduler';
 import type { OptimizerStateDict } from '../optim/optimizer';
 import { SGD } from '../optim/sgd';
 import { load, save, writeAtomic } from '../serialization';
@@ -145,7 +145,7 @@ interface Checkpoint {
   arch: string;
   model: Record<string, Tensor>;
   optimizer: OptimizerStateDict;
-  lr_scheduler: Record<string, unknown>;
+  lr_scheduler: SchedulerStateDict;
   compression_scheduler: string;
   rng_state: Tensor;
   /** The GradScaler's state (--amp fp16), in PyTorch's keys. */
@@ -414,8 +414,8 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput()): Train
       best_epoch: bestEpoch,
       args: JSON.stringify({ ...args, seed }),
     };
-    save(checkpoint as never, path.join(out, 'checkpoint.pt'));
-    if (isBest) save({ state_dict: model.stateDict(), arch: args.arch, epoch, top1: score } as never, path.join(out, 'best.pt'));
+    save(checkpoint, path.join(out, 'checkpoint.pt'));
+    if (isBest) save({ state_dict: model.stateDict(), arch: args.arch, epoch, top1: score }, path.join(out, 'best.pt'));
   }
 
   // Test set, with the last weights (Distiller tests after training too).

@@ -28,7 +28,14 @@ export interface DataLoaderOptions {
    * asynchronously (default false). Ignored, with a warning as in PyTorch, where no CUDA device is usable.
    */
   pinMemory?: boolean;
+  /**
+   * Worker processes loading batches (PyTorch's num_workers). torchkd gathers each batch with one native index op on
+   * the calling thread, so only 0 is meaningful; a larger value is accepted with a warning and loads the same batches.
+   */
+  numWorkers?: number;
 }
+
+const LOADER_OPTIONS = new Set(['batchSize', 'shuffle', 'dropLast', 'sampler', 'pinMemory', 'numWorkers']);
 
 /**
  * Iterates a dataset in batches: `for (const [x, y] of loader)`. Each batch is gathered with one native index op
@@ -54,7 +61,13 @@ export class DataLoader<T extends Sample = Sample> implements Iterable<T> {
     if (dataset === null || typeof dataset !== 'object' || typeof dataset.get !== 'function' || typeof dataset.length !== 'number') {
       throw new TypeError(`DataLoader: expected a dataset (with length and get()) but received ${describe(dataset)}`);
     }
-    const { batchSize = 1, shuffle = false, dropLast = false, sampler, pinMemory = false } = options;
+    if (options === null || typeof options !== 'object') throw new TypeError(`DataLoader: expected an options object but received ${describe(options)}`);
+    for (const k of Object.keys(options)) {
+      if (!LOADER_OPTIONS.has(k)) throw new TypeError(`DataLoader: got an unexpected option '${k}' (it takes ${[...LOADER_OPTIONS].map((x) => `'${x}'`).join(', ')})`);
+    }
+    const { batchSize = 1, shuffle = false, dropLast = false, sampler, pinMemory = false, numWorkers = 0 } = options;
+    if (!Number.isInteger(numWorkers) || numWorkers < 0) throw new RangeError(`DataLoader: numWorkers should be a non-negative integer, but got ${describe(numWorkers)}`);
+    if (numWorkers > 0) process.emitWarning('DataLoader: numWorkers > 0 is ignored; torchkd gathers each batch natively on the calling thread', 'TorchkdWarning');
     if (!Number.isInteger(batchSize) || batchSize <= 0) {
       throw new RangeError(`DataLoader: batchSize should be a positive integer, but got ${describe(batchSize)}`);
     }

@@ -122,6 +122,12 @@ export class PolicyLoss {
   readonly overallLoss: Tensor;
   /** The terms this policy (or, from the scheduler, all policies in order) added. */
   readonly lossComponents: readonly LossComponent[];
+  /** `overallLoss`: the first element when destructured (`const [overall, components] = policyLoss`). */
+  declare readonly 0: Tensor;
+  /** `lossComponents`: the second element when destructured. */
+  declare readonly 1: readonly LossComponent[];
+  /** 2, as the namedtuple's length. */
+  declare readonly length: 2;
 
   constructor(overallLoss: Tensor, lossComponents: LossComponent | readonly LossComponent[]) {
     if (!(overallLoss instanceof Tensor)) {
@@ -130,11 +136,15 @@ export class PolicyLoss {
     this.overallLoss = overallLoss;
     // Elements are checked by the scheduler (Distiller's verify_policy_loss), which names the offending policy.
     this.lossComponents = Object.freeze(Array.isArray(lossComponents) ? [...lossComponents] : [lossComponents as LossComponent]);
+    // Indexable as the namedtuple (pl[0], pl[1]), without showing up as own enumerable fields.
+    Object.defineProperty(this, 0, { value: this.overallLoss, enumerable: false });
+    Object.defineProperty(this, 1, { value: this.lossComponents, enumerable: false });
+    Object.defineProperty(this, 'length', { value: 2, enumerable: false });
     freezeIfExact(this, PolicyLoss);
   }
 
   /** `[overallLoss, lossComponents]`, as unpacking the namedtuple gives. */
-  *[Symbol.iterator](): IterableIterator<Tensor | readonly LossComponent[]> {
+  *[Symbol.iterator](): Iterator<Tensor | readonly LossComponent[]> {
     yield this.overallLoss;
     yield this.lossComponents;
   }

@@ -88,7 +88,8 @@ const K_F_dropout3d = new Set(["input","p","training","inplace"]);
 const K_F_embedding = new Set(["input","weight","paddingIdx","maxNorm","normType","scaleGradByFreq","sparse"]);
 const K_F_pad = new Set(["input","pad","mode","value"]);
 const K_F_pixelShuffle = new Set(["input","upscaleFactor"]);
-const K_F_interpolate = new Set(["input","size","scaleFactor","mode","alignCorners","recomputeScaleFactor","antialias"]);
+const K_F_interpolate_0 = new Set(["input","size","scaleFactor","mode","alignCorners","recomputeScaleFactor","antialias"]);
+const K_F_interpolate_1 = new Set(["input","size","scaleFactor","mode","alignCorners","recomputeScaleFactor","antialias"]);
 const K_F_softmax = new Set(["input","dim","dtype"]);
 const K_F_logSoftmax = new Set(["input","dim","dtype"]);
 const K_F_softmin = new Set(["input","dim","dtype"]);
@@ -3756,71 +3757,137 @@ export function pixelShuffle(...a: unknown[]): Tensor {
 }
 
 /** Resamples the spatial dims to `size` or by `scaleFactor` (nearest, linear, bilinear, bicubic, trilinear, area). */
-export function interpolate(input: Tensor, size?: number | number[] | null, scaleFactor?: number | number[] | null, mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact", alignCorners?: boolean | null, recomputeScaleFactor?: boolean | null, antialias?: boolean): Tensor;
-export function interpolate(input: Tensor, size?: number | number[] | null, scaleFactor?: number | number[] | null, mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact", alignCorners?: boolean | null, recomputeScaleFactor?: boolean | null, options?: { antialias?: boolean }): Tensor;
-export function interpolate(input: Tensor, size?: number | number[] | null, scaleFactor?: number | number[] | null, mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact", alignCorners?: boolean | null, options?: { recomputeScaleFactor?: boolean | null; antialias?: boolean }): Tensor;
-export function interpolate(input: Tensor, size?: number | number[] | null, scaleFactor?: number | number[] | null, mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact", options?: { alignCorners?: boolean | null; recomputeScaleFactor?: boolean | null; antialias?: boolean }): Tensor;
-export function interpolate(input: Tensor, size?: number | number[] | null, scaleFactor?: number | number[] | null, options?: { mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact"; alignCorners?: boolean | null; recomputeScaleFactor?: boolean | null; antialias?: boolean }): Tensor;
-export function interpolate(input: Tensor, size?: number | number[] | null, options?: { scaleFactor?: number | number[] | null; mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact"; alignCorners?: boolean | null; recomputeScaleFactor?: boolean | null; antialias?: boolean }): Tensor;
-export function interpolate(input: Tensor, options?: { size?: number | number[] | null; scaleFactor?: number | number[] | null; mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact"; alignCorners?: boolean | null; recomputeScaleFactor?: boolean | null; antialias?: boolean }): Tensor;
+export function interpolate(input: Tensor, size?: number | null, scaleFactor?: number | null, mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact", alignCorners?: boolean | null, recomputeScaleFactor?: boolean | null, antialias?: boolean): Tensor;
+export function interpolate(input: Tensor, size?: number | null, scaleFactor?: number | null, mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact", alignCorners?: boolean | null, recomputeScaleFactor?: boolean | null, options?: { antialias?: boolean }): Tensor;
+export function interpolate(input: Tensor, size?: number | null, scaleFactor?: number | null, mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact", alignCorners?: boolean | null, options?: { recomputeScaleFactor?: boolean | null; antialias?: boolean }): Tensor;
+export function interpolate(input: Tensor, size?: number | null, scaleFactor?: number | null, mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact", options?: { alignCorners?: boolean | null; recomputeScaleFactor?: boolean | null; antialias?: boolean }): Tensor;
+export function interpolate(input: Tensor, size?: number | null, scaleFactor?: number | null, options?: { mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact"; alignCorners?: boolean | null; recomputeScaleFactor?: boolean | null; antialias?: boolean }): Tensor;
+export function interpolate(input: Tensor, size?: number | null, options?: { scaleFactor?: number | null; mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact"; alignCorners?: boolean | null; recomputeScaleFactor?: boolean | null; antialias?: boolean }): Tensor;
+export function interpolate(input: Tensor, options?: { size?: number | null; scaleFactor?: number | null; mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact"; alignCorners?: boolean | null; recomputeScaleFactor?: boolean | null; antialias?: boolean }): Tensor;
+export function interpolate(input: Tensor, size?: number[] | null, scaleFactor?: number | number[] | null, mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact", alignCorners?: boolean | null, recomputeScaleFactor?: boolean | null, antialias?: boolean): Tensor;
+export function interpolate(input: Tensor, size?: number[] | null, scaleFactor?: number | number[] | null, mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact", alignCorners?: boolean | null, recomputeScaleFactor?: boolean | null, options?: { antialias?: boolean }): Tensor;
+export function interpolate(input: Tensor, size?: number[] | null, scaleFactor?: number | number[] | null, mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact", alignCorners?: boolean | null, options?: { recomputeScaleFactor?: boolean | null; antialias?: boolean }): Tensor;
+export function interpolate(input: Tensor, size?: number[] | null, scaleFactor?: number | number[] | null, mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact", options?: { alignCorners?: boolean | null; recomputeScaleFactor?: boolean | null; antialias?: boolean }): Tensor;
+export function interpolate(input: Tensor, size?: number[] | null, scaleFactor?: number | number[] | null, options?: { mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact"; alignCorners?: boolean | null; recomputeScaleFactor?: boolean | null; antialias?: boolean }): Tensor;
+export function interpolate(input: Tensor, size?: number[] | null, options?: { scaleFactor?: number | number[] | null; mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact"; alignCorners?: boolean | null; recomputeScaleFactor?: boolean | null; antialias?: boolean }): Tensor;
+export function interpolate(input: Tensor, options?: { size?: number[] | null; scaleFactor?: number | number[] | null; mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact"; alignCorners?: boolean | null; recomputeScaleFactor?: boolean | null; antialias?: boolean }): Tensor;
 export function interpolate(...a: unknown[]): Tensor {
   let n = a.length;
   let o: Opts | undefined;
   if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
-  if (n > 7) throw A.tooMany('F.interpolate()', 7, n);
-  let input_: unknown = n > 0 ? a[0] : undefined;
-  let size_: unknown = n > 1 ? a[1] : undefined;
-  let scaleFactor_: unknown = n > 2 ? a[2] : undefined;
-  let mode_: unknown = n > 3 ? a[3] : undefined;
-  let alignCorners_: unknown = n > 4 ? a[4] : undefined;
-  let recomputeScaleFactor_: unknown = n > 5 ? a[5] : undefined;
-  let antialias_: unknown = n > 6 ? a[6] : undefined;
-  if (o !== undefined) {
-    A.onlyKeys(o, K_F_interpolate, 'F.interpolate()');
-    if (o.input !== undefined) {
-      if (n > 0) throw A.twice('F.interpolate()', "input");
-      input_ = o.input;
+  if (n <= 7 && (o === undefined || A.hasOnlyKeys(o, K_F_interpolate_0)) && A.given((n > 0 ? a[0] : o?.input), (v) => (v instanceof Tensor)) && A.absentOr((n > 1 ? a[1] : o?.size), (v) => (typeof v === 'number' || v === null)) && A.absentOr((n > 2 ? a[2] : o?.scaleFactor), (v) => (typeof v === 'number' || v === null)) && A.absentOr((n > 3 ? a[3] : o?.mode), (v) => (typeof v === 'string')) && A.absentOr((n > 4 ? a[4] : o?.alignCorners), (v) => (typeof v === 'boolean' || v === null)) && A.absentOr((n > 5 ? a[5] : o?.recomputeScaleFactor), (v) => (typeof v === 'boolean' || v === null)) && A.absentOr((n > 6 ? a[6] : o?.antialias), (v) => (typeof v === 'boolean'))) {
+    if (n > 7) throw A.tooMany('F.interpolate()', 7, n);
+    let input_: unknown = n > 0 ? a[0] : undefined;
+    let size_: unknown = n > 1 ? a[1] : undefined;
+    let scaleFactor_: unknown = n > 2 ? a[2] : undefined;
+    let mode_: unknown = n > 3 ? a[3] : undefined;
+    let alignCorners_: unknown = n > 4 ? a[4] : undefined;
+    let recomputeScaleFactor_: unknown = n > 5 ? a[5] : undefined;
+    let antialias_: unknown = n > 6 ? a[6] : undefined;
+    if (o !== undefined) {
+      A.onlyKeys(o, K_F_interpolate_0, 'F.interpolate()');
+      if (o.input !== undefined) {
+        if (n > 0) throw A.twice('F.interpolate()', "input");
+        input_ = o.input;
+      }
+      if (o.size !== undefined) {
+        if (n > 1) throw A.twice('F.interpolate()', "size");
+        size_ = o.size;
+      }
+      if (o.scaleFactor !== undefined) {
+        if (n > 2) throw A.twice('F.interpolate()', "scaleFactor");
+        scaleFactor_ = o.scaleFactor;
+      }
+      if (o.mode !== undefined) {
+        if (n > 3) throw A.twice('F.interpolate()', "mode");
+        mode_ = o.mode;
+      }
+      if (o.alignCorners !== undefined) {
+        if (n > 4) throw A.twice('F.interpolate()', "alignCorners");
+        alignCorners_ = o.alignCorners;
+      }
+      if (o.recomputeScaleFactor !== undefined) {
+        if (n > 5) throw A.twice('F.interpolate()', "recomputeScaleFactor");
+        recomputeScaleFactor_ = o.recomputeScaleFactor;
+      }
+      if (o.antialias !== undefined) {
+        if (n > 6) throw A.twice('F.interpolate()', "antialias");
+        antialias_ = o.antialias;
+      }
     }
-    if (o.size !== undefined) {
-      if (n > 1) throw A.twice('F.interpolate()', "size");
-      size_ = o.size;
-    }
-    if (o.scaleFactor !== undefined) {
-      if (n > 2) throw A.twice('F.interpolate()', "scaleFactor");
-      scaleFactor_ = o.scaleFactor;
-    }
-    if (o.mode !== undefined) {
-      if (n > 3) throw A.twice('F.interpolate()', "mode");
-      mode_ = o.mode;
-    }
-    if (o.alignCorners !== undefined) {
-      if (n > 4) throw A.twice('F.interpolate()', "alignCorners");
-      alignCorners_ = o.alignCorners;
-    }
-    if (o.recomputeScaleFactor !== undefined) {
-      if (n > 5) throw A.twice('F.interpolate()', "recomputeScaleFactor");
-      recomputeScaleFactor_ = o.recomputeScaleFactor;
-    }
-    if (o.antialias !== undefined) {
-      if (n > 6) throw A.twice('F.interpolate()', "antialias");
-      antialias_ = o.antialias;
-    }
+    if (input_ === undefined) throw A.missing('F.interpolate()', "input");
+    const input$ = A.tensor(input_, 'F.interpolate()', "input");
+    if (size_ === undefined) size_ = null;
+    const size$ = A.intOpt(size_, 'F.interpolate()', "size");
+    if (scaleFactor_ === undefined) scaleFactor_ = null;
+    const scaleFactor$ = A.floatOpt(scaleFactor_, 'F.interpolate()', "scaleFactor");
+    if (mode_ === undefined) mode_ = "nearest";
+    const mode$ = A.choice(mode_, ["nearest","linear","bilinear","bicubic","trilinear","area","nearest-exact"] as const, 'F.interpolate()', "mode");
+    if (alignCorners_ === undefined) alignCorners_ = null;
+    const alignCorners$ = A.boolOpt(alignCorners_, 'F.interpolate()', "alignCorners");
+    if (recomputeScaleFactor_ === undefined) recomputeScaleFactor_ = null;
+    const recomputeScaleFactor$ = A.boolOpt(recomputeScaleFactor_, 'F.interpolate()', "recomputeScaleFactor");
+    if (antialias_ === undefined) antialias_ = false;
+    const antialias$ = A.bool(antialias_, 'F.interpolate()', "antialias");
+    return wrap(R.op_F_interpolate_0(input$, size$, scaleFactor$, mode$, alignCorners$, recomputeScaleFactor$, antialias$));
   }
-  if (input_ === undefined) throw A.missing('F.interpolate()', "input");
-  const input$ = A.tensor(input_, 'F.interpolate()', "input");
-  if (size_ === undefined) size_ = null;
-  const size$ = A.intsNOpt(size_, 1, 'F.interpolate()', "size");
-  if (scaleFactor_ === undefined) scaleFactor_ = null;
-  const scaleFactor$ = A.floatsOpt(scaleFactor_, 'F.interpolate()', "scaleFactor");
-  if (mode_ === undefined) mode_ = "nearest";
-  const mode$ = A.choice(mode_, ["nearest","linear","bilinear","bicubic","trilinear","area","nearest-exact"] as const, 'F.interpolate()', "mode");
-  if (alignCorners_ === undefined) alignCorners_ = null;
-  const alignCorners$ = A.boolOpt(alignCorners_, 'F.interpolate()', "alignCorners");
-  if (recomputeScaleFactor_ === undefined) recomputeScaleFactor_ = null;
-  const recomputeScaleFactor$ = A.boolOpt(recomputeScaleFactor_, 'F.interpolate()', "recomputeScaleFactor");
-  if (antialias_ === undefined) antialias_ = false;
-  const antialias$ = A.bool(antialias_, 'F.interpolate()', "antialias");
-  return wrap(R.op_F_interpolate(input$, size$, scaleFactor$, mode$, alignCorners$, recomputeScaleFactor$, antialias$));
+  if (n <= 7 && (o === undefined || A.hasOnlyKeys(o, K_F_interpolate_1)) && A.given((n > 0 ? a[0] : o?.input), (v) => (v instanceof Tensor)) && A.absentOr((n > 1 ? a[1] : o?.size), (v) => (Array.isArray(v) || v === null)) && A.absentOr((n > 2 ? a[2] : o?.scaleFactor), (v) => (typeof v === 'number' || Array.isArray(v) || v === null)) && A.absentOr((n > 3 ? a[3] : o?.mode), (v) => (typeof v === 'string')) && A.absentOr((n > 4 ? a[4] : o?.alignCorners), (v) => (typeof v === 'boolean' || v === null)) && A.absentOr((n > 5 ? a[5] : o?.recomputeScaleFactor), (v) => (typeof v === 'boolean' || v === null)) && A.absentOr((n > 6 ? a[6] : o?.antialias), (v) => (typeof v === 'boolean'))) {
+    if (n > 7) throw A.tooMany('F.interpolate()', 7, n);
+    let input_: unknown = n > 0 ? a[0] : undefined;
+    let size_: unknown = n > 1 ? a[1] : undefined;
+    let scaleFactor_: unknown = n > 2 ? a[2] : undefined;
+    let mode_: unknown = n > 3 ? a[3] : undefined;
+    let alignCorners_: unknown = n > 4 ? a[4] : undefined;
+    let recomputeScaleFactor_: unknown = n > 5 ? a[5] : undefined;
+    let antialias_: unknown = n > 6 ? a[6] : undefined;
+    if (o !== undefined) {
+      A.onlyKeys(o, K_F_interpolate_1, 'F.interpolate()');
+      if (o.input !== undefined) {
+        if (n > 0) throw A.twice('F.interpolate()', "input");
+        input_ = o.input;
+      }
+      if (o.size !== undefined) {
+        if (n > 1) throw A.twice('F.interpolate()', "size");
+        size_ = o.size;
+      }
+      if (o.scaleFactor !== undefined) {
+        if (n > 2) throw A.twice('F.interpolate()', "scaleFactor");
+        scaleFactor_ = o.scaleFactor;
+      }
+      if (o.mode !== undefined) {
+        if (n > 3) throw A.twice('F.interpolate()', "mode");
+        mode_ = o.mode;
+      }
+      if (o.alignCorners !== undefined) {
+        if (n > 4) throw A.twice('F.interpolate()', "alignCorners");
+        alignCorners_ = o.alignCorners;
+      }
+      if (o.recomputeScaleFactor !== undefined) {
+        if (n > 5) throw A.twice('F.interpolate()', "recomputeScaleFactor");
+        recomputeScaleFactor_ = o.recomputeScaleFactor;
+      }
+      if (o.antialias !== undefined) {
+        if (n > 6) throw A.twice('F.interpolate()', "antialias");
+        antialias_ = o.antialias;
+      }
+    }
+    if (input_ === undefined) throw A.missing('F.interpolate()', "input");
+    const input$ = A.tensor(input_, 'F.interpolate()', "input");
+    if (size_ === undefined) size_ = null;
+    const size$ = A.intsOpt(size_, 'F.interpolate()', "size");
+    if (scaleFactor_ === undefined) scaleFactor_ = null;
+    const scaleFactor$ = A.floatsOpt(scaleFactor_, 'F.interpolate()', "scaleFactor");
+    if (mode_ === undefined) mode_ = "nearest";
+    const mode$ = A.choice(mode_, ["nearest","linear","bilinear","bicubic","trilinear","area","nearest-exact"] as const, 'F.interpolate()', "mode");
+    if (alignCorners_ === undefined) alignCorners_ = null;
+    const alignCorners$ = A.boolOpt(alignCorners_, 'F.interpolate()', "alignCorners");
+    if (recomputeScaleFactor_ === undefined) recomputeScaleFactor_ = null;
+    const recomputeScaleFactor$ = A.boolOpt(recomputeScaleFactor_, 'F.interpolate()', "recomputeScaleFactor");
+    if (antialias_ === undefined) antialias_ = false;
+    const antialias$ = A.bool(antialias_, 'F.interpolate()', "antialias");
+    return wrap(R.op_F_interpolate_1(input$, size$, scaleFactor$, mode$, alignCorners$, recomputeScaleFactor$, antialias$));
+  }
+  throw A.noSignature('F.interpolate()', a, ["interpolate(input: Tensor, size?: number | null, scaleFactor?: number | null, mode?: \"nearest\" | \"linear\" | \"bilinear\" | \"bicubic\" | \"trilinear\" | \"area\" | \"nearest-exact\", alignCorners?: boolean | null, recomputeScaleFactor?: boolean | null, antialias?: boolean)","interpolate(input: Tensor, size?: number[] | null, scaleFactor?: number | number[] | null, mode?: \"nearest\" | \"linear\" | \"bilinear\" | \"bicubic\" | \"trilinear\" | \"area\" | \"nearest-exact\", alignCorners?: boolean | null, recomputeScaleFactor?: boolean | null, antialias?: boolean)"]);
 }
 
 /** Softmax along `dim` (`{dtype}` casts first). */

@@ -60,7 +60,7 @@ export class Linear extends L.LinearImpl {
   constructor(inFeatures: number, options: { outFeatures: number; bias?: boolean; device?: Device | null; dtype?: DType | null });
   constructor(options: { inFeatures: number; outFeatures: number; bias?: boolean; device?: Device | null; dtype?: DType | null });
   constructor(...a: unknown[]) {
-    super(parseLinear(a));
+    super(parseLinear(a), "Linear");
   }
 }
 
@@ -128,7 +128,7 @@ export class Bilinear extends L.BilinearImpl {
   constructor(in1Features: number, options: { in2Features: number; outFeatures: number; bias?: boolean; device?: Device | null; dtype?: DType | null });
   constructor(options: { in1Features: number; in2Features: number; outFeatures: number; bias?: boolean; device?: Device | null; dtype?: DType | null });
   constructor(...a: unknown[]) {
-    super(parseBilinear(a));
+    super(parseBilinear(a), "Bilinear");
   }
 }
 
@@ -241,7 +241,7 @@ export class Conv1d extends L.ConvNdImpl {
   constructor(inChannels: number, options: { outChannels: number; kernelSize: number | number[]; stride?: number | number[]; padding?: number | number[] | "same" | "valid"; dilation?: number | number[]; groups?: number; bias?: boolean; paddingMode?: "zeros" | "reflect" | "replicate" | "circular"; device?: Device | null; dtype?: DType | null });
   constructor(options: { inChannels: number; outChannels: number; kernelSize: number | number[]; stride?: number | number[]; padding?: number | number[] | "same" | "valid"; dilation?: number | number[]; groups?: number; bias?: boolean; paddingMode?: "zeros" | "reflect" | "replicate" | "circular"; device?: Device | null; dtype?: DType | null });
   constructor(...a: unknown[]) {
-    super(parseConv1d(a));
+    super(parseConv1d(a), "Conv1d");
   }
 }
 
@@ -354,7 +354,7 @@ export class Conv2d extends L.Conv2dImpl {
   constructor(inChannels: number, options: { outChannels: number; kernelSize: number | number[]; stride?: number | number[]; padding?: number | number[] | "same" | "valid"; dilation?: number | number[]; groups?: number; bias?: boolean; paddingMode?: "zeros" | "reflect" | "replicate" | "circular"; device?: Device | null; dtype?: DType | null });
   constructor(options: { inChannels: number; outChannels: number; kernelSize: number | number[]; stride?: number | number[]; padding?: number | number[] | "same" | "valid"; dilation?: number | number[]; groups?: number; bias?: boolean; paddingMode?: "zeros" | "reflect" | "replicate" | "circular"; device?: Device | null; dtype?: DType | null });
   constructor(...a: unknown[]) {
-    super(parseConv2d(a));
+    super(parseConv2d(a), "Conv2d");
   }
 }
 
@@ -467,7 +467,7 @@ export class Conv3d extends L.ConvNdImpl {
   constructor(inChannels: number, options: { outChannels: number; kernelSize: number | number[]; stride?: number | number[]; padding?: number | number[] | "same" | "valid"; dilation?: number | number[]; groups?: number; bias?: boolean; paddingMode?: "zeros" | "reflect" | "replicate" | "circular"; device?: Device | null; dtype?: DType | null });
   constructor(options: { inChannels: number; outChannels: number; kernelSize: number | number[]; stride?: number | number[]; padding?: number | number[] | "same" | "valid"; dilation?: number | number[]; groups?: number; bias?: boolean; paddingMode?: "zeros" | "reflect" | "replicate" | "circular"; device?: Device | null; dtype?: DType | null });
   constructor(...a: unknown[]) {
-    super(parseConv3d(a));
+    super(parseConv3d(a), "Conv3d");
   }
 }
 
@@ -589,7 +589,7 @@ export class ConvTranspose1d extends L.ConvTransposeNdImpl {
   constructor(inChannels: number, options: { outChannels: number; kernelSize: number | number[]; stride?: number | number[]; padding?: number | number[]; outputPadding?: number | number[]; groups?: number; bias?: boolean; dilation?: number | number[]; paddingMode?: "zeros"; device?: Device | null; dtype?: DType | null });
   constructor(options: { inChannels: number; outChannels: number; kernelSize: number | number[]; stride?: number | number[]; padding?: number | number[]; outputPadding?: number | number[]; groups?: number; bias?: boolean; dilation?: number | number[]; paddingMode?: "zeros"; device?: Device | null; dtype?: DType | null });
   constructor(...a: unknown[]) {
-    super(parseConvTranspose1d(a));
+    super(parseConvTranspose1d(a), "ConvTranspose1d");
   }
 }
 
@@ -711,7 +711,7 @@ export class ConvTranspose2d extends L.ConvTransposeNdImpl {
   constructor(inChannels: number, options: { outChannels: number; kernelSize: number | number[]; stride?: number | number[]; padding?: number | number[]; outputPadding?: number | number[]; groups?: number; bias?: boolean; dilation?: number | number[]; paddingMode?: "zeros"; device?: Device | null; dtype?: DType | null });
   constructor(options: { inChannels: number; outChannels: number; kernelSize: number | number[]; stride?: number | number[]; padding?: number | number[]; outputPadding?: number | number[]; groups?: number; bias?: boolean; dilation?: number | number[]; paddingMode?: "zeros"; device?: Device | null; dtype?: DType | null });
   constructor(...a: unknown[]) {
-    super(parseConvTranspose2d(a));
+    super(parseConvTranspose2d(a), "ConvTranspose2d");
   }
 }
 
@@ -833,7 +833,7 @@ export class ConvTranspose3d extends L.ConvTransposeNdImpl {
   constructor(inChannels: number, options: { outChannels: number; kernelSize: number | number[]; stride?: number | number[]; padding?: number | number[]; outputPadding?: number | number[]; groups?: number; bias?: boolean; dilation?: number | number[]; paddingMode?: "zeros"; device?: Device | null; dtype?: DType | null });
   constructor(options: { inChannels: number; outChannels: number; kernelSize: number | number[]; stride?: number | number[]; padding?: number | number[]; outputPadding?: number | number[]; groups?: number; bias?: boolean; dilation?: number | number[]; paddingMode?: "zeros"; device?: Device | null; dtype?: DType | null });
   constructor(...a: unknown[]) {
-    super(parseConvTranspose3d(a));
+    super(parseConvTranspose3d(a), "ConvTranspose3d");
   }
 }
 
@@ -915,7 +915,7 @@ export class BatchNorm1d extends L.BatchNormNativeImpl {
   constructor(numFeatures: number, options?: { eps?: number; momentum?: number | null; affine?: boolean; trackRunningStats?: boolean; device?: Device | null; dtype?: DType | null; bias?: boolean });
   constructor(options: { numFeatures: number; eps?: number; momentum?: number | null; affine?: boolean; trackRunningStats?: boolean; device?: Device | null; dtype?: DType | null; bias?: boolean });
   constructor(...a: unknown[]) {
-    super(parseBatchNorm1d(a));
+    super(parseBatchNorm1d(a), "BatchNorm1d");
   }
 }
 
@@ -997,7 +997,7 @@ export class BatchNorm2d extends L.BatchNormNativeImpl {
   constructor(numFeatures: number, options?: { eps?: number; momentum?: number | null; affine?: boolean; trackRunningStats?: boolean; device?: Device | null; dtype?: DType | null; bias?: boolean });
   constructor(options: { numFeatures: number; eps?: number; momentum?: number | null; affine?: boolean; trackRunningStats?: boolean; device?: Device | null; dtype?: DType | null; bias?: boolean });
   constructor(...a: unknown[]) {
-    super(parseBatchNorm2d(a));
+    super(parseBatchNorm2d(a), "BatchNorm2d");
   }
 }
 
@@ -1079,7 +1079,7 @@ export class BatchNorm3d extends L.BatchNormImpl {
   constructor(numFeatures: number, options?: { eps?: number; momentum?: number | null; affine?: boolean; trackRunningStats?: boolean; device?: Device | null; dtype?: DType | null; bias?: boolean });
   constructor(options: { numFeatures: number; eps?: number; momentum?: number | null; affine?: boolean; trackRunningStats?: boolean; device?: Device | null; dtype?: DType | null; bias?: boolean });
   constructor(...a: unknown[]) {
-    super(parseBatchNorm3d(a));
+    super(parseBatchNorm3d(a), "BatchNorm3d");
   }
 }
 
@@ -1161,7 +1161,7 @@ export class InstanceNorm1d extends L.InstanceNormImpl {
   constructor(numFeatures: number, options?: { eps?: number; momentum?: number | null; affine?: boolean; trackRunningStats?: boolean; device?: Device | null; dtype?: DType | null; bias?: boolean });
   constructor(options: { numFeatures: number; eps?: number; momentum?: number | null; affine?: boolean; trackRunningStats?: boolean; device?: Device | null; dtype?: DType | null; bias?: boolean });
   constructor(...a: unknown[]) {
-    super(parseInstanceNorm1d(a));
+    super(parseInstanceNorm1d(a), "InstanceNorm1d");
   }
 }
 
@@ -1243,7 +1243,7 @@ export class InstanceNorm2d extends L.InstanceNormImpl {
   constructor(numFeatures: number, options?: { eps?: number; momentum?: number | null; affine?: boolean; trackRunningStats?: boolean; device?: Device | null; dtype?: DType | null; bias?: boolean });
   constructor(options: { numFeatures: number; eps?: number; momentum?: number | null; affine?: boolean; trackRunningStats?: boolean; device?: Device | null; dtype?: DType | null; bias?: boolean });
   constructor(...a: unknown[]) {
-    super(parseInstanceNorm2d(a));
+    super(parseInstanceNorm2d(a), "InstanceNorm2d");
   }
 }
 
@@ -1325,7 +1325,7 @@ export class InstanceNorm3d extends L.InstanceNormImpl {
   constructor(numFeatures: number, options?: { eps?: number; momentum?: number | null; affine?: boolean; trackRunningStats?: boolean; device?: Device | null; dtype?: DType | null; bias?: boolean });
   constructor(options: { numFeatures: number; eps?: number; momentum?: number | null; affine?: boolean; trackRunningStats?: boolean; device?: Device | null; dtype?: DType | null; bias?: boolean });
   constructor(...a: unknown[]) {
-    super(parseInstanceNorm3d(a));
+    super(parseInstanceNorm3d(a), "InstanceNorm3d");
   }
 }
 
@@ -1393,7 +1393,7 @@ export class LayerNorm extends L.LayerNormImpl {
   constructor(normalizedShape: number | number[], options?: { eps?: number; elementwiseAffine?: boolean; bias?: boolean; device?: Device | null; dtype?: DType | null });
   constructor(options: { normalizedShape: number | number[]; eps?: number; elementwiseAffine?: boolean; bias?: boolean; device?: Device | null; dtype?: DType | null });
   constructor(...a: unknown[]) {
-    super(parseLayerNorm(a));
+    super(parseLayerNorm(a), "LayerNorm");
   }
 }
 
@@ -1466,7 +1466,7 @@ export class GroupNorm extends L.GroupNormImpl {
   constructor(numGroups: number, options: { numChannels: number; eps?: number; affine?: boolean; device?: Device | null; dtype?: DType | null; bias?: boolean });
   constructor(options: { numGroups: number; numChannels: number; eps?: number; affine?: boolean; device?: Device | null; dtype?: DType | null; bias?: boolean });
   constructor(...a: unknown[]) {
-    super(parseGroupNorm(a));
+    super(parseGroupNorm(a), "GroupNorm");
   }
 }
 
@@ -1525,7 +1525,7 @@ export class RMSNorm extends L.RMSNormImpl {
   constructor(normalizedShape: number | number[], options?: { eps?: number | null; elementwiseAffine?: boolean; device?: Device | null; dtype?: DType | null });
   constructor(options: { normalizedShape: number | number[]; eps?: number | null; elementwiseAffine?: boolean; device?: Device | null; dtype?: DType | null });
   constructor(...a: unknown[]) {
-    super(parseRMSNorm(a));
+    super(parseRMSNorm(a), "RMSNorm");
   }
 }
 
@@ -1638,7 +1638,7 @@ export class Embedding extends L.EmbeddingImpl {
   constructor(numEmbeddings: number, options: { embeddingDim: number; paddingIdx?: number | null; maxNorm?: number | null; normType?: number; scaleGradByFreq?: boolean; sparse?: boolean; weight?: Tensor | null; freeze?: boolean; device?: Device | null; dtype?: DType | null });
   constructor(options: { numEmbeddings: number; embeddingDim: number; paddingIdx?: number | null; maxNorm?: number | null; normType?: number; scaleGradByFreq?: boolean; sparse?: boolean; weight?: Tensor | null; freeze?: boolean; device?: Device | null; dtype?: DType | null });
   constructor(...a: unknown[]) {
-    super(parseEmbedding(a));
+    super(parseEmbedding(a), "Embedding");
   }
 }
 
@@ -1714,7 +1714,7 @@ export class MaxPool1d extends L.PoolImpl {
   constructor(kernelSize: number | number[], options?: { stride?: number | number[] | null; padding?: number | number[]; dilation?: number | number[]; returnIndices?: boolean; ceilMode?: boolean });
   constructor(options: { kernelSize: number | number[]; stride?: number | number[] | null; padding?: number | number[]; dilation?: number | number[]; returnIndices?: boolean; ceilMode?: boolean });
   constructor(...a: unknown[]) {
-    super(parseMaxPool1d(a));
+    super(parseMaxPool1d(a), "MaxPool1d");
   }
 }
 
@@ -1790,7 +1790,7 @@ export class MaxPool2d extends L.MaxPool2dImpl {
   constructor(kernelSize: number | number[], options?: { stride?: number | number[] | null; padding?: number | number[]; dilation?: number | number[]; returnIndices?: boolean; ceilMode?: boolean });
   constructor(options: { kernelSize: number | number[]; stride?: number | number[] | null; padding?: number | number[]; dilation?: number | number[]; returnIndices?: boolean; ceilMode?: boolean });
   constructor(...a: unknown[]) {
-    super(parseMaxPool2d(a));
+    super(parseMaxPool2d(a), "MaxPool2d");
   }
 }
 
@@ -1866,7 +1866,7 @@ export class MaxPool3d extends L.PoolImpl {
   constructor(kernelSize: number | number[], options?: { stride?: number | number[] | null; padding?: number | number[]; dilation?: number | number[]; returnIndices?: boolean; ceilMode?: boolean });
   constructor(options: { kernelSize: number | number[]; stride?: number | number[] | null; padding?: number | number[]; dilation?: number | number[]; returnIndices?: boolean; ceilMode?: boolean });
   constructor(...a: unknown[]) {
-    super(parseMaxPool3d(a));
+    super(parseMaxPool3d(a), "MaxPool3d");
   }
 }
 
@@ -1933,7 +1933,7 @@ export class AvgPool1d extends L.PoolImpl {
   constructor(kernelSize: number | number[], options?: { stride?: number | number[] | null; padding?: number | number[]; ceilMode?: boolean; countIncludePad?: boolean });
   constructor(options: { kernelSize: number | number[]; stride?: number | number[] | null; padding?: number | number[]; ceilMode?: boolean; countIncludePad?: boolean });
   constructor(...a: unknown[]) {
-    super(parseAvgPool1d(a));
+    super(parseAvgPool1d(a), "AvgPool1d");
   }
 }
 
@@ -2009,7 +2009,7 @@ export class AvgPool2d extends L.AvgPool2dImpl {
   constructor(kernelSize: number | number[], options?: { stride?: number | number[] | null; padding?: number | number[]; ceilMode?: boolean; countIncludePad?: boolean; divisorOverride?: number | null });
   constructor(options: { kernelSize: number | number[]; stride?: number | number[] | null; padding?: number | number[]; ceilMode?: boolean; countIncludePad?: boolean; divisorOverride?: number | null });
   constructor(...a: unknown[]) {
-    super(parseAvgPool2d(a));
+    super(parseAvgPool2d(a), "AvgPool2d");
   }
 }
 
@@ -2085,7 +2085,7 @@ export class AvgPool3d extends L.PoolImpl {
   constructor(kernelSize: number | number[], options?: { stride?: number | number[] | null; padding?: number | number[]; ceilMode?: boolean; countIncludePad?: boolean; divisorOverride?: number | null });
   constructor(options: { kernelSize: number | number[]; stride?: number | number[] | null; padding?: number | number[]; ceilMode?: boolean; countIncludePad?: boolean; divisorOverride?: number | null });
   constructor(...a: unknown[]) {
-    super(parseAvgPool3d(a));
+    super(parseAvgPool3d(a), "AvgPool3d");
   }
 }
 
@@ -2116,7 +2116,7 @@ export class AdaptiveAvgPool1d extends L.PoolImpl {
   constructor(outputSize: number | number[]);
   constructor(options: { outputSize: number | number[] });
   constructor(...a: unknown[]) {
-    super(parseAdaptiveAvgPool1d(a));
+    super(parseAdaptiveAvgPool1d(a), "AdaptiveAvgPool1d");
   }
 }
 
@@ -2147,7 +2147,7 @@ export class AdaptiveAvgPool2d extends L.AdaptiveAvgPool2dImpl {
   constructor(outputSize: number | number[]);
   constructor(options: { outputSize: number | number[] });
   constructor(...a: unknown[]) {
-    super(parseAdaptiveAvgPool2d(a));
+    super(parseAdaptiveAvgPool2d(a), "AdaptiveAvgPool2d");
   }
 }
 
@@ -2178,7 +2178,7 @@ export class AdaptiveAvgPool3d extends L.PoolImpl {
   constructor(outputSize: number | number[]);
   constructor(options: { outputSize: number | number[] });
   constructor(...a: unknown[]) {
-    super(parseAdaptiveAvgPool3d(a));
+    super(parseAdaptiveAvgPool3d(a), "AdaptiveAvgPool3d");
   }
 }
 
@@ -2218,7 +2218,7 @@ export class AdaptiveMaxPool1d extends L.PoolImpl {
   constructor(outputSize: number | number[], options?: { returnIndices?: boolean });
   constructor(options: { outputSize: number | number[]; returnIndices?: boolean });
   constructor(...a: unknown[]) {
-    super(parseAdaptiveMaxPool1d(a));
+    super(parseAdaptiveMaxPool1d(a), "AdaptiveMaxPool1d");
   }
 }
 
@@ -2258,7 +2258,7 @@ export class AdaptiveMaxPool2d extends L.PoolImpl {
   constructor(outputSize: number | number[], options?: { returnIndices?: boolean });
   constructor(options: { outputSize: number | number[]; returnIndices?: boolean });
   constructor(...a: unknown[]) {
-    super(parseAdaptiveMaxPool2d(a));
+    super(parseAdaptiveMaxPool2d(a), "AdaptiveMaxPool2d");
   }
 }
 
@@ -2298,14 +2298,14 @@ export class AdaptiveMaxPool3d extends L.PoolImpl {
   constructor(outputSize: number | number[], options?: { returnIndices?: boolean });
   constructor(options: { outputSize: number | number[]; returnIndices?: boolean });
   constructor(...a: unknown[]) {
-    super(parseAdaptiveMaxPool3d(a));
+    super(parseAdaptiveMaxPool3d(a), "AdaptiveMaxPool3d");
   }
 }
 
 /** The checked constructor arguments of {@link Upsample}, defaults applied. */
 export interface UpsampleArgs {
-  size: number[] | null;
-  scaleFactor: number[] | null;
+  size: number | null | number[] | null;
+  scaleFactor: number | null | number[] | null;
   mode: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact";
   alignCorners: boolean | null;
   recomputeScaleFactor: boolean | null;
@@ -2345,9 +2345,9 @@ function parseUpsample(a: unknown[]): UpsampleArgs {
     }
   }
   if (size_ === undefined) size_ = null;
-  const size$ = A.intsNOpt(size_, 1, 'nn.Upsample()', "size");
+  const size$ = ((typeof size_ === 'number' || size_ === null) ? A.intOpt(size_, 'nn.Upsample()', "size") : (Array.isArray(size_) || size_ === null) ? A.intsOpt(size_, 'nn.Upsample()', "size") : A.fail(A.bad('nn.Upsample()', "size", "number | null or number[] | null", size_)));
   if (scaleFactor_ === undefined) scaleFactor_ = null;
-  const scaleFactor$ = A.floatsOpt(scaleFactor_, 'nn.Upsample()', "scaleFactor");
+  const scaleFactor$ = ((typeof scaleFactor_ === 'number' || scaleFactor_ === null) ? A.floatOpt(scaleFactor_, 'nn.Upsample()', "scaleFactor") : (typeof scaleFactor_ === 'number' || Array.isArray(scaleFactor_) || scaleFactor_ === null) ? A.floatsOpt(scaleFactor_, 'nn.Upsample()', "scaleFactor") : A.fail(A.bad('nn.Upsample()', "scaleFactor", "number | null or number | number[] | null", scaleFactor_)));
   if (mode_ === undefined) mode_ = "nearest";
   const mode$ = A.choice(mode_, ["nearest","linear","bilinear","bicubic","trilinear","area","nearest-exact"] as const, 'nn.Upsample()', "mode");
   if (alignCorners_ === undefined) alignCorners_ = null;
@@ -2358,14 +2358,14 @@ function parseUpsample(a: unknown[]): UpsampleArgs {
 }
 /** Resamples to `size` or by `scaleFactor` (F.interpolate). */
 export class Upsample extends L.UpsampleImpl {
-  constructor(size?: number | number[] | null, scaleFactor?: number | number[] | null, mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact", alignCorners?: boolean | null, recomputeScaleFactor?: boolean | null);
-  constructor(size?: number | number[] | null, scaleFactor?: number | number[] | null, mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact", alignCorners?: boolean | null, options?: { recomputeScaleFactor?: boolean | null });
-  constructor(size?: number | number[] | null, scaleFactor?: number | number[] | null, mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact", options?: { alignCorners?: boolean | null; recomputeScaleFactor?: boolean | null });
-  constructor(size?: number | number[] | null, scaleFactor?: number | number[] | null, options?: { mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact"; alignCorners?: boolean | null; recomputeScaleFactor?: boolean | null });
-  constructor(size?: number | number[] | null, options?: { scaleFactor?: number | number[] | null; mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact"; alignCorners?: boolean | null; recomputeScaleFactor?: boolean | null });
-  constructor(options?: { size?: number | number[] | null; scaleFactor?: number | number[] | null; mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact"; alignCorners?: boolean | null; recomputeScaleFactor?: boolean | null });
+  constructor(size?: number | null | number[], scaleFactor?: number | null | number[], mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact", alignCorners?: boolean | null, recomputeScaleFactor?: boolean | null);
+  constructor(size?: number | null | number[], scaleFactor?: number | null | number[], mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact", alignCorners?: boolean | null, options?: { recomputeScaleFactor?: boolean | null });
+  constructor(size?: number | null | number[], scaleFactor?: number | null | number[], mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact", options?: { alignCorners?: boolean | null; recomputeScaleFactor?: boolean | null });
+  constructor(size?: number | null | number[], scaleFactor?: number | null | number[], options?: { mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact"; alignCorners?: boolean | null; recomputeScaleFactor?: boolean | null });
+  constructor(size?: number | null | number[], options?: { scaleFactor?: number | null | number[]; mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact"; alignCorners?: boolean | null; recomputeScaleFactor?: boolean | null });
+  constructor(options?: { size?: number | null | number[]; scaleFactor?: number | null | number[]; mode?: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | "nearest-exact"; alignCorners?: boolean | null; recomputeScaleFactor?: boolean | null });
   constructor(...a: unknown[]) {
-    super(parseUpsample(a));
+    super(parseUpsample(a), "Upsample");
   }
 }
 
@@ -2405,7 +2405,7 @@ export class Flatten extends L.FlattenImpl {
   constructor(startDim?: number, options?: { endDim?: number });
   constructor(options?: { startDim?: number; endDim?: number });
   constructor(...a: unknown[]) {
-    super(parseFlatten(a));
+    super(parseFlatten(a), "Flatten");
   }
 }
 
@@ -2445,7 +2445,7 @@ export class Unflatten extends L.UnflattenImpl {
   constructor(dim: number, options: { unflattenedSize: number[] });
   constructor(options: { dim: number; unflattenedSize: number[] });
   constructor(...a: unknown[]) {
-    super(parseUnflatten(a));
+    super(parseUnflatten(a), "Unflatten");
   }
 }
 
@@ -2476,7 +2476,7 @@ export class PixelShuffle extends L.ActivationImpl {
   constructor(upscaleFactor: number);
   constructor(options: { upscaleFactor: number });
   constructor(...a: unknown[]) {
-    super(parsePixelShuffle(a));
+    super(parsePixelShuffle(a), "PixelShuffle");
   }
 }
 
@@ -2516,7 +2516,7 @@ export class CosineSimilarity extends L.ActivationImpl {
   constructor(dim?: number, options?: { eps?: number });
   constructor(options?: { dim?: number; eps?: number });
   constructor(...a: unknown[]) {
-    super(parseCosineSimilarity(a));
+    super(parseCosineSimilarity(a), "CosineSimilarity");
   }
 }
 
@@ -2565,7 +2565,7 @@ export class PairwiseDistance extends L.ActivationImpl {
   constructor(p?: number, options?: { eps?: number; keepdim?: boolean });
   constructor(options?: { p?: number; eps?: number; keepdim?: boolean });
   constructor(...a: unknown[]) {
-    super(parsePairwiseDistance(a));
+    super(parsePairwiseDistance(a), "PairwiseDistance");
   }
 }
 
@@ -2605,7 +2605,7 @@ export class ConstantPad1d extends L.PadImpl {
   constructor(padding: number | number[], options: { value: number });
   constructor(options: { padding: number | number[]; value: number });
   constructor(...a: unknown[]) {
-    super(parseConstantPad1d(a));
+    super(parseConstantPad1d(a), "ConstantPad1d");
   }
 }
 
@@ -2645,7 +2645,7 @@ export class ConstantPad2d extends L.PadImpl {
   constructor(padding: number | number[], options: { value: number });
   constructor(options: { padding: number | number[]; value: number });
   constructor(...a: unknown[]) {
-    super(parseConstantPad2d(a));
+    super(parseConstantPad2d(a), "ConstantPad2d");
   }
 }
 
@@ -2685,7 +2685,7 @@ export class ConstantPad3d extends L.PadImpl {
   constructor(padding: number | number[], options: { value: number });
   constructor(options: { padding: number | number[]; value: number });
   constructor(...a: unknown[]) {
-    super(parseConstantPad3d(a));
+    super(parseConstantPad3d(a), "ConstantPad3d");
   }
 }
 
@@ -2716,7 +2716,7 @@ export class ZeroPad1d extends L.PadImpl {
   constructor(padding: number | number[]);
   constructor(options: { padding: number | number[] });
   constructor(...a: unknown[]) {
-    super(parseZeroPad1d(a));
+    super(parseZeroPad1d(a), "ZeroPad1d");
   }
 }
 
@@ -2747,7 +2747,7 @@ export class ZeroPad2d extends L.PadImpl {
   constructor(padding: number | number[]);
   constructor(options: { padding: number | number[] });
   constructor(...a: unknown[]) {
-    super(parseZeroPad2d(a));
+    super(parseZeroPad2d(a), "ZeroPad2d");
   }
 }
 
@@ -2778,7 +2778,7 @@ export class ZeroPad3d extends L.PadImpl {
   constructor(padding: number | number[]);
   constructor(options: { padding: number | number[] });
   constructor(...a: unknown[]) {
-    super(parseZeroPad3d(a));
+    super(parseZeroPad3d(a), "ZeroPad3d");
   }
 }
 
@@ -2809,7 +2809,7 @@ export class ReflectionPad1d extends L.PadImpl {
   constructor(padding: number | number[]);
   constructor(options: { padding: number | number[] });
   constructor(...a: unknown[]) {
-    super(parseReflectionPad1d(a));
+    super(parseReflectionPad1d(a), "ReflectionPad1d");
   }
 }
 
@@ -2840,7 +2840,7 @@ export class ReflectionPad2d extends L.PadImpl {
   constructor(padding: number | number[]);
   constructor(options: { padding: number | number[] });
   constructor(...a: unknown[]) {
-    super(parseReflectionPad2d(a));
+    super(parseReflectionPad2d(a), "ReflectionPad2d");
   }
 }
 
@@ -2871,7 +2871,7 @@ export class ReflectionPad3d extends L.PadImpl {
   constructor(padding: number | number[]);
   constructor(options: { padding: number | number[] });
   constructor(...a: unknown[]) {
-    super(parseReflectionPad3d(a));
+    super(parseReflectionPad3d(a), "ReflectionPad3d");
   }
 }
 
@@ -2902,7 +2902,7 @@ export class ReplicationPad1d extends L.PadImpl {
   constructor(padding: number | number[]);
   constructor(options: { padding: number | number[] });
   constructor(...a: unknown[]) {
-    super(parseReplicationPad1d(a));
+    super(parseReplicationPad1d(a), "ReplicationPad1d");
   }
 }
 
@@ -2933,7 +2933,7 @@ export class ReplicationPad2d extends L.PadImpl {
   constructor(padding: number | number[]);
   constructor(options: { padding: number | number[] });
   constructor(...a: unknown[]) {
-    super(parseReplicationPad2d(a));
+    super(parseReplicationPad2d(a), "ReplicationPad2d");
   }
 }
 
@@ -2964,7 +2964,7 @@ export class ReplicationPad3d extends L.PadImpl {
   constructor(padding: number | number[]);
   constructor(options: { padding: number | number[] });
   constructor(...a: unknown[]) {
-    super(parseReplicationPad3d(a));
+    super(parseReplicationPad3d(a), "ReplicationPad3d");
   }
 }
 
@@ -2995,7 +2995,7 @@ export class CircularPad1d extends L.PadImpl {
   constructor(padding: number | number[]);
   constructor(options: { padding: number | number[] });
   constructor(...a: unknown[]) {
-    super(parseCircularPad1d(a));
+    super(parseCircularPad1d(a), "CircularPad1d");
   }
 }
 
@@ -3026,7 +3026,7 @@ export class CircularPad2d extends L.PadImpl {
   constructor(padding: number | number[]);
   constructor(options: { padding: number | number[] });
   constructor(...a: unknown[]) {
-    super(parseCircularPad2d(a));
+    super(parseCircularPad2d(a), "CircularPad2d");
   }
 }
 
@@ -3057,7 +3057,7 @@ export class CircularPad3d extends L.PadImpl {
   constructor(padding: number | number[]);
   constructor(options: { padding: number | number[] });
   constructor(...a: unknown[]) {
-    super(parseCircularPad3d(a));
+    super(parseCircularPad3d(a), "CircularPad3d");
   }
 }
 
@@ -3097,7 +3097,7 @@ export class Dropout extends L.DropoutNativeImpl {
   constructor(p?: number, options?: { inplace?: boolean });
   constructor(options?: { p?: number; inplace?: boolean });
   constructor(...a: unknown[]) {
-    super(parseDropout(a));
+    super(parseDropout(a), "Dropout");
   }
 }
 
@@ -3137,7 +3137,7 @@ export class Dropout1d extends L.DropoutImpl {
   constructor(p?: number, options?: { inplace?: boolean });
   constructor(options?: { p?: number; inplace?: boolean });
   constructor(...a: unknown[]) {
-    super(parseDropout1d(a));
+    super(parseDropout1d(a), "Dropout1d");
   }
 }
 
@@ -3177,7 +3177,7 @@ export class Dropout2d extends L.DropoutImpl {
   constructor(p?: number, options?: { inplace?: boolean });
   constructor(options?: { p?: number; inplace?: boolean });
   constructor(...a: unknown[]) {
-    super(parseDropout2d(a));
+    super(parseDropout2d(a), "Dropout2d");
   }
 }
 
@@ -3217,7 +3217,7 @@ export class Dropout3d extends L.DropoutImpl {
   constructor(p?: number, options?: { inplace?: boolean });
   constructor(options?: { p?: number; inplace?: boolean });
   constructor(...a: unknown[]) {
-    super(parseDropout3d(a));
+    super(parseDropout3d(a), "Dropout3d");
   }
 }
 
@@ -3257,7 +3257,7 @@ export class AlphaDropout extends L.DropoutImpl {
   constructor(p?: number, options?: { inplace?: boolean });
   constructor(options?: { p?: number; inplace?: boolean });
   constructor(...a: unknown[]) {
-    super(parseAlphaDropout(a));
+    super(parseAlphaDropout(a), "AlphaDropout");
   }
 }
 
@@ -3297,7 +3297,7 @@ export class FeatureAlphaDropout extends L.DropoutImpl {
   constructor(p?: number, options?: { inplace?: boolean });
   constructor(options?: { p?: number; inplace?: boolean });
   constructor(...a: unknown[]) {
-    super(parseFeatureAlphaDropout(a));
+    super(parseFeatureAlphaDropout(a), "FeatureAlphaDropout");
   }
 }
 
@@ -3328,7 +3328,7 @@ export class ReLU extends L.NativeActivationImpl {
   constructor(inplace?: boolean);
   constructor(options?: { inplace?: boolean });
   constructor(...a: unknown[]) {
-    super(parseReLU(a));
+    super(parseReLU(a), "ReLU");
   }
 }
 
@@ -3368,7 +3368,7 @@ export class LeakyReLU extends L.NativeActivationImpl {
   constructor(negativeSlope?: number, options?: { inplace?: boolean });
   constructor(options?: { negativeSlope?: number; inplace?: boolean });
   constructor(...a: unknown[]) {
-    super(parseLeakyReLU(a));
+    super(parseLeakyReLU(a), "LeakyReLU");
   }
 }
 
@@ -3399,7 +3399,7 @@ export class GELU extends L.NativeActivationImpl {
   constructor(approximate?: "none" | "tanh");
   constructor(options?: { approximate?: "none" | "tanh" });
   constructor(...a: unknown[]) {
-    super(parseGELU(a));
+    super(parseGELU(a), "GELU");
   }
 }
 
@@ -3419,7 +3419,7 @@ function parseSigmoid(a: unknown[]): SigmoidArgs {
 export class Sigmoid extends L.NativeActivationImpl {
   constructor();
   constructor(...a: unknown[]) {
-    super(parseSigmoid(a));
+    super(parseSigmoid(a), "Sigmoid");
   }
 }
 
@@ -3439,7 +3439,7 @@ function parseTanh(a: unknown[]): TanhArgs {
 export class Tanh extends L.NativeActivationImpl {
   constructor();
   constructor(...a: unknown[]) {
-    super(parseTanh(a));
+    super(parseTanh(a), "Tanh");
   }
 }
 
@@ -3470,7 +3470,7 @@ export class Softmax extends L.NativeActivationImpl {
   constructor(dim?: number | null);
   constructor(options?: { dim?: number | null });
   constructor(...a: unknown[]) {
-    super(parseSoftmax(a));
+    super(parseSoftmax(a), "Softmax");
   }
 }
 
@@ -3501,7 +3501,7 @@ export class LogSoftmax extends L.NativeActivationImpl {
   constructor(dim?: number | null);
   constructor(options?: { dim?: number | null });
   constructor(...a: unknown[]) {
-    super(parseLogSoftmax(a));
+    super(parseLogSoftmax(a), "LogSoftmax");
   }
 }
 
@@ -3532,7 +3532,7 @@ export class Softmin extends L.ActivationImpl {
   constructor(dim?: number | null);
   constructor(options?: { dim?: number | null });
   constructor(...a: unknown[]) {
-    super(parseSoftmin(a));
+    super(parseSoftmin(a), "Softmin");
   }
 }
 
@@ -3563,7 +3563,7 @@ export class ReLU6 extends L.ActivationImpl {
   constructor(inplace?: boolean);
   constructor(options?: { inplace?: boolean });
   constructor(...a: unknown[]) {
-    super(parseReLU6(a));
+    super(parseReLU6(a), "ReLU6");
   }
 }
 
@@ -3603,7 +3603,7 @@ export class ELU extends L.ActivationImpl {
   constructor(alpha?: number, options?: { inplace?: boolean });
   constructor(options?: { alpha?: number; inplace?: boolean });
   constructor(...a: unknown[]) {
-    super(parseELU(a));
+    super(parseELU(a), "ELU");
   }
 }
 
@@ -3634,7 +3634,7 @@ export class SELU extends L.ActivationImpl {
   constructor(inplace?: boolean);
   constructor(options?: { inplace?: boolean });
   constructor(...a: unknown[]) {
-    super(parseSELU(a));
+    super(parseSELU(a), "SELU");
   }
 }
 
@@ -3674,7 +3674,7 @@ export class CELU extends L.ActivationImpl {
   constructor(alpha?: number, options?: { inplace?: boolean });
   constructor(options?: { alpha?: number; inplace?: boolean });
   constructor(...a: unknown[]) {
-    super(parseCELU(a));
+    super(parseCELU(a), "CELU");
   }
 }
 
@@ -3705,7 +3705,7 @@ export class SiLU extends L.ActivationImpl {
   constructor(inplace?: boolean);
   constructor(options?: { inplace?: boolean });
   constructor(...a: unknown[]) {
-    super(parseSiLU(a));
+    super(parseSiLU(a), "SiLU");
   }
 }
 
@@ -3736,7 +3736,7 @@ export class Mish extends L.ActivationImpl {
   constructor(inplace?: boolean);
   constructor(options?: { inplace?: boolean });
   constructor(...a: unknown[]) {
-    super(parseMish(a));
+    super(parseMish(a), "Mish");
   }
 }
 
@@ -3767,7 +3767,7 @@ export class Hardswish extends L.ActivationImpl {
   constructor(inplace?: boolean);
   constructor(options?: { inplace?: boolean });
   constructor(...a: unknown[]) {
-    super(parseHardswish(a));
+    super(parseHardswish(a), "Hardswish");
   }
 }
 
@@ -3798,7 +3798,7 @@ export class Hardsigmoid extends L.ActivationImpl {
   constructor(inplace?: boolean);
   constructor(options?: { inplace?: boolean });
   constructor(...a: unknown[]) {
-    super(parseHardsigmoid(a));
+    super(parseHardsigmoid(a), "Hardsigmoid");
   }
 }
 
@@ -3847,7 +3847,7 @@ export class Hardtanh extends L.ActivationImpl {
   constructor(minVal?: number, options?: { maxVal?: number; inplace?: boolean });
   constructor(options?: { minVal?: number; maxVal?: number; inplace?: boolean });
   constructor(...a: unknown[]) {
-    super(parseHardtanh(a));
+    super(parseHardtanh(a), "Hardtanh");
   }
 }
 
@@ -3896,7 +3896,7 @@ export class Threshold extends L.ActivationImpl {
   constructor(threshold: number, options: { value: number; inplace?: boolean });
   constructor(options: { threshold: number; value: number; inplace?: boolean });
   constructor(...a: unknown[]) {
-    super(parseThreshold(a));
+    super(parseThreshold(a), "Threshold");
   }
 }
 
@@ -3936,7 +3936,7 @@ export class Softplus extends L.ActivationImpl {
   constructor(beta?: number, options?: { threshold?: number });
   constructor(options?: { beta?: number; threshold?: number });
   constructor(...a: unknown[]) {
-    super(parseSoftplus(a));
+    super(parseSoftplus(a), "Softplus");
   }
 }
 
@@ -3956,7 +3956,7 @@ function parseSoftsign(a: unknown[]): SoftsignArgs {
 export class Softsign extends L.ActivationImpl {
   constructor();
   constructor(...a: unknown[]) {
-    super(parseSoftsign(a));
+    super(parseSoftsign(a), "Softsign");
   }
 }
 
@@ -3976,7 +3976,7 @@ function parseTanhshrink(a: unknown[]): TanhshrinkArgs {
 export class Tanhshrink extends L.ActivationImpl {
   constructor();
   constructor(...a: unknown[]) {
-    super(parseTanhshrink(a));
+    super(parseTanhshrink(a), "Tanhshrink");
   }
 }
 
@@ -3996,7 +3996,7 @@ function parseLogSigmoid(a: unknown[]): LogSigmoidArgs {
 export class LogSigmoid extends L.ActivationImpl {
   constructor();
   constructor(...a: unknown[]) {
-    super(parseLogSigmoid(a));
+    super(parseLogSigmoid(a), "LogSigmoid");
   }
 }
 
@@ -4027,7 +4027,7 @@ export class GLU extends L.ActivationImpl {
   constructor(dim?: number);
   constructor(options?: { dim?: number });
   constructor(...a: unknown[]) {
-    super(parseGLU(a));
+    super(parseGLU(a), "GLU");
   }
 }
 
@@ -4077,7 +4077,7 @@ export class PReLU extends L.PReLUImpl {
   constructor(numParameters?: number, options?: { init?: number; device?: Device | null; dtype?: DType | null });
   constructor(options?: { numParameters?: number; init?: number; device?: Device | null; dtype?: DType | null });
   constructor(...a: unknown[]) {
-    super(parsePReLU(a));
+    super(parsePReLU(a), "PReLU");
   }
 }
 
@@ -4104,7 +4104,7 @@ function parseL1Loss(a: unknown[]): L1LossArgs {
 export class L1Loss extends L.LossImpl {
   constructor(options?: { reduction?: "none" | "mean" | "sum" });
   constructor(...a: unknown[]) {
-    super(parseL1Loss(a));
+    super(parseL1Loss(a), "L1Loss");
   }
 }
 
@@ -4131,7 +4131,7 @@ function parseMSELoss(a: unknown[]): MSELossArgs {
 export class MSELoss extends L.LossImpl {
   constructor(options?: { reduction?: "none" | "mean" | "sum" });
   constructor(...a: unknown[]) {
-    super(parseMSELoss(a));
+    super(parseMSELoss(a), "MSELoss");
   }
 }
 
@@ -4177,7 +4177,7 @@ export class CrossEntropyLoss extends L.LossImpl {
   constructor(weight?: Tensor | null, options?: { ignoreIndex?: number; reduction?: "none" | "mean" | "sum"; labelSmoothing?: number });
   constructor(options?: { weight?: Tensor | null; ignoreIndex?: number; reduction?: "none" | "mean" | "sum"; labelSmoothing?: number });
   constructor(...a: unknown[]) {
-    super(parseCrossEntropyLoss(a));
+    super(parseCrossEntropyLoss(a), "CrossEntropyLoss");
   }
 }
 
@@ -4218,7 +4218,7 @@ export class NLLLoss extends L.LossImpl {
   constructor(weight?: Tensor | null, options?: { ignoreIndex?: number; reduction?: "none" | "mean" | "sum" });
   constructor(options?: { weight?: Tensor | null; ignoreIndex?: number; reduction?: "none" | "mean" | "sum" });
   constructor(...a: unknown[]) {
-    super(parseNLLLoss(a));
+    super(parseNLLLoss(a), "NLLLoss");
   }
 }
 
@@ -4250,7 +4250,7 @@ function parseKLDivLoss(a: unknown[]): KLDivLossArgs {
 export class KLDivLoss extends L.LossImpl {
   constructor(options?: { reduction?: "none" | "mean" | "sum" | "batchmean"; logTarget?: boolean });
   constructor(...a: unknown[]) {
-    super(parseKLDivLoss(a));
+    super(parseKLDivLoss(a), "KLDivLoss");
   }
 }
 
@@ -4286,7 +4286,7 @@ export class BCELoss extends L.LossImpl {
   constructor(weight?: Tensor | null, options?: { reduction?: "none" | "mean" | "sum" });
   constructor(options?: { weight?: Tensor | null; reduction?: "none" | "mean" | "sum" });
   constructor(...a: unknown[]) {
-    super(parseBCELoss(a));
+    super(parseBCELoss(a), "BCELoss");
   }
 }
 
@@ -4327,7 +4327,7 @@ export class BCEWithLogitsLoss extends L.LossImpl {
   constructor(weight?: Tensor | null, options?: { reduction?: "none" | "mean" | "sum"; posWeight?: Tensor | null });
   constructor(options?: { weight?: Tensor | null; reduction?: "none" | "mean" | "sum"; posWeight?: Tensor | null });
   constructor(...a: unknown[]) {
-    super(parseBCEWithLogitsLoss(a));
+    super(parseBCEWithLogitsLoss(a), "BCEWithLogitsLoss");
   }
 }
 
@@ -4359,7 +4359,7 @@ function parseSmoothL1Loss(a: unknown[]): SmoothL1LossArgs {
 export class SmoothL1Loss extends L.LossImpl {
   constructor(options?: { reduction?: "none" | "mean" | "sum"; beta?: number });
   constructor(...a: unknown[]) {
-    super(parseSmoothL1Loss(a));
+    super(parseSmoothL1Loss(a), "SmoothL1Loss");
   }
 }
 
@@ -4391,7 +4391,7 @@ function parseHuberLoss(a: unknown[]): HuberLossArgs {
 export class HuberLoss extends L.LossImpl {
   constructor(options?: { reduction?: "none" | "mean" | "sum"; delta?: number });
   constructor(...a: unknown[]) {
-    super(parseHuberLoss(a));
+    super(parseHuberLoss(a), "HuberLoss");
   }
 }
 
@@ -4427,7 +4427,7 @@ export class CosineEmbeddingLoss extends L.Loss3Impl {
   constructor(margin?: number, options?: { reduction?: "none" | "mean" | "sum" });
   constructor(options?: { margin?: number; reduction?: "none" | "mean" | "sum" });
   constructor(...a: unknown[]) {
-    super(parseCosineEmbeddingLoss(a));
+    super(parseCosineEmbeddingLoss(a), "CosineEmbeddingLoss");
   }
 }
 
@@ -4463,7 +4463,7 @@ export class MarginRankingLoss extends L.Loss3Impl {
   constructor(margin?: number, options?: { reduction?: "none" | "mean" | "sum" });
   constructor(options?: { margin?: number; reduction?: "none" | "mean" | "sum" });
   constructor(...a: unknown[]) {
-    super(parseMarginRankingLoss(a));
+    super(parseMarginRankingLoss(a), "MarginRankingLoss");
   }
 }
 
@@ -4526,7 +4526,7 @@ export class TripletMarginLoss extends L.Loss3Impl {
   constructor(margin?: number, options?: { p?: number; eps?: number; swap?: boolean; reduction?: "none" | "mean" | "sum" });
   constructor(options?: { margin?: number; p?: number; eps?: number; swap?: boolean; reduction?: "none" | "mean" | "sum" });
   constructor(...a: unknown[]) {
-    super(parseTripletMarginLoss(a));
+    super(parseTripletMarginLoss(a), "TripletMarginLoss");
   }
 }
 
@@ -4562,7 +4562,7 @@ export class HingeEmbeddingLoss extends L.LossImpl {
   constructor(margin?: number, options?: { reduction?: "none" | "mean" | "sum" });
   constructor(options?: { margin?: number; reduction?: "none" | "mean" | "sum" });
   constructor(...a: unknown[]) {
-    super(parseHingeEmbeddingLoss(a));
+    super(parseHingeEmbeddingLoss(a), "HingeEmbeddingLoss");
   }
 }
 
@@ -4589,7 +4589,7 @@ function parseSoftMarginLoss(a: unknown[]): SoftMarginLossArgs {
 export class SoftMarginLoss extends L.LossImpl {
   constructor(options?: { reduction?: "none" | "mean" | "sum" });
   constructor(...a: unknown[]) {
-    super(parseSoftMarginLoss(a));
+    super(parseSoftMarginLoss(a), "SoftMarginLoss");
   }
 }
 
@@ -4639,7 +4639,7 @@ export class PoissonNLLLoss extends L.LossImpl {
   constructor(logInput?: boolean, options?: { full?: boolean; eps?: number; reduction?: "none" | "mean" | "sum" });
   constructor(options?: { logInput?: boolean; full?: boolean; eps?: number; reduction?: "none" | "mean" | "sum" });
   constructor(...a: unknown[]) {
-    super(parsePoissonNLLLoss(a));
+    super(parsePoissonNLLLoss(a), "PoissonNLLLoss");
   }
 }
 

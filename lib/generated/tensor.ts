@@ -12,7 +12,8 @@ const K_method_pow_ = new Set(["exponent"]);
 const K_method_addcmul_ = new Set(["tensor1","tensor2","value"]);
 const K_method_addcdiv_ = new Set(["tensor1","tensor2","value"]);
 const K_method_lerp_ = new Set(["end","weight"]);
-const K_method_clamp_ = new Set(["min","max"]);
+const K_method_clamp__0 = new Set(["min","max"]);
+const K_method_clamp__1 = new Set(["min","max"]);
 const K_method_clampMin_ = new Set(["min"]);
 const K_method_clampMax_ = new Set(["max"]);
 const K_method_fill_ = new Set(["value"]);
@@ -115,7 +116,8 @@ const K_method_atan2 = new Set(["other"]);
 const K_method_lerp = new Set(["end","weight"]);
 const K_method_clamp_0 = new Set(["min","max"]);
 const K_method_clamp_1 = new Set(["min","max"]);
-const K_method_clip = new Set(["min","max"]);
+const K_method_clip_0 = new Set(["min","max"]);
+const K_method_clip_1 = new Set(["min","max"]);
 const K_method_clampMin = new Set(["min"]);
 const K_method_clampMax = new Set(["max"]);
 const K_method_eq = new Set(["other"]);
@@ -135,7 +137,8 @@ const K_method_sum = new Set(["dim","keepdim","dtype"]);
 const K_method_nansum = new Set(["dim","keepdim","dtype"]);
 const K_method_mean = new Set(["dim","keepdim","dtype"]);
 const K_method_nanmean = new Set(["dim","keepdim","dtype"]);
-const K_method_prod = new Set(["dim","keepdim","dtype"]);
+const K_method_prod_0 = new Set(["dtype"]);
+const K_method_prod_1 = new Set(["dim","keepdim","dtype"]);
 const K_method_amax = new Set(["dim","keepdim"]);
 const K_method_amin = new Set(["dim","keepdim"]);
 const K_method_logsumexp = new Set(["dim","keepdim"]);
@@ -474,39 +477,67 @@ export class Tensor extends TensorBase {
     throw A.bad('Tensor.lerp_()', "weight", 'a Tensor or a number', weight_);
   }
 
-  /** In place: clamps into [min, max]. */
+  /** In place: clamps into [min, max] (numbers or tensors). */
   clamp_(min?: Scalar | null, max?: Scalar | null): this;
   clamp_(min?: Scalar | null, options?: { max?: Scalar | null }): this;
   clamp_(options?: { min?: Scalar | null; max?: Scalar | null }): this;
+  clamp_(min?: Tensor | null, max?: Tensor | null): this;
+  clamp_(min?: Tensor | null, options?: { max?: Tensor | null }): this;
+  clamp_(options?: { min?: Tensor | null; max?: Tensor | null }): this;
   clamp_(...a: unknown[]): this {
     let n = a.length;
     let o: Opts | undefined;
     if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
-    if (n > 2) throw A.tooMany('Tensor.clamp_()', 2, n);
-    let min_: unknown = n > 0 ? a[0] : undefined;
-    let max_: unknown = n > 1 ? a[1] : undefined;
-    if (o !== undefined) {
-      A.onlyKeys(o, K_method_clamp_, 'Tensor.clamp_()');
-      if (o.min !== undefined) {
-        if (n > 0) throw A.twice('Tensor.clamp_()', "min");
-        min_ = o.min;
+    if (n <= 2 && (o === undefined || A.hasOnlyKeys(o, K_method_clamp__0)) && A.absentOr((n > 0 ? a[0] : o?.min), (v) => (A.isScalar(v) || v === null)) && A.absentOr((n > 1 ? a[1] : o?.max), (v) => (A.isScalar(v) || v === null))) {
+      if (n > 2) throw A.tooMany('Tensor.clamp_()', 2, n);
+      let min_: unknown = n > 0 ? a[0] : undefined;
+      let max_: unknown = n > 1 ? a[1] : undefined;
+      if (o !== undefined) {
+        A.onlyKeys(o, K_method_clamp__0, 'Tensor.clamp_()');
+        if (o.min !== undefined) {
+          if (n > 0) throw A.twice('Tensor.clamp_()', "min");
+          min_ = o.min;
+        }
+        if (o.max !== undefined) {
+          if (n > 1) throw A.twice('Tensor.clamp_()', "max");
+          max_ = o.max;
+        }
       }
-      if (o.max !== undefined) {
-        if (n > 1) throw A.twice('Tensor.clamp_()', "max");
-        max_ = o.max;
-      }
+      if (min_ === undefined) min_ = null;
+      const min$ = A.scalarOpt(min_, 'Tensor.clamp_()', "min");
+      if (max_ === undefined) max_ = null;
+      const max$ = A.scalarOpt(max_, 'Tensor.clamp_()', "max");
+      A.ok(R.op_clamp__0(this.h, min$, max$));
+      return this;
     }
-    if (min_ === undefined) min_ = null;
-    const min$ = A.scalarOpt(min_, 'Tensor.clamp_()', "min");
-    if (max_ === undefined) max_ = null;
-    const max$ = A.scalarOpt(max_, 'Tensor.clamp_()', "max");
-    A.ok(R.op_clamp_(this.h, min$, max$));
-    return this;
+    if (n <= 2 && (o === undefined || A.hasOnlyKeys(o, K_method_clamp__1)) && A.absentOr((n > 0 ? a[0] : o?.min), (v) => (v instanceof Tensor || v === null)) && A.absentOr((n > 1 ? a[1] : o?.max), (v) => (v instanceof Tensor || v === null))) {
+      if (n > 2) throw A.tooMany('Tensor.clamp_()', 2, n);
+      let min_: unknown = n > 0 ? a[0] : undefined;
+      let max_: unknown = n > 1 ? a[1] : undefined;
+      if (o !== undefined) {
+        A.onlyKeys(o, K_method_clamp__1, 'Tensor.clamp_()');
+        if (o.min !== undefined) {
+          if (n > 0) throw A.twice('Tensor.clamp_()', "min");
+          min_ = o.min;
+        }
+        if (o.max !== undefined) {
+          if (n > 1) throw A.twice('Tensor.clamp_()', "max");
+          max_ = o.max;
+        }
+      }
+      if (min_ === undefined) min_ = null;
+      const min$ = A.tensorOpt(min_, 'Tensor.clamp_()', "min");
+      if (max_ === undefined) max_ = null;
+      const max$ = A.tensorOpt(max_, 'Tensor.clamp_()', "max");
+      A.ok(R.op_clamp__1(this.h, min$, max$));
+      return this;
+    }
+    throw A.noSignature('Tensor.clamp_()', a, ["clamp_(min?: Scalar | null, max?: Scalar | null)","clamp_(min?: Tensor | null, max?: Tensor | null)"]);
   }
 
   /** In place: max(self, min). */
-  clampMin_(min: Scalar): this;
-  clampMin_(options: { min: Scalar }): this;
+  clampMin_(min: Tensor | Scalar): this;
+  clampMin_(options: { min: Tensor | Scalar }): this;
   clampMin_(...a: unknown[]): this {
     let n = a.length;
     let o: Opts | undefined;
@@ -521,14 +552,20 @@ export class Tensor extends TensorBase {
       }
     }
     if (min_ === undefined) throw A.missing('Tensor.clampMin_()', "min");
-    const min$ = A.scalar(min_, 'Tensor.clampMin_()', "min");
-    A.ok(R.op_clampMin_(this.h, min$));
-    return this;
+    if (min_ instanceof Tensor) {
+      A.ok(R.op_clampMin__T(this.h, min_.h));
+      return this;
+    }
+    if (A.isScalar(min_)) {
+      A.ok(R.op_clampMin__S(this.h, min_));
+      return this;
+    }
+    throw A.bad('Tensor.clampMin_()', "min", 'a Tensor or a number', min_);
   }
 
   /** In place: min(self, max). */
-  clampMax_(max: Scalar): this;
-  clampMax_(options: { max: Scalar }): this;
+  clampMax_(max: Tensor | Scalar): this;
+  clampMax_(options: { max: Tensor | Scalar }): this;
   clampMax_(...a: unknown[]): this {
     let n = a.length;
     let o: Opts | undefined;
@@ -543,9 +580,15 @@ export class Tensor extends TensorBase {
       }
     }
     if (max_ === undefined) throw A.missing('Tensor.clampMax_()', "max");
-    const max$ = A.scalar(max_, 'Tensor.clampMax_()', "max");
-    A.ok(R.op_clampMax_(this.h, max$));
-    return this;
+    if (max_ instanceof Tensor) {
+      A.ok(R.op_clampMax__T(this.h, max_.h));
+      return this;
+    }
+    if (A.isScalar(max_)) {
+      A.ok(R.op_clampMax__S(this.h, max_));
+      return this;
+    }
+    throw A.bad('Tensor.clampMax_()', "max", 'a Tensor or a number', max_);
   }
 
   /** In place: every element set to `value`. */
@@ -2363,34 +2406,61 @@ export class Tensor extends TensorBase {
   clip(min?: Scalar | null, max?: Scalar | null): Tensor;
   clip(min?: Scalar | null, options?: { max?: Scalar | null }): Tensor;
   clip(options?: { min?: Scalar | null; max?: Scalar | null }): Tensor;
+  clip(min?: Tensor | null, max?: Tensor | null): Tensor;
+  clip(min?: Tensor | null, options?: { max?: Tensor | null }): Tensor;
+  clip(options?: { min?: Tensor | null; max?: Tensor | null }): Tensor;
   clip(...a: unknown[]): Tensor {
     let n = a.length;
     let o: Opts | undefined;
     if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
-    if (n > 2) throw A.tooMany('Tensor.clip()', 2, n);
-    let min_: unknown = n > 0 ? a[0] : undefined;
-    let max_: unknown = n > 1 ? a[1] : undefined;
-    if (o !== undefined) {
-      A.onlyKeys(o, K_method_clip, 'Tensor.clip()');
-      if (o.min !== undefined) {
-        if (n > 0) throw A.twice('Tensor.clip()', "min");
-        min_ = o.min;
+    if (n <= 2 && (o === undefined || A.hasOnlyKeys(o, K_method_clip_0)) && A.absentOr((n > 0 ? a[0] : o?.min), (v) => (A.isScalar(v) || v === null)) && A.absentOr((n > 1 ? a[1] : o?.max), (v) => (A.isScalar(v) || v === null))) {
+      if (n > 2) throw A.tooMany('Tensor.clip()', 2, n);
+      let min_: unknown = n > 0 ? a[0] : undefined;
+      let max_: unknown = n > 1 ? a[1] : undefined;
+      if (o !== undefined) {
+        A.onlyKeys(o, K_method_clip_0, 'Tensor.clip()');
+        if (o.min !== undefined) {
+          if (n > 0) throw A.twice('Tensor.clip()', "min");
+          min_ = o.min;
+        }
+        if (o.max !== undefined) {
+          if (n > 1) throw A.twice('Tensor.clip()', "max");
+          max_ = o.max;
+        }
       }
-      if (o.max !== undefined) {
-        if (n > 1) throw A.twice('Tensor.clip()', "max");
-        max_ = o.max;
-      }
+      if (min_ === undefined) min_ = null;
+      const min$ = A.scalarOpt(min_, 'Tensor.clip()', "min");
+      if (max_ === undefined) max_ = null;
+      const max$ = A.scalarOpt(max_, 'Tensor.clip()', "max");
+      return wrap(R.op_clip_0(this.h, min$, max$));
     }
-    if (min_ === undefined) min_ = null;
-    const min$ = A.scalarOpt(min_, 'Tensor.clip()', "min");
-    if (max_ === undefined) max_ = null;
-    const max$ = A.scalarOpt(max_, 'Tensor.clip()', "max");
-    return wrap(R.op_clip(this.h, min$, max$));
+    if (n <= 2 && (o === undefined || A.hasOnlyKeys(o, K_method_clip_1)) && A.absentOr((n > 0 ? a[0] : o?.min), (v) => (v instanceof Tensor || v === null)) && A.absentOr((n > 1 ? a[1] : o?.max), (v) => (v instanceof Tensor || v === null))) {
+      if (n > 2) throw A.tooMany('Tensor.clip()', 2, n);
+      let min_: unknown = n > 0 ? a[0] : undefined;
+      let max_: unknown = n > 1 ? a[1] : undefined;
+      if (o !== undefined) {
+        A.onlyKeys(o, K_method_clip_1, 'Tensor.clip()');
+        if (o.min !== undefined) {
+          if (n > 0) throw A.twice('Tensor.clip()', "min");
+          min_ = o.min;
+        }
+        if (o.max !== undefined) {
+          if (n > 1) throw A.twice('Tensor.clip()', "max");
+          max_ = o.max;
+        }
+      }
+      if (min_ === undefined) min_ = null;
+      const min$ = A.tensorOpt(min_, 'Tensor.clip()', "min");
+      if (max_ === undefined) max_ = null;
+      const max$ = A.tensorOpt(max_, 'Tensor.clip()', "max");
+      return wrap(R.op_clip_1(this.h, min$, max$));
+    }
+    throw A.noSignature('Tensor.clip()', a, ["clip(min?: Scalar | null, max?: Scalar | null)","clip(min?: Tensor | null, max?: Tensor | null)"]);
   }
 
-  /** max(self, min). */
-  clampMin(min: Scalar): Tensor;
-  clampMin(options: { min: Scalar }): Tensor;
+  /** max(self, min); `min` may be a tensor. */
+  clampMin(min: Tensor | Scalar): Tensor;
+  clampMin(options: { min: Tensor | Scalar }): Tensor;
   clampMin(...a: unknown[]): Tensor {
     let n = a.length;
     let o: Opts | undefined;
@@ -2405,13 +2475,18 @@ export class Tensor extends TensorBase {
       }
     }
     if (min_ === undefined) throw A.missing('Tensor.clampMin()', "min");
-    const min$ = A.scalar(min_, 'Tensor.clampMin()', "min");
-    return wrap(R.op_clampMin(this.h, min$));
+    if (min_ instanceof Tensor) {
+      return wrap(R.op_clampMin_T(this.h, min_.h));
+    }
+    if (A.isScalar(min_)) {
+      return wrap(R.op_clampMin_S(this.h, min_));
+    }
+    throw A.bad('Tensor.clampMin()', "min", 'a Tensor or a number', min_);
   }
 
-  /** min(self, max). */
-  clampMax(max: Scalar): Tensor;
-  clampMax(options: { max: Scalar }): Tensor;
+  /** min(self, max); `max` may be a tensor. */
+  clampMax(max: Tensor | Scalar): Tensor;
+  clampMax(options: { max: Tensor | Scalar }): Tensor;
   clampMax(...a: unknown[]): Tensor {
     let n = a.length;
     let o: Opts | undefined;
@@ -2426,8 +2501,13 @@ export class Tensor extends TensorBase {
       }
     }
     if (max_ === undefined) throw A.missing('Tensor.clampMax()', "max");
-    const max$ = A.scalar(max_, 'Tensor.clampMax()', "max");
-    return wrap(R.op_clampMax(this.h, max$));
+    if (max_ instanceof Tensor) {
+      return wrap(R.op_clampMax_T(this.h, max_.h));
+    }
+    if (A.isScalar(max_)) {
+      return wrap(R.op_clampMax_S(this.h, max_));
+    }
+    throw A.bad('Tensor.clampMax()', "max", 'a Tensor or a number', max_);
   }
 
   /** self == other, element-wise. */
@@ -2927,36 +3007,51 @@ export class Tensor extends TensorBase {
   }
 
   /** Product over all elements, or along one dim. */
-  prod(dim?: number | null, keepdim?: boolean, options?: { dtype?: DType | null }): Tensor;
-  prod(dim?: number | null, options?: { keepdim?: boolean; dtype?: DType | null }): Tensor;
-  prod(options?: { dim?: number | null; keepdim?: boolean; dtype?: DType | null }): Tensor;
+  prod(options?: { dtype?: DType | null }): Tensor;
+  prod(dim: number, keepdim?: boolean, options?: { dtype?: DType | null }): Tensor;
+  prod(dim: number, options?: { keepdim?: boolean; dtype?: DType | null }): Tensor;
+  prod(options: { dim: number; keepdim?: boolean; dtype?: DType | null }): Tensor;
   prod(...a: unknown[]): Tensor {
     let n = a.length;
     let o: Opts | undefined;
     if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
-    if (n > 2) throw A.tooMany('Tensor.prod()', 2, n);
-    let dim_: unknown = n > 0 ? a[0] : undefined;
-    let keepdim_: unknown = n > 1 ? a[1] : undefined;
-    let dtype_: unknown;
-    if (o !== undefined) {
-      A.onlyKeys(o, K_method_prod, 'Tensor.prod()');
-      if (o.dim !== undefined) {
-        if (n > 0) throw A.twice('Tensor.prod()', "dim");
-        dim_ = o.dim;
+    if (n <= 0 && (o === undefined || A.hasOnlyKeys(o, K_method_prod_0)) && A.absentOr(o?.dtype, (v) => (typeof v === 'string' || v === null))) {
+      if (n > 0) throw A.tooMany('Tensor.prod()', 0, n);
+      let dtype_: unknown;
+      if (o !== undefined) {
+        A.onlyKeys(o, K_method_prod_0, 'Tensor.prod()');
+        dtype_ = o.dtype;
       }
-      if (o.keepdim !== undefined) {
-        if (n > 1) throw A.twice('Tensor.prod()', "keepdim");
-        keepdim_ = o.keepdim;
-      }
-      dtype_ = o.dtype;
+      if (dtype_ === undefined) dtype_ = null;
+      const dtype$ = A.dtypeOpt(dtype_, 'Tensor.prod()', "dtype");
+      return wrap(R.op_prod_0(this.h, dtype$));
     }
-    if (dim_ === undefined) dim_ = null;
-    const dim$ = A.intOpt(dim_, 'Tensor.prod()', "dim");
-    if (keepdim_ === undefined) keepdim_ = false;
-    const keepdim$ = A.bool(keepdim_, 'Tensor.prod()', "keepdim");
-    if (dtype_ === undefined) dtype_ = null;
-    const dtype$ = A.dtypeOpt(dtype_, 'Tensor.prod()', "dtype");
-    return wrap(R.op_prod(this.h, dim$, keepdim$, dtype$));
+    if (n <= 2 && (o === undefined || A.hasOnlyKeys(o, K_method_prod_1)) && A.given((n > 0 ? a[0] : o?.dim), (v) => (typeof v === 'number')) && A.absentOr((n > 1 ? a[1] : o?.keepdim), (v) => (typeof v === 'boolean')) && A.absentOr(o?.dtype, (v) => (typeof v === 'string' || v === null))) {
+      if (n > 2) throw A.tooMany('Tensor.prod()', 2, n);
+      let dim_: unknown = n > 0 ? a[0] : undefined;
+      let keepdim_: unknown = n > 1 ? a[1] : undefined;
+      let dtype_: unknown;
+      if (o !== undefined) {
+        A.onlyKeys(o, K_method_prod_1, 'Tensor.prod()');
+        if (o.dim !== undefined) {
+          if (n > 0) throw A.twice('Tensor.prod()', "dim");
+          dim_ = o.dim;
+        }
+        if (o.keepdim !== undefined) {
+          if (n > 1) throw A.twice('Tensor.prod()', "keepdim");
+          keepdim_ = o.keepdim;
+        }
+        dtype_ = o.dtype;
+      }
+      if (dim_ === undefined) throw A.missing('Tensor.prod()', "dim");
+      const dim$ = A.int(dim_, 'Tensor.prod()', "dim");
+      if (keepdim_ === undefined) keepdim_ = false;
+      const keepdim$ = A.bool(keepdim_, 'Tensor.prod()', "keepdim");
+      if (dtype_ === undefined) dtype_ = null;
+      const dtype$ = A.dtypeOpt(dtype_, 'Tensor.prod()', "dtype");
+      return wrap(R.op_prod_1(this.h, dim$, keepdim$, dtype$));
+    }
+    throw A.noSignature('Tensor.prod()', a, ["prod(dtype?: DType | null)","prod(dim: number, keepdim?: boolean, dtype?: DType | null)"]);
   }
 
   /** Maximum over `dim` (all dims by default), without indices. */
@@ -3047,9 +3142,9 @@ export class Tensor extends TensorBase {
   }
 
   /** Whether any element is non-zero (optionally along a dim). */
-  any(dim?: number | null, keepdim?: boolean): BoolTensor;
-  any(dim?: number | null, options?: { keepdim?: boolean }): BoolTensor;
-  any(options?: { dim?: number | null; keepdim?: boolean }): BoolTensor;
+  any(dim?: number | number[] | null, keepdim?: boolean): BoolTensor;
+  any(dim?: number | number[] | null, options?: { keepdim?: boolean }): BoolTensor;
+  any(options?: { dim?: number | number[] | null; keepdim?: boolean }): BoolTensor;
   any(...a: unknown[]): BoolTensor {
     let n = a.length;
     let o: Opts | undefined;
@@ -3069,16 +3164,16 @@ export class Tensor extends TensorBase {
       }
     }
     if (dim_ === undefined) dim_ = null;
-    const dim$ = A.intOpt(dim_, 'Tensor.any()', "dim");
+    const dim$ = A.intsNOpt(dim_, 1, 'Tensor.any()', "dim");
     if (keepdim_ === undefined) keepdim_ = false;
     const keepdim$ = A.bool(keepdim_, 'Tensor.any()', "keepdim");
     return wrap(R.op_any(this.h, dim$, keepdim$)) as BoolTensor;
   }
 
   /** Whether every element is non-zero (optionally along a dim). */
-  all(dim?: number | null, keepdim?: boolean): BoolTensor;
-  all(dim?: number | null, options?: { keepdim?: boolean }): BoolTensor;
-  all(options?: { dim?: number | null; keepdim?: boolean }): BoolTensor;
+  all(dim?: number | number[] | null, keepdim?: boolean): BoolTensor;
+  all(dim?: number | number[] | null, options?: { keepdim?: boolean }): BoolTensor;
+  all(options?: { dim?: number | number[] | null; keepdim?: boolean }): BoolTensor;
   all(...a: unknown[]): BoolTensor {
     let n = a.length;
     let o: Opts | undefined;
@@ -3098,7 +3193,7 @@ export class Tensor extends TensorBase {
       }
     }
     if (dim_ === undefined) dim_ = null;
-    const dim$ = A.intOpt(dim_, 'Tensor.all()', "dim");
+    const dim$ = A.intsNOpt(dim_, 1, 'Tensor.all()', "dim");
     if (keepdim_ === undefined) keepdim_ = false;
     const keepdim$ = A.bool(keepdim_, 'Tensor.all()', "keepdim");
     return wrap(R.op_all(this.h, dim$, keepdim$)) as BoolTensor;

@@ -76,7 +76,8 @@ const K_torch_atan2 = new Set(["input","other"]);
 const K_torch_lerp = new Set(["input","end","weight"]);
 const K_torch_clamp_0 = new Set(["input","min","max"]);
 const K_torch_clamp_1 = new Set(["input","min","max"]);
-const K_torch_clip = new Set(["input","min","max"]);
+const K_torch_clip_0 = new Set(["input","min","max"]);
+const K_torch_clip_1 = new Set(["input","min","max"]);
 const K_torch_clampMin = new Set(["input","min"]);
 const K_torch_clampMax = new Set(["input","max"]);
 const K_torch_eq = new Set(["input","other"]);
@@ -96,7 +97,8 @@ const K_torch_sum = new Set(["input","dim","keepdim","dtype"]);
 const K_torch_nansum = new Set(["input","dim","keepdim","dtype"]);
 const K_torch_mean = new Set(["input","dim","keepdim","dtype"]);
 const K_torch_nanmean = new Set(["input","dim","keepdim","dtype"]);
-const K_torch_prod = new Set(["input","dim","keepdim","dtype"]);
+const K_torch_prod_0 = new Set(["input","dtype"]);
+const K_torch_prod_1 = new Set(["input","dim","keepdim","dtype"]);
 const K_torch_amax = new Set(["input","dim","keepdim"]);
 const K_torch_amin = new Set(["input","dim","keepdim"]);
 const K_torch_logsumexp = new Set(["input","dim","keepdim"]);
@@ -2049,41 +2051,75 @@ export function clamp(...a: unknown[]): Tensor {
 export function clip(input: Tensor, min?: Scalar | null, max?: Scalar | null): Tensor;
 export function clip(input: Tensor, min?: Scalar | null, options?: { max?: Scalar | null }): Tensor;
 export function clip(input: Tensor, options?: { min?: Scalar | null; max?: Scalar | null }): Tensor;
+export function clip(input: Tensor, min?: Tensor | null, max?: Tensor | null): Tensor;
+export function clip(input: Tensor, min?: Tensor | null, options?: { max?: Tensor | null }): Tensor;
+export function clip(input: Tensor, options?: { min?: Tensor | null; max?: Tensor | null }): Tensor;
 export function clip(...a: unknown[]): Tensor {
   let n = a.length;
   let o: Opts | undefined;
   if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
-  if (n > 3) throw A.tooMany('torch.clip()', 3, n);
-  let input_: unknown = n > 0 ? a[0] : undefined;
-  let min_: unknown = n > 1 ? a[1] : undefined;
-  let max_: unknown = n > 2 ? a[2] : undefined;
-  if (o !== undefined) {
-    A.onlyKeys(o, K_torch_clip, 'torch.clip()');
-    if (o.input !== undefined) {
-      if (n > 0) throw A.twice('torch.clip()', "input");
-      input_ = o.input;
+  if (n <= 3 && (o === undefined || A.hasOnlyKeys(o, K_torch_clip_0)) && A.given((n > 0 ? a[0] : o?.input), (v) => (v instanceof Tensor)) && A.absentOr((n > 1 ? a[1] : o?.min), (v) => (A.isScalar(v) || v === null)) && A.absentOr((n > 2 ? a[2] : o?.max), (v) => (A.isScalar(v) || v === null))) {
+    if (n > 3) throw A.tooMany('torch.clip()', 3, n);
+    let input_: unknown = n > 0 ? a[0] : undefined;
+    let min_: unknown = n > 1 ? a[1] : undefined;
+    let max_: unknown = n > 2 ? a[2] : undefined;
+    if (o !== undefined) {
+      A.onlyKeys(o, K_torch_clip_0, 'torch.clip()');
+      if (o.input !== undefined) {
+        if (n > 0) throw A.twice('torch.clip()', "input");
+        input_ = o.input;
+      }
+      if (o.min !== undefined) {
+        if (n > 1) throw A.twice('torch.clip()', "min");
+        min_ = o.min;
+      }
+      if (o.max !== undefined) {
+        if (n > 2) throw A.twice('torch.clip()', "max");
+        max_ = o.max;
+      }
     }
-    if (o.min !== undefined) {
-      if (n > 1) throw A.twice('torch.clip()', "min");
-      min_ = o.min;
-    }
-    if (o.max !== undefined) {
-      if (n > 2) throw A.twice('torch.clip()', "max");
-      max_ = o.max;
-    }
+    if (input_ === undefined) throw A.missing('torch.clip()', "input");
+    const input$ = A.tensor(input_, 'torch.clip()', "input");
+    if (min_ === undefined) min_ = null;
+    const min$ = A.scalarOpt(min_, 'torch.clip()', "min");
+    if (max_ === undefined) max_ = null;
+    const max$ = A.scalarOpt(max_, 'torch.clip()', "max");
+    return wrap(R.op_clip_0(input$, min$, max$));
   }
-  if (input_ === undefined) throw A.missing('torch.clip()', "input");
-  const input$ = A.tensor(input_, 'torch.clip()', "input");
-  if (min_ === undefined) min_ = null;
-  const min$ = A.scalarOpt(min_, 'torch.clip()', "min");
-  if (max_ === undefined) max_ = null;
-  const max$ = A.scalarOpt(max_, 'torch.clip()', "max");
-  return wrap(R.op_clip(input$, min$, max$));
+  if (n <= 3 && (o === undefined || A.hasOnlyKeys(o, K_torch_clip_1)) && A.given((n > 0 ? a[0] : o?.input), (v) => (v instanceof Tensor)) && A.absentOr((n > 1 ? a[1] : o?.min), (v) => (v instanceof Tensor || v === null)) && A.absentOr((n > 2 ? a[2] : o?.max), (v) => (v instanceof Tensor || v === null))) {
+    if (n > 3) throw A.tooMany('torch.clip()', 3, n);
+    let input_: unknown = n > 0 ? a[0] : undefined;
+    let min_: unknown = n > 1 ? a[1] : undefined;
+    let max_: unknown = n > 2 ? a[2] : undefined;
+    if (o !== undefined) {
+      A.onlyKeys(o, K_torch_clip_1, 'torch.clip()');
+      if (o.input !== undefined) {
+        if (n > 0) throw A.twice('torch.clip()', "input");
+        input_ = o.input;
+      }
+      if (o.min !== undefined) {
+        if (n > 1) throw A.twice('torch.clip()', "min");
+        min_ = o.min;
+      }
+      if (o.max !== undefined) {
+        if (n > 2) throw A.twice('torch.clip()', "max");
+        max_ = o.max;
+      }
+    }
+    if (input_ === undefined) throw A.missing('torch.clip()', "input");
+    const input$ = A.tensor(input_, 'torch.clip()', "input");
+    if (min_ === undefined) min_ = null;
+    const min$ = A.tensorOpt(min_, 'torch.clip()', "min");
+    if (max_ === undefined) max_ = null;
+    const max$ = A.tensorOpt(max_, 'torch.clip()', "max");
+    return wrap(R.op_clip_1(input$, min$, max$));
+  }
+  throw A.noSignature('torch.clip()', a, ["clip(input: Tensor, min?: Scalar | null, max?: Scalar | null)","clip(input: Tensor, min?: Tensor | null, max?: Tensor | null)"]);
 }
 
-/** max(self, min). */
-export function clampMin(input: Tensor, min: Scalar): Tensor;
-export function clampMin(input: Tensor, options: { min: Scalar }): Tensor;
+/** max(self, min); `min` may be a tensor. */
+export function clampMin(input: Tensor, min: Tensor | Scalar): Tensor;
+export function clampMin(input: Tensor, options: { min: Tensor | Scalar }): Tensor;
 export function clampMin(...a: unknown[]): Tensor {
   let n = a.length;
   let o: Opts | undefined;
@@ -2105,13 +2141,18 @@ export function clampMin(...a: unknown[]): Tensor {
   if (input_ === undefined) throw A.missing('torch.clampMin()', "input");
   const input$ = A.tensor(input_, 'torch.clampMin()', "input");
   if (min_ === undefined) throw A.missing('torch.clampMin()', "min");
-  const min$ = A.scalar(min_, 'torch.clampMin()', "min");
-  return wrap(R.op_clampMin(input$, min$));
+  if (min_ instanceof Tensor) {
+    return wrap(R.op_clampMin_T(input$, min_.h));
+  }
+  if (A.isScalar(min_)) {
+    return wrap(R.op_clampMin_S(input$, min_));
+  }
+  throw A.bad('torch.clampMin()', "min", 'a Tensor or a number', min_);
 }
 
-/** min(self, max). */
-export function clampMax(input: Tensor, max: Scalar): Tensor;
-export function clampMax(input: Tensor, options: { max: Scalar }): Tensor;
+/** min(self, max); `max` may be a tensor. */
+export function clampMax(input: Tensor, max: Tensor | Scalar): Tensor;
+export function clampMax(input: Tensor, options: { max: Tensor | Scalar }): Tensor;
 export function clampMax(...a: unknown[]): Tensor {
   let n = a.length;
   let o: Opts | undefined;
@@ -2133,8 +2174,13 @@ export function clampMax(...a: unknown[]): Tensor {
   if (input_ === undefined) throw A.missing('torch.clampMax()', "input");
   const input$ = A.tensor(input_, 'torch.clampMax()', "input");
   if (max_ === undefined) throw A.missing('torch.clampMax()', "max");
-  const max$ = A.scalar(max_, 'torch.clampMax()', "max");
-  return wrap(R.op_clampMax(input$, max$));
+  if (max_ instanceof Tensor) {
+    return wrap(R.op_clampMax_T(input$, max_.h));
+  }
+  if (A.isScalar(max_)) {
+    return wrap(R.op_clampMax_S(input$, max_));
+  }
+  throw A.bad('torch.clampMax()', "max", 'a Tensor or a number', max_);
 }
 
 /** self == other, element-wise. */
@@ -2758,43 +2804,65 @@ export function nanmean(...a: unknown[]): Tensor {
 }
 
 /** Product over all elements, or along one dim. */
-export function prod(input: Tensor, dim?: number | null, keepdim?: boolean, options?: { dtype?: DType | null }): Tensor;
-export function prod(input: Tensor, dim?: number | null, options?: { keepdim?: boolean; dtype?: DType | null }): Tensor;
-export function prod(input: Tensor, options?: { dim?: number | null; keepdim?: boolean; dtype?: DType | null }): Tensor;
+export function prod(input: Tensor, options?: { dtype?: DType | null }): Tensor;
+export function prod(input: Tensor, dim: number, keepdim?: boolean, options?: { dtype?: DType | null }): Tensor;
+export function prod(input: Tensor, dim: number, options?: { keepdim?: boolean; dtype?: DType | null }): Tensor;
+export function prod(input: Tensor, options: { dim: number; keepdim?: boolean; dtype?: DType | null }): Tensor;
 export function prod(...a: unknown[]): Tensor {
   let n = a.length;
   let o: Opts | undefined;
   if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
-  if (n > 3) throw A.tooMany('torch.prod()', 3, n);
-  let input_: unknown = n > 0 ? a[0] : undefined;
-  let dim_: unknown = n > 1 ? a[1] : undefined;
-  let keepdim_: unknown = n > 2 ? a[2] : undefined;
-  let dtype_: unknown;
-  if (o !== undefined) {
-    A.onlyKeys(o, K_torch_prod, 'torch.prod()');
-    if (o.input !== undefined) {
-      if (n > 0) throw A.twice('torch.prod()', "input");
-      input_ = o.input;
+  if (n <= 1 && (o === undefined || A.hasOnlyKeys(o, K_torch_prod_0)) && A.given((n > 0 ? a[0] : o?.input), (v) => (v instanceof Tensor)) && A.absentOr(o?.dtype, (v) => (typeof v === 'string' || v === null))) {
+    if (n > 1) throw A.tooMany('torch.prod()', 1, n);
+    let input_: unknown = n > 0 ? a[0] : undefined;
+    let dtype_: unknown;
+    if (o !== undefined) {
+      A.onlyKeys(o, K_torch_prod_0, 'torch.prod()');
+      if (o.input !== undefined) {
+        if (n > 0) throw A.twice('torch.prod()', "input");
+        input_ = o.input;
+      }
+      dtype_ = o.dtype;
     }
-    if (o.dim !== undefined) {
-      if (n > 1) throw A.twice('torch.prod()', "dim");
-      dim_ = o.dim;
-    }
-    if (o.keepdim !== undefined) {
-      if (n > 2) throw A.twice('torch.prod()', "keepdim");
-      keepdim_ = o.keepdim;
-    }
-    dtype_ = o.dtype;
+    if (input_ === undefined) throw A.missing('torch.prod()', "input");
+    const input$ = A.tensor(input_, 'torch.prod()', "input");
+    if (dtype_ === undefined) dtype_ = null;
+    const dtype$ = A.dtypeOpt(dtype_, 'torch.prod()', "dtype");
+    return wrap(R.op_prod_0(input$, dtype$));
   }
-  if (input_ === undefined) throw A.missing('torch.prod()', "input");
-  const input$ = A.tensor(input_, 'torch.prod()', "input");
-  if (dim_ === undefined) dim_ = null;
-  const dim$ = A.intOpt(dim_, 'torch.prod()', "dim");
-  if (keepdim_ === undefined) keepdim_ = false;
-  const keepdim$ = A.bool(keepdim_, 'torch.prod()', "keepdim");
-  if (dtype_ === undefined) dtype_ = null;
-  const dtype$ = A.dtypeOpt(dtype_, 'torch.prod()', "dtype");
-  return wrap(R.op_prod(input$, dim$, keepdim$, dtype$));
+  if (n <= 3 && (o === undefined || A.hasOnlyKeys(o, K_torch_prod_1)) && A.given((n > 0 ? a[0] : o?.input), (v) => (v instanceof Tensor)) && A.given((n > 1 ? a[1] : o?.dim), (v) => (typeof v === 'number')) && A.absentOr((n > 2 ? a[2] : o?.keepdim), (v) => (typeof v === 'boolean')) && A.absentOr(o?.dtype, (v) => (typeof v === 'string' || v === null))) {
+    if (n > 3) throw A.tooMany('torch.prod()', 3, n);
+    let input_: unknown = n > 0 ? a[0] : undefined;
+    let dim_: unknown = n > 1 ? a[1] : undefined;
+    let keepdim_: unknown = n > 2 ? a[2] : undefined;
+    let dtype_: unknown;
+    if (o !== undefined) {
+      A.onlyKeys(o, K_torch_prod_1, 'torch.prod()');
+      if (o.input !== undefined) {
+        if (n > 0) throw A.twice('torch.prod()', "input");
+        input_ = o.input;
+      }
+      if (o.dim !== undefined) {
+        if (n > 1) throw A.twice('torch.prod()', "dim");
+        dim_ = o.dim;
+      }
+      if (o.keepdim !== undefined) {
+        if (n > 2) throw A.twice('torch.prod()', "keepdim");
+        keepdim_ = o.keepdim;
+      }
+      dtype_ = o.dtype;
+    }
+    if (input_ === undefined) throw A.missing('torch.prod()', "input");
+    const input$ = A.tensor(input_, 'torch.prod()', "input");
+    if (dim_ === undefined) throw A.missing('torch.prod()', "dim");
+    const dim$ = A.int(dim_, 'torch.prod()', "dim");
+    if (keepdim_ === undefined) keepdim_ = false;
+    const keepdim$ = A.bool(keepdim_, 'torch.prod()', "keepdim");
+    if (dtype_ === undefined) dtype_ = null;
+    const dtype$ = A.dtypeOpt(dtype_, 'torch.prod()', "dtype");
+    return wrap(R.op_prod_1(input$, dim$, keepdim$, dtype$));
+  }
+  throw A.noSignature('torch.prod()', a, ["prod(input: Tensor, dtype?: DType | null)","prod(input: Tensor, dim: number, keepdim?: boolean, dtype?: DType | null)"]);
 }
 
 /** Maximum over `dim` (all dims by default), without indices. */
@@ -2906,9 +2974,9 @@ export function logsumexp(...a: unknown[]): Tensor {
 }
 
 /** Whether any element is non-zero (optionally along a dim). */
-export function any(input: Tensor, dim?: number | null, keepdim?: boolean): BoolTensor;
-export function any(input: Tensor, dim?: number | null, options?: { keepdim?: boolean }): BoolTensor;
-export function any(input: Tensor, options?: { dim?: number | null; keepdim?: boolean }): BoolTensor;
+export function any(input: Tensor, dim?: number | number[] | null, keepdim?: boolean): BoolTensor;
+export function any(input: Tensor, dim?: number | number[] | null, options?: { keepdim?: boolean }): BoolTensor;
+export function any(input: Tensor, options?: { dim?: number | number[] | null; keepdim?: boolean }): BoolTensor;
 export function any(...a: unknown[]): BoolTensor {
   let n = a.length;
   let o: Opts | undefined;
@@ -2935,16 +3003,16 @@ export function any(...a: unknown[]): BoolTensor {
   if (input_ === undefined) throw A.missing('torch.any()', "input");
   const input$ = A.tensor(input_, 'torch.any()', "input");
   if (dim_ === undefined) dim_ = null;
-  const dim$ = A.intOpt(dim_, 'torch.any()', "dim");
+  const dim$ = A.intsNOpt(dim_, 1, 'torch.any()', "dim");
   if (keepdim_ === undefined) keepdim_ = false;
   const keepdim$ = A.bool(keepdim_, 'torch.any()', "keepdim");
   return wrap(R.op_any(input$, dim$, keepdim$)) as BoolTensor;
 }
 
 /** Whether every element is non-zero (optionally along a dim). */
-export function all(input: Tensor, dim?: number | null, keepdim?: boolean): BoolTensor;
-export function all(input: Tensor, dim?: number | null, options?: { keepdim?: boolean }): BoolTensor;
-export function all(input: Tensor, options?: { dim?: number | null; keepdim?: boolean }): BoolTensor;
+export function all(input: Tensor, dim?: number | number[] | null, keepdim?: boolean): BoolTensor;
+export function all(input: Tensor, dim?: number | number[] | null, options?: { keepdim?: boolean }): BoolTensor;
+export function all(input: Tensor, options?: { dim?: number | number[] | null; keepdim?: boolean }): BoolTensor;
 export function all(...a: unknown[]): BoolTensor {
   let n = a.length;
   let o: Opts | undefined;
@@ -2971,7 +3039,7 @@ export function all(...a: unknown[]): BoolTensor {
   if (input_ === undefined) throw A.missing('torch.all()', "input");
   const input$ = A.tensor(input_, 'torch.all()', "input");
   if (dim_ === undefined) dim_ = null;
-  const dim$ = A.intOpt(dim_, 'torch.all()', "dim");
+  const dim$ = A.intsNOpt(dim_, 1, 'torch.all()', "dim");
   if (keepdim_ === undefined) keepdim_ = false;
   const keepdim$ = A.bool(keepdim_, 'torch.all()', "keepdim");
   return wrap(R.op_all(input$, dim$, keepdim$)) as BoolTensor;

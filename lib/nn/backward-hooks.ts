@@ -1,5 +1,5 @@
 /**
- * @internal Full backward hooks of one module call (PyTorch's torch.utils.hooks.BackwardHook): the tensor inputs and
+ * Internal: Full backward hooks of one module call (PyTorch's torch.utils.hooks.BackwardHook): the tensor inputs and
  * outputs pass through native identities (native/hooks.cc) whose backward hands the gradients to the hooks. The
  * output side runs first (gradient w.r.t. the outputs, where pre-hooks may replace them); the input side then calls
  * each hook with (gradInput, gradOutput), and what a hook returns replaces gradInput.

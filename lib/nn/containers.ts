@@ -32,7 +32,7 @@ function checkModule(m: unknown, what: string): Module {
  * mlp[0].weight;            // the first Linear's weight
  * const head = mlp.slice(1); // a Sequential of the last two, sharing them
  */
-export class Sequential<M extends Module = Module> extends Module<[Tensor], Tensor> {
+class SequentialModule<M extends Module = Module> extends Module<[Tensor], Tensor> {
   protected static override indexable = true;
   /** `seq[i]`: the child at an index (negative counts from the end). */
   readonly [index: number]: M;
@@ -107,7 +107,7 @@ export class Sequential<M extends Module = Module> extends Module<[Tensor], Tens
   /** Python's `seq[start:end]`: a Sequential of those children (shared, not copied), keeping their names. */
   slice(start?: number, end?: number): Sequential<M> {
     const entries = [...this._modules.entries()].slice(start, end) as [string, M][];
-    return new Sequential<M>(Object.fromEntries(entries) as Record<string, M>);
+    return new SequentialModule<M>(Object.fromEntries(entries) as Record<string, M>);
   }
 
   *[Symbol.iterator](): IterableIterator<M> {
@@ -151,7 +151,7 @@ export class Sequential<M extends Module = Module> extends Module<[Tensor], Tens
  * this.blocks = new nn.ModuleList([1, 2, 3].map(() => new nn.Linear(8, 8)));
  * for (const b of this.blocks) x = b.call(x);
  */
-export class ModuleList<M extends Module = Module> extends Module<never[], never> {
+class ModuleListModule<M extends Module = Module> extends Module<never[], never> {
   protected static override indexable = true;
   /** `list[i]`: the module at an index (negative counts from the end). */
   readonly [index: number]: M;
@@ -207,7 +207,7 @@ export class ModuleList<M extends Module = Module> extends Module<never[], never
 
   /** Python's `list[start:end]`: a ModuleList of those modules (shared). */
   slice(start?: number, end?: number): ModuleList<M> {
-    return new ModuleList<M>(([...this._modules.values()] as M[]).slice(start, end));
+    return new ModuleListModule<M>(([...this._modules.values()] as M[]).slice(start, end));
   }
 
   *[Symbol.iterator](): IterableIterator<M> {
@@ -240,7 +240,7 @@ export class ModuleList<M extends Module = Module> extends Module<never[], never
  * this.heads = new nn.ModuleDict({ cls: new nn.Linear(64, 10), box: new nn.Linear(64, 4) });
  * const logits = this.heads.get('cls').call(h);
  */
-export class ModuleDict<M extends Module = Module> extends Module<never[], never> {
+class ModuleDictModule<M extends Module = Module> extends Module<never[], never> {
   constructor(modules: Record<string, M> | Iterable<[string, M]> = {}) {
     super();
     this.update(modules);
@@ -306,6 +306,76 @@ export class ModuleDict<M extends Module = Module> extends Module<never[], never
     throw new TypeError('ModuleDict has no forward; look its modules up and call them');
   }
 }
+
+// The public constructors: the class, typed so that children keep their own types — `seq[0]` of
+// `new nn.Sequential(new nn.Conv2d(...), new nn.ReLU())` is a Conv2d, `seq.fc` of `new nn.Sequential({fc, act})` is
+// the fc layer, `list[1]` and `dict.cls` likewise — while `class Block extends nn.Sequential` still works.
+type Indexed<T> = { readonly [K in keyof T as K extends `${number}` ? K : never]: T[K] };
+type Named<R> = { readonly [K in keyof R]: R[K] };
+
+/** `new nn.Sequential(...)`: see {@link SequentialModule}. */
+export interface SequentialConstructor {
+  new <T extends Module[]>(...modules: T): SequentialModule<T[number]> & Indexed<T>;
+  new <R extends Record<string, Module>>(modules: R): SequentialModule<R[keyof R]> & Named<R>;
+  new (...modules: Module[] | [Record<string, Module>]): SequentialModule;
+  readonly prototype: SequentialModule;
+}
+/** `new nn.ModuleList([...])`. */
+export interface ModuleListConstructor {
+  new <T extends Module[]>(modules: [...T]): ModuleListModule<T[number]> & Indexed<T>;
+  new <M extends Module = Module>(modules?: Iterable<M>): ModuleListModule<M>;
+  readonly prototype: ModuleListModule;
+}
+/** `new nn.ModuleDict({...})`. */
+export interface ModuleDictConstructor {
+  new <R extends Record<string, Module>>(modules: R): ModuleDictModule<R[keyof R]> & Named<R>;
+  new <M extends Module = Module>(modules?: Record<string, M> | Iterable<[string, M]>): ModuleDictModule<M>;
+  readonly prototype: ModuleDictModule;
+}
+
+for (const [cls, name] of [
+  [SequentialModule, 'Sequential'],
+  [ModuleListModule, 'ModuleList'],
+  [ModuleDictModule, 'ModuleDict'],
+] as const) {
+  Object.defineProperty(cls, 'name', { value: name });
+}
+
+/**
+ * Runs its children in order (each through `call`, so their hooks run). Children are named '0', '1', ... (or by key
+ * when built from an object, like an OrderedDict). When every child is a native layer (or a native Sequential) and no
+ * hook is registered below, the whole forward is one native call.
+ *
+ * @example
+ * const mlp = new nn.Sequential(new nn.Linear(784, 100), new nn.ReLU(), new nn.Linear(100, 10));
+ * mlp[0].weight;            // the first Linear's weight (typed)
+ * const head = mlp.slice(1); // a Sequential of the last two, sharing them
+ */
+export const Sequential = SequentialModule as unknown as SequentialConstructor;
+/** A Sequential whose children are Ms. */
+export type Sequential<M extends Module = Module> = SequentialModule<M>;
+/**
+ * Holds submodules in a list, registered as '0', '1', ...; indexable (`list[i]`), iterable, sliceable. It has no
+ * forward: iterate it in yours.
+ *
+ * @example
+ * this.blocks = new nn.ModuleList([1, 2, 3].map(() => new nn.Linear(8, 8)));
+ * for (const b of this.blocks) x = b.call(x);
+ */
+export const ModuleList = ModuleListModule as unknown as ModuleListConstructor;
+/** A ModuleList of Ms. */
+export type ModuleList<M extends Module = Module> = ModuleListModule<M>;
+/**
+ * Holds submodules by name (an ordered dictionary); each is also a property (`dict.cls`), as in PyTorch.
+ *
+ * @example
+ * this.heads = new nn.ModuleDict({ cls: new nn.Linear(64, 10), box: new nn.Linear(64, 4) });
+ * const logits = this.heads.cls.call(h);
+ */
+export const ModuleDict = ModuleDictModule as unknown as ModuleDictConstructor;
+/** A ModuleDict of Ms. */
+export type ModuleDict<M extends Module = Module> = ModuleDictModule<M>;
+export type { SequentialModule, ModuleListModule, ModuleDictModule };
 
 function parameterLine(key: string, p: Tensor): string {
   const size = p.shape.join('x');

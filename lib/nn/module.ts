@@ -169,6 +169,8 @@ export class Module<In extends unknown[] = unknown[], Out = unknown> {
   /** @internal */ _backwardPreHooks: Map<number, BackwardPreHook> | null = null;
   /** True in training mode (the default), false after `eval()`. */
   training = true;
+  /** @internal The built-in class a layer was made as (what its forward dispatches on; a subclass keeps it). */
+  _kind = '';
 
   /** @internal Containers set this so that `c[0]` indexes them. */
   protected static indexable = false;

@@ -1,5 +1,5 @@
 /**
- * @internal PyTorch's module printout (nn.Module.__repr__ and _addindent) and its data form for toJSON.
+ * Internal: PyTorch's module printout (nn.Module.__repr__ and _addindent) and its data form for toJSON.
  */
 import type { Module } from './module';
 

@@ -5,7 +5,8 @@
  */
 import { describe } from '../dtype';
 import { N, Tensor, keep, wrap } from '../tensor';
-import { Optimizer, ParamGroup, ParamsArg } from './optimizer';
+import { positionalOrOptions } from '../tensor/checks';
+import { FLAGS, type FlagOptions, Optimizer, ParamGroup, ParamsArg, checkFlags } from './optimizer';
 
 /** Adam/AdamW options (PyTorch's names, camelCase). */
 export interface AdamOptions {
@@ -28,16 +29,26 @@ function zerosLike(p: Tensor): Tensor {
  * const opt = new torch.optim.Adam(model.parameters(), { lr: 1e-3 });
  */
 export class Adam extends Optimizer {
-  constructor(params: ParamsArg, options: AdamOptions = {}, decoupled = false) {
+  /** @internal AdamW's decoupled weight decay. */
+  protected static decoupled = false;
+  constructor(params: ParamsArg, options?: AdamOptions);
+  constructor(params: ParamsArg, lr: number, options?: Omit<AdamOptions, 'lr'>);
+  constructor(params: ParamsArg, lr: number, betas: [number, number], eps?: number, weightDecay?: number, amsgrad?: boolean, options?: Pick<AdamOptions, 'maximize'> & FlagOptions);
+  constructor(params: ParamsArg, ...rest: unknown[]) {
+    // PyTorch's Adam(params, lr, betas, eps, weight_decay, amsgrad, *, foreach, maximize, capturable, differentiable, fused).
+    const decoupled = (new.target as unknown as { decoupled: boolean }).decoupled;
+    const name = decoupled ? 'optim.AdamW' : 'optim.Adam';
+    const o = positionalOrOptions(name, rest, ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad'], { keywordOnly: ['maximize', ...FLAGS] }) as AdamOptions & FlagOptions;
+    checkFlags(name, o);
     super(
       params,
       {
-        lr: options.lr ?? 1e-3,
-        betas: options.betas ?? [0.9, 0.999],
-        eps: options.eps ?? 1e-8,
-        weightDecay: options.weightDecay ?? (decoupled ? 1e-2 : 0),
-        amsgrad: options.amsgrad ?? false,
-        maximize: options.maximize ?? false,
+        lr: o.lr ?? 1e-3,
+        betas: o.betas ?? [0.9, 0.999],
+        eps: o.eps ?? 1e-8,
+        weightDecay: o.weightDecay ?? (decoupled ? 1e-2 : 0),
+        amsgrad: o.amsgrad ?? false,
+        maximize: o.maximize ?? false,
         decoupledWeightDecay: decoupled,
       },
       { foreach: null, capturable: false, differentiable: false, fused: null },
@@ -100,7 +111,5 @@ export class Adam extends Optimizer {
  * const opt = new torch.optim.AdamW(model.parameters(), { lr: 1e-3, weightDecay: 0.01 });
  */
 export class AdamW extends Adam {
-  constructor(params: ParamsArg, options: AdamOptions = {}) {
-    super(params, options, true);
-  }
+  protected static override decoupled = true;
 }

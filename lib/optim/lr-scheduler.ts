@@ -8,9 +8,18 @@
  * for (let epoch = 0; epoch < 90; epoch++) { train(); sched.step(); }
  */
 import { describe } from '../dtype';
+import { positionalOrOptions } from '../tensor/checks';
 import { Optimizer } from './optimizer';
 
 /** Base class: sets `initialLr` on each group, and performs the initial step as PyTorch does. */
+/** A learning-rate scheduler's state dict, in PyTorch's keys (everything but the optimizer). */
+export interface SchedulerStateDict {
+  last_epoch: number;
+  _step_count: number;
+  base_lrs: number[];
+  _last_lr: number[];
+}
+
 export abstract class LRScheduler {
   /** The learning rates the schedule starts from (each group's initialLr). */
   readonly baseLrs: number[];
@@ -67,11 +76,11 @@ export abstract class LRScheduler {
   }
 
   /** State for checkpoints (everything but the optimizer), as PyTorch's state_dict. */
-  stateDict(): Record<string, unknown> {
+  stateDict(): SchedulerStateDict {
     return { last_epoch: this.lastEpoch, _step_count: this.stepCount, base_lrs: [...this.baseLrs], _last_lr: [...this.lastLr] };
   }
 
-  loadStateDict(sd: Record<string, unknown>): void {
+  loadStateDict(sd: SchedulerStateDict | Record<string, unknown>): void {
     if (typeof sd?.last_epoch !== 'number') throw new TypeError('loadStateDict expects a scheduler state dict');
     this.lastEpoch = sd.last_epoch;
     if (typeof sd._step_count === 'number') this.stepCount = sd._step_count;
@@ -97,10 +106,16 @@ function number(v: unknown, what: string): number {
 
 /** Multiplies the learning rate by gamma every stepSize epochs. */
 export class StepLR extends LRScheduler {
-  constructor(optimizer: Optimizer, readonly stepSize: number, readonly gamma = 0.1, lastEpoch = -1) {
-    super(optimizer, lastEpoch);
-    positiveInt(stepSize, 'stepSize');
-    number(gamma, 'gamma');
+  readonly stepSize: number;
+  readonly gamma: number;
+  constructor(optimizer: Optimizer, stepSize: number, gamma?: number, lastEpoch?: number);
+  constructor(optimizer: Optimizer, stepSize: number, options: { gamma?: number; lastEpoch?: number });
+  constructor(optimizer: Optimizer, options: { stepSize: number; gamma?: number; lastEpoch?: number });
+  constructor(optimizer: Optimizer, ...rest: unknown[]) {
+    const a = positionalOrOptions('StepLR', rest, ['stepSize', 'gamma', 'lastEpoch'], { required: ['stepSize'] });
+    super(optimizer, (a.lastEpoch ?? -1) as number);
+    this.stepSize = positiveInt(a.stepSize, 'stepSize');
+    this.gamma = number(a.gamma ?? 0.1, 'gamma');
     this.initialStep();
   }
   protected getLr(): number[] {
@@ -112,11 +127,19 @@ export class StepLR extends LRScheduler {
 /** Multiplies the learning rate by gamma at each milestone epoch. */
 export class MultiStepLR extends LRScheduler {
   private readonly counts = new Map<number, number>();
-  constructor(optimizer: Optimizer, readonly milestones: number[], readonly gamma = 0.1, lastEpoch = -1) {
-    super(optimizer, lastEpoch);
+  readonly milestones: number[];
+  readonly gamma: number;
+  constructor(optimizer: Optimizer, milestones: number[], gamma?: number, lastEpoch?: number);
+  constructor(optimizer: Optimizer, milestones: number[], options: { gamma?: number; lastEpoch?: number });
+  constructor(optimizer: Optimizer, options: { milestones: number[]; gamma?: number; lastEpoch?: number });
+  constructor(optimizer: Optimizer, ...rest: unknown[]) {
+    const a = positionalOrOptions('MultiStepLR', rest, ['milestones', 'gamma', 'lastEpoch'], { required: ['milestones'] });
+    super(optimizer, (a.lastEpoch ?? -1) as number);
+    const milestones = a.milestones;
     if (!Array.isArray(milestones)) throw new TypeError(`Expected an array of milestones but received ${describe(milestones)}`);
-    for (const m of milestones) this.counts.set(m, (this.counts.get(m) ?? 0) + 1);
-    number(gamma, 'gamma');
+    this.milestones = milestones as number[];
+    for (const m of this.milestones) this.counts.set(m, (this.counts.get(m) ?? 0) + 1);
+    this.gamma = number(a.gamma ?? 0.1, 'gamma');
     this.initialStep();
   }
   protected getLr(): number[] {
@@ -128,9 +151,14 @@ export class MultiStepLR extends LRScheduler {
 
 /** Multiplies the learning rate by gamma every epoch. */
 export class ExponentialLR extends LRScheduler {
-  constructor(optimizer: Optimizer, readonly gamma: number, lastEpoch = -1) {
-    super(optimizer, lastEpoch);
-    number(gamma, 'gamma');
+  readonly gamma: number;
+  constructor(optimizer: Optimizer, gamma: number, lastEpoch?: number);
+  constructor(optimizer: Optimizer, gamma: number, options: { lastEpoch?: number });
+  constructor(optimizer: Optimizer, options: { gamma: number; lastEpoch?: number });
+  constructor(optimizer: Optimizer, ...rest: unknown[]) {
+    const a = positionalOrOptions('ExponentialLR', rest, ['gamma', 'lastEpoch'], { required: ['gamma'] });
+    super(optimizer, (a.lastEpoch ?? -1) as number);
+    this.gamma = number(a.gamma, 'gamma');
     this.initialStep();
   }
   protected getLr(): number[] {
@@ -141,10 +169,16 @@ export class ExponentialLR extends LRScheduler {
 
 /** Cosine annealing from the base learning rate to etaMin over tMax epochs (PyTorch's recursive form). */
 export class CosineAnnealingLR extends LRScheduler {
-  constructor(optimizer: Optimizer, readonly tMax: number, readonly etaMin = 0, lastEpoch = -1) {
-    super(optimizer, lastEpoch);
-    positiveInt(tMax, 'tMax');
-    number(etaMin, 'etaMin');
+  readonly tMax: number;
+  readonly etaMin: number;
+  constructor(optimizer: Optimizer, tMax: number, etaMin?: number, lastEpoch?: number);
+  constructor(optimizer: Optimizer, tMax: number, options: { etaMin?: number; lastEpoch?: number });
+  constructor(optimizer: Optimizer, options: { tMax: number; etaMin?: number; lastEpoch?: number });
+  constructor(optimizer: Optimizer, ...rest: unknown[]) {
+    const a = positionalOrOptions('CosineAnnealingLR', rest, ['tMax', 'etaMin', 'lastEpoch'], { required: ['tMax'] });
+    super(optimizer, (a.lastEpoch ?? -1) as number);
+    this.tMax = positiveInt(a.tMax, 'tMax');
+    this.etaMin = number(a.etaMin ?? 0, 'etaMin');
     this.initialStep();
   }
   protected getLr(): number[] {

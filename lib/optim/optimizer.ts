@@ -17,10 +17,37 @@ export interface ParamGroup {
 /** Parameters as PyTorch accepts them: a list of tensors, or a list of groups `{params, ...options}`. */
 export type ParamsArg = Tensor[] | Iterable<Tensor> | (Partial<ParamGroup> & { params: Tensor[] | Iterable<Tensor> })[];
 
-/** The PyTorch-layout state dict of an optimizer. */
+/** An option value in a saved parameter group (PyTorch stores numbers, booleans, null and lists of them). */
+export type ParamGroupValue = number | boolean | string | null | (number | boolean | null)[];
+
+/** The PyTorch-layout state dict of an optimizer (what `torch.save` writes and Python's optimizer loads). */
 export interface OptimizerStateDict {
   state: Record<string, Record<string, Tensor | number>>;
-  param_groups: Record<string, unknown>[];
+  param_groups: Record<string, ParamGroupValue>[];
+}
+
+/**
+ * PyTorch's implementation switches (`foreach`, `fused`, `capturable`, `differentiable`): accepted in their default
+ * (null or false), as torchkd runs PyTorch's single-tensor algorithms; anything else is a clear error.
+ */
+export interface FlagOptions {
+  foreach?: boolean | null;
+  fused?: boolean | null;
+  capturable?: boolean;
+  differentiable?: boolean;
+}
+
+/** @internal */
+export const FLAGS = ['foreach', 'fused', 'capturable', 'differentiable'];
+
+/** @internal */
+export function checkFlags(fn: string, o: FlagOptions): void {
+  for (const k of FLAGS) {
+    const v = (o as Record<string, unknown>)[k];
+    if (v !== undefined && v !== null && v !== false) {
+      throw new TorchError(`${fn}: ${k}=${String(v)} is not supported: torchkd runs PyTorch's single-tensor algorithm (${k}=False), whose results it matches bit for bit`, 'NOT_IMPLEMENTED');
+    }
+  }
 }
 
 const snake = (k: string): string => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -87,9 +114,9 @@ export abstract class Optimizer {
     const index = new Map<Tensor, number>();
     let next = 0;
     const param_groups = this.paramGroups.map((g) => {
-      const packed: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(g)) if (k !== 'params') packed[snake(k)] = Array.isArray(v) ? [...v] : v;
-      for (const [k, v] of Object.entries(this.extraGroupKeys)) if (!(k in packed)) packed[k] = v;
+      const packed: Record<string, ParamGroupValue> = {};
+      for (const [k, v] of Object.entries(g)) if (k !== 'params') packed[snake(k)] = (Array.isArray(v) ? [...v] : v) as ParamGroupValue;
+      for (const [k, v] of Object.entries(this.extraGroupKeys)) if (!(k in packed)) packed[k] = v as ParamGroupValue;
       packed.params = g.params.map((p) => {
         if (!index.has(p)) index.set(p, next++);
         return index.get(p) as number;

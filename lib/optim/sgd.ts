@@ -3,7 +3,8 @@
  * (native/optim.cc), so parameters after N steps match Python's to the bit on the same libtorch.
  */
 import { N, Tensor, keep, wrap } from '../tensor';
-import { Optimizer, ParamGroup, ParamsArg } from './optimizer';
+import { positionalOrOptions } from '../tensor/checks';
+import { FLAGS, type FlagOptions, Optimizer, ParamGroup, ParamsArg, checkFlags } from './optimizer';
 
 /** SGD options (PyTorch's names, camelCase; PyTorch's defaults). */
 export interface SGDOptions {
@@ -23,16 +24,22 @@ export interface SGDOptions {
  * opt.zeroGrad(); loss.backward(); opt.step();
  */
 export class SGD extends Optimizer {
-  constructor(params: ParamsArg, options: SGDOptions = {}) {
+  constructor(params: ParamsArg, options?: SGDOptions);
+  constructor(params: ParamsArg, lr: number, options?: Omit<SGDOptions, 'lr'>);
+  constructor(params: ParamsArg, lr: number, momentum: number, dampening?: number, weightDecay?: number, nesterov?: boolean, options?: Pick<SGDOptions, 'maximize'> & FlagOptions);
+  constructor(params: ParamsArg, ...rest: unknown[]) {
+    // PyTorch's SGD(params, lr, momentum, dampening, weight_decay, nesterov, *, maximize, foreach, differentiable, fused).
+    const o = positionalOrOptions('optim.SGD', rest, ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov'], { keywordOnly: ['maximize', ...FLAGS] }) as SGDOptions & FlagOptions;
+    checkFlags('optim.SGD', o);
     super(
       params,
       {
-        lr: options.lr ?? 1e-3,
-        momentum: options.momentum ?? 0,
-        dampening: options.dampening ?? 0,
-        weightDecay: options.weightDecay ?? 0,
-        nesterov: options.nesterov ?? false,
-        maximize: options.maximize ?? false,
+        lr: o.lr ?? 1e-3,
+        momentum: o.momentum ?? 0,
+        dampening: o.dampening ?? 0,
+        weightDecay: o.weightDecay ?? 0,
+        nesterov: o.nesterov ?? false,
+        maximize: o.maximize ?? false,
       },
       { foreach: null, differentiable: false, fused: null },
     );

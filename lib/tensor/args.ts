@@ -1,5 +1,5 @@
 /**
- * @internal Argument handling of the generated op functions (lib/generated/): the one place where a JS value is
+ * Internal: Argument handling of the generated op functions (lib/generated/): the one place where a JS value is
  * checked against the type an op's specification gives it, with Python's errors for keyword mistakes. Each checker
  * returns what crosses to native (a tensor becomes its handle; null/undefined optionals become -1 or null).
  */
@@ -48,6 +48,9 @@ export function onlyKeys(o: Opts, keys: Set<string>, fn: string): void {
   for (const k in o) {
     if (!keys.has(k)) {
       const list = [...keys].map((x) => `'${x}'`).join(', ');
+      if ((k === 'sizeAverage' || k === 'reduce') && keys.has('reduction')) {
+        throw new TypeError(`${fn}: '${k}' is one of PyTorch's deprecated loss options; give reduction: 'none' | 'mean' | 'sum' instead`);
+      }
       throw new TypeError(`${fn}: got an unexpected option '${k}'${list ? ` (it takes ${list})` : ' (it takes none)'}`);
     }
   }

@@ -13,7 +13,9 @@ import { Arena, setLifetimeClasses, track } from './lifetime';
 import { FAILED, N, R, ok, throwPending } from './native';
 import { formatTensor } from './print';
 
+/** @internal */
 export { N, R, ok };
+/** @internal */
 export type { Opts } from './args';
 
 setCudaCheck(

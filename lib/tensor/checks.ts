@@ -1,5 +1,5 @@
 /**
- * @internal Argument checks of the hand-written API (factories, modules, optimizers); the generated ops use
+ * Internal: Argument checks of the hand-written API (factories, modules, optimizers); the generated ops use
  * lib/tensor/args.ts.
  */
 import { describe } from '../dtype';
@@ -31,4 +31,39 @@ export function shapeOf(args: ShapeArgs | (number | number[])[], what = 'shape')
   if (!Array.isArray(list)) throw new TypeError(`Expected an array of integers for ${what}`);
   for (const d of list) int(d, what);
   return list;
+}
+
+/**
+ * @internal Python's calling convention for a hand-written constructor or function: the parameters after the fixed
+ * ones positionally, or any of them by name in a trailing options object (`new StepLR(opt, { stepSize: 30 })`).
+ * Unknown names, a name given twice, too many positional values and missing required ones are TypeErrors, as in
+ * Python. `keywordOnly` names may only come in the options object.
+ */
+export function positionalOrOptions(
+  fn: string,
+  rest: unknown[],
+  names: string[],
+  options: { required?: string[]; keywordOnly?: string[] } = {},
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const kw = options.keywordOnly ?? [];
+  let n = rest.length;
+  const last = rest[n - 1];
+  let o: Record<string, unknown> | null = null;
+  if (n > 0 && last !== null && typeof last === 'object' && !Array.isArray(last) && Object.getPrototypeOf(last) === Object.prototype) {
+    o = last as Record<string, unknown>;
+    n--;
+  }
+  if (n > names.length) throw new TypeError(`${fn}: takes ${names.length} positional argument${names.length === 1 ? '' : 's'} after the first but ${n} were given`);
+  for (let i = 0; i < n; i++) if (rest[i] !== undefined) out[names[i]] = rest[i];
+  if (o) {
+    const all = [...names, ...kw];
+    for (const [k, v] of Object.entries(o)) {
+      if (!all.includes(k)) throw new TypeError(`${fn}: got an unexpected option '${k}' (it takes ${all.map((x) => `'${x}'`).join(', ')})`);
+      if (k in out) throw new TypeError(`${fn}: got multiple values for argument '${k}'`);
+      if (v !== undefined) out[k] = v;
+    }
+  }
+  for (const r of options.required ?? []) if (out[r] === undefined) throw new TypeError(`${fn}: missing required argument '${r}'`);
+  return out;
 }

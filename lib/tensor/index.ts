@@ -6,9 +6,13 @@
  *   lifetime.ts  GC groups, tidy, keep, memory;  print.ts  PyTorch's printer;  native.ts  the binding
  */
 export { Tensor } from '../generated/tensor';
-export { TensorBase, ValuesIndices, N, R, ok, wrap, wrapList, wrapPair, handleOf, cudaAvailable } from './base';
+export { TensorBase, ValuesIndices } from './base';
+/** @internal */
+export { N, R, ok, wrap, wrapList, wrapPair, handleOf, cudaAvailable } from './base';
 export type { BoolTensor, Scalar, TensorOrScalar, Reduction, ShapeArgs, NestedArray, TensorCopyOptions, TensorToOptions } from './base';
 export { tidy, keep, memory } from './lifetime';
 export type { TidyResult } from './lifetime';
+/** @internal */
 export type { Opts } from './args';
-export { int, intPair, num, shapeOf } from './checks';
+/** @internal */
+export { int, intPair, num, shapeOf, positionalOrOptions } from './checks';

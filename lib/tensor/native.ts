@@ -1,5 +1,5 @@
 /**
- * @internal The loaded binding, twice: `N` throws a failed call's error itself; `R` is the raw one the generated
+ * Internal: The loaded binding, twice: `N` throws a failed call's error itself; `R` is the raw one the generated
  * op functions call, checking the result with `ok` (or `wrap`), which saves a closure per call on the hot path.
  */
 import { FAILED, native, rawNative, throwPending } from '../binding';

@@ -130,7 +130,7 @@ Napi::Value op_lerp__S(const Napi::CallbackInfo& info) {
 }
 
 // clamp_(Tensor self, Scalar? min=null, Scalar? max=null) -> self
-Napi::Value op_clamp_(const Napi::CallbackInfo& info) {
+Napi::Value op_clamp__0(const Napi::CallbackInfo& info) {
   const at::Tensor& self = tensorArg(info, 0);
   const c10::optional<at::Scalar> min = optionalScalarArg(info, 1, "min");
   const c10::optional<at::Scalar> max = optionalScalarArg(info, 2, "max");
@@ -138,16 +138,41 @@ Napi::Value op_clamp_(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// clampMin_(Tensor self, Scalar min) -> self
-Napi::Value op_clampMin_(const Napi::CallbackInfo& info) {
+// clamp_(Tensor self, Tensor? min=null, Tensor? max=null) -> self
+Napi::Value op_clamp__1(const Napi::CallbackInfo& info) {
+  const at::Tensor& self = tensorArg(info, 0);
+  const c10::optional<at::Tensor> min = optionalTensorArg(info, 1);
+  const c10::optional<at::Tensor> max = optionalTensorArg(info, 2);
+  self.clamp_(min, max);
+  return info.Env().Undefined();
+}
+
+// clampMin_(Tensor self, Tensor|Scalar min) -> self [T]
+Napi::Value op_clampMin__T(const Napi::CallbackInfo& info) {
+  const at::Tensor& self = tensorArg(info, 0);
+  const at::Tensor& min = tensorArg(info, 1);
+  self.clamp_min_(min);
+  return info.Env().Undefined();
+}
+
+// clampMin_(Tensor self, Tensor|Scalar min) -> self [S]
+Napi::Value op_clampMin__S(const Napi::CallbackInfo& info) {
   const at::Tensor& self = tensorArg(info, 0);
   const at::Scalar min = scalarArg(info, 1, "min");
   self.clamp_min_(min);
   return info.Env().Undefined();
 }
 
-// clampMax_(Tensor self, Scalar max) -> self
-Napi::Value op_clampMax_(const Napi::CallbackInfo& info) {
+// clampMax_(Tensor self, Tensor|Scalar max) -> self [T]
+Napi::Value op_clampMax__T(const Napi::CallbackInfo& info) {
+  const at::Tensor& self = tensorArg(info, 0);
+  const at::Tensor& max = tensorArg(info, 1);
+  self.clamp_max_(max);
+  return info.Env().Undefined();
+}
+
+// clampMax_(Tensor self, Tensor|Scalar max) -> self [S]
+Napi::Value op_clampMax__S(const Napi::CallbackInfo& info) {
   const at::Tensor& self = tensorArg(info, 0);
   const at::Scalar max = scalarArg(info, 1, "max");
   self.clamp_max_(max);
@@ -479,9 +504,12 @@ void initGeneratedOps_inplace(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "op_addcdiv_", op_addcdiv_);
   exportGuarded(env, exports, "op_lerp__T", op_lerp__T);
   exportGuarded(env, exports, "op_lerp__S", op_lerp__S);
-  exportGuarded(env, exports, "op_clamp_", op_clamp_);
-  exportGuarded(env, exports, "op_clampMin_", op_clampMin_);
-  exportGuarded(env, exports, "op_clampMax_", op_clampMax_);
+  exportGuarded(env, exports, "op_clamp__0", op_clamp__0);
+  exportGuarded(env, exports, "op_clamp__1", op_clamp__1);
+  exportGuarded(env, exports, "op_clampMin__T", op_clampMin__T);
+  exportGuarded(env, exports, "op_clampMin__S", op_clampMin__S);
+  exportGuarded(env, exports, "op_clampMax__T", op_clampMax__T);
+  exportGuarded(env, exports, "op_clampMax__S", op_clampMax__S);
   exportGuarded(env, exports, "op_fill__T", op_fill__T);
   exportGuarded(env, exports, "op_fill__S", op_fill__S);
   exportGuarded(env, exports, "op_copy_", op_copy_);

@@ -143,7 +143,7 @@ Napi::Value op_F_maxPool1d(const Napi::CallbackInfo& info) {
   const std::vector<int64_t> dilation = int64ListArg(info, 4, "dilation");
   const bool ceilMode = boolArg(info, 5, "ceilMode");
   const bool returnIndices = boolArg(info, 6, "returnIndices");
-  auto r_ = [&]() -> at::Tensor { TORCH_CHECK_TYPE(!returnIndices, "F.maxPool1d(): returnIndices is not supported here; use F.maxPool1dWithIndices, which returns {values, indices}"); return at::max_pool1d(self, kernelSize, stride.value_or(at::IntArrayRef()), padding, dilation, ceilMode); }();
+  auto r_ = [&]() -> at::Tensor { if (returnIndices) throwType("F.maxPool1d(): returnIndices is not supported here; use F.maxPool1dWithIndices, which returns {values, indices}"); return at::max_pool1d(self, kernelSize, stride.value_or(at::IntArrayRef()), padding, dilation, ceilMode); }();
   return wrap(info, std::move(r_));
 }
 
@@ -172,7 +172,7 @@ Napi::Value op_F_adaptiveMaxPool1d(const Napi::CallbackInfo& info) {
   const at::Tensor& self = tensorArg(info, 0);
   const std::vector<int64_t> outputSize = int64ListArg(info, 1, "outputSize");
   const bool returnIndices = boolArg(info, 2, "returnIndices");
-  auto r_ = [&]() -> at::Tensor { TORCH_CHECK_TYPE(!returnIndices, "F.adaptiveMaxPool1d(): returnIndices is not supported here; use F.adaptiveMaxPool1dWithIndices, which returns {values, indices}"); return std::get<0>(at::adaptive_max_pool1d(self, outputSize)); }();
+  auto r_ = [&]() -> at::Tensor { if (returnIndices) throwType("F.adaptiveMaxPool1d(): returnIndices is not supported here; use F.adaptiveMaxPool1dWithIndices, which returns {values, indices}"); return std::get<0>(at::adaptive_max_pool1d(self, outputSize)); }();
   return wrap(info, std::move(r_));
 }
 
@@ -194,7 +194,7 @@ Napi::Value op_F_maxPool2d(const Napi::CallbackInfo& info) {
   const std::vector<int64_t> dilation = int64ListArg(info, 4, "dilation");
   const bool ceilMode = boolArg(info, 5, "ceilMode");
   const bool returnIndices = boolArg(info, 6, "returnIndices");
-  auto r_ = [&]() -> at::Tensor { TORCH_CHECK_TYPE(!returnIndices, "F.maxPool2d(): returnIndices is not supported here; use F.maxPool2dWithIndices, which returns {values, indices}"); return at::max_pool2d(self, kernelSize, stride.value_or(at::IntArrayRef()), padding, dilation, ceilMode); }();
+  auto r_ = [&]() -> at::Tensor { if (returnIndices) throwType("F.maxPool2d(): returnIndices is not supported here; use F.maxPool2dWithIndices, which returns {values, indices}"); return at::max_pool2d(self, kernelSize, stride.value_or(at::IntArrayRef()), padding, dilation, ceilMode); }();
   return wrap(info, std::move(r_));
 }
 
@@ -223,7 +223,7 @@ Napi::Value op_F_adaptiveMaxPool2d(const Napi::CallbackInfo& info) {
   const at::Tensor& self = tensorArg(info, 0);
   const std::vector<int64_t> outputSize = int64ListArg(info, 1, "outputSize");
   const bool returnIndices = boolArg(info, 2, "returnIndices");
-  auto r_ = [&]() -> at::Tensor { TORCH_CHECK_TYPE(!returnIndices, "F.adaptiveMaxPool2d(): returnIndices is not supported here; use F.adaptiveMaxPool2dWithIndices, which returns {values, indices}"); return std::get<0>(at::adaptive_max_pool2d(self, outputSize)); }();
+  auto r_ = [&]() -> at::Tensor { if (returnIndices) throwType("F.adaptiveMaxPool2d(): returnIndices is not supported here; use F.adaptiveMaxPool2dWithIndices, which returns {values, indices}"); return std::get<0>(at::adaptive_max_pool2d(self, outputSize)); }();
   return wrap(info, std::move(r_));
 }
 
@@ -245,7 +245,7 @@ Napi::Value op_F_maxPool3d(const Napi::CallbackInfo& info) {
   const std::vector<int64_t> dilation = int64ListArg(info, 4, "dilation");
   const bool ceilMode = boolArg(info, 5, "ceilMode");
   const bool returnIndices = boolArg(info, 6, "returnIndices");
-  auto r_ = [&]() -> at::Tensor { TORCH_CHECK_TYPE(!returnIndices, "F.maxPool3d(): returnIndices is not supported here; use F.maxPool3dWithIndices, which returns {values, indices}"); return at::max_pool3d(self, kernelSize, stride.value_or(at::IntArrayRef()), padding, dilation, ceilMode); }();
+  auto r_ = [&]() -> at::Tensor { if (returnIndices) throwType("F.maxPool3d(): returnIndices is not supported here; use F.maxPool3dWithIndices, which returns {values, indices}"); return at::max_pool3d(self, kernelSize, stride.value_or(at::IntArrayRef()), padding, dilation, ceilMode); }();
   return wrap(info, std::move(r_));
 }
 
@@ -274,7 +274,7 @@ Napi::Value op_F_adaptiveMaxPool3d(const Napi::CallbackInfo& info) {
   const at::Tensor& self = tensorArg(info, 0);
   const std::vector<int64_t> outputSize = int64ListArg(info, 1, "outputSize");
   const bool returnIndices = boolArg(info, 2, "returnIndices");
-  auto r_ = [&]() -> at::Tensor { TORCH_CHECK_TYPE(!returnIndices, "F.adaptiveMaxPool3d(): returnIndices is not supported here; use F.adaptiveMaxPool3dWithIndices, which returns {values, indices}"); return std::get<0>(at::adaptive_max_pool3d(self, outputSize)); }();
+  auto r_ = [&]() -> at::Tensor { if (returnIndices) throwType("F.adaptiveMaxPool3d(): returnIndices is not supported here; use F.adaptiveMaxPool3dWithIndices, which returns {values, indices}"); return std::get<0>(at::adaptive_max_pool3d(self, outputSize)); }();
   return wrap(info, std::move(r_));
 }
 
@@ -386,6 +386,7 @@ Napi::Value op_F_groupNorm(const Napi::CallbackInfo& info) {
   const double eps = doubleArg(info, 4, "eps");
   auto r_ = [&]() -> at::Tensor {
       TORCH_CHECK(self.dim() >= 2, "Expected at least 2 dimensions for input tensor but received ", self.dim());
+      TORCH_CHECK_VALUE(numGroups > 0, "Expected num groups to be greater than 0, got ", numGroups);
       std::vector<int64_t> sizes{self.size(0) * self.size(1) / numGroups, numGroups};
       for (int64_t d = 2; d < self.dim(); d++) sizes.push_back(self.size(d));
       {
@@ -532,8 +533,21 @@ Napi::Value op_F_pixelShuffle(const Napi::CallbackInfo& info) {
   return wrap(info, at::pixel_shuffle(self, upscaleFactor));
 }
 
-// interpolate(Tensor self, int[1]? size=null, float[]? scaleFactor=null, str{nearest|linear|bilinear|bicubic|trilinear|area|nearest-exact} mode="nearest", bool? alignCorners=null, bool? recomputeScaleFactor=null, bool antialias=false) -> Tensor
-Napi::Value op_F_interpolate(const Napi::CallbackInfo& info) {
+// interpolate(Tensor self, int? size=null, float? scaleFactor=null, str{nearest|linear|bilinear|bicubic|trilinear|area|nearest-exact} mode="nearest", bool? alignCorners=null, bool? recomputeScaleFactor=null, bool antialias=false) -> Tensor
+Napi::Value op_F_interpolate_0(const Napi::CallbackInfo& info) {
+  const at::Tensor& self = tensorArg(info, 0);
+  const c10::optional<int64_t> size = optionalInt64Arg(info, 1, "size");
+  const c10::optional<double> scaleFactor = optionalDoubleArg(info, 2, "scaleFactor");
+  const std::string mode = stringArg(info, 3, "mode");
+  const c10::optional<bool> alignCorners = optionalBoolArg(info, 4, "alignCorners");
+  const c10::optional<bool> recomputeScaleFactor = optionalBoolArg(info, 5, "recomputeScaleFactor");
+  const bool antialias = boolArg(info, 6, "antialias");
+  return wrap(info, interpolate(self, size ? at::OptionalIntArrayRef(at::IntArrayRef(*size)) : at::OptionalIntArrayRef(),
+                          scaleFactor ? c10::optional<std::vector<double>>(std::vector<double>{*scaleFactor}) : c10::nullopt, true, mode, alignCorners, recomputeScaleFactor, antialias));
+}
+
+// interpolate(Tensor self, int[]? size=null, float[]? scaleFactor=null, str{nearest|linear|bilinear|bicubic|trilinear|area|nearest-exact} mode="nearest", bool? alignCorners=null, bool? recomputeScaleFactor=null, bool antialias=false) -> Tensor
+Napi::Value op_F_interpolate_1(const Napi::CallbackInfo& info) {
   const at::Tensor& self = tensorArg(info, 0);
   const auto size_ = optionalInt64ListArg(info, 1, "size");
   const at::OptionalIntArrayRef size = size_ ? at::OptionalIntArrayRef(*size_) : at::OptionalIntArrayRef();
@@ -542,7 +556,7 @@ Napi::Value op_F_interpolate(const Napi::CallbackInfo& info) {
   const c10::optional<bool> alignCorners = optionalBoolArg(info, 4, "alignCorners");
   const c10::optional<bool> recomputeScaleFactor = optionalBoolArg(info, 5, "recomputeScaleFactor");
   const bool antialias = boolArg(info, 6, "antialias");
-  return wrap(info, interpolate(self, size, scaleFactor, mode, alignCorners, recomputeScaleFactor, antialias));
+  return wrap(info, interpolate(self, size, scaleFactor, false, mode, alignCorners, recomputeScaleFactor, antialias));
 }
 
 }  // namespace
@@ -592,7 +606,8 @@ void initGeneratedOps_nn(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "op_F_embedding", op_F_embedding);
   exportGuarded(env, exports, "op_F_pad", op_F_pad);
   exportGuarded(env, exports, "op_F_pixelShuffle", op_F_pixelShuffle);
-  exportGuarded(env, exports, "op_F_interpolate", op_F_interpolate);
+  exportGuarded(env, exports, "op_F_interpolate_0", op_F_interpolate_0);
+  exportGuarded(env, exports, "op_F_interpolate_1", op_F_interpolate_1);
 }
 
 }  // namespace torchkd

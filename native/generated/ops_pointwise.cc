@@ -458,22 +458,44 @@ Napi::Value op_clamp_1(const Napi::CallbackInfo& info) {
 }
 
 // clip(Tensor self, Scalar? min=null, Scalar? max=null) -> Tensor
-Napi::Value op_clip(const Napi::CallbackInfo& info) {
+Napi::Value op_clip_0(const Napi::CallbackInfo& info) {
   const at::Tensor& self = tensorArg(info, 0);
   const c10::optional<at::Scalar> min = optionalScalarArg(info, 1, "min");
   const c10::optional<at::Scalar> max = optionalScalarArg(info, 2, "max");
   return wrap(info, at::clamp(self, min, max));
 }
 
-// clampMin(Tensor self, Scalar min) -> Tensor
-Napi::Value op_clampMin(const Napi::CallbackInfo& info) {
+// clip(Tensor self, Tensor? min=null, Tensor? max=null) -> Tensor
+Napi::Value op_clip_1(const Napi::CallbackInfo& info) {
+  const at::Tensor& self = tensorArg(info, 0);
+  const c10::optional<at::Tensor> min = optionalTensorArg(info, 1);
+  const c10::optional<at::Tensor> max = optionalTensorArg(info, 2);
+  return wrap(info, at::clamp(self, min, max));
+}
+
+// clampMin(Tensor self, Tensor|Scalar min) -> Tensor [T]
+Napi::Value op_clampMin_T(const Napi::CallbackInfo& info) {
+  const at::Tensor& self = tensorArg(info, 0);
+  const at::Tensor& min = tensorArg(info, 1);
+  return wrap(info, at::clamp_min(self, min));
+}
+
+// clampMin(Tensor self, Tensor|Scalar min) -> Tensor [S]
+Napi::Value op_clampMin_S(const Napi::CallbackInfo& info) {
   const at::Tensor& self = tensorArg(info, 0);
   const at::Scalar min = scalarArg(info, 1, "min");
   return wrap(info, at::clamp_min(self, min));
 }
 
-// clampMax(Tensor self, Scalar max) -> Tensor
-Napi::Value op_clampMax(const Napi::CallbackInfo& info) {
+// clampMax(Tensor self, Tensor|Scalar max) -> Tensor [T]
+Napi::Value op_clampMax_T(const Napi::CallbackInfo& info) {
+  const at::Tensor& self = tensorArg(info, 0);
+  const at::Tensor& max = tensorArg(info, 1);
+  return wrap(info, at::clamp_max(self, max));
+}
+
+// clampMax(Tensor self, Tensor|Scalar max) -> Tensor [S]
+Napi::Value op_clampMax_S(const Napi::CallbackInfo& info) {
   const at::Tensor& self = tensorArg(info, 0);
   const at::Scalar max = scalarArg(info, 1, "max");
   return wrap(info, at::clamp_max(self, max));
@@ -730,9 +752,12 @@ void initGeneratedOps_pointwise(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "op_lerp_S", op_lerp_S);
   exportGuarded(env, exports, "op_clamp_0", op_clamp_0);
   exportGuarded(env, exports, "op_clamp_1", op_clamp_1);
-  exportGuarded(env, exports, "op_clip", op_clip);
-  exportGuarded(env, exports, "op_clampMin", op_clampMin);
-  exportGuarded(env, exports, "op_clampMax", op_clampMax);
+  exportGuarded(env, exports, "op_clip_0", op_clip_0);
+  exportGuarded(env, exports, "op_clip_1", op_clip_1);
+  exportGuarded(env, exports, "op_clampMin_T", op_clampMin_T);
+  exportGuarded(env, exports, "op_clampMin_S", op_clampMin_S);
+  exportGuarded(env, exports, "op_clampMax_T", op_clampMax_T);
+  exportGuarded(env, exports, "op_clampMax_S", op_clampMax_S);
   exportGuarded(env, exports, "op_eq_T", op_eq_T);
   exportGuarded(env, exports, "op_eq_S", op_eq_S);
   exportGuarded(env, exports, "op_ne_T", op_ne_T);

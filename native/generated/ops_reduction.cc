@@ -45,13 +45,20 @@ Napi::Value op_nanmean(const Napi::CallbackInfo& info) {
   return wrap(info, at::nanmean(self, dim, keepdim, dtype));
 }
 
-// prod(Tensor self, int? dim=null, bool keepdim=false, *, dtype? dtype=null) -> Tensor
-Napi::Value op_prod(const Napi::CallbackInfo& info) {
+// prod(Tensor self, *, dtype? dtype=null) -> Tensor
+Napi::Value op_prod_0(const Napi::CallbackInfo& info) {
   const at::Tensor& self = tensorArg(info, 0);
-  const c10::optional<int64_t> dim = optionalInt64Arg(info, 1, "dim");
+  const c10::optional<at::ScalarType> dtype = optionalDtypeArg(info, 1);
+  return wrap(info, at::prod(self, dtype));
+}
+
+// prod(Tensor self, int dim, bool keepdim=false, *, dtype? dtype=null) -> Tensor
+Napi::Value op_prod_1(const Napi::CallbackInfo& info) {
+  const at::Tensor& self = tensorArg(info, 0);
+  const int64_t dim = int64Arg(info, 1, "dim");
   const bool keepdim = boolArg(info, 2, "keepdim");
   const c10::optional<at::ScalarType> dtype = optionalDtypeArg(info, 3);
-  return wrap(info, dim ? at::prod(self, *dim, keepdim, dtype) : at::prod(self, dtype));
+  return wrap(info, at::prod(self, dim, keepdim, dtype));
 }
 
 // amax(Tensor self, int[1] dim=[], bool keepdim=false) -> Tensor
@@ -78,20 +85,22 @@ Napi::Value op_logsumexp(const Napi::CallbackInfo& info) {
   return wrap(info, at::logsumexp(self, dim, keepdim));
 }
 
-// any(Tensor self, int? dim=null, bool keepdim=false) -> BoolTensor
+// any(Tensor self, int[1]? dim=null, bool keepdim=false) -> BoolTensor
 Napi::Value op_any(const Napi::CallbackInfo& info) {
   const at::Tensor& self = tensorArg(info, 0);
-  const c10::optional<int64_t> dim = optionalInt64Arg(info, 1, "dim");
+  const auto dim_ = optionalInt64ListArg(info, 1, "dim");
+  const at::OptionalIntArrayRef dim = dim_ ? at::OptionalIntArrayRef(*dim_) : at::OptionalIntArrayRef();
   const bool keepdim = boolArg(info, 2, "keepdim");
-  return wrap(info, dim ? at::any(self, *dim, keepdim) : at::any(self));
+  return wrap(info, !dim.has_value() && !keepdim ? at::any(self) : at::any(self, dim, keepdim));
 }
 
-// all(Tensor self, int? dim=null, bool keepdim=false) -> BoolTensor
+// all(Tensor self, int[1]? dim=null, bool keepdim=false) -> BoolTensor
 Napi::Value op_all(const Napi::CallbackInfo& info) {
   const at::Tensor& self = tensorArg(info, 0);
-  const c10::optional<int64_t> dim = optionalInt64Arg(info, 1, "dim");
+  const auto dim_ = optionalInt64ListArg(info, 1, "dim");
+  const at::OptionalIntArrayRef dim = dim_ ? at::OptionalIntArrayRef(*dim_) : at::OptionalIntArrayRef();
   const bool keepdim = boolArg(info, 2, "keepdim");
-  return wrap(info, dim ? at::all(self, *dim, keepdim) : at::all(self));
+  return wrap(info, !dim.has_value() && !keepdim ? at::all(self) : at::all(self, dim, keepdim));
 }
 
 // max(Tensor self) -> Tensor
@@ -263,7 +272,8 @@ void initGeneratedOps_reduction(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "op_nansum", op_nansum);
   exportGuarded(env, exports, "op_mean", op_mean);
   exportGuarded(env, exports, "op_nanmean", op_nanmean);
-  exportGuarded(env, exports, "op_prod", op_prod);
+  exportGuarded(env, exports, "op_prod_0", op_prod_0);
+  exportGuarded(env, exports, "op_prod_1", op_prod_1);
   exportGuarded(env, exports, "op_amax", op_amax);
   exportGuarded(env, exports, "op_amin", op_amin);
   exportGuarded(env, exports, "op_logsumexp", op_logsumexp);

@@ -40,7 +40,7 @@ function emitModule(m) {
   lines.push(`export class ${m.name} extends L.${m.impl} {`);
   for (const d of declarations(m.name, m.params, null, 'ctor', null)) lines.push(`  ${d}`);
   lines.push('  constructor(...a: unknown[]) {');
-  lines.push(`    super(parse${m.name}(a));`);
+  lines.push(`    super(parse${m.name}(a), ${q(m.name)});`);
   lines.push('  }');
   lines.push('}');
   return lines;

@@ -132,8 +132,8 @@ function generate() {
   files['scripts/native-sources.json'] = `${JSON.stringify(sources, null, 2)}\n`;
 
   files['lib/generated/native.ts'] = tsFile(
-    ['/** @internal Tensor handles cross as numbers. */', 'type H = number;'],
-    ['/** @internal The generated native op functions (native/generated/ops.cc). */', 'export interface NativeOps {', ...emitNativeInterface(ops), '}'],
+    ['/** Tensor handles cross as numbers. */', 'type H = number;'],
+    ['/** The generated native op functions (native/generated/), typed; internal to torchkd. */', 'export interface NativeOps {', ...emitNativeInterface(ops), '}'],
   );
 
   const formBodies = (form) => {

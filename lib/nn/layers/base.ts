@@ -1,5 +1,5 @@
 /**
- * @internal Shared pieces of the layer implementations: native adoption, parameter creation on the requested device
+ * Internal: Shared pieces of the layer implementations: native adoption, parameter creation on the requested device
  * and dtype, and PyTorch's extra_repr formatting of tuples.
  */
 import { native } from '../../binding';
@@ -64,6 +64,7 @@ function deviceCodeOf(d: Device | null): number {
 export abstract class NativeLayer extends Module<[Tensor], Tensor> {
   protected constructor(kind: string, options: object) {
     super();
+    this._kind = kind;
     this._adoptNative(N.createModule(kind, options));
   }
 

@@ -27,8 +27,9 @@ export class ConvNdImpl extends Module<[Tensor], Tensor> {
   private readonly reversedPadding: number[];
   declare weight: Tensor;
   declare bias: Tensor | null;
-  constructor(a: Conv1dArgs) {
+  constructor(a: Conv1dArgs, kind: string) {
     super();
+    this._kind = kind;
     checkConv(a);
     this.inChannels = a.inChannels;
     this.outChannels = a.outChannels;
@@ -48,7 +49,7 @@ export class ConvNdImpl extends Module<[Tensor], Tensor> {
     resetLinearLike(this.weight, this.bias);
   }
   override forward(x: Tensor): Tensor {
-    const conv = dimsOf(this.constructor.name) === 1 ? F.conv1d : F.conv3d;
+    const conv = dimsOf(this._kind) === 1 ? F.conv1d : F.conv3d;
     if (this.paddingMode !== 'zeros') return conv(F.pad(x, this.reversedPadding, this.paddingMode), this.weight, this.bias, this.stride, 0, this.dilation, this.groups);
     if (typeof this.padding === 'string') return conv(x, this.weight, this.bias, this.stride, this.padding, this.dilation, this.groups);
     return conv(x, this.weight, this.bias, this.stride, this.padding, this.dilation, this.groups);
@@ -71,8 +72,9 @@ export class ConvTransposeNdImpl extends Module<[Tensor], Tensor> {
   readonly paddingMode = 'zeros' as const;
   declare weight: Tensor;
   declare bias: Tensor | null;
-  constructor(a: ConvTranspose1dArgs) {
+  constructor(a: ConvTranspose1dArgs, kind: string) {
     super();
+    this._kind = kind;
     checkConv({ ...a, stride: a.stride });
     this.inChannels = a.inChannels;
     this.outChannels = a.outChannels;
@@ -90,7 +92,7 @@ export class ConvTransposeNdImpl extends Module<[Tensor], Tensor> {
     resetLinearLike(this.weight, this.bias);
   }
   override forward(x: Tensor): Tensor {
-    const d = dimsOf(this.constructor.name);
+    const d = dimsOf(this._kind);
     const conv = d === 1 ? F.convTranspose1d : d === 2 ? F.convTranspose2d : F.convTranspose3d;
     return conv(x, this.weight, this.bias, this.stride, this.padding, this.outputPadding, this.groups, this.dilation);
   }
@@ -106,8 +108,9 @@ export class BilinearImpl extends Module<[Tensor, Tensor], Tensor> {
   readonly outFeatures: number;
   declare weight: Tensor;
   declare bias: Tensor | null;
-  constructor(a: BilinearArgs) {
+  constructor(a: BilinearArgs, kind = '') {
     super();
+    this._kind = kind;
     this.in1Features = a.in1Features;
     this.in2Features = a.in2Features;
     this.outFeatures = a.outFeatures;

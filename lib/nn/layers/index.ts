@@ -1,5 +1,5 @@
 /**
- * @internal The layer implementations behind the public classes of lib/generated/modules.ts (which parse the
+ * Internal: The layer implementations behind the public classes of lib/generated/modules.ts (which parse the
  * constructor arguments and hand them here).
  */
 export { NativeLayer } from './base';

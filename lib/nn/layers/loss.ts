@@ -20,8 +20,9 @@ export class LossImpl extends Module<[Tensor, Tensor], Tensor> {
   readonly reduction: string;
   /** The other constructor options, by PyTorch's names (camelCased). */
   readonly options: Readonly<LossArgs>;
-  constructor(args: object) {
+  constructor(args: object, kind: string) {
     super();
+    this._kind = kind;
     const a = args as LossArgs;
     this.reduction = a.reduction as string;
     const { weight, posWeight, ...rest } = a;
@@ -33,7 +34,7 @@ export class LossImpl extends Module<[Tensor, Tensor], Tensor> {
   override forward(input: Tensor, target: Tensor): Tensor {
     const o = this.options as Record<string, never>;
     const w = (this._buffers.get('weight') ?? null) as Tensor | null;
-    switch (this.constructor.name) {
+    switch (this._kind) {
       case 'L1Loss':
         return F.l1Loss(input, target, { reduction: o.reduction });
       case 'MSELoss':
@@ -59,7 +60,7 @@ export class LossImpl extends Module<[Tensor, Tensor], Tensor> {
       case 'PoissonNLLLoss':
         return F.poissonNllLoss(input, target, o.logInput, o.full, { eps: o.eps, reduction: o.reduction });
       default:
-        throw new TypeError(`${this.constructor.name}: no forward`);
+        throw new TypeError(`${this._kind}: no forward`);
     }
   }
 }
@@ -68,15 +69,16 @@ export class LossImpl extends Module<[Tensor, Tensor], Tensor> {
 export class Loss3Impl extends Module<[Tensor, Tensor, Tensor], Tensor> {
   readonly reduction: string;
   readonly options: Readonly<LossArgs>;
-  constructor(args: object) {
+  constructor(args: object, kind: string) {
     super();
+    this._kind = kind;
     const a = args as LossArgs;
     this.reduction = a.reduction as string;
     this.options = Object.freeze({ ...a });
   }
   override forward(a: Tensor, b: Tensor, c: Tensor): Tensor {
     const o = this.options as Record<string, never>;
-    switch (this.constructor.name) {
+    switch (this._kind) {
       case 'CosineEmbeddingLoss':
         return F.cosineEmbeddingLoss(a, b, c, o.margin, { reduction: o.reduction });
       case 'MarginRankingLoss':

@@ -20,8 +20,9 @@ export class EmbeddingImpl extends Module<[Tensor], Tensor> {
   readonly scaleGradByFreq: boolean;
   readonly sparse: boolean;
   declare weight: Tensor;
-  constructor(a: EmbeddingArgs) {
+  constructor(a: EmbeddingArgs, kind = '') {
     super();
+    this._kind = kind;
     let pad = a.paddingIdx;
     if (pad !== null) {
       if (pad >= a.numEmbeddings || pad < -a.numEmbeddings) throw new TorchError('Padding_idx must be within num_embeddings', 'VALUE_ERROR');
@@ -94,10 +95,11 @@ export class PoolImpl extends Module<[Tensor], Tensor> {
   readonly countIncludePad: boolean;
   readonly divisorOverride: number | null;
   readonly outputSize: number[];
-  constructor(a: PoolArgs) {
+  constructor(a: PoolArgs, kind: string) {
     super();
+    this._kind = kind;
     if (a.returnIndices) {
-      throw new TypeError(`nn.${new.target.name}(): returnIndices is not supported by the module; use F.${new.target.name[0].toLowerCase()}${new.target.name.slice(1)}WithIndices, which returns {values, indices}`);
+      throw new TypeError(`nn.${kind}(): returnIndices is not supported by the module; use F.${kind[0].toLowerCase()}${kind.slice(1)}WithIndices, which returns {values, indices}`);
     }
     this.kernelSize = a.kernelSize ?? [];
     this.stride = a.stride ?? this.kernelSize;
@@ -109,7 +111,7 @@ export class PoolImpl extends Module<[Tensor], Tensor> {
     this.outputSize = a.outputSize ?? [];
   }
   override forward(x: Tensor): Tensor {
-    switch (this.constructor.name) {
+    switch (this._kind) {
       case 'MaxPool1d':
         return F.maxPool1d(x, this.kernelSize, this.stride, this.padding, this.dilation, this.ceilMode);
       case 'MaxPool3d':
@@ -132,7 +134,7 @@ export class PoolImpl extends Module<[Tensor], Tensor> {
   }
   override extraRepr(): string {
     const one = (v: number[]): string => (v.every((e) => e === v[0]) ? String(v[0]) : tuple(v));
-    const name = this.constructor.name;
+    const name = this._kind;
     if (name.startsWith('Adaptive')) return `output_size=${one(this.outputSize)}`;
     if (name.startsWith('Max')) return `kernel_size=${one(this.kernelSize)}, stride=${one(this.stride)}, padding=${one(this.padding)}, dilation=${one(this.dilation)}, ceil_mode=${py(this.ceilMode)}`;
     if (name === 'AvgPool1d') return `kernel_size=${tuple(this.kernelSize)}, stride=${tuple(this.stride)}, padding=${tuple(this.padding)}`;
@@ -142,13 +144,14 @@ export class PoolImpl extends Module<[Tensor], Tensor> {
 
 /** Resampling (F.interpolate). */
 export class UpsampleImpl extends Module<[Tensor], Tensor> {
-  readonly size: number[] | null;
-  readonly scaleFactor: number[] | null;
+  readonly size: number | number[] | null;
+  readonly scaleFactor: number | number[] | null;
   readonly mode: UpsampleArgs['mode'];
   readonly alignCorners: boolean | null;
   readonly recomputeScaleFactor: boolean | null;
-  constructor(a: UpsampleArgs) {
+  constructor(a: UpsampleArgs, kind = '') {
     super();
+    this._kind = kind;
     this.size = a.size;
     this.scaleFactor = a.scaleFactor;
     this.mode = a.mode;
@@ -156,10 +159,16 @@ export class UpsampleImpl extends Module<[Tensor], Tensor> {
     this.recomputeScaleFactor = a.recomputeScaleFactor;
   }
   override forward(x: Tensor): Tensor {
-    return F.interpolate(x, this.size, this.scaleFactor, this.mode, this.alignCorners, this.recomputeScaleFactor);
+    const { size, scaleFactor: s } = this;
+    // A number is repeated for every spatial dim, a list names each (F.interpolate's two forms).
+    if (Array.isArray(size) || Array.isArray(s)) {
+      const list = (v: number | number[] | null): number[] | null => (v === null ? null : Array.isArray(v) ? v : [v]);
+      return F.interpolate(x, list(size), list(s), this.mode, this.alignCorners, this.recomputeScaleFactor);
+    }
+    return F.interpolate(x, size, s, this.mode, this.alignCorners, this.recomputeScaleFactor);
   }
   override extraRepr(): string {
-    const v = (l: number[], f: (n: number) => string): string => (l.length === 1 ? f(l[0]) : `(${l.map(f).join(', ')})`);
+    const v = (l: number | number[], f: (n: number) => string): string => (typeof l === 'number' ? f(l) : `(${l.map(f).join(', ')})`);
     const info = this.scaleFactor !== null ? `scale_factor=${v(this.scaleFactor, pyFloat)}` : `size=${this.size === null ? 'None' : v(this.size, String)}`;
     return `${info}, mode='${this.mode}'`;
   }
@@ -169,8 +178,9 @@ export class UpsampleImpl extends Module<[Tensor], Tensor> {
 export class UnflattenImpl extends Module<[Tensor], Tensor> {
   readonly dim: number;
   readonly unflattenedSize: number[];
-  constructor(a: UnflattenArgs) {
+  constructor(a: UnflattenArgs, kind = '') {
     super();
+    this._kind = kind;
     this.dim = a.dim;
     this.unflattenedSize = a.unflattenedSize;
   }
@@ -186,13 +196,14 @@ export class UnflattenImpl extends Module<[Tensor], Tensor> {
 export class PadImpl extends Module<[Tensor], Tensor> {
   readonly padding: number[];
   readonly value: number;
-  constructor(a: { padding: number[]; value?: number }) {
+  constructor(a: { padding: number[]; value?: number }, kind: string) {
     super();
+    this._kind = kind;
     this.padding = a.padding;
     this.value = a.value ?? 0;
   }
   private mode(): 'constant' | 'reflect' | 'replicate' | 'circular' {
-    const n = this.constructor.name;
+    const n = this._kind;
     if (n.startsWith('Reflection')) return 'reflect';
     if (n.startsWith('Replication')) return 'replicate';
     if (n.startsWith('Circular')) return 'circular';
@@ -203,7 +214,7 @@ export class PadImpl extends Module<[Tensor], Tensor> {
     return mode === 'constant' ? F.pad(x, this.padding, mode, this.value) : F.pad(x, this.padding, mode);
   }
   override extraRepr(): string {
-    return this.constructor.name.startsWith('Constant') ? `padding=${tuple(this.padding)}, value=${pyFloat(this.value)}` : tuple(this.padding);
+    return this._kind.startsWith('Constant') ? `padding=${tuple(this.padding)}, value=${pyFloat(this.value)}` : tuple(this.padding);
   }
 }
 
@@ -213,13 +224,14 @@ type ActArgs = Record<string, number | boolean | string | null>;
 export class ActivationImpl extends Module<[Tensor], Tensor> {
   /** The constructor options, by PyTorch's names (camelCased). */
   readonly options: Readonly<ActArgs>;
-  constructor(a: object) {
+  constructor(a: object, kind: string) {
     super();
+    this._kind = kind;
     this.options = Object.freeze({ ...(a as ActArgs) });
   }
   override forward(x: Tensor, y?: Tensor): Tensor {
     const o = this.options as Record<string, never>;
-    switch (this.constructor.name) {
+    switch (this._kind) {
       case 'Softmin':
         return F.softmin(x, o.dim ?? (x.ndim === 0 || x.ndim === 1 || x.ndim === 3 ? 0 : 1));
       case 'ReLU6':
@@ -259,14 +271,14 @@ export class ActivationImpl extends Module<[Tensor], Tensor> {
       case 'PairwiseDistance':
         return F.pairwiseDistance(x, y as Tensor, o.p, o.eps, o.keepdim);
       default:
-        throw new TypeError(`${this.constructor.name}: no forward`);
+        throw new TypeError(`${this._kind}: no forward`);
     }
   }
   override extraRepr(): string {
     const o = this.options;
     const f = (v: unknown): string => (typeof v === 'number' ? pyFloat(v) : py(v));
     const inplace = o.inplace ? ', inplace=True' : '';
-    switch (this.constructor.name) {
+    switch (this._kind) {
       case 'Softmin':
         return `dim=${o.dim === null ? 'None' : o.dim}`;
       case 'ELU':
@@ -292,14 +304,15 @@ export class ActivationImpl extends Module<[Tensor], Tensor> {
 export class DropoutImpl extends Module<[Tensor], Tensor> {
   readonly p: number;
   readonly inplace: boolean;
-  constructor(a: Dropout1dArgs) {
+  constructor(a: Dropout1dArgs, kind: string) {
     super();
+    this._kind = kind;
     if (!(a.p >= 0 && a.p <= 1)) throw new TorchError(`dropout probability has to be between 0 and 1, but got ${a.p}`, 'VALUE_ERROR');
     this.p = a.p;
     this.inplace = a.inplace;
   }
   override forward(x: Tensor): Tensor {
-    switch (this.constructor.name) {
+    switch (this._kind) {
       case 'Dropout1d':
         return F.dropout1d(x, this.p, this.training, this.inplace);
       case 'Dropout2d':
@@ -322,8 +335,9 @@ export class PReLUImpl extends Module<[Tensor], Tensor> {
   readonly numParameters: number;
   readonly init: number;
   declare weight: Tensor;
-  constructor(a: PReLUArgs) {
+  constructor(a: PReLUArgs, kind = '') {
     super();
+    this._kind = kind;
     this.numParameters = a.numParameters;
     this.init = a.init;
     this.registerParameter('weight', param([a.numParameters], a));

@@ -25,7 +25,7 @@ import { type Factory, NativeLayer, py, pyFloat, rngIfFactory, tuple } from './b
 export class LinearImpl extends NativeLayer {
   readonly inFeatures: number;
   readonly outFeatures: number;
-  constructor(a: LinearArgs) {
+  constructor(a: LinearArgs, kind = '') {
     const rng = rngIfFactory(a);
     super('Linear', { inFeatures: a.inFeatures, outFeatures: a.outFeatures, bias: a.bias });
     this.inFeatures = a.inFeatures;
@@ -111,7 +111,7 @@ export class Conv2dImpl extends NativeLayer {
   readonly groups: number;
   readonly paddingMode: 'zeros' | 'reflect' | 'replicate' | 'circular';
   private readonly reversedPadding: number[];
-  constructor(a: Conv2dArgs) {
+  constructor(a: Conv2dArgs, kind = '') {
     checkConv(a);
     const rng = rngIfFactory(a);
     const numeric = typeof a.padding !== 'string';
@@ -166,8 +166,7 @@ export class BatchNormNativeImpl extends NativeLayer {
   readonly affine: boolean;
   readonly trackRunningStats: boolean;
   private readonly noBias: boolean;
-  constructor(a: BatchNorm1dArgs) {
-    const kind = (new.target as { name: string }).name;
+  constructor(a: BatchNorm1dArgs, kind: string) {
     super(kind, { numFeatures: a.numFeatures, eps: a.eps, momentum: a.momentum, affine: a.affine, trackRunningStats: a.trackRunningStats });
     this.numFeatures = a.numFeatures;
     this.eps = a.eps;
@@ -184,8 +183,8 @@ export class BatchNormNativeImpl extends NativeLayer {
   override forward(x: Tensor): Tensor {
     if (!this.noBias) return super.forward(x);
     const d = x.ndim;
-    const ok = this.constructor.name === 'BatchNorm1d' ? d === 2 || d === 3 : d === 4;
-    if (!ok) throw new TorchError(`expected ${this.constructor.name === 'BatchNorm1d' ? '2D or 3D' : '4D'} input (got ${d}D input)`, 'VALUE_ERROR');
+    const ok = this._kind === 'BatchNorm1d' ? d === 2 || d === 3 : d === 4;
+    if (!ok) throw new TorchError(`expected ${this._kind === 'BatchNorm1d' ? '2D or 3D' : '4D'} input (got ${d}D input)`, 'VALUE_ERROR');
     return batchNormForward(
       {
         training: this.training,
@@ -228,7 +227,7 @@ export class MaxPool2dImpl extends NativeLayer {
   readonly padding: number[];
   readonly dilation: number[];
   readonly ceilMode: boolean;
-  constructor(a: MaxPool2dArgs) {
+  constructor(a: MaxPool2dArgs, kind = '') {
     if (a.returnIndices) throw new TypeError('nn.MaxPool2d(): returnIndices is not supported by the module; use F.maxPool2dWithIndices, which returns {values, indices}');
     const stride = a.stride ?? a.kernelSize;
     super('MaxPool2d', { kernelSize: a.kernelSize, stride, padding: a.padding, dilation: a.dilation, ceilMode: a.ceilMode });
@@ -252,7 +251,7 @@ export class AvgPool2dImpl extends NativeLayer {
   readonly ceilMode: boolean;
   readonly countIncludePad: boolean;
   readonly divisorOverride: number | null;
-  constructor(a: AvgPool2dArgs) {
+  constructor(a: AvgPool2dArgs, kind = '') {
     const stride = a.stride ?? a.kernelSize;
     super('AvgPool2d', { kernelSize: a.kernelSize, stride, padding: a.padding, ceilMode: a.ceilMode, countIncludePad: a.countIncludePad });
     this.kernelSize = a.kernelSize;
@@ -278,7 +277,7 @@ export class AvgPool2dImpl extends NativeLayer {
 /** 2-D adaptive average pooling, native. */
 export class AdaptiveAvgPool2dImpl extends NativeLayer {
   readonly outputSize: number[];
-  constructor(a: AdaptiveAvgPool2dArgs) {
+  constructor(a: AdaptiveAvgPool2dArgs, kind = '') {
     super('AdaptiveAvgPool2d', { outputSize: a.outputSize });
     this.outputSize = a.outputSize;
   }
@@ -291,7 +290,7 @@ export class AdaptiveAvgPool2dImpl extends NativeLayer {
 export class FlattenImpl extends NativeLayer {
   readonly startDim: number;
   readonly endDim: number;
-  constructor(a: FlattenArgs) {
+  constructor(a: FlattenArgs, kind = '') {
     super('Flatten', { startDim: a.startDim, endDim: a.endDim });
     this.startDim = a.startDim;
     this.endDim = a.endDim;
@@ -305,7 +304,7 @@ export class FlattenImpl extends NativeLayer {
 export class DropoutNativeImpl extends NativeLayer {
   readonly p: number;
   readonly inplace: boolean;
-  constructor(a: DropoutArgs) {
+  constructor(a: DropoutArgs, kind = '') {
     if (!(a.p >= 0 && a.p <= 1)) throw new TorchError(`dropout probability has to be between 0 and 1, but got ${a.p}`, 'VALUE_ERROR');
     super('Dropout', { p: a.p });
     this.p = a.p;
@@ -336,8 +335,7 @@ export class NativeActivationImpl extends NativeLayer {
   readonly negativeSlope: number;
   readonly approximate: 'none' | 'tanh';
   readonly dim: number | null;
-  constructor(a: NativeActivationArgs) {
-    const kind = (new.target as { name: string }).name;
+  constructor(a: NativeActivationArgs, kind: string) {
     const dim = a.dim ?? null;
     super(kind, { negativeSlope: a.negativeSlope ?? 0.01, approximate: a.approximate ?? 'none', dim: dim ?? 0 });
     this.inplace = a.inplace ?? false;
@@ -346,11 +344,11 @@ export class NativeActivationImpl extends NativeLayer {
     this.dim = dim;
   }
   protected override jsForward(): boolean {
-    return this.inplace || ((this.constructor.name === 'Softmax' || this.constructor.name === 'LogSoftmax') && this.dim === null);
+    return this.inplace || ((this._kind === 'Softmax' || this._kind === 'LogSoftmax') && this.dim === null);
   }
   override forward(x: Tensor): Tensor {
     if (!this.jsForward()) return super.forward(x);
-    switch (this.constructor.name) {
+    switch (this._kind) {
       case 'ReLU':
         return F.relu(x, true);
       case 'LeakyReLU':
@@ -362,7 +360,7 @@ export class NativeActivationImpl extends NativeLayer {
     }
   }
   override extraRepr(): string {
-    switch (this.constructor.name) {
+    switch (this._kind) {
       case 'ReLU':
         return this.inplace ? 'inplace=True' : '';
       case 'LeakyReLU':

@@ -65,8 +65,9 @@ abstract class NormBase extends Module<[Tensor], Tensor> {
   declare running_mean: Tensor | null;
   declare running_var: Tensor | null;
   declare num_batches_tracked: Tensor | null;
-  protected constructor(a: BatchNorm3dArgs) {
+  protected constructor(a: BatchNorm3dArgs, kind = '') {
     super();
+    this._kind = kind;
     this.numFeatures = a.numFeatures;
     this.eps = a.eps;
     this.momentum = a.momentum;
@@ -116,7 +117,7 @@ abstract class NormBase extends Module<[Tensor], Tensor> {
 
 /** Batch normalisation over (N, C, D, H, W). */
 export class BatchNormImpl extends NormBase {
-  constructor(a: BatchNorm3dArgs) {
+  constructor(a: BatchNorm3dArgs, kind = '') {
     super(a);
   }
   override forward(x: Tensor): Tensor {
@@ -127,11 +128,12 @@ export class BatchNormImpl extends NormBase {
 
 /** Instance normalisation; an unbatched input is batched for the call, as PyTorch does. */
 export class InstanceNormImpl extends NormBase {
-  constructor(a: InstanceNorm1dArgs) {
+  constructor(a: InstanceNorm1dArgs, kind: string) {
     super(a);
+    this._kind = kind;
   }
   private spatial(): number {
-    return Number(/(\d)d$/.exec(this.constructor.name)?.[1] ?? 2);
+    return Number(/(\d)d$/.exec(this._kind)?.[1] ?? 2);
   }
   override forward(x: Tensor): Tensor {
     const d = this.spatial();
@@ -155,8 +157,9 @@ export class LayerNormImpl extends Module<[Tensor], Tensor> {
   readonly elementwiseAffine: boolean;
   declare weight: Tensor | null;
   declare bias: Tensor | null;
-  constructor(a: LayerNormArgs) {
+  constructor(a: LayerNormArgs, kind = '') {
     super();
+    this._kind = kind;
     this.normalizedShape = a.normalizedShape;
     this.eps = a.eps;
     this.elementwiseAffine = a.elementwiseAffine;
@@ -184,8 +187,9 @@ export class GroupNormImpl extends Module<[Tensor], Tensor> {
   readonly affine: boolean;
   declare weight: Tensor | null;
   declare bias: Tensor | null;
-  constructor(a: GroupNormArgs) {
+  constructor(a: GroupNormArgs, kind = '') {
     super();
+    this._kind = kind;
     if (a.numChannels % a.numGroups !== 0) throw new TorchError('num_channels must be divisible by num_groups', 'VALUE_ERROR');
     this.numGroups = a.numGroups;
     this.numChannels = a.numChannels;
@@ -210,8 +214,9 @@ export class RMSNormImpl extends Module<[Tensor], Tensor> {
   readonly eps: number | null;
   readonly elementwiseAffine: boolean;
   declare weight: Tensor | null;
-  constructor(a: RMSNormArgs) {
+  constructor(a: RMSNormArgs, kind = '') {
     super();
+    this._kind = kind;
     this.normalizedShape = a.normalizedShape;
     this.eps = a.eps;
     this.elementwiseAffine = a.elementwiseAffine;

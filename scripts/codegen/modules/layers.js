@@ -109,7 +109,7 @@ module.exports = [
   {
     name: 'Upsample',
     impl: 'UpsampleImpl',
-    sig: 'int[1]? size=null, float[]? scaleFactor=null, str{nearest|linear|bilinear|bicubic|trilinear|area|nearest-exact} mode="nearest", bool? alignCorners=null, bool? recomputeScaleFactor=null',
+    sig: 'int?|int[]? size=null, float?|float[]? scaleFactor=null, str{nearest|linear|bilinear|bicubic|trilinear|area|nearest-exact} mode="nearest", bool? alignCorners=null, bool? recomputeScaleFactor=null',
     doc: 'Resamples to `size` or by `scaleFactor` (F.interpolate).',
   },
   { name: 'Flatten', impl: 'FlattenImpl', sig: 'int startDim=1, int endDim=-1', doc: 'Flattens dims startDim..endDim into one.' },

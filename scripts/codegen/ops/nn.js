@@ -11,7 +11,7 @@ const verifyBatch = (sizes) => `{
       TORCH_CHECK_VALUE(prods != 1, "Expected more than 1 value per channel when training, got input size ", ${sizes});
     }`;
 
-const noIndices = (fn) => `TORCH_CHECK_TYPE(!returnIndices, "F.${fn}(): returnIndices is not supported here; use F.${fn}WithIndices, which returns {values, indices}");`;
+const noIndices = (fn) => `if (returnIndices) throwType("F.${fn}(): returnIndices is not supported here; use F.${fn}WithIndices, which returns {values, indices}");`;
 
 module.exports = [
   { name: 'linear', sig: 'Tensor self, Tensor weight, Tensor? bias=null', cpp: 'at::linear(self, weight, bias)', on: 'F', doc: 'x·Wᵀ + b.' },
@@ -134,6 +134,7 @@ module.exports = [
     sig: 'Tensor self, int numGroups, Tensor? weight=null, Tensor? bias=null, float eps=1e-05',
     cpp: `{
       TORCH_CHECK(self.dim() >= 2, "Expected at least 2 dimensions for input tensor but received ", self.dim());
+      TORCH_CHECK_VALUE(numGroups > 0, "Expected num groups to be greater than 0, got ", numGroups);
       std::vector<int64_t> sizes{self.size(0) * self.size(1) / numGroups, numGroups};
       for (int64_t d = 2; d < self.dim(); d++) sizes.push_back(self.size(d));
       ${verifyBatch('sizes')}
@@ -252,8 +253,18 @@ module.exports = [
   },
   {
     name: 'interpolate',
-    sig: 'Tensor self, int[1]? size=null, float[]? scaleFactor=null, str{nearest|linear|bilinear|bicubic|trilinear|area|nearest-exact} mode="nearest", bool? alignCorners=null, bool? recomputeScaleFactor=null, bool antialias=false',
-    cpp: 'interpolate(self, size, scaleFactor, mode, alignCorners, recomputeScaleFactor, antialias)',
+    // A number is repeated for every spatial dim; a list must name each (as Python's int vs tuple).
+    overloads: [
+      {
+        sig: 'Tensor self, int? size=null, float? scaleFactor=null, str{nearest|linear|bilinear|bicubic|trilinear|area|nearest-exact} mode="nearest", bool? alignCorners=null, bool? recomputeScaleFactor=null, bool antialias=false',
+        cpp: `interpolate(self, size ? at::OptionalIntArrayRef(at::IntArrayRef(*size)) : at::OptionalIntArrayRef(),
+                          scaleFactor ? c10::optional<std::vector<double>>(std::vector<double>{*scaleFactor}) : c10::nullopt, true, mode, alignCorners, recomputeScaleFactor, antialias)`,
+      },
+      {
+        sig: 'Tensor self, int[]? size=null, float[]? scaleFactor=null, str{nearest|linear|bilinear|bicubic|trilinear|area|nearest-exact} mode="nearest", bool? alignCorners=null, bool? recomputeScaleFactor=null, bool antialias=false',
+        cpp: 'interpolate(self, size, scaleFactor, false, mode, alignCorners, recomputeScaleFactor, antialias)',
+      },
+    ],
     on: 'F',
     doc: 'Resamples the spatial dims to `size` or by `scaleFactor` (nearest, linear, bilinear, bicubic, trilinear, area).',
   },

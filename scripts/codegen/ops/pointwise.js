@@ -121,9 +121,17 @@ module.exports = [
     on: 'method torch',
     doc: 'Clamps into [min, max]; either bound may be omitted (`clamp({min: 0})`), and either may be a tensor.',
   },
-  { name: 'clip', sig: 'Tensor self, Scalar? min=null, Scalar? max=null', cpp: 'at::clamp(self, min, max)', on: 'method torch', doc: 'Alias of clamp.' },
-  { name: 'clampMin', sig: 'Tensor self, Scalar min', cpp: 'at::clamp_min(self, min)', on: 'method torch', doc: 'max(self, min).' },
-  { name: 'clampMax', sig: 'Tensor self, Scalar max', cpp: 'at::clamp_max(self, max)', on: 'method torch', doc: 'min(self, max).' },
+  {
+    name: 'clip',
+    overloads: [
+      { sig: 'Tensor self, Scalar? min=null, Scalar? max=null', cpp: 'at::clamp(self, min, max)' },
+      { sig: 'Tensor self, Tensor? min=null, Tensor? max=null', cpp: 'at::clamp(self, min, max)' },
+    ],
+    on: 'method torch',
+    doc: 'Alias of clamp.',
+  },
+  { name: 'clampMin', sig: 'Tensor self, Tensor|Scalar min', cpp: 'at::clamp_min(self, min)', on: 'method torch', doc: 'max(self, min); `min` may be a tensor.' },
+  { name: 'clampMax', sig: 'Tensor self, Tensor|Scalar max', cpp: 'at::clamp_max(self, max)', on: 'method torch', doc: 'min(self, max); `max` may be a tensor.' },
 
   // ---- comparison and logic ---------------------------------------------------------------------------------------
   ...[

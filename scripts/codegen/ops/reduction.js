@@ -35,8 +35,10 @@ module.exports = [
   },
   {
     name: 'prod',
-    sig: 'Tensor self, int? dim=null, bool keepdim=false, *, dtype? dtype=null',
-    cpp: 'dim ? at::prod(self, *dim, keepdim, dtype) : at::prod(self, dtype)',
+    overloads: [
+      { sig: 'Tensor self, *, dtype? dtype=null', cpp: 'at::prod(self, dtype)' },
+      { sig: 'Tensor self, int dim, bool keepdim=false, *, dtype? dtype=null', cpp: 'at::prod(self, dim, keepdim, dtype)' },
+    ],
     on: 'method torch',
     doc: 'Product over all elements, or along one dim.',
   },
@@ -63,16 +65,16 @@ module.exports = [
   },
   {
     name: 'any',
-    sig: 'Tensor self, int? dim=null, bool keepdim=false',
-    cpp: 'dim ? at::any(self, *dim, keepdim) : at::any(self)',
+    sig: 'Tensor self, int[1]? dim=null, bool keepdim=false',
+    cpp: '!dim.has_value() && !keepdim ? at::any(self) : at::any(self, dim, keepdim)',
     ret: 'BoolTensor',
     on: 'method torch',
     doc: 'Whether any element is non-zero (optionally along a dim).',
   },
   {
     name: 'all',
-    sig: 'Tensor self, int? dim=null, bool keepdim=false',
-    cpp: 'dim ? at::all(self, *dim, keepdim) : at::all(self)',
+    sig: 'Tensor self, int[1]? dim=null, bool keepdim=false',
+    cpp: '!dim.has_value() && !keepdim ? at::all(self) : at::all(self, dim, keepdim)',
     ret: 'BoolTensor',
     on: 'method torch',
     doc: 'Whether every element is non-zero (optionally along a dim).',
