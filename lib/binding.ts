@@ -55,7 +55,7 @@ export interface NativeBinding {
   isPinned(t: H): boolean;
   pinMemory(t: H): H;
   // autograd
-  backwardHookIdentity(handles: H[], fn: (grads: (H | null)[]) => (H | null)[] | undefined): H[];
+  backwardHookIdentity(handles: H[], fn: (grads: (H | null)[]) => (H | null)[] | undefined, materializeGrads: boolean): H[];
   backward(t: H, grad: H, retainGraph: boolean, createGraph: boolean): void;
   grad(t: H): H | null;
   setGrad(t: H, g: H): void;

@@ -74,7 +74,9 @@ struct JsHookFunction : public torch::autograd::Function<JsHookFunction> {
   // The tensors arrive as a TensorList: the custom-function machinery counts a TensorList's tensors as inputs (a
   // std::vector would be one opaque argument, and the outputs would not be recorded).
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, at::TensorList inputs,
-                                                c10::intrusive_ptr<JsHook> hook) {
+                                                c10::intrusive_ptr<JsHook> hook, bool materializeGrads) {
+    // Without materialisation an output that gets no gradient stays undefined (PyTorch's hooks see None for it).
+    ctx->set_materialize_grads(materializeGrads);
     torch::autograd::variable_list constant;
     for (const auto& t : inputs)
       if (!t.requires_grad()) constant.push_back(t);
@@ -87,17 +89,20 @@ struct JsHookFunction : public torch::autograd::Function<JsHookFunction> {
     auto hook = c10::static_intrusive_pointer_cast<JsHook>(ctx->saved_data["hook"].toCapsule());
     auto out = hook->call(grads);
     out.emplace_back();  // no gradient for the hook argument
+    out.emplace_back();  // nor for the flag
     return out;
   }
 };
 
-// backwardHookIdentity(handles[], fn) -> handles[]: the same tensors as autograd identities whose backward calls fn.
+// backwardHookIdentity(handles[], fn, materializeGrads) -> handles[]: the same tensors as autograd identities whose
+// backward calls fn.
 Napi::Value backwardHookIdentity(const Napi::CallbackInfo& info) {
   drainHookReferences(info.Env());
   auto inputs = tensorListArg(info, 0, "tensors");
   if (!info[1].IsFunction()) throwType("backwardHookIdentity expects a function");
+  const bool materialize = boolArg(info, 2, "materializeGrads");
   auto hook = c10::make_intrusive<JsHook>(info.Env(), info[1]);
-  auto outs = JsHookFunction::apply(at::TensorList(inputs), hook);
+  auto outs = JsHookFunction::apply(at::TensorList(inputs), hook, materialize);
   return wrapList(info, outs);
 }
 

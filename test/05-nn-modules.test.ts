@@ -180,17 +180,7 @@ function runPhase(m: nn.Module, c: LayerJson, e: PhaseJson, seed: number, steps:
 
 // ---- known differences from PyTorch (asserted as PyTorch behaves, expected to fail) --------------------------------
 
-const POOL_INDICES = "nn.MaxPool1d/2d/3d and nn.AdaptiveMaxPool1d/2d/3d throw a TypeError for returnIndices (lib/nn/layers/misc.ts PoolImpl, native.ts MaxPool2dImpl); PyTorch's module returns (values, indices)";
-const TRUNC_NORMAL =
-  'nn.init.truncNormal_ ports the inverse-CDF sampler of older PyTorch; torch 2.13 draws normal_ and redraws the out-of-range elements (or, when [a, b] holds under 30% of the mass, uniform proposals with a log-density acceptance test), so the values differ';
-const INIT_BY_NAME = "nn.init's functions take their numbers positionally only (a trailing options object is a TypeError); Python accepts every argument by keyword";
 const FAILING: Record<string, string> = {
-  // printouts
-  'batch_norm1d_no_bias: printout': 'BatchNormNativeImpl.extraRepr (lib/nn/layers/native.ts) prints bias=<affine>: bias=True for bias=false',
-  'batch_norm2d_no_bias: printout': 'BatchNormNativeImpl.extraRepr (lib/nn/layers/native.ts) prints bias=<affine>: bias=True for bias=false',
-  'layer_norm_no_affine: printout': 'LayerNormImpl.extraRepr omits ", bias=False" when elementwiseAffine is false; PyTorch always prints bias',
-  'hardswish_inplace: printout': 'ActivationImpl.extraRepr prints inplace=True for Hardswish; PyTorch\'s Hardswish has no extra_repr',
-  'hardsigmoid_inplace: printout': 'ActivationImpl.extraRepr prints inplace=True for Hardsigmoid; PyTorch\'s Hardsigmoid has no extra_repr',
   // sparse gradients
   'embedding_sparse: forward and backward in train and eval mode':
     'the sparse weight gradient of Embedding(sparse=true) cannot be read: Tensor has no toDense()/isSparse and data() fails with "unsupported memory format option Contiguous"',
@@ -201,36 +191,6 @@ const FAILING: Record<string, string> = {
       "layers.js types outputSize as int[2]: PyTorch's None (keep that input size) is a TypeError",
     ]),
   ),
-  ...Object.fromEntries(
-    ['max_pool1d', 'max_pool2d', 'max_pool3d', 'adaptive_max_pool1d', 'adaptive_max_pool2d', 'adaptive_max_pool3d'].flatMap((n) =>
-      ['seeded state_dict', 'printout', 'forward and backward in train and eval mode'].map((p) => [`${n}_return_indices: ${p}`, POOL_INDICES]),
-    ),
-  ),
-  // nn.init
-  ...Object.fromEntries(
-    ['trunc_normal_2d', 'trunc_normal_bounds_2d', 'trunc_normal_4d', 'trunc_normal_bounds_4d', 'trunc_normal_float64', 'trunc_normal_far_mean'].map(
-      (n) => [`init ${n}`, TRUNC_NORMAL],
-    ),
-  ),
-  'init trunc_normal_by_name': `${TRUNC_NORMAL}; and ${INIT_BY_NAME}`,
-  'init uniform_by_name': INIT_BY_NAME,
-  'init normal_by_name': INIT_BY_NAME,
-  'init xavier_uniform_by_name': INIT_BY_NAME,
-  'init constant_by_name': INIT_BY_NAME,
-  'init kaiming_normal_selu_fan_out_2d':
-    "kaimingNormal_(t, a, mode, nonlinearity) positionally (Python's signature) silently ignores mode and nonlinearity: the options slot receives the string 'fan_out' and the third argument is dropped",
-  'init kaiming_normal_selu_fan_out_4d':
-    "kaimingNormal_(t, a, mode, nonlinearity) positionally (Python's signature) silently ignores mode and nonlinearity: the options slot receives the string 'fan_out' and the third argument is dropped",
-  'init dirac_4d': 'nn.init.dirac_ is missing',
-  'init dirac_groups': 'nn.init.dirac_ is missing',
-  'init error dirac_2d': 'nn.init.dirac_ is missing',
-  'init orthogonal_wide': 'nn.init.orthogonal_ is missing',
-  'init orthogonal_tall_gain': 'nn.init.orthogonal_ is missing',
-  'init error orthogonal_1d': 'nn.init.orthogonal_ is missing',
-  'init sparse': 'nn.init.sparse_ is missing',
-  'init error kaiming_uniform_bad_mode': "the message lists the modes as 'fan_in, fan_out'; PyTorch's says \"please use one of ['fan_in', 'fan_out']\"",
-  // constructor messages
-  'constructor error group_norm_indivisible': "GroupNormImpl says 'num_channels must be divisible by num_groups'; PyTorch's message names the values: 'num_channels (4) must be divisible by num_groups (3)'",
 };
 
 const titles = new Set<string>();
@@ -404,7 +364,7 @@ const CTOR_ERRORS: Record<string, { type: ErrorConstructor | typeof TorchError; 
   linear_missing_argument: { type: TypeError, message: /nn\.Linear\(\): missing required argument 'outFeatures'/ },
   linear_bias_twice: { type: TypeError, message: /nn\.Linear\(\): got multiple values for argument 'bias'/ },
   linear_too_many: { type: TypeError, message: /nn\.Linear\(\): takes 3 positional arguments but 6 were given/ },
-  linear_integer_dtype: { type: TypeError, message: /only accepts floating point dtypes, got int64/ },
+  linear_integer_dtype: { type: TypeError, message: /dtype must be a floating-point type for a layer's parameters, got int64/ },
   conv2d_groups_indivisible: { type: TorchError, message: 'python' },
   conv2d_groups_zero: { type: TorchError, message: 'python' },
   conv2d_bad_padding_mode: { type: RangeError, message: /nn\.Conv2d\(\): expected one of .*'reflect'.* for paddingMode but received the string "mirror"/ },

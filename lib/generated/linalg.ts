@@ -10,6 +10,7 @@ const K_linalg_matrixNorm_0 = new Set(["input","ord","dim","keepdim","dtype"]);
 const K_linalg_matrixNorm_1 = new Set(["input","ord","dim","keepdim","dtype"]);
 const K_linalg_norm_0 = new Set(["input","ord","dim","keepdim","dtype"]);
 const K_linalg_norm_1 = new Set(["input","ord","dim","keepdim","dtype"]);
+const K_linalg_qr = new Set(["input","mode"]);
 
 /** The vector ord-norm over all elements or over `dim`. */
 export function vectorNorm(input: Tensor, ord?: Scalar, dim?: number | number[] | null, keepdim?: boolean, options?: { dtype?: DType | null }): Tensor;
@@ -245,5 +246,33 @@ export function norm(...a: unknown[]): Tensor {
     return wrap(R.op_linalgNorm_1(input$, ord$, dim$, keepdim$, dtype$));
   }
   throw A.noSignature('torch.linalg.norm()', a, ["norm(input: Tensor, ord: \"fro\" | \"nuc\", dim?: number | number[] | null, keepdim?: boolean, dtype?: DType | null)","norm(input: Tensor, ord?: Scalar | null, dim?: number | number[] | null, keepdim?: boolean, dtype?: DType | null)"]);
+}
+
+/** The QR decomposition `[Q, R]` (Q with orthonormal columns, R upper triangular). */
+export function qr(input: Tensor, mode?: "reduced" | "complete" | "r"): Tensor[];
+export function qr(input: Tensor, options?: { mode?: "reduced" | "complete" | "r" }): Tensor[];
+export function qr(...a: unknown[]): Tensor[] {
+  let n = a.length;
+  let o: Opts | undefined;
+  if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
+  if (n > 2) throw A.tooMany('torch.linalg.qr()', 2, n);
+  let input_: unknown = n > 0 ? a[0] : undefined;
+  let mode_: unknown = n > 1 ? a[1] : undefined;
+  if (o !== undefined) {
+    A.onlyKeys(o, K_linalg_qr, 'torch.linalg.qr()');
+    if (o.input !== undefined) {
+      if (n > 0) throw A.twice('torch.linalg.qr()', "input");
+      input_ = o.input;
+    }
+    if (o.mode !== undefined) {
+      if (n > 1) throw A.twice('torch.linalg.qr()', "mode");
+      mode_ = o.mode;
+    }
+  }
+  if (input_ === undefined) throw A.missing('torch.linalg.qr()', "input");
+  const input$ = A.tensor(input_, 'torch.linalg.qr()', "input");
+  if (mode_ === undefined) mode_ = "reduced";
+  const mode$ = A.choice(mode_, ["reduced","complete","r"] as const, 'torch.linalg.qr()', "mode");
+  return wrapList(R.op_qr(input$, mode$));
 }
 

@@ -117,6 +117,7 @@ export interface NativeOps {
   op_matrixNorm_1(self: H, ord: number | boolean, dim: number[], keepdim: boolean, dtype: number): H;
   op_linalgNorm_0(self: H, ord: string, dim: number[] | null, keepdim: boolean, dtype: number): H;
   op_linalgNorm_1(self: H, ord: number | boolean | null, dim: number[] | null, keepdim: boolean, dtype: number): H;
+  op_qr(self: H, mode: string): H[];
   op_cosineSimilarity(x1: H, x2: H, dim: number, eps: number): H;
   op_pairwiseDistance(x1: H, x2: H, p: number, eps: number, keepdim: boolean): H;
   op_F_linear(self: H, weight: H, bias: H): H;

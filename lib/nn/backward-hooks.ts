@@ -49,7 +49,8 @@ export class BackwardHooks {
     if (!idx.some((i) => (args[i] as Tensor).requiresGrad)) return args;
     const outs = N.backwardHookIdentity(
       idx.map((i) => (args[i] as Tensor).h),
-      (grads: (number | null)[]) => this.onInputGrads(grads),
+      this.callback('input'),
+      true,
     );
     const res = [...args];
     idx.forEach((i, k) => {
@@ -66,9 +67,11 @@ export class BackwardHooks {
     this.nOutputs = list.length;
     const idx = tensorPositions(list);
     if (!idx.some((i) => (list[i] as Tensor).requiresGrad)) return out;
+    // An output that does not reach the loss gets no gradient (null, as PyTorch's hooks see None), not zeros.
     const outs = N.backwardHookIdentity(
       idx.map((i) => (list[i] as Tensor).h),
-      (grads: (number | null)[]) => this.onOutputGrads(grads),
+      this.callback('output'),
+      false,
     );
     const res = [...list];
     idx.forEach((i, k) => {
@@ -76,6 +79,12 @@ export class BackwardHooks {
     });
     this.outputIdx = idx;
     return isList ? res : res[0];
+  }
+
+  // The native node holds its callback strongly; made here, the callback's scope holds only `this` (a closure made
+  // in setupInputs would share that method's scope and keep the call's tensors, and so the graph, alive).
+  private callback(side: 'input' | 'output'): (grads: (number | null)[]) => (number | null)[] | undefined {
+    return side === 'input' ? (grads) => this.onInputGrads(grads) : (grads) => this.onOutputGrads(grads);
   }
 
   private pack(idx: number[], grads: (number | null)[], n: number): GradList {

@@ -35,7 +35,7 @@ function checkModule(m: unknown, what: string): Module {
 class SequentialModule<M extends Module = Module> extends Module<[Tensor], Tensor> {
   protected static override indexable = true;
   /** `seq[i]`: the child at an index (negative counts from the end). */
-  readonly [index: number]: M;
+  [index: number]: M;
   private _seqNative: number | null | undefined = undefined;
   private _seqEpoch = -1;
 
@@ -65,26 +65,38 @@ class SequentialModule<M extends Module = Module> extends Module<[Tensor], Tenso
     return this;
   }
 
-  /** Inserts a module at an index (the later ones are renumbered). */
+  /** Inserts a module at an index, shifting the later ones (PyTorch's insert; an index outside [-n, n] is an error). */
   insert(index: number, module: M): this {
-    const list = [...this._modules.values()] as M[];
-    const n = list.length;
-    const i = typeof index === 'number' && index < 0 ? Math.max(0, n + index) : Math.min(index, n);
-    list.splice(i, 0, checkModule(module, 'Sequential.insert') as M);
-    this._modules.clear();
-    list.forEach((m, k) => this._modules.set(String(k), m));
-    this._seqNative = undefined;
+    checkModule(module, 'Sequential.insert');
+    const n = this._modules.size;
+    if (typeof index !== 'number' || !Number.isInteger(index)) throw new TypeError(`Sequential.insert: expected an integer index but received ${describe(index)}`);
+    if (!(-n <= index && index <= n)) throw new RangeError(`Index out of range: ${index}`);
+    const i = index < 0 ? index + n : index;
+    const list = [...this._modules.values()] as (M | null)[];
+    list.splice(i, 0, module);
+    this.renumber(list);
     return this;
   }
 
-  /** Removes and returns the module at an index (default the last). */
+  /** Removes and returns the module at an index (default the last); the rest are renumbered 0..n−1, as PyTorch's. */
   pop(index = -1): M {
-    const keys = [...this._modules.keys()];
-    const i = indexOf(index, keys.length, 'Sequential');
-    const m = this._modules.get(keys[i]) as M;
-    this._modules.delete(keys[i]);
+    const list = [...this._modules.values()] as (M | null)[];
+    const i = indexOf(index, list.length, 'Sequential');
+    const [m] = list.splice(i, 1);
+    this.renumber(list);
+    return m as M;
+  }
+
+  /** @internal `delete seq[i]` (PyTorch's `del seq[i]`). */
+  deleteAt(index: number): void {
+    this.pop(index);
+  }
+
+  // PyTorch renumbers the children '0'..'n−1' after an insert or a deletion.
+  private renumber(list: (M | null)[]): void {
+    this._modules.clear();
+    list.forEach((m, k) => this._modules.set(String(k), m));
     this._seqNative = undefined;
-    return m;
   }
 
   get length(): number {
@@ -154,7 +166,7 @@ class SequentialModule<M extends Module = Module> extends Module<[Tensor], Tenso
 class ModuleListModule<M extends Module = Module> extends Module<never[], never> {
   protected static override indexable = true;
   /** `list[i]`: the module at an index (negative counts from the end). */
-  readonly [index: number]: M;
+  [index: number]: M;
 
   constructor(modules: Iterable<M> = []) {
     super();
@@ -186,11 +198,14 @@ class ModuleListModule<M extends Module = Module> extends Module<never[], never>
     return this;
   }
 
+  /** Inserts a module before an index (Python list semantics: an index past either end inserts at that end). */
   insert(index: number, module: M): this {
+    checkModule(module, 'ModuleList.insert');
+    if (typeof index !== 'number' || !Number.isInteger(index)) throw new TypeError(`ModuleList.insert: expected an integer index but received ${describe(index)}`);
     const list = [...this._modules.values()] as M[];
     const n = list.length;
     const i = index < 0 ? Math.max(0, n + index) : Math.min(index, n);
-    list.splice(i, 0, checkModule(module, 'ModuleList.insert') as M);
+    list.splice(i, 0, module);
     this._modules.clear();
     list.forEach((m, k) => this._modules.set(String(k), m));
     return this;
@@ -203,6 +218,11 @@ class ModuleListModule<M extends Module = Module> extends Module<never[], never>
     this._modules.clear();
     list.forEach((x, k) => this._modules.set(String(k), x));
     return m;
+  }
+
+  /** @internal `delete list[i]`. */
+  deleteAt(index: number): void {
+    this.pop(index);
   }
 
   /** Python's `list[start:end]`: a ModuleList of those modules (shared). */
@@ -377,10 +397,26 @@ export const ModuleDict = ModuleDictModule as unknown as ModuleDictConstructor;
 export type ModuleDict<M extends Module = Module> = ModuleDictModule<M>;
 export type { SequentialModule, ModuleListModule, ModuleDictModule };
 
-function parameterLine(key: string, p: Tensor): string {
+const TYPENAME: Record<string, string> = {
+  float32: 'FloatTensor',
+  float64: 'DoubleTensor',
+  float16: 'HalfTensor',
+  bfloat16: 'BFloat16Tensor',
+  int64: 'LongTensor',
+  int32: 'IntTensor',
+  int16: 'ShortTensor',
+  int8: 'CharTensor',
+  uint8: 'ByteTensor',
+  bool: 'BoolTensor',
+};
+
+// PyTorch's line per parameter: ParameterList names the dtype, ParameterDict the legacy type name (torch.typename).
+function parameterLine(key: string, p: Tensor, typename: boolean): string {
   const size = p.shape.join('x');
-  const device = p.device === 'cpu' ? '' : ` (${p.device.replace('cuda:', 'GPU ')})`;
-  return `(${key}): Parameter containing: [torch.${p.dtype} of size ${size}${device}]`;
+  const cuda = p.device !== 'cpu';
+  const device = cuda ? ` (${p.device})` : '';
+  const type = typename ? `torch.${cuda ? 'cuda.' : ''}${TYPENAME[p.dtype]}` : `torch.${p.dtype}`;
+  return `(${key}): ${isParameter(p) ? 'Parameter' : 'Tensor'} containing: [${type} of size ${size}${device}]`;
 }
 
 /**
@@ -392,7 +428,7 @@ function parameterLine(key: string, p: Tensor): string {
 export class ParameterList extends Module<never[], never> {
   protected static override indexable = true;
   /** `list[i]`: the parameter at an index. */
-  readonly [index: number]: Tensor;
+  [index: number]: Tensor;
 
   constructor(values: Iterable<Tensor> = []) {
     super();
@@ -433,17 +469,17 @@ export class ParameterList extends Module<never[], never> {
     throw new TypeError('ParameterList has no forward');
   }
 
-  override toString(): string {
-    const lines = [...this._parameters.entries()].map(([k, p]) => `  ${parameterLine(k, p as Tensor)}`);
-    return `${this.constructor.name}(\n${lines.map((l) => `  ${l}`).join('\n')}\n)`;
+  override extraRepr(): string {
+    return [...this._parameters.entries()].map(([k, p]) => `  ${parameterLine(k, p as Tensor, false)}`).join('\n');
   }
 }
 
 /** Holds parameters by name; a tensor set becomes a Parameter. */
 export class ParameterDict extends Module<never[], never> {
+  /** A plain object's keys are taken in sorted order (PyTorch sorts a dict's); a Map or [key, value] pairs keep theirs. */
   constructor(values: Record<string, Tensor> | Iterable<[string, Tensor]> = {}) {
     super();
-    const entries = Symbol.iterator in values ? [...(values as Iterable<[string, Tensor]>)] : Object.entries(values as Record<string, Tensor>);
+    const entries = Symbol.iterator in values ? [...(values as Iterable<[string, Tensor]>)] : Object.entries(values as Record<string, Tensor>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [k, v] of entries) this.set(k, v);
   }
 
@@ -487,8 +523,7 @@ export class ParameterDict extends Module<never[], never> {
     throw new TypeError('ParameterDict has no forward');
   }
 
-  override toString(): string {
-    const lines = [...this._parameters.entries()].map(([k, p]) => `  ${parameterLine(k, p as Tensor)}`);
-    return `${this.constructor.name}(\n${lines.join('\n')}\n)`;
+  override extraRepr(): string {
+    return [...this._parameters.entries()].map(([k, p]) => `  ${parameterLine(k, p as Tensor, true)}`).join('\n');
   }
 }

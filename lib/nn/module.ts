@@ -150,6 +150,7 @@ function isIndexKey(prop: string | symbol): prop is string {
 interface Indexable {
   at(index: number): unknown;
   setAt(index: number, value: unknown): void;
+  deleteAt?(index: number): void;
 }
 
 /**
@@ -216,6 +217,10 @@ export class Module<In extends unknown[] = unknown[], Out = unknown> {
         return Reflect.defineProperty(target, prop, descriptor);
       },
       deleteProperty(target, prop) {
+        if (indexable && isIndexKey(prop) && (target as unknown as Indexable).deleteAt) {
+          (target as unknown as Indexable).deleteAt?.(Number(prop));
+          return true;
+        }
         if (typeof prop === 'string') {
           target._modules.delete(prop);
           target._parameters.delete(prop);
@@ -249,40 +254,45 @@ export class Module<In extends unknown[] = unknown[], Out = unknown> {
     return this._callWithHooks(inputs as unknown[]) as ForwardResult<M>;
   }
 
+  // PyTorch's _call_impl: pre-hooks, backward-hook set-up, forward, forward hooks; when any of it throws, the
+  // always-call forward hooks that have not run yet run (their own errors become warnings) and the error propagates.
   private _callWithHooks(inputs: unknown[]): unknown {
     let args = inputs;
-    if (this._forwardPreHooks) {
-      for (const hook of [...this._forwardPreHooks.values()]) {
-        const r = (hook as (m: Module, a: unknown[]) => unknown)(this, args);
-        if (r !== undefined) args = Array.isArray(r) ? r : [r];
-      }
-    }
-    const bw = (this._backwardHooks?.size || this._backwardPreHooks?.size) && N.isGradEnabled() ? new BackwardHooks(this, this._backwardHooks, this._backwardPreHooks) : null;
-    if (bw) args = bw.setupInputs(args);
     let out: unknown;
+    const alwaysRan = new Set<number>();
     try {
+      if (this._forwardPreHooks) {
+        for (const hook of [...this._forwardPreHooks.values()]) {
+          const r = (hook as (m: Module, a: unknown[]) => unknown)(this, args);
+          if (r !== undefined) args = Array.isArray(r) ? r : [r];
+        }
+      }
+      const bw = (this._backwardHooks?.size || this._backwardPreHooks?.size) && N.isGradEnabled() ? new BackwardHooks(this, this._backwardHooks, this._backwardPreHooks) : null;
+      if (bw) args = bw.setupInputs(args);
       out = (this.forward as (...a: unknown[]) => unknown)(...args);
+      if (this._forwardHooks) {
+        for (const [id, hook] of [...this._forwardHooks]) {
+          if (this._forwardHooksAlways?.has(id)) alwaysRan.add(id);
+          const r = (hook as (m: Module, a: unknown[], o: unknown) => unknown)(this, args, out);
+          if (r !== undefined) out = r;
+        }
+      }
+      if (bw) out = bw.setupOutputs(out);
+      return out;
     } catch (e) {
       if (this._forwardHooks && this._forwardHooksAlways) {
         for (const [id, hook] of [...this._forwardHooks]) {
-          if (!this._forwardHooksAlways.has(id)) continue;
+          if (!this._forwardHooksAlways.has(id) || alwaysRan.has(id)) continue;
           try {
-            (hook as (m: Module, a: unknown[], o: unknown) => unknown)(this, args, undefined);
-          } catch {
-            // the forward's own error is the one to report
+            const r = (hook as (m: Module, a: unknown[], o: unknown) => unknown)(this, args, out);
+            if (r !== undefined) out = r;
+          } catch (inner) {
+            process.emitWarning(`module forward hook with alwaysCall raised an exception that was silenced as another error was raised in forward: ${(inner as Error)?.message ?? String(inner)}`);
           }
         }
       }
       throw e;
     }
-    if (this._forwardHooks) {
-      for (const hook of [...this._forwardHooks.values()]) {
-        const r = (hook as (m: Module, a: unknown[], o: unknown) => unknown)(this, args, out);
-        if (r !== undefined) out = r;
-      }
-    }
-    if (bw) out = bw.setupOutputs(out);
-    return out;
   }
 
   /**

@@ -160,6 +160,14 @@ Napi::Value op_linalgNorm_1(const Napi::CallbackInfo& info) {
   return wrap(info, at::linalg_norm(self, ord, dim, keepdim, dtype));
 }
 
+// qr(Tensor self, str{reduced|complete|r} mode="reduced") -> Tensor[]
+Napi::Value op_qr(const Napi::CallbackInfo& info) {
+  const at::Tensor& self = tensorArg(info, 0);
+  const std::string mode = stringArg(info, 1, "mode");
+  auto r_ = [&]() -> std::vector<at::Tensor> { auto r = at::linalg_qr(self, mode); return std::vector<at::Tensor>{std::get<0>(r), std::get<1>(r)}; }();
+  return wrapList(info, std::move(r_));
+}
+
 // cosineSimilarity(Tensor x1, Tensor x2, int dim=1, float eps=1e-08) -> Tensor
 Napi::Value op_cosineSimilarity(const Napi::CallbackInfo& info) {
   const at::Tensor& x1 = tensorArg(info, 0);
@@ -198,6 +206,7 @@ void initGeneratedOps_matrix(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "op_matrixNorm_1", op_matrixNorm_1);
   exportGuarded(env, exports, "op_linalgNorm_0", op_linalgNorm_0);
   exportGuarded(env, exports, "op_linalgNorm_1", op_linalgNorm_1);
+  exportGuarded(env, exports, "op_qr", op_qr);
   exportGuarded(env, exports, "op_cosineSimilarity", op_cosineSimilarity);
   exportGuarded(env, exports, "op_pairwiseDistance", op_pairwiseDistance);
 }

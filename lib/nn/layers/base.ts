@@ -34,6 +34,13 @@ export function pyFloat(v: number): string {
   return Number.isInteger(v) ? `${v}.0` : String(v);
 }
 
+/** Parameters are floating point: a layer's dtype option must be one. */
+function checkFloatingFactory(f: Factory, kind = ''): void {
+  if (f.dtype !== null && !['float32', 'float64', 'float16', 'bfloat16'].includes(f.dtype)) {
+    throw new TypeError(`${kind ? `nn.${kind}(): ` : ''}dtype must be a floating-point type for a layer's parameters, got ${f.dtype}`);
+  }
+}
+
 /** Factory options: where a layer's parameters are made. */
 export interface Factory {
   device: Device | null;
@@ -42,6 +49,7 @@ export interface Factory {
 
 /** A new parameter on the factory's device and dtype (uninitialised; the layer's reset fills it). */
 export function param(shape: number[], f: Factory): Tensor {
+  checkFloatingFactory(f);
   const t = wrap(N.empty(shape, dtypeCodeOf(f.dtype ?? 'float32'), deviceCodeOf(f.device), false));
   return Parameter(t);
 }
@@ -97,6 +105,7 @@ export abstract class NativeLayer extends Module<[Tensor], Tensor> {
    */
   protected applyFactory(f: Factory, reset: (() => void) | null, rngBefore: Tensor | null): void {
     if (f.device === null && (f.dtype === null || f.dtype === 'float32')) return;
+    checkFloatingFactory(f, this._kind);
     this.to({ ...(f.device !== null ? { device: f.device } : {}), ...(f.dtype !== null ? { dtype: f.dtype } : {}) });
     if (reset !== null && rngBefore !== null) {
       N.setRngState(rngBefore.h);

@@ -5,7 +5,7 @@
 import { TorchError } from '../../errors';
 import type { Dropout1dArgs, EmbeddingArgs, PReLUArgs, UnflattenArgs, UpsampleArgs } from '../../generated/modules';
 import * as F from '../../generated/functional';
-import { Tensor } from '../../tensor';
+import { Tensor, type ValuesIndices } from '../../tensor';
 import { Module, Parameter } from '../module';
 import { constant_, normal_ } from '../init';
 import { N, param, py, pyFloat, tuple } from './base';
@@ -95,12 +95,12 @@ export class PoolImpl extends Module<[Tensor], Tensor> {
   readonly countIncludePad: boolean;
   readonly divisorOverride: number | null;
   readonly outputSize: number[];
+  /** With returnIndices, `call()` gives `{values, indices}` (PyTorch's (output, indices)); the typings say Tensor. */
+  readonly returnIndices: boolean;
   constructor(a: PoolArgs, kind: string) {
     super();
     this._kind = kind;
-    if (a.returnIndices) {
-      throw new TypeError(`nn.${kind}(): returnIndices is not supported by the module; use F.${kind[0].toLowerCase()}${kind.slice(1)}WithIndices, which returns {values, indices}`);
-    }
+    this.returnIndices = a.returnIndices ?? false;
     this.kernelSize = a.kernelSize ?? [];
     this.stride = a.stride ?? this.kernelSize;
     this.padding = a.padding ?? [];
@@ -111,6 +111,7 @@ export class PoolImpl extends Module<[Tensor], Tensor> {
     this.outputSize = a.outputSize ?? [];
   }
   override forward(x: Tensor): Tensor {
+    if (this.returnIndices) return this.withIndices(x) as unknown as Tensor;
     switch (this._kind) {
       case 'MaxPool1d':
         return F.maxPool1d(x, this.kernelSize, this.stride, this.padding, this.dilation, this.ceilMode);
@@ -130,6 +131,20 @@ export class PoolImpl extends Module<[Tensor], Tensor> {
         return F.adaptiveMaxPool2d(x, this.outputSize);
       default:
         return F.adaptiveMaxPool3d(x, this.outputSize);
+    }
+  }
+  private withIndices(x: Tensor): ValuesIndices {
+    switch (this._kind) {
+      case 'MaxPool1d':
+        return F.maxPool1dWithIndices(x, this.kernelSize, this.stride, this.padding, this.dilation, this.ceilMode);
+      case 'MaxPool3d':
+        return F.maxPool3dWithIndices(x, this.kernelSize, this.stride, this.padding, this.dilation, this.ceilMode);
+      case 'AdaptiveMaxPool1d':
+        return F.adaptiveMaxPool1dWithIndices(x, this.outputSize);
+      case 'AdaptiveMaxPool2d':
+        return F.adaptiveMaxPool2dWithIndices(x, this.outputSize);
+      default:
+        return F.adaptiveMaxPool3dWithIndices(x, this.outputSize);
     }
   }
   override extraRepr(): string {
@@ -294,6 +309,9 @@ export class ActivationImpl extends Module<[Tensor], Tensor> {
         return `dim=${o.dim}`;
       case 'PixelShuffle':
         return `upscale_factor=${o.upscaleFactor}`;
+      case 'Hardswish':
+      case 'Hardsigmoid':
+        return '';
       default:
         return o.inplace ? 'inplace=True' : '';
     }

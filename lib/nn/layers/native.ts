@@ -216,7 +216,7 @@ export class BatchNormNativeImpl extends NativeLayer {
     return this.buffer('num_batches_tracked');
   }
   override extraRepr(): string {
-    return `${this.numFeatures}, eps=${pyFloat(this.eps)}, momentum=${this.momentum === null ? 'None' : pyFloat(this.momentum)}, affine=${py(this.affine)}, bias=${py(this.affine)}, track_running_stats=${py(this.trackRunningStats)}`;
+    return `${this.numFeatures}, eps=${pyFloat(this.eps)}, momentum=${this.momentum === null ? 'None' : pyFloat(this.momentum)}, affine=${py(this.affine)}, bias=${py(this.bias !== null)}, track_running_stats=${py(this.trackRunningStats)}`;
   }
 }
 
@@ -227,8 +227,9 @@ export class MaxPool2dImpl extends NativeLayer {
   readonly padding: number[];
   readonly dilation: number[];
   readonly ceilMode: boolean;
+  /** With returnIndices, `call()` gives `{values, indices}` (PyTorch's (output, indices)); the typings say Tensor. */
+  readonly returnIndices: boolean;
   constructor(a: MaxPool2dArgs, kind = '') {
-    if (a.returnIndices) throw new TypeError('nn.MaxPool2d(): returnIndices is not supported by the module; use F.maxPool2dWithIndices, which returns {values, indices}');
     const stride = a.stride ?? a.kernelSize;
     super('MaxPool2d', { kernelSize: a.kernelSize, stride, padding: a.padding, dilation: a.dilation, ceilMode: a.ceilMode });
     this.kernelSize = a.kernelSize;
@@ -236,6 +237,14 @@ export class MaxPool2dImpl extends NativeLayer {
     this.padding = a.padding;
     this.dilation = a.dilation;
     this.ceilMode = a.ceilMode;
+    this.returnIndices = a.returnIndices;
+  }
+  protected override jsForward(): boolean {
+    return this.returnIndices;
+  }
+  override forward(x: Tensor): Tensor {
+    if (!this.returnIndices) return super.forward(x);
+    return F.maxPool2dWithIndices(x, this.kernelSize, this.stride, this.padding, this.dilation, this.ceilMode) as unknown as Tensor;
   }
   override extraRepr(): string {
     const one = (v: number[]): string => (v[0] === v[1] ? String(v[0]) : tuple(v));

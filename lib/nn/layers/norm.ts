@@ -175,7 +175,7 @@ export class LayerNormImpl extends Module<[Tensor], Tensor> {
     return F.layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
   }
   override extraRepr(): string {
-    return `${tuple(this.normalizedShape)}, eps=${pyFloat(this.eps)}, elementwise_affine=${py(this.elementwiseAffine)}${this.elementwiseAffine ? `, bias=${py(this.bias !== null)}` : ''}`;
+    return `${tuple(this.normalizedShape)}, eps=${pyFloat(this.eps)}, elementwise_affine=${py(this.elementwiseAffine)}, bias=${py(this.bias !== null)}`;
   }
 }
 
@@ -190,7 +190,7 @@ export class GroupNormImpl extends Module<[Tensor], Tensor> {
   constructor(a: GroupNormArgs, kind = '') {
     super();
     this._kind = kind;
-    if (a.numChannels % a.numGroups !== 0) throw new TorchError('num_channels must be divisible by num_groups', 'VALUE_ERROR');
+    if (a.numGroups <= 0 || a.numChannels % a.numGroups !== 0) throw new TorchError(`num_channels (${a.numChannels}) must be divisible by num_groups (${a.numGroups})`, 'VALUE_ERROR');
     this.numGroups = a.numGroups;
     this.numChannels = a.numChannels;
     this.eps = a.eps;

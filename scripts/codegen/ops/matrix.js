@@ -81,6 +81,14 @@ module.exports = [
     doc: 'A vector or matrix norm, chosen by `ord` and `dim` as torch.linalg.norm.',
   },
   {
+    name: 'qr',
+    sig: 'Tensor self, str{reduced|complete|r} mode="reduced"',
+    cpp: '{ auto r = at::linalg_qr(self, mode); return std::vector<at::Tensor>{std::get<0>(r), std::get<1>(r)}; }',
+    ret: 'Tensor[]',
+    on: 'linalg',
+    doc: 'The QR decomposition `[Q, R]` (Q with orthonormal columns, R upper triangular).',
+  },
+  {
     name: 'cosineSimilarity',
     sig: 'Tensor x1, Tensor x2, int dim=1, float eps=1e-08',
     cpp: 'at::cosine_similarity(x1, x2, dim, eps)',
