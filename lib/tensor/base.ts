@@ -143,9 +143,8 @@ export class TensorBase {
   /** @internal Tensors are made by torch.tensor() and the other factories, not with `new`. */
   constructor(code: number, token?: symbol) {
     if (token !== INTERNAL) throw new TypeError('Tensors are created with torch.tensor(), torch.zeros() and friends');
-    const { h, arena } = track(this, code);
-    this._h = h;
-    this._arena = arena;
+    this._h = code < 0 ? -code - 1 : code;
+    this._arena = track(this, code);
   }
 
   /** @internal The live handle (throws when disposed). */

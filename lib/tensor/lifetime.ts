@@ -34,14 +34,12 @@ export function setLifetimeClasses(tensor: new (...a: never[]) => TensorBase, vi
 
 /**
  * @internal Registers a freshly wrapped tensor for collection: a large one (negative native code) alone, a small one
- * in the current arena. Returns the arena the small tensor belongs to (the tensor keeps it alive), or null.
+ * in the current arena (the tensor keeps its arena alive). Returns the arena, or null for a large tensor.
  */
-export function track(t: TensorBase, code: number): { h: number; arena: Arena | null } {
-  let result: { h: number; arena: Arena | null };
+export function track(t: TensorBase, code: number): Arena | null {
+  let result: Arena | null = null;
   if (code < 0) {
-    const h = -code - 1;
-    N.track(t, h);
-    result = { h, arena: null };
+    N.track(t, -code - 1);
   } else {
     const a = arena;
     if (a.ids.push(code) === ARENA_SIZE) {
@@ -49,7 +47,7 @@ export function track(t: TensorBase, code: number): { h: number; arena: Arena | 
       a.ids = [];
       arena = new Arena();
     }
-    result = { h: code, arena: a };
+    result = a;
   }
   if (scopes.length !== 0) scopes[scopes.length - 1].push(t);
   return result;
