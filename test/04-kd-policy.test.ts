@@ -18,7 +18,19 @@ interface RunFixture {
   log: { epoch: number; objective: number; distill?: number; overall: number }[];
   student_end: Record<string, TensorJson>;
 }
-const run = fixture<{ run: RunFixture }>('kd').run;
+interface TeacherRunFixture {
+  teacher: Record<string, TensorJson>;
+  student: Record<string, TensorJson>;
+  T: number;
+  wd: number;
+  ws: number;
+  wt: number;
+  log: { objective: number; distill: number; teacher: number; overall: number }[];
+  first_grads: { student: Record<string, TensorJson>; teacher: Record<string, TensorJson> };
+  student_end: Record<string, TensorJson>;
+  teacher_end: Record<string, TensorJson>;
+}
+const { run, run_teacher: runTeacher } = fixture<{ run: RunFixture; run_teacher: TeacherRunFixture }>('kd');
 
 function load(m: nn.Module, sd: Record<string, TensorJson>): void {
   m.loadStateDict(Object.fromEntries(Object.entries(sd).map(([k, v]) => [k, fromJson(v)])));
@@ -87,6 +99,64 @@ describe('a distillation run matches Distiller’s policy computed by PyTorch', 
     trainEpochs(scheduler, policy, student, opt, 4, (_, pl) => overall.push(pl.overallLoss.item() as number));
     overall.forEach((v, i) => expect(Math.abs(v - run.log[i].overall)).toBeLessThan(1e-5 * Math.abs(run.log[i].overall)));
     for (const [k, v] of Object.entries(run.student_end)) expectTensor(student.stateDict()[k], v, { rtol: 1e-5, atol: 1e-6 });
+  });
+});
+
+describe('a teacher weight > 0 trains the teacher against the labels, as the Python composite does', () => {
+  function teacherRun(impl: 'composite' | 'fused', tol: { rtol: number; atol: number }): void {
+    const X = fromJson(run.X);
+    const Y = fromJson(run.Y);
+    const teacher = new nn.Sequential(new nn.Linear(6, 16), new nn.ReLU(), new nn.Linear(16, 4));
+    const student = new nn.Sequential(new nn.Linear(6, 4));
+    load(teacher, runTeacher.teacher);
+    load(student, runTeacher.student);
+    const r = runTeacher;
+    const policy = new KnowledgeDistillationPolicy(student, teacher, r.T, DistillationLossWeights(r.wd, r.ws, r.wt), { impl });
+    const scheduler = new CompressionScheduler<distiller.Model>(student);
+    scheduler.addPolicy(policy, { startingEpoch: 0, endingEpoch: 3 });
+    const opt = new optim.SGD([...student.parameters(), ...teacher.parameters()], { lr: 0.1, momentum: 0.9 });
+    const log: { objective: number; distill: number; teacher: number; overall: number }[] = [];
+    for (let epoch = 0; epoch < 3; epoch++) {
+      scheduler.onEpochBegin(epoch, opt);
+      student.train();
+      expect(teacher.training).toBe(true);
+      for (let b = 0; b < 3; b++) {
+        const x = X.narrow(0, b * 8, 8);
+        const y = Y.narrow(0, b * 8, 8);
+        const out = policy.forward(x);
+        const loss = torch.F.crossEntropy(out, y);
+        const pl = scheduler.beforeBackwardPass(epoch, b, 3, loss, { optimizer: opt, returnLossComponents: true, labels: y });
+        const component = (name: string): number => pl.lossComponents.find((c) => c.name === name)!.value.item() as number;
+        log.push({ objective: loss.item() as number, distill: component('Distill Loss'), teacher: component('Teacher Loss'), overall: pl.overallLoss.item() as number });
+        opt.zeroGrad();
+        pl.overallLoss.backward();
+        if (epoch === 0 && b === 0) {
+          for (const [k, p] of student.namedParameters()) expectTensor(p.grad!, r.first_grads.student[k], tol);
+          for (const [k, p] of teacher.namedParameters()) expectTensor(p.grad!, r.first_grads.teacher[k], tol);
+        }
+        opt.step();
+      }
+      scheduler.onEpochEnd(epoch, opt);
+    }
+    if (tol.rtol === 0) {
+      expect(log).toEqual(r.log);
+    } else {
+      log.forEach((l, i) => {
+        for (const key of ['objective', 'distill', 'teacher', 'overall'] as const) {
+          expect(Math.abs(l[key] - r.log[i][key]), `step ${i} ${key}`).toBeLessThanOrEqual(tol.atol + tol.rtol * Math.abs(r.log[i][key]));
+        }
+      });
+    }
+    for (const [k, v] of Object.entries(r.student_end)) expectTensor(student.stateDict()[k], v, tol);
+    for (const [k, v] of Object.entries(r.teacher_end)) expectTensor(teacher.stateDict()[k], v, tol);
+  }
+
+  it('composite loss: every step’s student, distillation, teacher and overall losses, the first step’s gradients of both models and both final weights are bit-identical', () => {
+    teacherRun('composite', { rtol: 0, atol: 0 });
+  });
+
+  it('fused loss: the same run within float rounding', () => {
+    teacherRun('fused', { rtol: 1e-5, atol: 1e-6 });
   });
 });
 
