@@ -1,9 +1,9 @@
-# node-gyp build: used by `npm run build:native`, by prebuildify (`npm run prebuild`) and by the install fallback.
-# Sources come from scripts/native-sources.json and libtorch flags from scripts/libtorch.js, as in CMakeLists.txt.
+# node-gyp build: used by `npm run build:native`, by the release prebuilds (`npm run release:prebuilds`) and by the install fallback.
+# Sources come from scripts/native-sources.json and libtorch flags from lib/libtorch.js, as in CMakeLists.txt.
 {
   "variables": {
     # 1 or 0; gyp reads a numeric string as a number, so the condition below compares with 1, not '1'.
-    "torchkd_cuda%": "<!(node scripts/libtorch.js --gyp cuda)"
+    "torchkd_cuda%": "<!(node lib/libtorch.js --gyp cuda)"
   },
   "targets": [
     {
@@ -17,24 +17,24 @@
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "native",
-        "<!@(node scripts/libtorch.js --gyp include_dirs)"
+        "<!@(node lib/libtorch.js --gyp include_dirs)"
       ],
       "defines": [
         "NAPI_EXPERIMENTAL",
         "NAPI_CPP_EXCEPTIONS",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
-        "<!@(node scripts/libtorch.js --gyp defines)"
+        "<!@(node lib/libtorch.js --gyp defines)"
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
       "cflags_cc": ["-std=c++20", "-fexceptions", "-frtti", "-O3", "-fopenmp-simd", "-Wno-unused-parameter", "-Wno-deprecated-declarations",
-                    "<!@(node scripts/libtorch.js --gyp openmp)"],
-      "ldflags": ["<!@(node scripts/libtorch.js --gyp openmp)"],
-      "libraries": ["<!@(node scripts/libtorch.js --gyp libraries)"],
+                    "<!@(node lib/libtorch.js --gyp openmp)"],
+      "ldflags": ["<!@(node lib/libtorch.js --gyp openmp)"],
+      "libraries": ["<!@(node lib/libtorch.js --gyp libraries)"],
       "conditions": [
         ["torchkd_cuda==1", {
           "sources": ["<!@(node scripts/native-sources.js cuda_glue)", "<!@(node scripts/native-sources.js cuda)"],
-          "include_dirs": ["<!@(node scripts/libtorch.js --gyp cuda_include)"],
+          "include_dirs": ["<!@(node lib/libtorch.js --gyp cuda_include)"],
           "rules": [{
             "rule_name": "nvcc",
             "extension": "cu",

@@ -18,7 +18,7 @@ const readline = require('readline');
 
 const root = path.resolve(__dirname, '..');
 const torch = require(path.join(root, 'dist', 'index.js'));
-const { discover } = require(path.join(root, 'scripts', 'libtorch.js'));
+const { discover } = require(path.join(root, 'lib', 'libtorch.js'));
 
 const args = process.argv.slice(2);
 const suite = args.find((a) => !a.startsWith('--')) || 'all';

@@ -1,22 +1,27 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * libtorch discovery: the one place that decides which libtorch torchkd builds against and loads.
+ * libtorch discovery: the one place that decides which libtorch torchkd builds against and loads. It ships with the
+ * package (plain JavaScript, found relative to the package root) because the loader needs it at run time.
  *
- * Used by binding.gyp (`<!@(node scripts/libtorch.js --gyp ...)`), by CMakeLists.txt (`--cmake`), by the
- * install/set-up scripts and by the runtime loader (`require('../scripts/libtorch.js').discover()`).
+ * Used by binding.gyp (`<!@(node lib/libtorch.js --gyp ...)`), by CMakeLists.txt (`--cmake`), by the install and
+ * set-up scripts and by the runtime loader (lib/loader.ts: `require(<package root>/lib/libtorch.js).discover()`).
  *
  * Order (first hit wins):
  *   1. TORCHKD_LIBTORCH, then LIBTORCH: a libtorch folder (include/ and lib/ inside it).
  *   2. A Python PyTorch install: interpreter from TORCHKD_PYTHON, else the project's venv (.venv next to
  *      package.json, or in the current directory), else python3/python on PATH.
- *   3. System packages (Debian's libtorch-dev: /usr/include/torch and the multiarch lib folder).
+ *   3. The per-user PyTorch cache that the install step and `npx torchkd setup` fill (lib/torch-cache.js:
+ *      $TORCHKD_CACHE_DIR, else $XDG_CACHE_HOME/torchkd, else ~/.cache/torchkd).
+ *   4. System packages (Debian's libtorch-dev: /usr/include/torch and the multiarch lib folder).
  *
  * Nothing here imports torch in Python (that takes seconds): the torch folder is located and its version file read.
  */
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
+
+const cache = require('./torch-cache.js');
 
 const PACKAGE_ROOT = path.resolve(__dirname, '..');
 
@@ -27,7 +32,7 @@ const PACKAGE_ROOT = path.resolve(__dirname, '..');
   const py = process.env.TORCHKD_PYTHON;
   if (py && /[\\/]/.test(py) && !path.isAbsolute(py)) process.env.TORCHKD_PYTHON = path.resolve(py);
 }
-const PINNED_TORCH = '2.13.0';
+const PINNED_TORCH = cache.PINNED.cpu;
 
 function exists(p) {
   try {
@@ -207,6 +212,20 @@ function fromPython(tried) {
   return null;
 }
 
+function fromCache(tried) {
+  const entries = cache.cachedEntries();
+  if (!entries.length) {
+    tried.push(`the PyTorch cache ${cache.cacheRoot()} has no complete entry`);
+    return null;
+  }
+  for (const e of entries) {
+    const info = fromPythonDir(e.torchDir, e.python, `the PyTorch cache (${e.dir})`);
+    if (info.ok) return info;
+    tried.push(info.reason);
+  }
+  return null;
+}
+
 function fromSystem() {
   const includeRoot = '/usr/include';
   if (!exists(path.join(includeRoot, 'torch', 'csrc'))) return null;
@@ -240,6 +259,7 @@ function discover({ refresh = false } = {}) {
   const tried = [];
   let info = fromLibtorchEnv();
   if (!info) info = fromPython(tried);
+  if (!info) info = fromCache(tried);
   if (!info) info = fromSystem();
   if (!info) {
     info = {
@@ -249,14 +269,27 @@ function discover({ refresh = false } = {}) {
       tried,
     };
   }
-  if (!info.ok) info.fix = howToFix();
+  if (!info.ok) info.fix = howToFix(info);
   cached = info;
   return info;
 }
 
-function howToFix() {
+/** How to get a libtorch, the one command first: `npm run setup` in a checkout, `npx torchkd setup` elsewhere. */
+function howToFix(info) {
+  if (['TORCHKD_LIBTORCH', 'LIBTORCH', 'TORCHKD_PYTHON'].includes(info.source)) {
+    const what = info.source === 'TORCHKD_PYTHON' ? 'a Python that has torch installed' : 'an unpacked libtorch folder (with include/ and lib/)';
+    return [`point ${info.source} at ${what}, or unset it`];
+  }
+  if (exists(path.join(PACKAGE_ROOT, 'lib', 'index.ts'))) {
+    return [
+      `run \`npm run setup\` (creates the project venv .venv with torch==${PINNED_TORCH})`,
+      'point TORCHKD_PYTHON at a Python that has torch installed',
+      'point TORCHKD_LIBTORCH at an unpacked libtorch folder (with include/ and lib/)',
+    ];
+  }
+  const { flavour } = cache.machineFlavour();
   return [
-    `install PyTorch into the project venv: python3 -m venv .venv && .venv/bin/pip install torch==${PINNED_TORCH}`,
+    `run \`npx torchkd setup\` (installs PyTorch ${cache.PINNED[flavour]} (${flavour === 'cpu' ? 'CPU' : 'CUDA'}) into ${cache.cacheRoot()}, shared by all projects)`,
     'point TORCHKD_PYTHON at a Python that has torch installed',
     'point TORCHKD_LIBTORCH at an unpacked libtorch folder (with include/ and lib/)',
   ];
@@ -288,10 +321,11 @@ function gypOutput(what) {
       return [`_GLIBCXX_USE_CXX11_ABI=${abi}`, ...(info.cuda && process.env.TORCHKD_NO_CUDA !== '1' ? ['TORCHKD_WITH_CUDA=1'] : [])].join(' ');
     case 'libraries':
       // --no-as-needed keeps libtorch_cuda: nothing references it by symbol, but its static initialisers register
-      // the CUDA backend. The rpath lets a source build load even without the preloader.
+      // the CUDA backend. The rpath lets a source build load even without the preloader; prebuilt binaries are made
+      // without it (TORCHKD_NO_RPATH=1: the build machine's paths mean nothing elsewhere; the preloader finds libtorch).
       return [
         `-L${info.libDir}`,
-        `-Wl,-rpath,${info.libDir}`,
+        ...(process.env.TORCHKD_NO_RPATH === '1' ? [] : [`-Wl,-rpath,${info.libDir}`]),
         '-Wl,--no-as-needed',
         ...info.libs.map((l) => `-l${l}`),
         ...(info.cuda && process.env.TORCHKD_NO_CUDA !== '1' ? cudartFlags(cudaRuntimeLibDir(info)) : []),
@@ -370,7 +404,7 @@ function cmakeOutput() {
   return lines.join('\n') + '\n';
 }
 
-module.exports = { discover, describe, cudaToolkit, PINNED_TORCH, PACKAGE_ROOT };
+module.exports = { discover, describe, cudaToolkit, PINNED_TORCH, PACKAGE_ROOT, cache };
 
 if (require.main === module) {
   const args = process.argv.slice(2);

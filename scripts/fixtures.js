@@ -7,7 +7,7 @@
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { discover } = require('./libtorch.js');
+const { discover } = require('../lib/libtorch.js');
 
 const info = discover();
 const python = process.env.TORCHKD_PYTHON || info.python;

@@ -11,7 +11,7 @@ const { spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { cudaToolkit } = require('./libtorch.js');
+const { cudaToolkit } = require('../lib/libtorch.js');
 
 function nvccPath() {
   const tk = cudaToolkit();

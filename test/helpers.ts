@@ -95,7 +95,7 @@ export function expectTensor(actual: Tensor, expected: TensorJson, tol: { rtol?:
 /** The project venv's Python, when it has torch (for live parity checks); null otherwise. */
 export function pythonWithTorch(): string | null {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const info = require('../scripts/libtorch.js').discover();
+  const info = require('../lib/libtorch.js').discover();
   const py = process.env.TORCHKD_PYTHON ?? info.python;
   if (!py) return null;
   const r = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });

@@ -1,5 +1,5 @@
 /**
- * `torchkd parity`: the same distillation recipe for K steps in Python (scripts/parity.py, the project venv's
+ * `torchkd parity`: the same distillation recipe for K steps in Python (lib/python/parity.py, the project venv's
  * PyTorch, Distiller's formula) and in Node, from the same initial weights and data order; prints per-step loss
  * differences and final-weight differences, and exits non-zero past the tolerance.
  */
@@ -64,7 +64,7 @@ export async function parityCommand(argv: string[]): Promise<number> {
     throw new UsageError((e as Error).message.replace(/^ArgumentError: /, ''));
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const info = require(path.join(packageRoot(), 'scripts', 'libtorch.js')).discover();
+  const info = require(path.join(packageRoot(), 'lib', 'libtorch.js')).discover();
   const python = o.python ?? process.env.TORCHKD_PYTHON ?? info.python;
   if (!python) throw new UsageError('no Python with torch found: pass --python, or set TORCHKD_PYTHON');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'torchkd-parity-'));
@@ -80,7 +80,7 @@ export async function parityCommand(argv: string[]): Promise<number> {
     };
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(cfg));
     console.log(`parity: ${o.steps} steps of KD (${o.teacher} -> ${o.student}, T=4, weights 0.7/0.3, SGD), batch ${o.batch_size}, KD loss '${o.impl}' in Node`);
-    const py = spawnSync(python, [path.join(packageRoot(), 'scripts', 'parity.py'), path.join(dir, 'config.json')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const py = spawnSync(python, [path.join(packageRoot(), 'lib', 'python', 'parity.py'), path.join(dir, 'config.json')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     if (py.status !== 0) throw new UsageError(`the Python side failed (${python}):\n${py.stderr.trim().split('\n').slice(-5).join('\n')}`);
     process.stdout.write(py.stdout);
 

@@ -2,7 +2,7 @@
 Distiller's KnowledgeDistillationPolicy formula, from the initial weights torchkd saved and in the same data order
 (torch.manual_seed + DataLoader(shuffle=True), which torchkd's DataLoader reproduces).
 
-    python scripts/parity.py CONFIG.json   -> writes the per-step losses and final weights next to CONFIG
+    python lib/python/parity.py CONFIG.json   -> writes the per-step losses and final weights next to CONFIG
 """
 import gzip
 import json
@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures'))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from zoo import ZOO  # noqa: E402
 
 
