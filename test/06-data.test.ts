@@ -2,6 +2,7 @@
  * Data: the IDX reader, Fashion-MNIST, samplers, the DataLoader's order (exactly PyTorch's for the same seed) and
  * the validation split, against test/fixtures/data.json (scripts/fixtures/gen_data.py).
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -29,6 +30,8 @@ interface Epoch {
   batches: number;
   first: number[][];
   last: number[];
+  /** SHA-256 of the whole order (batch indices joined by ',', batches by ';'), as PyTorch's DataLoader drew it. */
+  digest: string;
 }
 interface Summary {
   n: number;
@@ -73,6 +76,8 @@ function expectEpoch(actual: number[][], expected: Epoch): void {
   expect(actual.length).toBe(expected.batches);
   expect(actual.slice(0, 3)).toEqual(expected.first);
   expect(actual[actual.length - 1]).toEqual(expected.last);
+  // Every batch in between: any swap or repeat anywhere in the epoch changes the digest.
+  expect(createHash('sha256').update(actual.map((b) => b.join(',')).join(';')).digest('hex')).toBe(expected.digest);
 }
 
 describe('IDX reader', () => {
