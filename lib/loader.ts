@@ -15,7 +15,7 @@ import * as path from 'node:path';
 
 import { TorchError } from './errors';
 
-/** What discovery reported (scripts/libtorch.js). */
+/** What discovery reported (lib/libtorch.js). */
 export interface LibtorchInfo {
   ok: boolean;
   source: string | null;
@@ -70,15 +70,31 @@ export function packageRoot(): string {
   return path.resolve(__dirname, '..');
 }
 
+/**
+ * libtorch discovery (lib/libtorch.js, plain JavaScript shipped next to lib/'s sources, so it is found from the
+ * package root whether this runs from lib/ or from dist/).
+ */
 function discovery(): Discovery {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(path.join(packageRoot(), 'scripts', 'libtorch.js')) as Discovery;
+  return require(path.join(packageRoot(), 'lib', 'libtorch.js')) as Discovery;
 }
 
 /** The build record written next to a source build (scripts/setup.js), naming the libtorch it was built against. */
 export function readBuildRecord(dir: string): { flavor?: string; libtorch?: string; root?: string } | null {
   try {
     return JSON.parse(fs.readFileSync(path.join(dir, 'torchkd-build.json'), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Why the source build of the install step (or `torchkd setup`) failed, as scripts/install.js recorded it: the lines of
+ * the build output that give the cause, and where the full log is. Null when none failed.
+ */
+export function readBuildFailure(dir: string): { flavor?: string; libtorch?: string; cause: string; log: string | null } | null {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, 'torchkd-build-failure.json'), 'utf8'));
   } catch {
     return null;
   }
@@ -157,11 +173,17 @@ let report: LoadReport | null = null;
 
 function failure(info: LibtorchInfo, what: string, candidates: string[]): TorchError {
   const d = discovery();
+  const root = packageRoot();
+  const checkout = fs.existsSync(path.join(root, 'lib', 'index.ts'));
   const found = info.ok ? d.describe(info) : `no usable libtorch (${info.reason ?? 'not found'})`;
+  const failed = info.ok ? readBuildFailure(path.join(root, 'build')) : null;
+  const built = failed && (!failed.flavor || failed.flavor === info.flavor) ? failed : null;
   const fixes = info.ok
     ? [
-        'rebuild torchkd from source against this libtorch: `npm rebuild torchkd` (needs a C++ compiler), or in a checkout `npm run build`',
-        `or install the PyTorch version a prebuilt binary was made for (see \`npx torchkd doctor\`)`,
+        checkout
+          ? 'build torchkd against this libtorch: `npm run build`'
+          : 'run `npx torchkd setup` (builds torchkd from source against this libtorch; needs a C++ compiler and make)',
+        'install the PyTorch version a prebuilt binary was made for (see `npx torchkd doctor`)',
       ]
     : (info.fix ?? []);
   const lines = [
@@ -169,7 +191,8 @@ function failure(info: LibtorchInfo, what: string, candidates: string[]): TorchE
     `  found:  ${found}`,
     `  needed: a torchkd binary built for that libtorch (${info.flavor ?? 'libtorch 2.x'}) and loadable with it`,
     ...(candidates.length ? [`  tried:  ${candidates.join(', ')}`] : []),
-    ...fixes.map((f, i) => (i === 0 ? `  fix:    ${f}` : `          ${f}`)),
+    ...(built ? [`  build:  the source build failed: ${built.cause.split('\n').join('\n          ')}`, ...(built.log ? [`          (full log: ${built.log})`] : [])] : []),
+    ...fixes.map((f, i) => (i === 0 ? `  fix:    ${f}` : `     or: ${f}`)),
     '  run `npx torchkd doctor` for details',
   ];
   const err = new TorchError(lines.join('\n'), 'LOAD_FAILED');

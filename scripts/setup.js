@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * Idempotent set-up for a fresh checkout; `npm test`, `npm start` and `npm run bench` run it first.
+ * Idempotent set-up for a fresh checkout (development; a package install uses scripts/install.js instead);
+ * `npm run build`, `npm test`, `npm start` and `npm run bench` run it first.
  *
  *   1. libtorch: if discovery finds none, create the project venv (.venv) and pip-install the pinned PyTorch
  *      (from the machine's local wheel store when pip is configured with one, else from PyPI). The venv's Python is
- *      also the parity oracle for fixtures and live checks.
+ *      also the parity oracle for fixtures and live checks. (Discovery order: lib/libtorch.js.)
  *   2. Fashion-MNIST: on Debian as root, apt-get install dataset-fashion-mnist when missing; elsewhere print how.
  *   3. npm dependencies: `npm ci` when node_modules is missing or older than package-lock.json.
  *   4. With --build: the native addon (node-gyp) when sources or the libtorch changed, and the TypeScript (tsc)
@@ -79,7 +80,7 @@ function pipIndexArgs() {
 }
 
 function ensureLibtorch() {
-  const lib = require('./libtorch.js');
+  const lib = require('../lib/libtorch.js');
   const info = lib.discover();
   if (info.ok) {
     log(`libtorch: ${lib.describe(info)}`);
@@ -150,18 +151,21 @@ function ensureNative(info) {
     // no previous build
   }
   const binary = path.join(root, 'build', 'Release', 'torchkd.node');
-  const sourcesTime = newestMtime(['native', 'binding.gyp', 'scripts/native-sources.json', 'scripts/libtorch.js', 'scripts/nvcc.js']);
+  const sourcesTime = newestMtime(['native', 'binding.gyp', 'scripts/native-sources.json', 'lib/libtorch.js', 'scripts/nvcc.js']);
   const upToDate = prev && fs.existsSync(binary) && prev.flavor === info.flavor && prev.root === info.root &&
     fs.statSync(binary).mtimeMs >= sourcesTime;
   if (upToDate) return;
   const gyp = path.join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
   const jobs = String(Math.max(1, require('os').cpus().length));
-  // Same libtorch as last time: an incremental `build`; otherwise (or no Makefile yet) a full `rebuild`.
-  // A changed source list, binding.gyp or discovery (which prints the flags) needs gyp's configure step again.
+  // Same libtorch as last time: an incremental `build` (make recompiles what changed). A changed source list,
+  // binding.gyp or discovery (which prints the flags) needs gyp's configure step first; its Makefile still rebuilds
+  // only the objects whose sources or command lines changed. Another libtorch (or no Makefile yet): a full `rebuild`.
   const makefile = path.join(root, 'build', 'Makefile');
-  const incremental = prev && prev.flavor === info.flavor && prev.root === info.root && fs.existsSync(makefile) &&
-    mtime('build/Makefile') >= Math.max(mtime('binding.gyp'), mtime('scripts/native-sources.json'), mtime('scripts/libtorch.js'));
-  run(process.execPath, [gyp, incremental ? 'build' : 'rebuild', '-j', jobs, ...nodedirArgs()]);
+  const sameLibtorch = prev && prev.flavor === info.flavor && prev.root === info.root && fs.existsSync(makefile);
+  const configured = sameLibtorch &&
+    mtime('build/Makefile') >= Math.max(mtime('binding.gyp'), mtime('scripts/native-sources.json'), mtime('lib/libtorch.js'));
+  if (sameLibtorch && !configured) run(process.execPath, [gyp, 'configure', ...nodedirArgs()]);
+  run(process.execPath, [gyp, sameLibtorch ? 'build' : 'rebuild', '-j', jobs, ...nodedirArgs()]);
   fs.writeFileSync(record, JSON.stringify({ flavor: info.flavor, libtorch: info.versionString, root: info.root, builtAt: new Date().toISOString() }, null, 2));
 }
 
@@ -216,7 +220,7 @@ const info = ensureLibtorch();
 if (args.has('--cuda')) ensureCudaVenv();
 else if (args.has('--cuda-if-local')) {
   // Only where the check can run: it also needs nvcc.
-  if (!require('./libtorch.js').cudaToolkit()) log('no CUDA toolkit (nvcc): the CUDA-flavour build check (test/09) will be skipped');
+  if (!require('../lib/libtorch.js').cudaToolkit()) log('no CUDA toolkit (nvcc): the CUDA-flavour build check (test/09) will be skipped');
   else if (!localCudaWheel()) log('no local CUDA torch wheel: the CUDA-flavour build check (test/09) will be skipped');
   else ensureCudaVenv();
 }

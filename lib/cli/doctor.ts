@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 
-import { gpuVisible, loadBinding, loadReport, packageRoot, readBuildRecord } from '../loader';
+import { gpuVisible, loadBinding, loadReport, packageRoot, readBuildFailure, readBuildRecord } from '../loader';
 import * as path from 'node:path';
 
 /** Runs the checks and prints a report; returns the exit code (0 when torchkd loads). */
@@ -30,8 +30,14 @@ export function doctor(out: (line: string) => void = console.log): number {
     out(`libtorch:  not found (${lib?.reason ?? 'unknown'})`);
     for (const t of lib?.tried ?? []) out(`  tried: ${t}`);
   }
+  out(`cache:     ${pytorchCache()}`);
   const record = readBuildRecord(path.join(packageRoot(), 'build'));
   if (record) out(`source build: built for ${record.flavor} (${record.libtorch})`);
+  const failed = readBuildFailure(path.join(packageRoot(), 'build'));
+  if (failed) {
+    out(`source build: failed for ${failed.flavor}: ${failed.cause.split('\n').join('\n  ')}`);
+    if (failed.log) out(`  full log: ${failed.log}`);
+  }
   if (report?.binary) out(`binary:    ${report.binary} (${report.kind})`);
   else out('binary:    none loaded');
   if (report?.choice) out(`  prebuilt order: ${report.choice}`);
@@ -65,6 +71,17 @@ export function doctor(out: (line: string) => void = console.log): number {
   out('');
   out(loadError ?? 'torchkd could not load');
   return 1;
+}
+
+/** The per-user PyTorch cache (lib/torch-cache.js): where it is and what it holds. */
+function pytorchCache(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const cache = require(path.join(packageRoot(), 'lib', 'torch-cache.js')) as {
+    cacheRoot(): string;
+    cachedEntries(): { dir: string }[];
+  };
+  const entries = cache.cachedEntries().map((e) => path.basename(e.dir));
+  return `${cache.cacheRoot()} (${entries.length ? entries.join(', ') : 'empty'}; \`npx torchkd setup\` fills it when no libtorch is found)`;
 }
 
 /**

@@ -10,6 +10,7 @@ commands:
   parity   run the same recipe for K steps in Python and in Node and compare
   demo     the default recipe: teacher, student, student+KD on Fashion-MNIST (what \`npm start\` runs)
   doctor   show which libtorch and which binary torchkd uses, and why loading fails if it does
+  setup    install PyTorch into the per-user cache when none is found, and make sure a torchkd binary fits it
 
 run \`torchkd <command> --help\` for a command's options`;
 
@@ -20,6 +21,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'doctor':
         return doctor();
+      case 'setup':
+        return await (await import('./setup')).setupCommand(rest);
       case 'parity':
         return await (await import('./parity')).parityCommand(rest);
       case 'demo':
