@@ -3,7 +3,7 @@
 #   1. unpacks Node, its headers, node_modules and a small Fashion-MNIST folder carried in .gpu/ (made by
 #      scripts/gpu-bundle.sh; carry [".gpu", "dist"]);
 #   2. builds torchkd from source with CMake against the machine's PyTorch (CUDA flavour, sm_90), and in the
-#      background makes the CUDA prebuilt binary with `npm run prebuild` (node-gyp + prebuildify, sm_80 and sm_90);
+#      background makes the CUDA prebuilt binary with `npm run release:prebuilds` (node-gyp + prebuildify, sm_80 and sm_90);
 #   3. runs `torchkd doctor`, a 30-second smoke test of the TMA cluster kernel (bench/kd_tma_smoke.js: if it fails,
 #      every later TMA step is skipped, so a faulting or hanging kernel costs seconds, not the lease), the CUDA tests,
 #      the KD tests and the mixed-precision tests (vitest);
@@ -34,7 +34,7 @@ export TORCHKD_PYTHON=${TORCHKD_PYTHON:-$(command -v python3)}
 export CUDACXX=${CUDACXX:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
 export PATH=$PATH:$(dirname "$CUDACXX")
 log "node $(node --version); $(python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)')"
-node scripts/libtorch.js | tee -a "$OUT/log.txt"
+node lib/libtorch.js | tee -a "$OUT/log.txt"
 
 log "cmake build (CUDA flavour)"
 cmake -S . -B build-gpu -DNODE_INCLUDE_DIR=/tmp/tk-node/include/node -DCMAKE_BUILD_TYPE=Release \
@@ -43,10 +43,10 @@ BUILD_RC=$?
 log "build rc=$BUILD_RC"
 if [ $BUILD_RC -ne 0 ]; then tail -40 "$OUT/build.txt"; exit 1; fi
 
-# The shipped binary: node-gyp through prebuildify, as `npm run prebuild` does anywhere (in the background, niced).
+# The shipped binary: node-gyp through prebuildify, as `npm run release:prebuilds` does anywhere (in the background, niced).
 PREBUILD_PID=
 if [ "${GPU_CHECK_PREBUILD:-1}" != "0" ]; then
-  (nice -n 10 env JOBS=8 timeout 300 node scripts/prebuild.js > "$OUT/prebuild.txt" 2>&1; echo "prebuild rc=$?" >> "$OUT/prebuild.txt") &
+  (nice -n 10 env JOBS=8 timeout 300 node scripts/release-prebuilds.js --only default > "$OUT/prebuild.txt" 2>&1; echo "prebuild rc=$?" >> "$OUT/prebuild.txt") &
   PREBUILD_PID=$!
 fi
 
