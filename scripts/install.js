@@ -83,14 +83,23 @@ function prebuiltFor(info) {
   return fs.readdirSync(dir).find((f) => flavors.some((fl) => f.startsWith(`torchkd-${fl}.`))) || null;
 }
 
-/** The lines of a build log that say why it failed: compiler and linker errors, missing tools, gyp's own error. */
+/**
+ * The lines of a build log that say why it failed: compiler and linker errors, missing tools and headers, gyp's own
+ * error; when none of those is there, the lines just before make or gyp gave up. Then gyp's one-line summary.
+ */
 function causeOf(log) {
   const lines = log.split('\n').map((l) => l.trimEnd()).filter(Boolean);
-  const noise = /^gyp (ERR|info|http|WARN)! (?!stack Error)|^make(\[\d+\])?: \*\*\*|^npm (ERR|error)/;
-  const hits = lines.filter((l) => !noise.test(l) &&
-    /\b(fatal )?error\b[:\s]|undefined reference|cannot find -l|No such file or directory|not found|command not found|^gyp: |stack Error:/i.test(l));
-  const picked = hits.length ? hits : lines.filter((l) => !noise.test(l)).slice(-6);
-  return picked.slice(0, 6).map((l) => l.replace(/^gyp ERR! stack /, '').slice(0, 400)).join('\n');
+  const noise = (l) => /^gyp (ERR|info|http|WARN)!|^make(\[\d+\])?: (\*\*\*|Entering|Leaving)|^npm (ERR|error|warn)|^\$ /.test(l);
+  const specific = lines.filter((l) => !noise(l) &&
+    /\b(fatal )?error\b[:\s]|undefined reference|cannot find -l|No such file or directory|not found|command not found|^gyp: /i.test(l));
+  let picked = specific.slice(0, 6);
+  if (!picked.length) {
+    const stop = lines.findIndex((l) => /^make(\[\d+\])?: \*\*\*|^gyp ERR!/.test(l));
+    picked = lines.slice(0, stop < 0 ? lines.length : stop).filter((l) => !noise(l)).slice(-4);
+  }
+  const summary = lines.find((l) => /^gyp ERR! stack Error:/.test(l));
+  if (summary) picked.push(`(${summary.replace(/^gyp ERR! stack /, 'node-gyp: ')})`);
+  return picked.map((l) => l.slice(0, 400)).join('\n');
 }
 
 function nodedirArgs() {

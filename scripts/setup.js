@@ -41,7 +41,7 @@ function run(cmd, argv, opts = {}) {
   }
 }
 
-function newestMtime(paths) {
+function newestMtime(paths, filter = () => true) {
   let newest = 0;
   const visit = (p) => {
     let st;
@@ -52,7 +52,7 @@ function newestMtime(paths) {
     }
     if (st.isDirectory()) {
       for (const e of fs.readdirSync(p)) visit(path.join(p, e));
-    } else {
+    } else if (filter(p)) {
       newest = Math.max(newest, st.mtimeMs);
     }
   };
@@ -171,7 +171,9 @@ function ensureNative(info) {
 
 function ensureTypescript() {
   const out = path.join(root, 'dist', 'index.js');
-  if (fs.existsSync(out) && mtime('dist/index.js') >= newestMtime(['lib', 'tsconfig.json', 'tsconfig.build.json', 'scripts/make-esm.js', 'scripts/build-ts.js'])) return;
+  // lib/ also holds the plain .js/.py files the package ships as they are: only TypeScript sources count.
+  const sources = newestMtime(['lib', 'tsconfig.json', 'tsconfig.build.json', 'scripts/make-esm.js', 'scripts/build-ts.js'], (p) => !(p.startsWith(path.join(root, 'lib') + path.sep) && /\.(js|py)$/.test(p)));
+  if (fs.existsSync(out) && mtime('dist/index.js') >= sources) return;
   run(process.execPath, [path.join(root, 'scripts', 'build-ts.js')]);
 }
 
