@@ -1,72 +1,142 @@
 /**
- * The package installs from its tarball (prebuilt binary included) into a fresh project whose PATH has no C/C++
- * compiler, make, cmake or node-gyp, and runs tensor code there with both require and import.
+ * The package as a user gets it (heavy project): the tarball carries what the install step, the loader and a source
+ * build need; installed into fresh projects on a machine where no libtorch is found (HOME and the caches in a
+ * temporary folder, python3 a venv without torch, no TORCHKD_* variables) and no compiler, the install step provisions
+ * PyTorch into the per-user cache and tensor code runs with require and import; a second install reuses the cache;
+ * TORCHKD_SKIP_DOWNLOAD=1 leaves a load error that names `npx torchkd setup`, which then does the work.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const ROOT = path.resolve(__dirname, '..');
+import { CJS_CHECK, ESM_CHECK, ROOT, freshApp, info, npmInstall, packPackage, runNode, tarList, toolsBin, torchlessVenv, userEnv } from './08-pack-helpers';
+
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const info = require('../scripts/libtorch.js').discover();
+const { PINNED } = require('../lib/torch-cache.js') as { PINNED: { cpu: string; cuda: string } };
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchkd-pack-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-/** A bin folder with node, npm and the shell tools npm scripts use, but no compilers or build tools. */
-function restrictedPath(): string {
-  const bin = path.join(tmp, 'bin');
-  fs.mkdirSync(bin, { recursive: true });
-  const tools = ['sh', 'bash', 'env', 'cat', 'ls', 'mkdir', 'rm', 'cp', 'mv', 'chmod', 'uname', 'sed', 'grep', 'tar', 'gzip', 'dirname', 'basename', 'readlink', 'python3'];
-  for (const t of tools) {
-    const r = spawnSync('sh', ['-c', `command -v ${t}`], { encoding: 'utf8' });
-    if (r.status === 0) fs.symlinkSync(r.stdout.trim(), path.join(bin, t));
-  }
-  fs.symlinkSync(process.execPath, path.join(bin, 'node'));
-  const npmCli = path.join(path.dirname(fs.realpathSync(spawnSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).stdout.trim())), 'npm-cli.js');
-  fs.writeFileSync(path.join(bin, 'npm'), `#!/bin/sh\nexec "${process.execPath}" "${npmCli}" "$@"\n`, { mode: 0o755 });
-  return bin;
-}
+describe('the tarball', () => {
+  it('ships the install step, discovery, the parity oracle and everything binding.gyp and the build read', () => {
+    const files = new Set(JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' }))[0].files.map((f: { path: string }) => f.path));
+    const need = ['package.json', 'binding.gyp', 'CMakeLists.txt', 'scripts/install.js', 'lib/libtorch.js', 'lib/torch-cache.js', 'lib/python/parity.py',
+      'lib/python/zoo.py', 'bin/torchkd.js', 'dist/index.js', 'dist/index.d.ts', 'dist/esm/index.mjs', 'dist/cli/setup.js'];
+    // Every script binding.gyp and CMakeLists.txt run, and every file they compile (the one source list).
+    const gyp = fs.readFileSync(path.join(ROOT, 'binding.gyp'), 'utf8') + fs.readFileSync(path.join(ROOT, 'CMakeLists.txt'), 'utf8');
+    const scripts = [...gyp.matchAll(/((?:scripts|lib)\/[\w./-]+?\.js)(?!\w)/g)].map((m) => m[1]);
+    expect(scripts).toEqual(expect.arrayContaining(['lib/libtorch.js', 'scripts/native-sources.js', 'scripts/nvcc.js']));
+    need.push(...scripts, 'scripts/native-sources.json');
+    const sources = JSON.parse(fs.readFileSync(path.join(ROOT, 'scripts', 'native-sources.json'), 'utf8')) as Record<string, string[] | string>;
+    for (const list of Object.values(sources)) if (Array.isArray(list)) need.push(...list);
+    // Every header the native sources include from native/ (tracked files: what a clean clone has).
+    const tracked = execFileSync('git', ['ls-files', 'native'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean);
+    need.push(...tracked);
+    const missing = [...new Set(need)].filter((f) => !files.has(f));
+    expect(missing).toEqual([]);
+    // Sources, tests and development tooling stay out.
+    const extra = [...files].filter((f) => /^(lib\/.*\.ts|test\/|scripts\/(setup|release-prebuilds|fixtures|codegen|build-ts))/.test(f as string));
+    expect(extra).toEqual([]);
+  });
+});
 
-describe('npm pack and install without a compiler', () => {
-  it('installs the tarball with its prebuilt binary and runs tensor code with require and import', () => {
-    // Stage the package as `npm pack` would see it after `npm run prebuild`: the source build is the same binary
-    // prebuildify makes (it runs the same node-gyp build), named by libtorch flavour.
-    const pkg = path.join(tmp, 'pkg');
-    fs.mkdirSync(pkg);
-    const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
-    for (const entry of [...manifest.files, 'package.json']) {
-      const src = path.join(ROOT, entry.replace(/\/$/, ''));
-      if (fs.existsSync(src) && !entry.startsWith('prebuilds')) fs.cpSync(src, path.join(pkg, entry.replace(/\/$/, '')), { recursive: true });
+describe('install where no libtorch is found and no compiler is present', () => {
+  let tgz = '';
+  let env: NodeJS.ProcessEnv = {};
+  const home = path.join(tmp, 'home');
+  const xdg = path.join(tmp, 'xdg-cache');
+  const entry = path.join(xdg, 'torchkd', `torch-${PINNED.cpu}-cpu`);
+
+  beforeAll(() => {
+    tgz = packPackage(tmp, { prebuilt: true });
+    const bin = toolsBin(tmp, 'bin');
+    const py = torchlessVenv(tmp);
+    fs.mkdirSync(home, { recursive: true });
+    env = userEnv({ PATH: `${bin}:${py}`, HOME: home, XDG_CACHE_HOME: xdg });
+    for (const tool of ['gcc', 'g++', 'cc', 'c++', 'clang++', 'make', 'cmake', 'node-gyp']) {
+      expect(execFileSync('sh', ['-c', `command -v ${tool} || echo none`], { env, encoding: 'utf8' }).trim()).toBe('none');
     }
-    const pre = path.join(pkg, 'prebuilds', `${process.platform}-${process.arch}`);
-    fs.mkdirSync(pre, { recursive: true });
-    fs.copyFileSync(path.join(ROOT, 'build', 'Release', 'torchkd.node'), path.join(pre, `torchkd-${info.flavor}.napi.node`));
-    fs.copyFileSync(path.join(ROOT, 'build', 'Release', 'torchkd_preload.node'), path.join(pre, 'torchkd_preload.node'));
-    const tgz = execFileSync('npm', ['pack', '--silent', '--pack-destination', tmp], { cwd: pkg, encoding: 'utf8' }).trim().split('\n').pop() as string;
-    const listing = execFileSync('tar', ['-tzf', path.join(tmp, tgz)], { encoding: 'utf8' });
-    expect(listing).toContain(`package/prebuilds/${process.platform}-${process.arch}/torchkd-${info.flavor}.napi.node`);
-    expect(listing).toContain('package/dist/esm/index.mjs');
-    expect(listing).not.toMatch(/package\/(lib|test)\//);
+    expect(execFileSync('sh', ['-c', 'command -v python3'], { env, encoding: 'utf8' }).trim()).toBe(path.join(py, 'python3'));
+    expect(info.flavor).toBe(`torch${PINNED.cpu.split('.').slice(0, 2).join('.')}-cpu`); // the prebuilt is the pinned CPU flavour
+  });
 
-    const bin = restrictedPath();
-    const env = { ...process.env, PATH: bin, TORCHKD_PYTHON: info.python, npm_config_nodedir: '', HOME: process.env.HOME };
-    for (const tool of ['gcc', 'g++', 'cc', 'c++', 'make', 'cmake', 'node-gyp']) {
-      expect(spawnSync('sh', ['-c', `command -v ${tool}`], { env }).status).not.toBe(0);
-    }
-    const app = path.join(tmp, 'app');
-    fs.mkdirSync(app);
-    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
-    const install = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts', path.join(tmp, tgz)], { cwd: app, env, encoding: 'utf8' });
-    expect(install.status, install.stderr).toBe(0);
-    expect(install.stdout + install.stderr).toContain(`using prebuilt torchkd-${info.flavor}`);
+  it('the tarball carries the prebuilt binary and no sources', () => {
+    const files = tarList(tgz);
+    expect(files).toContain(`prebuilds/${process.platform}-${process.arch}/torchkd-${info.flavor}.napi.node`);
+    expect(files).toContain('dist/esm/index.mjs');
+    expect(files.filter((f) => /^(lib\/.*\.ts|test\/)/.test(f))).toEqual([]);
+  });
 
-    const cjs = spawnSync('node', ['-e', "const t = require('torchkd'); const x = t.tensor([[1, 2], [3, 4]], {dtype: 'float32'}); console.log(x.matmul(x).sum().item(), t.version.libtorch)"], { cwd: app, env, encoding: 'utf8' });
+  it('with TORCHKD_SKIP_DOWNLOAD=1 the install succeeds and loading names `npx torchkd setup`', () => {
+    const app = freshApp(tmp, 'app-optout');
+    const r = npmInstall(app, tgz, { ...env, TORCHKD_SKIP_DOWNLOAD: '1' });
+    expect(r.status, r.log).toBe(0);
+    expect(r.log).toContain('TORCHKD_SKIP_DOWNLOAD=1');
+    expect(fs.existsSync(entry)).toBe(false);
+    const load = runNode(app, "try { require('torchkd').zeros(1); } catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message })); }", env);
+    const err = JSON.parse(load.stdout);
+    expect(err).toMatchObject({ name: 'TorchError', code: 'LOAD_FAILED' });
+    expect(err.message).toMatch(/fix: +run `npx torchkd setup`/);
+    expect(err.message).toContain(path.join(xdg, 'torchkd'));
+    expect(err.message).not.toMatch(/dlopen|cannot open shared object/);
+  });
+
+  it('the install step provisions PyTorch into the cache, and tensor code runs with require and import', () => {
+    const app = freshApp(tmp, 'app-first');
+    const r = npmInstall(app, tgz, env);
+    expect(r.status, r.log).toBe(0);
+    expect(r.log).toContain(`installing PyTorch ${PINNED.cpu} (CPU) into ${entry}`);
+    expect(r.log).toMatch(/PyTorch [\d.]+ \(CPU\) into \S+: done \(\d+ MB\)/); // the progress line's last state
+    expect(r.log).toContain(`using prebuilt torchkd-${info.flavor}.napi.node`);
+    expect(fs.existsSync(path.join(entry, 'site-packages', 'torch', 'lib', 'libtorch.so'))).toBe(true);
+    console.log(`first install (PyTorch provisioned): ${r.seconds.toFixed(1)} s`);
+
+    const cjs = runNode(app, CJS_CHECK, env);
     expect(cjs.stderr).toBe('');
-    expect(cjs.stdout.trim()).toBe(`54 ${info.versionString}`);
-    const esm = spawnSync('node', ['--input-type=module', '-e', "import * as torch from 'torchkd'; import { kdLoss } from 'torchkd'; const s = torch.randn(4, 10); console.log(kdLoss(s, s.clone(), 2).item() < 1e-6, typeof torch.nn.Linear)"], { cwd: app, env, encoding: 'utf8' });
+    const out = JSON.parse(cjs.stdout);
+    expect(out.sum).toBe(54);
+    expect(out.libtorch).toBe(`${PINNED.cpu}+cpu`);
+    // libtorch came from the cache, not from this checkout's venv (the prebuilt carries no path of this machine).
+    expect(out.maps.length).toBe(1);
+    expect(out.maps[0].startsWith(entry)).toBe(true);
+    const esm = runNode(app, ESM_CHECK, env, true);
     expect(esm.stderr).toBe('');
     expect(esm.stdout.trim()).toBe('true function');
+    const doctor = execFileSync('sh', ['-c', 'npx torchkd doctor 2>&1'], { cwd: app, env, encoding: 'utf8' });
+    expect(doctor).toContain(`found via the PyTorch cache (${entry})`);
+    expect(doctor).toMatch(/check: +tensor\(\[1, 2, 3\]\)\.mul\(2\)\.sum\(\) = 12 ok/);
+    // The cache's Python has torch (the parity oracle of `torchkd parity` on such a machine).
+    expect(execFileSync(path.join(entry, 'python'), ['-c', 'import torch, numpy; print(torch.__version__)'], { env, encoding: 'utf8' }).trim()).toBe(`${PINNED.cpu}+cpu`);
+  });
+
+  it('a second project reuses the cache: its install takes seconds', () => {
+    const app = freshApp(tmp, 'app-second');
+    const r = npmInstall(app, tgz, env);
+    expect(r.status, r.log).toBe(0);
+    expect(r.log).not.toContain('installing PyTorch');
+    expect(r.log).toContain(`from the PyTorch cache (${entry})`);
+    console.log(`second install (cache reused): ${r.seconds.toFixed(1)} s`);
+    expect(r.seconds).toBeLessThan(30);
+    expect(JSON.parse(runNode(app, CJS_CHECK, env).stdout).sum).toBe(54);
+  });
+
+  it('`npx torchkd setup` after an opted-out install provisions PyTorch on demand (TORCHKD_CACHE_DIR)', () => {
+    const app = path.join(tmp, 'app-optout');
+    const cacheDir = path.join(tmp, 'cache-dir');
+    const envSetup = { ...env, TORCHKD_CACHE_DIR: cacheDir };
+    const before = runNode(app, "try { require('torchkd').zeros(1); console.log('loaded') } catch (e) { console.log(e.code) }", envSetup);
+    expect(before.stdout.trim()).toBe('LOAD_FAILED');
+    const r = execFileSync('sh', ['-c', 'npx torchkd setup 2>&1; echo "exit $?"'], { cwd: app, env: envSetup, encoding: 'utf8' });
+    expect(r).toContain(`installing PyTorch ${PINNED.cpu} (CPU) into ${path.join(cacheDir, `torch-${PINNED.cpu}-cpu`)}`);
+    expect(r).toContain(`using prebuilt torchkd-${info.flavor}.napi.node`);
+    expect(r.trim().split('\n').pop()).toBe('exit 0');
+    const out = JSON.parse(runNode(app, CJS_CHECK, envSetup).stdout);
+    expect(out.sum).toBe(54);
+    expect(out.maps[0].startsWith(cacheDir)).toBe(true);
+    // Run again: nothing to do.
+    const again = execFileSync('sh', ['-c', 'npx torchkd setup 2>&1'], { cwd: app, env: envSetup, encoding: 'utf8' });
+    expect(again).toContain('libtorch: libtorch');
+    expect(again).not.toContain('installing PyTorch');
   });
 });

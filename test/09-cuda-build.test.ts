@@ -33,13 +33,14 @@ describe('CUDA flavour on a CPU-only machine', () => {
     expect(JSON.parse(run.stdout)).toEqual({ built: true, available: false, devices: 0, sum: 12, cuda: expect.stringMatching(/^\d+\.\d+$/) });
   }, 1_800_000);
 
-  it.skipIf(!READY)('node-gyp (the prebuild and install route) configures the CUDA flavour: nvcc rule, CUDA headers, runtime', () => {
-    // Configure only (the full node-gyp build is `npm run prebuild`): a scratch package whose binding.gyp, scripts and
-    // sources are this checkout's, so gyp's variables and conditions are evaluated exactly as a prebuild would.
+  it.skipIf(!READY)('node-gyp (the release-prebuild and install route) configures the CUDA flavour: nvcc rule, CUDA headers, runtime', () => {
+    // Configure only (the full node-gyp build is `npm run release:prebuilds`): a scratch package whose binding.gyp,
+    // scripts, discovery and sources are this checkout's, so gyp's variables and conditions are evaluated exactly as a
+    // release build would.
     const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'torchkd-gyp-cuda-'));
     fs.copyFileSync(path.join(ROOT, 'binding.gyp'), path.join(dir, 'binding.gyp'));
     fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
-    for (const d of ['scripts', 'native', 'node_modules']) fs.symlinkSync(path.join(ROOT, d), path.join(dir, d));
+    for (const d of ['scripts', 'lib', 'native', 'node_modules']) fs.symlinkSync(path.join(ROOT, d), path.join(dir, d));
     const prefix = path.dirname(path.dirname(process.execPath));
     const nodedir = fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? [`--nodedir=${prefix}`] : [];
     const gyp = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'), 'configure', ...nodedir], {
