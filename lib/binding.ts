@@ -19,6 +19,9 @@ export interface NativeBinding {
   memory(): { liveTensors: number; bytes: Record<string, number>; modules: number; externalBytes: number };
   versionInfo(): { libtorch: string; cudaBuild: boolean; cxx11abi: boolean };
   mathErf(x: number): number;
+  /** SIGINT/SIGTERM trap for synchronous loops (native/signals.cc). */
+  trapSignals(on: boolean): void;
+  pendingSignal(): number;
   // creation
   fromTypedArray(data: ArrayBufferView, dtype: number, shape: number[], device: number, requiresGrad: boolean): H;
   full(shape: number[], value: number | boolean, dtype: number, device: number, requiresGrad: boolean): H;

@@ -49,13 +49,44 @@ export class OutOfMemoryError extends TorchError {
   }
 }
 
-/** @internal The most specific class for an error from the addon (an OUT_OF_MEMORY TorchError becomes an OutOfMemoryError). */
+/**
+ * @internal The most specific class for an error from the addon: an OUT_OF_MEMORY TorchError, or libtorch's CPU
+ * allocator running out of memory (a plain c10::Error, a RuntimeError in Python), becomes an OutOfMemoryError.
+ */
 export function specialise(e: Error): Error {
-  if (e instanceof TorchError && e.code === 'OUT_OF_MEMORY' && !(e instanceof OutOfMemoryError)) {
+  const cpuOom = e instanceof TorchError && e.code === 'TORCH_ERROR' && CPU_OOM.test(e.message);
+  if (e instanceof TorchError && (e.code === 'OUT_OF_MEMORY' || cpuOom) && !(e instanceof OutOfMemoryError)) {
+    if (cpuOom) (e as { code: TorchErrorCode }).code = 'OUT_OF_MEMORY';
     Object.setPrototypeOf(e, OutOfMemoryError.prototype);
     e.name = 'OutOfMemoryError';
+    e.message = readableOom(e.message);
   }
   return e;
+}
+
+const UNITS = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+
+/** A byte count as PyTorch's CUDA OOM messages write it: `4.00 TiB`. */
+export function formatBytes(n: number): string {
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < UNITS.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} bytes` : `${v.toFixed(2)} ${UNITS[u]}`;
+}
+
+// c10's CPU allocator reports "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate
+// memory: you tried to allocate 4398046511104 bytes. Error code 12 (...)" (or "not enough memory: ..."); said plainly:
+// "tried to allocate 4.00 TiB (4398046511104 bytes) of CPU memory, more than is available".
+const CPU_OOM = /DefaultCPUAllocator: (?:not enough memory|can't allocate memory): you tried to allocate (\d+) bytes\..*$/;
+function readableOom(message: string): string {
+  const stripped = message.replace(/^\[enforce fail at [^\]]*\]\s*/, '');
+  const m = CPU_OOM.exec(stripped);
+  if (!m) return stripped;
+  const n = Number(m[1]);
+  return `tried to allocate ${formatBytes(n)} (${n} bytes) of CPU memory, more than is available`;
 }
 
 /**

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 
 import { Device, describe, deviceCode } from './dtype';
 import { TorchError } from './errors';
+import { faultInjection, faultPoint } from './fault';
 import { Locate, pickleArchive, unpickleArchive } from './pickle';
 import { N, Tensor, cudaAvailable } from './tensor';
 
@@ -163,14 +164,29 @@ export function writeAtomic(file: string, bytes: Buffer | string): void {
   let fd: number | null = null;
   try {
     fd = fs.openSync(tmp, 'wx');
-    fs.writeFileSync(fd, bytes);
+    if (faultInjection) {
+      const buf = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+      const half = Math.floor(buf.length / 2);
+      fs.writeSync(fd, buf, 0, half);
+      faultPoint(`write-half:${path.basename(file)}`);
+      fs.writeSync(fd, buf, half, buf.length - half);
+    } else {
+      fs.writeFileSync(fd, bytes);
+    }
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = null;
+    faultPoint(`write:${path.basename(file)}`);
     fs.renameSync(tmp, file);
   } catch (e) {
     if (fd !== null) fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
+    // Name the file the caller asked for, not the temporary one.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw Object.assign(new Error(`cannot write ${file}: the folder ${dir} does not exist`), { code });
+    if (code === 'EACCES' || code === 'EPERM') throw Object.assign(new Error(`cannot write ${file}: permission denied in ${dir}`), { code });
+    if (code === 'ENOSPC') throw Object.assign(new Error(`cannot write ${file}: no space left on the device`), { code });
+    if (code === 'EISDIR') throw Object.assign(new Error(`cannot write ${file}: it is a folder`), { code });
     throw e;
   }
   try {

@@ -437,6 +437,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   initKd(env, exports);
   initCuda(env, exports);
   initHooks(env, exports);
+  initSignals(env, exports);
   return exports;
 }
 

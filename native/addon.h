@@ -143,6 +143,7 @@ void initOptim(Napi::Env env, Napi::Object exports);
 void initKd(Napi::Env env, Napi::Object exports);
 void initCuda(Napi::Env env, Napi::Object exports);
 void initHooks(Napi::Env env, Napi::Object exports);
+void initSignals(Napi::Env env, Napi::Object exports);
 // Deletes the JS references of freed backward-hook nodes (hooks.cc); call on the JS thread.
 void drainHookReferences(Napi::Env env);
 

@@ -13,7 +13,7 @@ import { gpuVisible, loadReport, prebuildCandidates, type LibtorchInfo } from '.
 import { expectTensor, fixture, fromJson, thrown, type TensorJson } from './helpers';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const discovery = require('../scripts/libtorch.js');
+const discovery = require('../lib/libtorch.js');
 const ROOT = path.resolve(__dirname, '..');
 
 describe('libtorch discovery', () => {
@@ -28,7 +28,7 @@ describe('libtorch discovery', () => {
   });
 
   it('honours TORCHKD_LIBTORCH and explains a bad value', () => {
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'libtorch.js')], {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'lib', 'libtorch.js')], {
       env: { ...process.env, TORCHKD_LIBTORCH: '/nonexistent' },
       encoding: 'utf8',
     });
@@ -38,7 +38,7 @@ describe('libtorch discovery', () => {
   });
 
   it('a relative TORCHKD_PYTHON path is made absolute, so children started elsewhere find it', () => {
-    const code = `require(${JSON.stringify(path.join(ROOT, 'scripts', 'libtorch.js'))}); console.log(process.env.TORCHKD_PYTHON)`;
+    const code = `require(${JSON.stringify(path.join(ROOT, 'lib', 'libtorch.js'))}); console.log(process.env.TORCHKD_PYTHON)`;
     const cwd = os.tmpdir();
     const rel = spawnSync(process.execPath, ['-e', code], { cwd, env: { ...process.env, TORCHKD_PYTHON: './venv/bin/python' }, encoding: 'utf8' });
     expect(rel.stdout.trim()).toBe(path.join(fs.realpathSync(cwd), 'venv', 'bin', 'python'));
@@ -47,9 +47,9 @@ describe('libtorch discovery', () => {
   });
 
   it('prints compiler flags for gyp and a CMake script', () => {
-    const gyp = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'libtorch.js'), '--gyp', 'libraries'], { encoding: 'utf8' });
+    const gyp = spawnSync(process.execPath, [path.join(ROOT, 'lib', 'libtorch.js'), '--gyp', 'libraries'], { encoding: 'utf8' });
     expect(gyp.stdout).toMatch(/-ltorch_cpu/);
-    const cmake = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'libtorch.js'), '--cmake'], { encoding: 'utf8' });
+    const cmake = spawnSync(process.execPath, [path.join(ROOT, 'lib', 'libtorch.js'), '--cmake'], { encoding: 'utf8' });
     expect(cmake.stdout).toMatch(/set\(TORCHKD_TORCH_INCLUDE_DIRS /);
   });
 });
@@ -186,6 +186,18 @@ describe('errors', () => {
     expect(e).toBeInstanceOf(TorchError);
     expect([e.name, (e as TorchError).code, e.message]).toEqual(['OutOfMemoryError', 'OUT_OF_MEMORY', 'CUDA out of memory. Tried to allocate 4.00 TiB']);
     expect(specialise(new TorchError('x', 'INDEX_ERROR'))).not.toBeInstanceOf(torch.OutOfMemoryError);
+  });
+
+  it('a CPU allocation larger than memory is an OutOfMemoryError giving the size in readable units, and the process goes on', () => {
+    let e: unknown = null;
+    try {
+      torch.empty([1024, 1024, 1024, 1024], { dtype: 'float32' }); // 4 TiB
+    } catch (err) {
+      e = err;
+    }
+    expect(e).toBeInstanceOf(torch.OutOfMemoryError);
+    expect((e as Error).message).toBe('tried to allocate 4.00 TiB (4398046511104 bytes) of CPU memory, more than is available');
+    expect(torch.ones(2).sum().item()).toBe(2);
   });
 
   it('index errors carry INDEX_ERROR', () => {

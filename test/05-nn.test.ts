@@ -385,6 +385,20 @@ describe('torch.save / torch.load interoperate with Python', () => {
     expect(fs.readdirSync(tmp).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
+  it('a save that cannot be written names the file asked for and why, and leaves nothing behind', () => {
+    const nowhere = path.join(tmp, 'no-such-folder', 'm.pt');
+    expect(() => torch.save({ a: torch.ones(1) }, nowhere)).toThrow(`cannot write ${nowhere}: the folder ${path.dirname(nowhere)} does not exist`);
+    const folder = path.join(tmp, 'a-folder.pt');
+    fs.mkdirSync(folder);
+    expect(() => torch.save({ a: torch.ones(1) }, folder)).toThrow(`cannot write ${folder}: it is a folder`);
+    if (process.getuid?.() !== 0) {
+      const locked = path.join(tmp, 'locked');
+      fs.mkdirSync(locked, { mode: 0o500 });
+      expect(() => torch.save({ a: torch.ones(1) }, path.join(locked, 'm.pt'))).toThrow(`permission denied in ${locked}`);
+    }
+    expect(fs.readdirSync(tmp).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
   it('a corrupt or truncated file is a clear TorchError', () => {
     const good = fs.readFileSync(path.join(FIXTURES, 'py_checkpoint.pt'));
     const truncated = path.join(tmp, 'truncated.pt');

@@ -189,6 +189,6 @@ describe('torchkd train: bad input gets a clear message and no stack trace', () 
   it('--resume of a folder without a checkpoint', () => {
     const r = cli(['train', '--resume', tmp]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/--resume: no checkpoint.pt in/);
+    expect(r.stderr).toMatch(/--resume: .* holds no torchkd run \(no checkpoint.pt or args.json\)/);
   });
 });

@@ -8,7 +8,7 @@
  * state are in the checkpoint); on a GPU that takes --deterministic, since cuDNN's benchmark mode (Distiller's
  * default) may pick different algorithms in the resumed process.
  */
-import { ArgumentParser } from 'argparse';
+import { ArgumentDefaultsHelpFormatter, ArgumentParser } from 'argparse';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -26,7 +26,7 @@ import { createKdPolicyFromArgs } from '../distiller/from-args';
 import type { KnowledgeDistillationPolicy, Model } from '../distiller/knowledge-distillation';
 import { CompressionScheduler } from '../distiller/scheduler';
 import { TorchError } from '../errors';
-import { ARCHITECTURES, create as createModel } from '../models';
+import { ARCHITECTURES, create as createModel, inputOf } from '../models';
 import type { Module } from '../nn/module';
 import { MultiStepLR, type SchedulerStateDict } from '../optim/lr-scheduler';
 import type { OptimizerStateDict } from '../optim/optimizer';
@@ -35,7 +35,10 @@ import { load, save, writeAtomic } from '../serialization';
 import { Tensor } from '../tensor';
 import { Output, progressBar, stdoutOutput } from './progress';
 import { MetricsRow, writeReport } from './report';
-import { AmpSetup, PassResult, evaluate, metricsRow, trainEpoch } from './trainer';
+import { AmpSetup, type EpochProgress, PassResult, evaluate, metricsRow, trainEpoch } from './trainer';
+import { native } from '../binding';
+
+const N = native();
 
 /** Parsed `torchkd train` options (Python dest names, as Distiller's parser gives them). */
 export interface TrainArgs extends DistillationArgs {
@@ -79,7 +82,12 @@ function intList(v: string): number[] {
 
 /** The argument parser of `torchkd train`. */
 export function trainParser(): ArgumentParser {
-  const p = new ArgumentParser({ prog: 'torchkd train', description: 'Train a classifier on Fashion-MNIST, with knowledge distillation (Distiller compress_classifier flags).', exit_on_error: false });
+  const p = new ArgumentParser({
+    prog: 'torchkd train',
+    description: 'Train a classifier on Fashion-MNIST, with knowledge distillation (Distiller compress_classifier flags).',
+    exit_on_error: false,
+    formatter_class: ArgumentDefaultsHelpFormatter,
+  });
   p.add_argument('--arch', '-a', { metavar: 'ARCH', default: 'simplenet_mnist', choices: [...ARCHITECTURES], help: `model architecture: ${ARCHITECTURES.join(' | ')}` });
   p.add_argument('--data', { metavar: 'DIR', default: FASHION_MNIST_DEFAULT_ROOT, help: 'folder with the Fashion-MNIST IDX files (default: Debian dataset-fashion-mnist)' });
   p.add_argument('--epochs', { type: pythonTypes.int, default: 10, metavar: 'N', help: 'number of epochs' });
@@ -119,7 +127,8 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\n${p.format_usage()}`);
   }
-  (ns as TrainArgs & { [GIVEN_DEVICE]?: boolean })[GIVEN_DEVICE] = ns.device !== null; // a symbol: not saved with the args
+  // Symbols: not saved with the args.
+  (ns as TrainArgs & { [GIVEN]?: Set<string> })[GIVEN] = givenDests(argv);
   if (ns.device === null) ns.device = 'cpu';
   const check = (ok: boolean, msg: string): void => {
     if (!ok) throw new UsageError(msg);
@@ -135,12 +144,30 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
   check([ns.kd_distill_wt, ns.kd_student_wt, ns.kd_teacher_wt].every((w) => w >= 0 && Number.isFinite(w)), 'the --kd-*-wt weights must be >= 0');
   check(ns.max_batches === null || ns.max_batches > 0, '--max-batches must be positive');
   check(ns.threads === null || ns.threads > 0, '--threads must be positive');
+  // Checked against each other before anything is written.
+  const given = (ns as TrainArgs & { [GIVEN]?: Set<string> })[GIVEN] as Set<string>;
+  if (ns.resume === null) {
+    check(
+      !ns.kd_teacher || given.has('arch'),
+      `--kd-teacher ${ns.kd_teacher} needs the student's --arch too (the student is the model being trained; the teacher only guides it)`,
+    );
+    const mnist = ARCHITECTURES.filter((a) => inputOf(a).dataset === 'mnist').join(', ');
+    for (const [flag, arch] of [['--arch', ns.arch], ['--kd-teacher', ns.kd_teacher]] as const) {
+      if (!arch) continue;
+      const input = inputOf(arch);
+      check(
+        input.dataset === 'mnist',
+        `${flag} ${arch} is a CIFAR-10 model (${input.shape.join('×')} inputs), but torchkd train trains on Fashion-MNIST (1×28×28): choose one of ${mnist}`,
+      );
+    }
+  }
   if (ns.deterministic && ns.seed === null) ns.seed = 0;
   return ns;
 }
 
 interface Checkpoint {
   format: string;
+  /** Epochs completed. */
   epoch: number;
   arch: string;
   model: Record<string, Tensor>;
@@ -153,16 +180,41 @@ interface Checkpoint {
   best_top1: number;
   best_epoch: number;
   args: string;
+  /** The metrics.jsonl rows up to this checkpoint (JSON), so that the file is rewritten from it on resume. */
+  metrics?: string;
+  /** Set when the run stopped inside epoch `epoch` (SIGINT/SIGTERM): where the epoch stood (JSON of EpochProgress). */
+  mid_epoch?: string;
+  /** With mid_epoch: the random state the epoch's data order was drawn with. */
+  epoch_rng_state?: Tensor;
 }
 
-// Set by parseTrainArgs when --device was given on the command line.
-const GIVEN_DEVICE = Symbol('--device given');
+/** Checkpoint formats this version reads (2 adds the metrics rows and mid-epoch state). */
+const FORMATS = new Set(['torchkd-train-1', 'torchkd-train-2']);
 
-/** The epoch count of a resumed run: the one given on the command line when it differs from the default. */
-function resumedEpochs(given: TrainArgs, saved: TrainArgs): number {
-  const defaultEpochs = trainParser().get_default('epochs') as number;
-  return given.epochs !== defaultEpochs ? given.epochs : saved.epochs;
+// Set by parseTrainArgs: the option dests given on the command line.
+const GIVEN = Symbol('flags given');
+
+/**
+ * The dests of the options present in argv (abbreviations included): argv parsed again with every default replaced by
+ * a marker, so whatever differs from it was given.
+ */
+function givenDests(argv: string[]): Set<string> {
+  const marker = Object.freeze({ notGiven: true }); // not a string: argparse runs string defaults through `type`
+  const p = trainParser();
+  const actions = (p as unknown as { _actions: { dest: string; default: unknown }[] })._actions;
+  for (const a of actions) a.default = marker;
+  const [ns] = p.parse_known_args(argv) as [Record<string, unknown>, string[]];
+  return new Set(Object.entries(ns).filter(([, v]) => v !== marker).map(([k]) => k));
 }
+
+/**
+ * Flags that may differ when a run is resumed (the rest must match the saved run or be left out): --epochs extends the
+ * run, --device moves it to another machine, --data finds the same dataset elsewhere, --threads changes libtorch's
+ * thread count (the last bits of results may then differ from an uninterrupted run), and --print-freq / --name only
+ * change the output.
+ */
+export const RESUME_MAY_CHANGE: readonly string[] = ['epochs', 'device', 'data', 'threads', 'print_freq', 'name'];
+
 
 /** What a finished run reports. */
 export interface TrainResult {
@@ -237,8 +289,29 @@ function limited<T extends [Tensor, Tensor]>(loader: DataLoader<T>, n: number | 
   });
 }
 
-function appendMetrics(out: string, row: MetricsRow): void {
-  fs.appendFileSync(path.join(out, 'metrics.jsonl'), `${JSON.stringify(row)}\n`);
+// metrics.jsonl is rewritten whole (atomically) from the rows of the run so far, so that it always agrees with the
+// latest checkpoint.
+function writeMetrics(out: string, rows: MetricsRow[]): void {
+  writeAtomic(path.join(out, 'metrics.jsonl'), rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+}
+
+/** Removes temporary files a killed save left behind (.<name>.tmp-<pid>-...), in a run folder and its teacher/. */
+function removeLeftovers(out: string): void {
+  for (const dir of [out, path.join(out, 'teacher')]) {
+    if (!fs.existsSync(dir)) continue;
+    for (const f of fs.readdirSync(dir)) if (/^\..+\.tmp-\d+-/.test(f)) fs.rmSync(path.join(dir, f), { force: true });
+  }
+}
+
+/** A run stopped by SIGINT/SIGTERM after saving its state: `torchkd train --resume` continues it. */
+export class Interrupted extends Error {
+  constructor(
+    readonly signal: number,
+    readonly out: string,
+  ) {
+    super(`stopped by ${signal === 15 ? 'SIGTERM' : 'SIGINT'}; the run is saved in ${out}: continue it with \`torchkd train --resume ${out}\``);
+    this.name = 'Interrupted';
+  }
 }
 
 function summary(row: MetricsRow): string {
@@ -247,20 +320,36 @@ function summary(row: MetricsRow): string {
   return parts.join('  ');
 }
 
-/** Trains a teacher alone (no distillation) and saves it; returns its test result. */
-function trainTeacher(args: TrainArgs, out: string, io: Output): { file: string; test: PassResult } {
+/**
+ * Trains a teacher alone (no distillation) in `out/teacher/` and saves its best weights as `out/teacher.pt`; returns its
+ * test result. A teacher phase that was interrupted is resumed from its own checkpoint.
+ */
+function trainTeacher(args: TrainArgs, out: string, io: Output, stop: StopFn): { file: string; test: PassResult } {
   const arch = args.kd_teacher as string;
   const epochs = args.teacher_epochs ?? args.epochs;
-  io.line(`teacher: --kd-resume not given, training ${arch} first for ${epochs} epoch(s)`);
   const teacherOut = path.join(out, 'teacher');
-  const result = runTraining(
-    { ...args, arch, epochs, kd_teacher: null, kd_resume: '', out: teacherOut, resume: null, force: true, name: `teacher ${arch}`, lr_step_epochs: args.lr_step_epochs.filter((e) => e < epochs) },
-    io,
-  );
+  const started = fs.existsSync(path.join(teacherOut, 'args.json'));
+  io.line(started ? `teacher: resuming the training of ${arch} in ${teacherOut}` : `teacher: --kd-resume not given, training ${arch} first for ${epochs} epoch(s)`);
+  // The command line's flags are the student run's: the teacher run has its own (a copy without them).
+  const base = JSON.parse(JSON.stringify(args)) as TrainArgs;
+  const teacherArgs: TrainArgs = started
+    ? { ...base, resume: teacherOut }
+    : { ...base, arch, epochs, kd_teacher: null, kd_resume: '', out: teacherOut, resume: null, force: true, name: `teacher ${arch}`, lr_step_epochs: args.lr_step_epochs.filter((e) => e < epochs) };
+  let result: TrainResult;
+  try {
+    result = runTraining(teacherArgs, io, { stop, resumeQuietly: true });
+  } catch (e) {
+    // Resuming the whole run (not the teacher's folder) is what continues it.
+    if (e instanceof Interrupted) throw new Interrupted(e.signal, out);
+    throw e;
+  }
   const file = path.join(out, 'teacher.pt');
-  fs.copyFileSync(path.join(teacherOut, 'best.pt'), file);
+  writeAtomic(file, fs.readFileSync(path.join(teacherOut, 'best.pt')));
   return { file, test: result.test };
 }
+
+/** Polled between steps: the signal that asks the run to stop (0 for none). */
+export type StopFn = () => number;
 
 // --amp: autocast on the run's device type; float16 also scales the loss (bfloat16 has float32's range, so needs none).
 function ampSetup(args: TrainArgs): AmpSetup | null {
@@ -270,33 +359,87 @@ function ampSetup(args: TrainArgs): AmpSetup | null {
   return { deviceType, dtype: mode === 'bf16' ? 'bfloat16' : 'float16', scaler: mode === 'fp16' ? new GradScaler(deviceType) : null };
 }
 
-/** Runs a whole training job (what `torchkd train` does after parsing). */
-export function runTraining(args: TrainArgs, io: Output = stdoutOutput()): TrainResult {
-  if (args.threads) setNumThreads(args.threads);
-  const resuming = args.resume !== null;
-  let ck: Checkpoint | null = null;
-  if (resuming) {
-    const file = path.join(path.resolve(args.resume as string), 'checkpoint.pt');
-    if (!fs.existsSync(file)) throw new UsageError(`--resume: no checkpoint.pt in ${args.resume}`);
+/** Options of {@link runTraining} beyond the arguments. */
+export interface RunOptions {
+  /** Polled between steps and batches; a signal number makes the run save its state and throw {@link Interrupted}. */
+  stop?: StopFn;
+  /** @internal A teacher phase being resumed inside its run: no restored-configuration line. */
+  resumeQuietly?: boolean;
+}
+
+/** The saved arguments of a run folder: its checkpoint's, else (stopped before the first one) its args.json. */
+function savedRun(dir: string): { ck: Checkpoint | null; saved: TrainArgs } {
+  const file = path.join(dir, 'checkpoint.pt');
+  if (fs.existsSync(file)) {
+    let ck: Checkpoint;
     try {
       // Read onto the CPU: loadStateDict copies to the model's device, and a run may resume on another machine.
-      ck = load(file, { mapLocation: 'cpu' }) as Checkpoint;
+      ck = load<Checkpoint>(file, { mapLocation: 'cpu' });
     } catch (e) {
       throw new UsageError(`--resume: cannot read ${file}: ${(e as Error).message}`);
     }
-    if (!ck || ck.format !== 'torchkd-train-1') throw new UsageError(`--resume: ${file} is not a torchkd train checkpoint`);
-    const saved = JSON.parse(ck.args) as TrainArgs;
-    // The saved arguments win, except --epochs, which may extend the run, and --device, which may move it (a run
-    // saved on a GPU machine continues on the CPU with --device cpu, and the other way round).
-    const epochs = resumedEpochs(args, saved);
-    const device = (args as TrainArgs & { [GIVEN_DEVICE]?: boolean })[GIVEN_DEVICE] ? args.device : saved.device;
-    args = { ...saved, resume: args.resume, epochs, device };
+    if (!ck || !FORMATS.has(ck.format)) throw new UsageError(`--resume: ${file} is not a torchkd train checkpoint`);
+    return { ck, saved: JSON.parse(ck.args) as TrainArgs };
   }
+  const argsFile = path.join(dir, 'args.json');
+  if (!fs.existsSync(argsFile)) throw new UsageError(`--resume: ${dir} holds no torchkd run (no checkpoint.pt or args.json)`);
+  try {
+    return { ck: null, saved: JSON.parse(fs.readFileSync(argsFile, 'utf8')) as TrainArgs };
+  } catch (e) {
+    throw new UsageError(`--resume: cannot read ${argsFile}: ${(e as Error).message}`);
+  }
+}
+
+/** The arguments of a resumed run: the saved ones, with the flags given now that may change; others must agree. */
+function resumedArgs(given: TrainArgs, saved: TrainArgs): TrainArgs {
+  const flags = (given as TrainArgs & { [GIVEN]?: Set<string> })[GIVEN] ?? new Set<string>();
+  const conflicts: string[] = [];
+  const changed: Partial<TrainArgs> = {};
+  for (const dest of flags) {
+    if (dest === 'resume') continue;
+    const now = (given as unknown as Record<string, unknown>)[dest];
+    const then = (saved as unknown as Record<string, unknown>)[dest];
+    if (RESUME_MAY_CHANGE.includes(dest)) (changed as Record<string, unknown>)[dest] = now;
+    else if (JSON.stringify(now) !== JSON.stringify(then)) conflicts.push(`--${dest.replace(/_/g, '-')} ${JSON.stringify(now)} (the run has ${JSON.stringify(then)})`);
+  }
+  if (conflicts.length) {
+    throw new UsageError(
+      `--resume: ${conflicts.join('; ')}: a resumed run keeps its configuration. Leave these out, or start a new run; ` +
+        `only ${RESUME_MAY_CHANGE.map((f) => `--${f.replace(/_/g, '-')}`).join(', ')} may change.`,
+    );
+  }
+  return { ...saved, ...changed, resume: given.resume };
+}
+
+/** Runs a whole training job (what `torchkd train` does after parsing). */
+export function runTraining(args: TrainArgs, io: Output = stdoutOutput(), options: RunOptions = {}): TrainResult {
+  const stopSignal = options.stop ?? (() => 0);
+  let interrupted = 0;
+  const stop = (): boolean => {
+    if (interrupted === 0) interrupted = stopSignal();
+    return interrupted !== 0;
+  };
+  const resuming = args.resume !== null;
+  let ck: Checkpoint | null = null;
+  if (resuming) {
+    const dir = path.resolve(args.resume as string);
+    if (!fs.existsSync(dir)) throw new UsageError(`--resume: no such folder ${dir}`);
+    const run = savedRun(dir);
+    ck = run.ck;
+    args = resumedArgs(args, run.saved);
+  }
+  // Threads first: the thread count decides the last bits of parallel reductions.
+  if (args.threads) setNumThreads(args.threads);
   const out = prepareOut(args);
+  removeLeftovers(out);
   const seed = args.seed ?? Math.floor(Math.random() * 2 ** 31);
-  if (!resuming) {
-    writeAtomic(path.join(out, 'args.json'), JSON.stringify({ ...args, seed }, null, 2));
-    fs.rmSync(path.join(out, 'metrics.jsonl'), { force: true });
+  if (!resuming) writeAtomic(path.join(out, 'args.json'), JSON.stringify({ ...args, seed }, null, 2));
+  if (resuming && !options.resumeQuietly) {
+    const keys = ['arch', 'epochs', 'lr', 'momentum', 'weight_decay', 'batch_size', 'seed', 'device', 'amp', 'threads', 'validation_split', 'max_batches', 'kd_teacher', 'kd_temp'] as const;
+    const shown = keys
+      .filter((k) => args[k] !== null && args[k] !== undefined && args[k] !== '')
+      .map((k) => `--${k.replace(/_/g, '-')} ${k === 'seed' ? seed : String(args[k])}`);
+    io.line(`resume: restored ${shown.join(' ')}`);
   }
   manualSeed(seed);
   // As Distiller's compress_classifier: --deterministic asks cuDNN for deterministic algorithms; otherwise cuDNN may
@@ -309,11 +452,11 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput()): Train
     cudnn.benchmark = true;
   }
 
-  // Teacher: loaded (--kd-resume), trained here first, or none.
+  // Teacher: loaded (--kd-resume), trained here first (or earlier in this run), or none.
   let teacherSource: TrainResult['teacherSource'] = 'none';
   let teacherTest: PassResult | undefined;
   if (args.kd_teacher) {
-    if (args.kd_resume) {
+    if (args.kd_resume && !(resuming && args.kd_resume === path.join(out, 'teacher.pt'))) {
       teacherSource = 'loaded';
       if (!fs.existsSync(args.kd_resume)) throw new UsageError(`--kd-resume: no such file ${args.kd_resume}`);
       io.line(`teacher: ${args.kd_teacher} with weights from ${args.kd_resume}`);
@@ -323,7 +466,7 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput()): Train
       io.line(`teacher: ${args.kd_teacher} trained earlier in this run (${args.kd_resume})`);
     } else {
       teacherSource = 'trained';
-      const t = trainTeacher(args, out, io);
+      const t = trainTeacher(args, out, io, () => (stop() ? interrupted : 0));
       teacherTest = t.test;
       args = { ...args, kd_resume: t.file };
       writeAtomic(path.join(out, 'args.json'), JSON.stringify({ ...args, seed }, null, 2));
@@ -357,41 +500,95 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput()): Train
   let startEpoch = 0;
   let bestTop1 = -1;
   let bestEpoch = -1;
+  let rows: MetricsRow[] = [];
+  let midEpoch: EpochProgress | null = null;
+  let resumeRng: Tensor | null = null;
   if (ck) {
     model.loadStateDict(ck.model);
     optimizer.loadStateDict(ck.optimizer);
     lrScheduler.loadStateDict(ck.lr_scheduler);
     // The KD schedule is rebuilt from the arguments; the saved one is loaded when the run is not being extended
-    // (at an epoch boundary the KD policy is inactive either way, so both give the same run).
-    if (JSON.parse(ck.args).epochs === args.epochs) scheduler.loadStateDict(JSON.parse(ck.compression_scheduler));
-    setRngState(ck.rng_state);
+    // (at an epoch boundary the KD policy is inactive either way, so both give the same run). Mid-epoch, the saved
+    // one carries the active policy.
+    if (JSON.parse(ck.args).epochs === args.epochs || ck.mid_epoch) scheduler.loadStateDict(JSON.parse(ck.compression_scheduler));
     if (ck.grad_scaler && amp?.scaler) amp.scaler.loadStateDict(ck.grad_scaler);
     startEpoch = ck.epoch;
     bestTop1 = ck.best_top1;
     bestEpoch = ck.best_epoch;
-    io.line(`resuming ${out} at epoch ${startEpoch}`);
+    rows = ck.metrics ? (JSON.parse(ck.metrics) as MetricsRow[]) : [];
+    if (ck.mid_epoch && ck.epoch_rng_state) {
+      midEpoch = JSON.parse(ck.mid_epoch) as EpochProgress;
+      setRngState(ck.epoch_rng_state); // the epoch's order is drawn again from here
+      resumeRng = ck.rng_state;
+    } else {
+      setRngState(ck.rng_state);
+    }
+    io.line(`resuming ${out} at epoch ${startEpoch}${midEpoch ? ` (step ${midEpoch.step})` : ''}`);
   }
+  // metrics.jsonl holds exactly the rows of the latest checkpoint (rows a killed run wrote after it are dropped).
+  writeMetrics(out, rows);
   io.line(`training ${args.arch} for ${args.epochs} epochs on ${args.device} (batch ${args.batch_size}, lr ${args.lr}, seed ${seed}) -> ${out}`);
   if (amp) io.line(`mixed precision: ${amp.dtype} autocast on ${amp.deviceType}${amp.scaler ? ', loss scaled by a GradScaler' : ''}`);
 
+  const checkpoint = (epochsDone: number, mid: { progress: EpochProgress; epochRng: Tensor } | null): Checkpoint => ({
+    format: 'torchkd-train-2',
+    epoch: epochsDone,
+    arch: args.arch,
+    model: model.stateDict(),
+    optimizer: optimizer.stateDict(),
+    lr_scheduler: lrScheduler.stateDict(),
+    compression_scheduler: JSON.stringify(scheduler.stateDict()),
+    rng_state: getRngState(),
+    ...(amp?.scaler ? { grad_scaler: amp.scaler.stateDict() } : {}),
+    best_top1: bestTop1,
+    best_epoch: bestEpoch,
+    args: JSON.stringify({ ...args, resume: null, seed }),
+    metrics: JSON.stringify(rows),
+    ...(mid ? { mid_epoch: JSON.stringify(mid.progress), epoch_rng_state: mid.epochRng } : {}),
+  });
+  // A stop inside an epoch saves where it stood; `torchkd train --resume` continues from that step.
+  const stopInside = (epoch: number, progress: EpochProgress, epochRng: Tensor): never => {
+    save(checkpoint(epoch, { progress, epochRng }), path.join(out, 'checkpoint.pt'));
+    throw new Interrupted(interrupted, out);
+  };
+
   for (let epoch = startEpoch; epoch < args.epochs; epoch++) {
     const lr = optimizer.paramGroups[0].lr;
-    scheduler.onEpochBegin(epoch, optimizer);
+    const resumedHere = epoch === startEpoch && midEpoch !== null;
+    if (!resumedHere) scheduler.onEpochBegin(epoch, optimizer);
+    const epochRng = getRngState(); // the state this epoch's data order is drawn with
     const bar = progressBar(io, `train ${epoch}`, args.print_freq);
-    const tr = trainEpoch({ epoch, model, loader: train, optimizer, scheduler, policy, device: args.device, amp, progress: bar });
+    const saved = resumeRng;
+    const outcome = trainEpoch({
+      epoch,
+      model,
+      loader: train,
+      optimizer,
+      scheduler,
+      policy,
+      device: args.device,
+      amp,
+      progress: bar,
+      start: resumedHere ? midEpoch : null,
+      resumeRng: resumedHere && saved ? () => setRngState(saved) : undefined,
+      stop,
+    });
     bar.finish();
-    const trRow = metricsRow(epoch, 'train', tr, lr);
-    appendMetrics(out, trRow);
+    if (outcome.stopped) stopInside(epoch, outcome.progress, epochRng);
+    const trRow = metricsRow(epoch, 'train', outcome.result, lr);
     io.line(summary(trRow));
-    let score = tr.top1;
+    let score = outcome.result.top1;
+    const epochRows = [trRow];
     if (data.val) {
+      if (stop()) stopInside(epoch, outcome.progress, epochRng);
       const vbar = progressBar(io, `valid ${epoch}`, args.print_freq);
-      const vr = evaluate(model, data.val, args.device, vbar, amp);
+      const vr = evaluate(model, data.val, args.device, vbar, amp, stop);
       vbar.finish();
-      const vRow = metricsRow(epoch, 'val', vr, lr);
-      appendMetrics(out, vRow);
+      if (vr === null) stopInside(epoch, outcome.progress, epochRng);
+      const vRow = metricsRow(epoch, 'val', vr as PassResult, lr);
+      epochRows.push(vRow);
       io.line(summary(vRow));
-      score = vr.top1;
+      score = (vr as PassResult).top1;
     }
     scheduler.onEpochEnd(epoch, optimizer);
     lrScheduler.step();
@@ -399,45 +596,51 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput()): Train
     if (isBest) {
       bestTop1 = score;
       bestEpoch = epoch;
+      // best.pt before the checkpoint that records it: a kill between the two redoes this epoch, which rewrites it.
+      save({ state_dict: model.stateDict(), arch: args.arch, epoch, top1: score }, path.join(out, 'best.pt'));
     }
-    const checkpoint: Checkpoint = {
-      format: 'torchkd-train-1',
-      epoch: epoch + 1,
-      arch: args.arch,
-      model: model.stateDict(),
-      optimizer: optimizer.stateDict(),
-      lr_scheduler: lrScheduler.stateDict(),
-      compression_scheduler: JSON.stringify(scheduler.stateDict()),
-      rng_state: getRngState(),
-      ...(amp?.scaler ? { grad_scaler: amp.scaler.stateDict() } : {}),
-      best_top1: bestTop1,
-      best_epoch: bestEpoch,
-      args: JSON.stringify({ ...args, seed }),
-    };
-    save(checkpoint, path.join(out, 'checkpoint.pt'));
-    if (isBest) save({ state_dict: model.stateDict(), arch: args.arch, epoch, top1: score }, path.join(out, 'best.pt'));
+    rows = [...rows, ...epochRows];
+    save(checkpoint(epoch + 1, null), path.join(out, 'checkpoint.pt'));
+    writeMetrics(out, rows);
+    if (stop() && epoch + 1 < args.epochs) throw new Interrupted(interrupted, out);
   }
 
   // Test set, with the last weights (Distiller tests after training too).
   const tbar = progressBar(io, 'test', args.print_freq);
-  const test = evaluate(model, data.test, args.device, tbar, amp);
+  const test = evaluate(model, data.test, args.device, tbar, amp, stop);
   tbar.finish();
+  if (test === null) throw new Interrupted(interrupted, out);
   const testRow = metricsRow(args.epochs - 1, 'test', test, optimizer.paramGroups[0].lr);
-  appendMetrics(out, testRow);
+  rows = [...rows, testRow];
+  writeMetrics(out, rows);
   io.line(`test: top1 ${test.top1.toFixed(2)}  top5 ${test.top5.toFixed(2)}  loss ${test.loss.toFixed(4)}`);
   if (teacher && teacherTest === undefined && teacherSource !== 'none') teacherTest = evaluate(teacher, data.test, args.device, undefined, amp);
-  const metrics = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MetricsRow);
-  writeReport(path.join(out, 'report.html'), [{ name: args.name ?? `${args.arch}${args.kd_teacher ? ` + KD from ${args.kd_teacher}` : ''}`, metrics }]);
+  writeReport(path.join(out, 'report.html'), [{ name: args.name ?? `${args.arch}${args.kd_teacher ? ` + KD from ${args.kd_teacher}` : ''}`, metrics: rows }]);
   io.line(`report: ${path.join(out, 'report.html')}`);
-  return { out, test, bestTop1, bestEpoch, teacherTest, teacherSource, metrics };
+  return { out, test, bestTop1, bestEpoch, teacherTest, teacherSource, metrics: rows };
 }
 
-/** The `torchkd train` command. */
+/**
+ * The `torchkd train` command. SIGINT/SIGTERM (Ctrl-C) finish the current step, write a checkpoint and exit with
+ * 130/143 and how to resume; a second one exits at once (files are written atomically, so none is left half written).
+ */
 export async function trainCommand(argv: string[]): Promise<number> {
   if (argv.includes('-h') || argv.includes('--help')) {
     console.log(trainParser().format_help());
     return 0;
   }
-  runTraining(parseTrainArgs(argv));
-  return 0;
+  const args = parseTrainArgs(argv);
+  N.trapSignals(true);
+  try {
+    runTraining(args, stdoutOutput(), { stop: () => N.pendingSignal() });
+    return 0;
+  } catch (e) {
+    if (e instanceof Interrupted) {
+      process.stderr.write(`\n${e.message}\n`);
+      return 128 + e.signal;
+    }
+    throw e;
+  } finally {
+    N.trapSignals(false);
+  }
 }

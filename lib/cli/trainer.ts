@@ -14,6 +14,7 @@ import type { Module } from '../nn/module';
 import type { Optimizer } from '../optim/optimizer';
 import { Tensor, tidy } from '../tensor';
 import type { MetricsRow } from './report';
+import { faultPoint } from '../fault';
 
 /** Loss and top-k accuracy of one pass. */
 export interface PassResult {
@@ -52,7 +53,29 @@ function inRegion<T>(amp: AmpSetup | null | undefined, fn: () => T): T {
 /** Progress of a pass: called after each minibatch with the running averages. */
 export type ProgressFn = (done: number, total: number, running: Record<string, number>) => void;
 
-/** One training epoch (Distiller's train()). */
+/** Where a training epoch stands: the steps done and the running sums of its metrics (saved mid-epoch). */
+export interface EpochProgress {
+  step: number;
+  seen: number;
+  c1: number;
+  c5: number;
+  sums: { objective: number; overall: number; distill: number };
+  seconds: number;
+}
+
+/** What {@link trainEpoch} returns: the pass's result, where it stood, and whether it stopped early. */
+export interface EpochOutcome {
+  result: PassResult;
+  progress: EpochProgress;
+  stopped: boolean;
+}
+
+/**
+ * One training epoch (Distiller's train()). `start` continues an epoch interrupted after `start.step` steps: the
+ * loader is iterated from its beginning (the caller restored the random state the epoch's order was drawn with), the
+ * steps already done are skipped, then `resumeRng` (the state at the interruption) is restored and training goes on.
+ * `stop` is polled after each step; when it says so, the epoch ends there (`stopped`).
+ */
 export function trainEpoch(args: {
   epoch: number;
   model: Module<[Tensor], Tensor>;
@@ -63,18 +86,32 @@ export function trainEpoch(args: {
   device: string;
   amp?: AmpSetup | null;
   progress?: ProgressFn;
-}): PassResult {
+  start?: EpochProgress | null;
+  resumeRng?: () => void;
+  stop?: () => boolean;
+}): EpochOutcome {
   const { epoch, model, loader, optimizer, scheduler, policy, progress, amp } = args;
   const scaler = amp?.scaler ?? null;
   const steps = loader.length;
-  const t0 = Date.now();
-  let seen = 0;
-  let c1 = 0;
-  let c5 = 0;
-  const sums = { objective: 0, overall: 0, distill: 0 };
+  const start = args.start ?? null;
+  const t0 = Date.now() - (start ? start.seconds * 1000 : 0);
+  let seen = start?.seen ?? 0;
+  let c1 = start?.c1 ?? 0;
+  let c5 = start?.c5 ?? 0;
+  const sums = start ? { ...start.sums } : { objective: 0, overall: 0, distill: 0 };
   model.train();
   let step = 0;
+  let stopped = false;
+  if (start && start.step === 0) args.resumeRng?.();
   for (const [x0, y0] of loader) {
+    if (start && step < start.step) {
+      // Done before the interruption: the batch is drawn (the order stays the uninterrupted run's) but not used.
+      x0.dispose();
+      y0.dispose();
+      step++;
+      if (step === start.step) args.resumeRng?.();
+      continue;
+    }
     tidy(() => {
       const x = toDevice(x0, args.device);
       const y = toDevice(y0, args.device);
@@ -114,14 +151,24 @@ export function trainEpoch(args: {
     y0.dispose();
     step++;
     progress?.(step, steps, { 'Overall Loss': sums.overall / seen, 'Objective Loss': sums.objective / seen, Top1: (100 * c1) / seen });
+    faultPoint('step');
+    if (step < steps && args.stop?.()) {
+      stopped = true;
+      break;
+    }
   }
   const kdActive = policy?.active ?? false;
+  const seconds = (Date.now() - t0) / 1000;
   return {
-    loss: sums.overall / seen,
-    top1: (100 * c1) / seen,
-    top5: (100 * c5) / seen,
-    seconds: (Date.now() - t0) / 1000,
-    ...(kdActive || sums.distill > 0 ? { overallLoss: sums.overall / seen, objectiveLoss: sums.objective / seen, distillLoss: sums.distill / seen } : {}),
+    result: {
+      loss: sums.overall / seen,
+      top1: (100 * c1) / seen,
+      top5: (100 * c5) / seen,
+      seconds,
+      ...(kdActive || sums.distill > 0 ? { overallLoss: sums.overall / seen, objectiveLoss: sums.objective / seen, distillLoss: sums.distill / seen } : {}),
+    },
+    progress: { step, seen, c1, c5, sums: { ...sums }, seconds },
+    stopped,
   };
 }
 
@@ -131,8 +178,13 @@ function toDevice(t: Tensor, device: string): Tensor {
   return device === 'cpu' ? t : t.to(device as 'cuda', { nonBlocking: true });
 }
 
-/** Evaluates a model (no autograd, eval mode): mean cross entropy and top-1/top-5. */
-export function evaluate(model: Module<[Tensor], Tensor>, loader: DataLoader<[Tensor, Tensor]>, device: string, progress?: ProgressFn, amp?: AmpSetup | null): PassResult {
+/**
+ * Evaluates a model (no autograd, eval mode): mean cross entropy and top-1/top-5. `stop` is polled after each batch;
+ * when it says so the pass is abandoned and null returned.
+ */
+export function evaluate(model: Module<[Tensor], Tensor>, loader: DataLoader<[Tensor, Tensor]>, device: string, progress?: ProgressFn, amp?: AmpSetup | null): PassResult;
+export function evaluate(model: Module<[Tensor], Tensor>, loader: DataLoader<[Tensor, Tensor]>, device: string, progress: ProgressFn | undefined, amp: AmpSetup | null | undefined, stop: () => boolean): PassResult | null;
+export function evaluate(model: Module<[Tensor], Tensor>, loader: DataLoader<[Tensor, Tensor]>, device: string, progress?: ProgressFn, amp?: AmpSetup | null, stop?: () => boolean): PassResult | null {
   const t0 = Date.now();
   let seen = 0;
   let c1 = 0;
@@ -161,6 +213,8 @@ export function evaluate(model: Module<[Tensor], Tensor>, loader: DataLoader<[Te
     y0.dispose();
     step++;
     progress?.(step, loader.length, { Loss: lossSum / seen, Top1: (100 * c1) / seen });
+    faultPoint('eval');
+    if (stop?.()) return null;
   }
   return { loss: lossSum / seen, top1: (100 * c1) / seen, top5: (100 * c5) / seen, seconds: (Date.now() - t0) / 1000 };
 }

@@ -34,6 +34,11 @@ const ZOO: Record<string, (o: ModelOptions) => Module<[Tensor], Tensor>> = {
   preact_resnet110_cifar: (o) => new PreactResNetCifar([18, 18, 18], o.numClasses),
 };
 
+/** The input each architecture is made for: Fashion-MNIST/MNIST (1×28×28) or CIFAR-10 (3×32×32). */
+export function inputOf(arch: string): { dataset: 'mnist' | 'cifar10'; shape: [number, number, number] } {
+  return arch.endsWith('_cifar') ? { dataset: 'cifar10', shape: [3, 32, 32] } : { dataset: 'mnist', shape: [1, 28, 28] };
+}
+
 /** The architecture names `create` accepts. */
 export const ARCHITECTURES: readonly string[] = Object.freeze(Object.keys(ZOO));
 
