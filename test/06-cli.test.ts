@@ -156,6 +156,9 @@ describe('torchkd train: bad input gets a clear message and no stack trace', () 
     ['bad temperature', ['--kd-temp', '-1'], /--kd-temperature must be a positive number/],
     ['unknown --amp mode', ['--amp', 'fp8'], /argument --amp: invalid choice: 'fp8'/],
     ['unknown flag', ['--frobnicate'], /unrecognized arguments: --frobnicate/],
+    ['a CIFAR-10 architecture', ['--arch', 'resnet20_cifar', '--out', 'cifar'], /--arch resnet20_cifar is a CIFAR-10 model \(3×32×32 inputs\), but torchkd train trains on Fashion-MNIST \(1×28×28\): choose one of simplenet_mnist, /],
+    ['a CIFAR-10 teacher', ['--arch', 'mlp_mnist', '--kd-teacher', 'resnet20_cifar', '--out', 'cifar'], /--kd-teacher resnet20_cifar is a CIFAR-10 model/],
+    ['a teacher without a student architecture', ['--kd-teacher', 'mlp_mnist', '--out', 'noarch'], /--kd-teacher mlp_mnist needs the student's --arch too/],
   ];
   for (const [name, args, re] of cases) {
     it(name, () => {
@@ -163,6 +166,8 @@ describe('torchkd train: bad input gets a clear message and no stack trace', () 
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(re);
       expect(r.stderr).not.toMatch(/\n\s+at /);
+      // Checked before anything is written: the same command, corrected, is not refused for an existing folder.
+      for (const d of ['x1', 'cifar', 'noarch']) expect(fs.existsSync(path.join(tmp, d)), d).toBe(false);
     });
   }
 
@@ -190,5 +195,40 @@ describe('torchkd train: bad input gets a clear message and no stack trace', () 
     const r = cli(['train', '--resume', tmp]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/--resume: .* holds no torchkd run \(no checkpoint.pt or args.json\)/);
+  });
+});
+
+describe('torchkd --version and --help', () => {
+  it('--version prints the package version and the libtorch it runs on', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = cli([flag]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe(`torchkd ${pkg.version}\nlibtorch ${torch.version.libtorch} (${torch.version.cuda === null ? 'CPU' : `CUDA ${torch.version.cuda}`})\n`);
+    }
+  });
+
+  it('--version still answers where no libtorch loads, and says so', () => {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'torchkd.js'), '--version'], {
+      encoding: 'utf8',
+      cwd: tmp,
+      env: { ...process.env, TORCHKD_LIBTORCH: path.join(tmp, 'no-libtorch-here') },
+    });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^torchkd \d+\.\d+\.\d+\nlibtorch: none loads \(.+\); `torchkd doctor` says why\n$/);
+  });
+
+  it('train --help shows each default once, and none where there is none', () => {
+    const r = cli(['train', '--help']);
+    expect(r.status).toBe(0);
+    const help = r.stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('--lr LR, --learning-rate LR initial learning rate (default: 0.1)');
+    expect(help).toContain('--momentum M SGD momentum (default: 0.9)');
+    expect(help).toContain('-b N, --batch-size N minibatch size (default: 256)');
+    expect(help).toContain('--kd-temperature TEMP, --kd-temp TEMP softmax temperature of distillation (default: 1)');
+    expect(help).toContain("--teacher-epochs N epochs to train the teacher when --kd-teacher has no --kd-resume (default: --epochs) ");
+    expect(help).not.toMatch(/\(default: (null|undefined|false|)\)/);
+    expect(help).not.toMatch(/\(default:[^)]*\) \(default:/);
+    expect(help).not.toMatch(/resnet20_cifar \|/); // offered only where train can load its inputs
   });
 });

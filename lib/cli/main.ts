@@ -1,7 +1,11 @@
 /**
  * The `torchkd` command line: `train`, `parity`, `doctor`, `demo`.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
 import { doctor } from './doctor';
+import { packageRoot } from '../loader';
 
 const USAGE = `usage: torchkd <command> [options]
 
@@ -12,7 +16,29 @@ commands:
   doctor   show which libtorch and which binary torchkd uses, and why loading fails if it does
   setup    install PyTorch into the per-user cache when none is found, and make sure a torchkd binary fits it
 
-run \`torchkd <command> --help\` for a command's options`;
+run \`torchkd <command> --help\` for a command's options; \`torchkd --version\` prints the versions in use`;
+
+/**
+ * `torchkd --version`: the package's version, then the libtorch it runs on (and its CUDA), or why none loads. The
+ * first line needs nothing native, so it answers even where the binary does not load.
+ */
+async function printVersion(): Promise<number> {
+  let own = 'unknown';
+  try {
+    own = (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    // a broken install still reports what it can
+  }
+  console.log(`torchkd ${own}`);
+  try {
+    const { version } = await import('../version');
+    console.log(`libtorch ${version.libtorch} (${version.cuda === null ? 'CPU' : `CUDA ${version.cuda}`})`);
+    return 0;
+  } catch (e) {
+    console.log(`libtorch: none loads (${(e as Error).message.split('\n')[0]}); \`torchkd doctor\` says why`);
+    return 1;
+  }
+}
 
 /** Runs a command; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -29,6 +55,10 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./demo')).demoCommand(rest);
       case 'train':
         return await (await import('./train')).trainCommand(rest);
+      case '--version':
+      case '-V':
+      case 'version':
+        return await printVersion();
       case undefined:
       case '-h':
       case '--help':

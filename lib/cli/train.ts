@@ -8,7 +8,7 @@
  * state are in the checkpoint); on a GPU that takes --deterministic, since cuDNN's benchmark mode (Distiller's
  * default) may pick different algorithms in the resumed process.
  */
-import { ArgumentDefaultsHelpFormatter, ArgumentParser } from 'argparse';
+import { ArgumentParser, HelpFormatter, SUPPRESS } from 'argparse';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -80,36 +80,49 @@ function intList(v: string): number[] {
   return v.split(',').map((x) => pythonTypes.int(x.trim()));
 }
 
+/**
+ * argparse's ArgumentDefaultsHelpFormatter without its noise: no "(default: null)", "(default: )" or "(default: false)",
+ * and no second default where the help text names its own.
+ */
+class DefaultsHelpFormatter extends (HelpFormatter as unknown as new () => object) {
+  _get_help_string(action: { help?: string | null; default?: unknown; option_strings: string[] }): string {
+    const help = action.help ?? '';
+    const d = action.default;
+    const none = d === null || d === undefined || d === '' || d === false || d === SUPPRESS || (Array.isArray(d) && d.length === 0);
+    return none || !action.option_strings.length || help.includes('(default') ? help : `${help} (default: %(default)s)`;
+  }
+}
+
 /** The argument parser of `torchkd train`. */
 export function trainParser(): ArgumentParser {
   const p = new ArgumentParser({
     prog: 'torchkd train',
     description: 'Train a classifier on Fashion-MNIST, with knowledge distillation (Distiller compress_classifier flags).',
     exit_on_error: false,
-    formatter_class: ArgumentDefaultsHelpFormatter,
+    formatter_class: DefaultsHelpFormatter,
   });
-  p.add_argument('--arch', '-a', { metavar: 'ARCH', default: 'simplenet_mnist', choices: [...ARCHITECTURES], help: `model architecture: ${ARCHITECTURES.join(' | ')}` });
+  p.add_argument('--arch', '-a', { metavar: 'ARCH', default: 'simplenet_mnist', choices: [...ARCHITECTURES], help: `model architecture: ${ARCHITECTURES.filter((a) => inputOf(a).dataset === 'mnist').join(' | ')} (the *_cifar models take CIFAR-10 inputs, which train does not load)` });
   p.add_argument('--data', { metavar: 'DIR', default: FASHION_MNIST_DEFAULT_ROOT, help: 'folder with the Fashion-MNIST IDX files (default: Debian dataset-fashion-mnist)' });
   p.add_argument('--epochs', { type: pythonTypes.int, default: 10, metavar: 'N', help: 'number of epochs' });
   p.add_argument('--lr', '--learning-rate', { type: pythonTypes.float, default: 0.1, metavar: 'LR', dest: 'lr', help: 'initial learning rate' });
-  p.add_argument('--momentum', { type: pythonTypes.float, default: 0.9, metavar: 'M' });
-  p.add_argument('--weight-decay', '--wd', { type: pythonTypes.float, default: 1e-4, metavar: 'W', dest: 'weight_decay' });
-  p.add_argument('-b', '--batch-size', { type: pythonTypes.int, default: 256, metavar: 'N', dest: 'batch_size' });
+  p.add_argument('--momentum', { type: pythonTypes.float, default: 0.9, metavar: 'M', help: 'SGD momentum' });
+  p.add_argument('--weight-decay', '--wd', { type: pythonTypes.float, default: 1e-4, metavar: 'W', dest: 'weight_decay', help: 'SGD weight decay' });
+  p.add_argument('-b', '--batch-size', { type: pythonTypes.int, default: 256, metavar: 'N', dest: 'batch_size', help: 'minibatch size' });
   p.add_argument('--seed', { type: pythonTypes.int, default: null, help: 'seed for weights, data order and dropout' });
   p.add_argument('--deterministic', '--det', { action: 'store_true', help: 'reproducible run (seed 0 unless --seed)' });
   // null here, so that a resumed run can tell a --device given now (moving the run to another machine) from none.
   p.add_argument('--device', { choices: ['cpu', 'cuda'], default: null, help: "cpu or cuda (default: cpu; with --resume, the saved run's)" });
   p.add_argument('--amp', { choices: ['bf16', 'fp16'], default: null, help: 'mixed precision: torch.autocast in bfloat16, or in float16 with a GradScaler (default: float32)' });
-  p.add_argument('--out', '-o', { metavar: 'DIR', default: null, help: 'output folder (default runs/<arch>-<time>)' });
+  p.add_argument('--out', '-o', { metavar: 'DIR', default: null, help: 'output folder (default: runs/<arch>-<time>)' });
   p.add_argument('--resume', { metavar: 'DIR', default: null, help: 'continue the run saved in DIR (its checkpoint.pt)' });
-  p.add_argument('--print-freq', '-p', { type: pythonTypes.int, default: 50, metavar: 'N', dest: 'print_freq' });
-  p.add_argument('--validation-split', '--vs', { type: pythonTypes.float, default: 0.1, dest: 'validation_split', help: 'fraction of training data held out for validation' });
+  p.add_argument('--print-freq', '-p', { type: pythonTypes.int, default: 50, metavar: 'N', dest: 'print_freq', help: 'print a progress line every N minibatches' });
+  p.add_argument('--validation-split', '--vs', { type: pythonTypes.float, default: 0.1, metavar: 'FRACTION', dest: 'validation_split', help: 'fraction of training data held out for validation' });
   p.add_argument('--force', { action: 'store_true', help: 'allow writing into an existing output folder' });
   p.add_argument('--lr-step-epochs', { type: intList, default: [], dest: 'lr_step_epochs', metavar: 'E1,E2', help: 'epochs at which the learning rate is multiplied by --lr-gamma' });
-  p.add_argument('--lr-gamma', { type: pythonTypes.float, default: 0.1, dest: 'lr_gamma' });
-  p.add_argument('--teacher-epochs', { type: pythonTypes.int, default: null, dest: 'teacher_epochs', help: 'epochs to train the teacher when --kd-teacher has no --kd-resume (default: --epochs)' });
-  p.add_argument('--max-batches', { type: pythonTypes.int, default: null, dest: 'max_batches', help: 'stop each training pass after N minibatches (quick runs)' });
-  p.add_argument('--threads', { type: pythonTypes.int, default: null, help: 'libtorch intra-op threads' });
+  p.add_argument('--lr-gamma', { type: pythonTypes.float, default: 0.1, metavar: 'GAMMA', dest: 'lr_gamma', help: 'learning-rate multiplier at each --lr-step-epochs epoch' });
+  p.add_argument('--teacher-epochs', { type: pythonTypes.int, default: null, metavar: 'N', dest: 'teacher_epochs', help: 'epochs to train the teacher when --kd-teacher has no --kd-resume (default: --epochs)' });
+  p.add_argument('--max-batches', { type: pythonTypes.int, default: null, metavar: 'N', dest: 'max_batches', help: 'stop each training pass after N minibatches (quick runs)' });
+  p.add_argument('--threads', { type: pythonTypes.int, default: null, metavar: 'N', help: "libtorch intra-op threads (default: libtorch's choice)" });
   p.add_argument('--name', { default: null, help: 'run name in the report' });
   addDistillationArgs(p, [...ARCHITECTURES], false);
   return p;
@@ -237,13 +250,18 @@ function prepareOut(args: TrainArgs): string {
   return out;
 }
 
-function loaders(args: TrainArgs, seed: number): { train: DataLoader<[Tensor, Tensor]>; val: DataLoader<[Tensor, Tensor]> | null; test: DataLoader<[Tensor, Tensor]> } {
-  const root = args.data;
+/** The dataset is there (checked before the output folder is made, and again when loading). */
+function checkData(root: string): void {
   if (!fs.existsSync(path.join(root, 'train-images-idx3-ubyte.gz')) && !fs.existsSync(path.join(root, 'train-images-idx3-ubyte'))) {
     throw new UsageError(
       `Fashion-MNIST not found in ${root}: install Debian's dataset-fashion-mnist package (sudo apt-get install dataset-fashion-mnist) or pass --data DIR with train-images-idx3-ubyte.gz and friends`,
     );
   }
+}
+
+function loaders(args: TrainArgs, seed: number): { train: DataLoader<[Tensor, Tensor]>; val: DataLoader<[Tensor, Tensor]> | null; test: DataLoader<[Tensor, Tensor]> } {
+  const root = args.data;
+  checkData(root);
   const train = new FashionMNIST({ root, train: true });
   const test = new FashionMNIST({ root, train: false });
   const bs = args.batch_size;
@@ -430,6 +448,9 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput(), option
   }
   // Threads first: the thread count decides the last bits of parallel reductions.
   if (args.threads) setNumThreads(args.threads);
+  // Inputs checked before the output folder is made, so that a corrected command is not refused for it.
+  checkData(args.data);
+  if (args.kd_teacher && args.kd_resume && !fs.existsSync(args.kd_resume)) throw new UsageError(`--kd-resume: no such file ${args.kd_resume}`);
   const out = prepareOut(args);
   removeLeftovers(out);
   const seed = args.seed ?? Math.floor(Math.random() * 2 ** 31);
