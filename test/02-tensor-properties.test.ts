@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
-import { expectTensor, fixture, fromJson, type TensorJson } from './helpers';
+import { HAS_CUDA, NEEDS_NO_CUDA, expectTensor, fixture, fromJson, itWhen, type TensorJson } from './helpers';
 
 const conv = fixture<{ conversions: Record<string, TensorJson> }>('tensor_creation').conversions;
 
@@ -182,8 +182,7 @@ describe('conversion', () => {
     expect(t.toArray()).toEqual([2, 2, 2]);
   });
 
-  it("cuda() and to('cuda') without a GPU throw TorchError CUDA_UNAVAILABLE", () => {
-    if (torch.cuda.isAvailable()) return;
+  itWhen(!HAS_CUDA, NEEDS_NO_CUDA, "cuda() and to('cuda') without a GPU throw TorchError CUDA_UNAVAILABLE", () => {
     expect(() => torch.ones(2).cuda()).toThrow(expect.objectContaining({ name: 'TorchError', code: 'CUDA_UNAVAILABLE' }));
     expect(() => torch.ones(2).to('cuda:0')).toThrow(/no CUDA device is available/);
   });

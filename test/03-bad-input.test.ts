@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
 import { TorchError } from '../lib/index';
-import { liveTensorsSettled } from './helpers';
+import { HAS_CUDA, NEEDS_NO_CUDA, itWhen, liveTensorsSettled } from './helpers';
 
 const ROOT = path.resolve(__dirname, '..');
 const DIST = path.join(ROOT, 'dist', 'index.js');
@@ -113,8 +113,7 @@ describe('messages say what was wrong and how to fix it', () => {
     expect(e.message).toMatch(/float32, float64/);
   });
 
-  it("'cuda' without a GPU says so and suggests 'cpu'", () => {
-    if (torch.cuda.isAvailable()) return;
+  itWhen(!HAS_CUDA, NEEDS_NO_CUDA, "'cuda' without a GPU says so and suggests 'cpu'", () => {
     const e = thrown(() => torch.zeros(2, { device: 'cuda' })) as TorchError;
     expect(e.code).toBe('CUDA_UNAVAILABLE');
     expect(e.message).toMatch(/no CUDA device is available/);

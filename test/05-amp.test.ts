@@ -7,7 +7,7 @@ import { describe, expect, it, vi } from 'vitest';
 
 import * as torch from '../lib/index';
 import { Tensor, TorchError, nn, optim } from '../lib/index';
-import { expectTensor, fixture, fromJson, liveTensorsSettled, thrown, type TensorJson } from './helpers';
+import { HAS_CUDA, NEEDS_NO_CUDA, expectTensor, fixture, fromJson, itWhen, liveTensorsSettled, thrown, type TensorJson } from './helpers';
 
 type StateJson = Record<string, TensorJson>;
 interface AmpFixture {
@@ -138,7 +138,7 @@ describe('torch.autocast', () => {
     expect((b.grad as Tensor).float().allclose(refB.grad as Tensor, { rtol: 1e-2, atol: 1e-3 })).toBe(true);
   });
 
-  it.skipIf(torch.cuda.isAvailable())("'cuda' without a device warns once and runs the region without autocast, as PyTorch", () => {
+  itWhen(!HAS_CUDA, NEEDS_NO_CUDA, "'cuda' without a device warns once and runs the region without autocast, as PyTorch", () => {
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     try {
       const a = torch.ones(2, 2);

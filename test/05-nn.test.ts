@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
 import { Tensor, TorchError, distiller, models, nn, optim } from '../lib/index';
-import { expectTensor, fixture, fromJson, liveTensorsSettled, pythonWithTorch, thrown, type TensorJson } from './helpers';
+import { HAS_CUDA, NEEDS_NO_CUDA, expectTensor, fixture, fromJson, itWhen, liveTensorsSettled, pythonWithTorch, thrown, type TensorJson } from './helpers';
 
 type StateJson = Record<string, TensorJson>;
 interface NnFixture {
@@ -291,7 +291,7 @@ describe('torch.save / torch.load interoperate with Python', () => {
   };
   type GpuCk = Parameters<typeof expectGpuCheckpoint>[0];
 
-  it.skipIf(torch.cuda.isAvailable())('a file saved from CUDA tensors needs a device, as in PyTorch, or mapLocation', () => {
+  itWhen(!HAS_CUDA, NEEDS_NO_CUDA, 'a file saved from CUDA tensors needs a device, as in PyTorch, or mapLocation', () => {
     const err = thrown(() => torch.load(gpuFile));
     expect(err).toBeInstanceOf(TorchError);
     expect((err as TorchError).code).toBe('CUDA_UNAVAILABLE');

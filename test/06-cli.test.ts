@@ -63,6 +63,13 @@ describe.skipIf(!HAS_DATA)('torchkd train', () => {
     const mb = fs.readFileSync(path.join(part, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((x) => !(x.split === 'test' && x.epoch === 0));
     const strip = (x: Record<string, number>): Record<string, number> => ({ ...x, seconds: 0 });
     expect(mb.map(strip)).toEqual(ma.map(strip));
+    // best.pt and the teacher too: the same epoch, score and weights.
+    for (const f of ['best.pt', 'teacher.pt']) {
+      const x = torch.load(path.join(full, f)) as { state_dict: Record<string, torch.Tensor>; epoch: number; top1: number };
+      const y = torch.load(path.join(part, f)) as typeof x;
+      expect([y.epoch, y.top1], f).toEqual([x.epoch, x.top1]);
+      for (const k of Object.keys(x.state_dict)) expect(x.state_dict[k].equal(y.state_dict[k]), `${f} ${k}`).toBe(true);
+    }
   });
 
   it('--resume keeps the saved device unless --device moves the run (a GPU run continued on the CPU)', () => {
@@ -76,9 +83,18 @@ describe.skipIf(!HAS_DATA)('torchkd train', () => {
     const ck = torch.load(file) as Record<string, unknown> & { args: string };
     ck.args = JSON.stringify({ ...JSON.parse(ck.args), device: 'cuda' });
     torch.save(ck as Parameters<typeof torch.save>[0], file);
-    if (!torch.cuda.isAvailable()) {
-      // Not moved: it would continue on the saved device, which this machine lacks (a clear error, nothing written).
+    // Not moved, it continues on the saved device: on a GPU machine it does (in a copy of the run); without one it is a
+    // clear error and nothing is written.
+    if (torch.cuda.isAvailable()) {
+      const copy = path.join(tmp, 'dev-part-gpu');
+      fs.cpSync(part, copy, { recursive: true });
+      const gpu = quiet();
+      runTraining(parseTrainArgs(['--resume', copy, '--epochs', '2']), gpu);
+      expect(gpu.lines.some((l) => l.includes('on cuda'))).toBe(true);
+    } else {
+      const before = fs.readFileSync(file);
       expect(() => runTraining(parseTrainArgs(['--resume', part, '--epochs', '2']), quiet())).toThrow(expect.objectContaining({ code: 'CUDA_UNAVAILABLE' }));
+      expect(fs.readFileSync(file).equals(before)).toBe(true);
     }
     const io = quiet();
     runTraining(parseTrainArgs(['--resume', part, '--epochs', '2', '--device', 'cpu']), io);

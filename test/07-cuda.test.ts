@@ -12,18 +12,21 @@ import * as torch from '../lib/index';
 import { DistillationLossWeights, KnowledgeDistillationPolicy, Tensor, nn, optim } from '../lib/index';
 import { native } from '../lib/binding';
 import { DataLoader, TensorDataset } from '../lib/data';
-import { expectTensor, fixture, fromJson, pythonWithTorch, thrown, type KdCase, type TensorJson } from './helpers';
+import { HAS_CUDA, NEEDS_NO_CUDA, expectTensor, fixture, fromJson, itWhen, pythonWithTorch, requireCuda, thrown, type KdCase, type TensorJson } from './helpers';
 
-const HAS_CUDA = torch.cuda.isAvailable();
+const PY = pythonWithTorch();
+const NO_PYTHON = 'needs a Python with torch (the oracle): none found';
+// Whether the oracle Python's torch can use this machine's GPU (only asked where there is one).
+const PY_CUDA = HAS_CUDA && PY !== null && spawnSync(PY, ['-c', 'import torch; print(torch.cuda.is_available())'], { encoding: 'utf8' }).stdout.trim() === 'True';
 
 describe('without a GPU', () => {
-  it.skipIf(HAS_CUDA)("asking for 'cuda' is a clear TorchError, not a crash", () => {
+  itWhen(!HAS_CUDA, NEEDS_NO_CUDA, "asking for 'cuda' is a clear TorchError, not a crash", () => {
     expect(() => torch.zeros([2], { device: 'cuda' })).toThrow(/no CUDA device is available/);
     expect(() => torch.ones(2).cuda()).toThrow(expect.objectContaining({ code: 'CUDA_UNAVAILABLE' }));
     expect(torch.cuda.deviceCount()).toBe(0);
   });
 
-  it.skipIf(HAS_CUDA)('memory queries answer 0 and seeding is a no-op, as in PyTorch; device queries throw clearly', () => {
+  itWhen(!HAS_CUDA, NEEDS_NO_CUDA, 'memory queries answer 0 and seeding is a no-op, as in PyTorch; device queries throw clearly', () => {
     expect(torch.cuda.memoryAllocated()).toBe(0);
     expect(torch.cuda.maxMemoryAllocated()).toBe(0);
     expect(torch.cuda.memoryReserved()).toBe(0);
@@ -65,7 +68,7 @@ describe('without a GPU', () => {
     }
   });
 
-  it.skipIf(HAS_CUDA)('streams and events need a device, and say so', () => {
+  itWhen(!HAS_CUDA, NEEDS_NO_CUDA, 'streams and events need a device, and say so', () => {
     const clear = torch.cuda.isBuiltWithCuda() ? { code: 'CUDA_UNAVAILABLE' } : { name: 'TypeError' };
     expect(() => new torch.cuda.Stream()).toThrow(expect.objectContaining(clear));
     expect(() => new torch.cuda.Event({ enableTiming: true })).toThrow(expect.objectContaining(clear));
@@ -96,11 +99,6 @@ describe('torch.backends and the global precision switches', () => {
     expect([b.cudnn.enabled, b.cudnn.deterministic, b.cudnn.allowTf32, b.cuda.matmul.allowTf32]).toEqual([true, false, true, false]);
     expect(torch.getFloat32MatmulPrecision()).toBe('highest');
     expect(torch.areDeterministicAlgorithmsEnabled()).toBe(false);
-    const py = pythonWithTorch();
-    if (py) {
-      const r = spawnSync(py, ['-c', 'import torch, json; b = torch.backends; print(json.dumps([b.cudnn.enabled, b.cudnn.benchmark, b.cudnn.deterministic, b.cudnn.allow_tf32, b.cuda.matmul.allow_tf32, torch.get_float32_matmul_precision(), b.cudnn.is_available()]))'], { encoding: 'utf8' });
-      expect(JSON.parse(r.stdout)).toEqual([b.cudnn.enabled, false, b.cudnn.deterministic, b.cudnn.allowTf32, b.cuda.matmul.allowTf32, torch.getFloat32MatmulPrecision(), b.cudnn.isAvailable()]);
-    }
     const saved = b.cudnn.benchmark;
     try {
       b.cudnn.benchmark = true;
@@ -123,6 +121,12 @@ describe('torch.backends and the global precision switches', () => {
     }
     expect(b.cudnn.version() === null).toBe(!b.cudnn.isAvailable());
   });
+
+  itWhen(PY !== null, NO_PYTHON, 'the defaults are Python’s', () => {
+    const b = torch.backends;
+    const r = spawnSync(PY as string, ['-c', 'import torch, json; b = torch.backends; print(json.dumps([b.cudnn.enabled, b.cudnn.benchmark, b.cudnn.deterministic, b.cudnn.allow_tf32, b.cuda.matmul.allow_tf32, torch.get_float32_matmul_precision(), b.cudnn.is_available()]))'], { encoding: 'utf8' });
+    expect(JSON.parse(r.stdout)).toEqual([b.cudnn.enabled, false, b.cudnn.deterministic, b.cudnn.allowTf32, b.cuda.matmul.allowTf32, torch.getFloat32MatmulPrecision(), b.cudnn.isAvailable()]);
+  });
 });
 
 describe('device-agnostic tensor API', () => {
@@ -133,7 +137,7 @@ describe('device-agnostic tensor API', () => {
     expect(x.isPinned()).toBe(false);
   });
 
-  it.skipIf(HAS_CUDA)('pinMemory() without a usable device is a TorchError with libtorch\'s message', () => {
+  itWhen(!HAS_CUDA, NEEDS_NO_CUDA, 'pinMemory() without a usable device is a TorchError with libtorch\'s message', () => {
     const x = torch.ones(2);
     expect(() => x.pinMemory()).toThrow(torch.TorchError);
     expect(() => x.pinMemory()).toThrow(/accelerator|CUDA|NVIDIA/); // libtorch's words: CPU and CUDA builds differ
@@ -171,7 +175,7 @@ describe('device-agnostic tensor API', () => {
     expect(() => x.cuda('cpu')).toThrow(RangeError);
   });
 
-  it.skipIf(HAS_CUDA)('a DataLoader asked to pin memory without a device warns once and gives plain batches', async () => {
+  itWhen(!HAS_CUDA, NEEDS_NO_CUDA, 'a DataLoader asked to pin memory without a device warns once and gives plain batches', async () => {
     const warnings: string[] = [];
     const onWarning = (w: Error) => warnings.push(w.message);
     process.on('warning', onWarning);
@@ -191,7 +195,8 @@ describe('device-agnostic tensor API', () => {
   });
 });
 
-describe.skipIf(!HAS_CUDA)('CUDA devices and tensors', () => {
+describe('CUDA devices and tensors', () => {
+  requireCuda();
   it('reports devices and moves tensors both ways', () => {
     expect(torch.cuda.deviceCount()).toBeGreaterThan(0);
     expect(torch.cuda.isBuiltWithCuda()).toBe(true);
@@ -429,7 +434,8 @@ process.stdout.write(JSON.stringify({ before, after: torch.cuda.memoryAllocated(
   });
 });
 
-describe.skipIf(!HAS_CUDA)('CUDA training: optimizers, TorchScript, files', () => {
+describe('CUDA training: optimizers, TorchScript, files', () => {
+  requireCuda();
   for (const [name, make] of [
     ['SGD momentum', (p: Tensor[]) => new optim.SGD(p, { lr: 0.1, momentum: 0.9 })],
     ['Adam', (p: Tensor[]) => new optim.Adam(p, { lr: 0.01 })],
@@ -582,12 +588,19 @@ describe.skipIf(!HAS_CUDA)('CUDA training: optimizers, TorchScript, files', () =
       expect([mapped.x.device, mapped.c.device]).toEqual(['cpu', 'cuda:0']);
       const count = torch.cuda.deviceCount();
       expect(() => torch.load(file, { mapLocation: { 'cuda:0': `cuda:${count}` } })).toThrow(new RegExp(`this machine has ${count} CUDA device`));
-      // Python's torch.load restores it on the GPU too (where the oracle Python has CUDA).
-      const py = pythonWithTorch();
-      if (py) {
-        const r = spawnSync(py, ['-c', 'import sys, torch\nif not torch.cuda.is_available(): print("skip"); sys.exit()\nd = torch.load(sys.argv[1])\nprint(d["x"].device, d["c"].device, float(d["x"].sum()))', file], { encoding: 'utf8' });
-        if (r.stdout.trim() !== 'skip') expect(r.stdout.trim()).toBe('cuda:0 cpu 66.0');
-      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  itWhen(PY_CUDA, "needs the oracle Python's torch to have CUDA on this machine", 'Python’s torch.load restores a torchkd file of CUDA tensors on the GPU too', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'torchkd-cuda-save-'));
+    try {
+      const file = path.join(dir, 'x.pt');
+      const x = torch.arange(12, { dtype: 'float32' }).reshape(3, 4);
+      torch.save({ x: x.cuda(), c: x.add(1), n: 3 }, file);
+      const r = spawnSync(PY as string, ['-c', 'import sys, torch\nd = torch.load(sys.argv[1])\nprint(d["x"].device, d["c"].device, float(d["x"].sum()), d["n"])', file], { encoding: 'utf8' });
+      expect(r.stdout.trim(), r.stderr).toBe('cuda:0 cpu 66.0 3');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -606,8 +619,9 @@ describe.skipIf(!HAS_CUDA)('CUDA training: optimizers, TorchScript, files', () =
 
 type Case = KdCase;
 
-describe.skipIf(!HAS_CUDA)('fused CUDA KD loss', () => {
-  const fx = HAS_CUDA ? fixture<{ cases: Case[] }>('kd') : { cases: [] as Case[] };
+describe('fused CUDA KD loss', () => {
+  requireCuda();
+  const fx = fixture<{ cases: Case[] }>('kd');
 
   for (const c of fx.cases) {
     it(`matches Distiller's formula in PyTorch: ${c.name}`, () => {

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { expect } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
 import type { DType, Tensor } from '../lib/index';
@@ -130,4 +130,26 @@ export function liveTensorsSettled(): number {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc) for (let i = 0; i < 4; i++) gc();
   return torch.memory().liveTensors;
+}
+
+/** Whether a CUDA device is usable here. */
+export const HAS_CUDA = torch.cuda.isAvailable();
+/** The reasons the reporter shows for tests that need (or must not have) a device. */
+export const NEEDS_CUDA = 'needs a CUDA device: none is usable here';
+export const NEEDS_NO_CUDA = 'checks the no-device path: this machine has a CUDA device';
+
+/**
+ * A test registered on every machine and skipped, with the reason, where its condition does not hold (vitest's
+ * verbose reporter prints the reason): `condition` false → skipped.
+ */
+export function itWhen(condition: boolean, reason: string, name: string, fn: () => unknown, timeout?: number): void {
+  it(name, (ctx) => {
+    ctx.skip(!condition, reason);
+    return fn();
+  }, timeout);
+}
+
+/** Inside a describe: every test of it skipped with the reason where no CUDA device is usable. */
+export function requireCuda(): void {
+  beforeEach((ctx) => ctx.skip(!HAS_CUDA, NEEDS_CUDA));
 }
