@@ -8,7 +8,7 @@
  * Flavours: the libtorch discovery finds (lib/libtorch.js: here the project's .venv, CPU), and the CUDA build when
  * .venv-cuda (`npm run setup -- --cuda`) and nvcc are present. Each is built with prebuildify (node-gyp, N-API,
  * stripped, no rpath) in its own staging folder build-release/<flavour>/, so the development build in build/ is left
- * alone, and lands in prebuilds/<platform>-<arch>/torchkd-torch<major.minor>-<cpu|cuNNN>.napi.node, next to the
+ * alone, and lands in prebuilds/<platform>-<arch>/torchkd-torch<major.minor>-<cpu|cuNNN>.node, next to the
  * libtorch-free preloader (torchkd_preload.node).
  *
  *   node scripts/release-prebuilds.js             build every flavour (about 8 minutes each on 2 cores)
@@ -90,7 +90,10 @@ function build(f) {
   const dir = path.join(root, 'build-release', f.info.flavor);
   say(`${f.info.flavor}: libtorch ${f.info.versionString} from ${f.info.source}; building in ${path.relative(root, dir)}`);
   stage(dir);
-  const env = { ...process.env, ...f.env, TORCHKD_NO_RPATH: '1' };
+  // The staging folder has no .venv of its own: name the libtorch discovery found here explicitly.
+  const pin = f.info.python ? { TORCHKD_PYTHON: f.info.python } : { TORCHKD_LIBTORCH: f.info.root };
+  const env = { ...process.env, ...f.env, ...pin, TORCHKD_NO_RPATH: '1' };
+  env.JOBS = env.JOBS || String(Math.max(1, require('os').cpus().length)); // node-gyp's make -j
   const prefix = path.dirname(path.dirname(process.execPath));
   if (!env.npm_config_nodedir && fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))) env.npm_config_nodedir = prefix;
   const t0 = Date.now();

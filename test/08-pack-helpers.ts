@@ -24,7 +24,7 @@ function stageFiles(dir: string): void {
 
 /**
  * Stage and pack the package into `tmp`; returns the tarball's path. With `prebuilt`, the CPU binary of this
- * checkout's source build goes into prebuilds/ under its flavour's name, as the release script names it (the same
+ * checkout's source build goes into prebuilds/ under its flavour's name, as the release script (prebuildify) names it (the same
  * node-gyp build prebuildify runs); without, the tarball has no binary at all and the install must build one.
  */
 export function packPackage(tmp: string, { prebuilt }: { prebuilt: boolean }): string {
@@ -34,7 +34,7 @@ export function packPackage(tmp: string, { prebuilt }: { prebuilt: boolean }): s
   if (prebuilt) {
     const pre = path.join(pkg, 'prebuilds', `${process.platform}-${process.arch}`);
     fs.mkdirSync(pre, { recursive: true });
-    fs.copyFileSync(path.join(ROOT, 'build', 'Release', 'torchkd.node'), path.join(pre, `torchkd-${info.flavor}.napi.node`));
+    fs.copyFileSync(path.join(ROOT, 'build', 'Release', 'torchkd.node'), path.join(pre, `torchkd-${info.flavor}.node`));
     fs.copyFileSync(path.join(ROOT, 'build', 'Release', 'torchkd_preload.node'), path.join(pre, 'torchkd_preload.node'));
   }
   const out = path.join(tmp, prebuilt ? 'tgz-prebuilt' : 'tgz-source');

@@ -16,6 +16,7 @@ import { CJS_CHECK, ESM_CHECK, ROOT, freshApp, info, npmInstall, packPackage, ru
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { PINNED } = require('../lib/torch-cache.js') as { PINNED: { cpu: string; cuda: string } };
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchkd-pack-'));
+const FMNIST = '/usr/share/datasets/fashion-mnist';
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe('the tarball', () => {
@@ -63,7 +64,7 @@ describe('install where no libtorch is found and no compiler is present', () => 
 
   it('the tarball carries the prebuilt binary and no sources', () => {
     const files = tarList(tgz);
-    expect(files).toContain(`prebuilds/${process.platform}-${process.arch}/torchkd-${info.flavor}.napi.node`);
+    expect(files).toContain(`prebuilds/${process.platform}-${process.arch}/torchkd-${info.flavor}.node`);
     expect(files).toContain('dist/esm/index.mjs');
     expect(files.filter((f) => /^(lib\/.*\.ts|test\/)/.test(f))).toEqual([]);
   });
@@ -88,7 +89,7 @@ describe('install where no libtorch is found and no compiler is present', () => 
     expect(r.status, r.log).toBe(0);
     expect(r.log).toContain(`installing PyTorch ${PINNED.cpu} (CPU) into ${entry}`);
     expect(r.log).toMatch(/PyTorch [\d.]+ \(CPU\) into \S+: done \(\d+ MB\)/); // the progress line's last state
-    expect(r.log).toContain(`using prebuilt torchkd-${info.flavor}.napi.node`);
+    expect(r.log).toContain(`using prebuilt torchkd-${info.flavor}.node`);
     expect(fs.existsSync(path.join(entry, 'site-packages', 'torch', 'lib', 'libtorch.so'))).toBe(true);
     console.log(`first install (PyTorch provisioned): ${r.seconds.toFixed(1)} s`);
 
@@ -106,8 +107,12 @@ describe('install where no libtorch is found and no compiler is present', () => 
     const doctor = execFileSync('sh', ['-c', 'npx torchkd doctor 2>&1'], { cwd: app, env, encoding: 'utf8' });
     expect(doctor).toContain(`found via the PyTorch cache (${entry})`);
     expect(doctor).toMatch(/check: +tensor\(\[1, 2, 3\]\)\.mul\(2\)\.sum\(\) = 12 ok/);
-    // The cache's Python has torch (the parity oracle of `torchkd parity` on such a machine).
+    // The cache's Python has torch: the parity oracle of `torchkd parity` on such a machine (lib/python/ shipped).
     expect(execFileSync(path.join(entry, 'python'), ['-c', 'import torch, numpy; print(torch.__version__)'], { env, encoding: 'utf8' }).trim()).toBe(`${PINNED.cpu}+cpu`);
+    if (fs.existsSync(path.join(FMNIST, 'train-images-idx3-ubyte.gz'))) {
+      const parity = execFileSync('sh', ['-c', `npx torchkd parity --steps 3 --data ${FMNIST} 2>&1; echo "exit $?"`], { cwd: app, env, encoding: 'utf8' });
+      expect(parity).toMatch(/: PASS\nexit 0\n$/);
+    }
   });
 
   it('a second project reuses the cache: its install takes seconds', () => {
@@ -129,7 +134,7 @@ describe('install where no libtorch is found and no compiler is present', () => 
     expect(before.stdout.trim()).toBe('LOAD_FAILED');
     const r = execFileSync('sh', ['-c', 'npx torchkd setup 2>&1; echo "exit $?"'], { cwd: app, env: envSetup, encoding: 'utf8' });
     expect(r).toContain(`installing PyTorch ${PINNED.cpu} (CPU) into ${path.join(cacheDir, `torch-${PINNED.cpu}-cpu`)}`);
-    expect(r).toContain(`using prebuilt torchkd-${info.flavor}.napi.node`);
+    expect(r).toContain(`using prebuilt torchkd-${info.flavor}.node`);
     expect(r.trim().split('\n').pop()).toBe('exit 0');
     const out = JSON.parse(runNode(app, CJS_CHECK, envSetup).stdout);
     expect(out.sum).toBe(54);
