@@ -98,6 +98,7 @@ export interface NativeBinding {
   // distillation
   kdLoss(student: H, teacher: H, temperature: number, dim: number, impl: number): H;
   kdCudaLastKernel(): string | null;
+  kdCpuSimd(): 'avx512' | 'avx2' | 'portable';
   kdForward(teacher: H | (() => H), student: H | (() => H), inputs: H[], teacherWithGrad: boolean): [H, H, H];
   // devices and threads
   cudaIsAvailable(): boolean;

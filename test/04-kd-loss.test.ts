@@ -4,6 +4,7 @@
  * extreme logits.
  */
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -228,16 +229,27 @@ torch.setNumThreads(1);
 const l1 = torch.kdLoss(big, bigT, 2).item();
 torch.setNumThreads(2);
 const l2 = torch.kdLoss(big, bigT, 2).item();
-process.stdout.write(JSON.stringify({ worstLoss, worstGrad, worst16, extreme, masked, sameAcrossThreads: l1 === l2 }));
+const simd = require(${JSON.stringify(path.resolve(__dirname, '..', 'dist', 'binding.js'))}).native().kdCpuSimd();
+process.stdout.write(JSON.stringify({ simd, worstLoss, worstGrad, worst16, extreme, masked, sameAcrossThreads: l1 === l2 }));
 `;
 
+/** The widest instruction set the kernel can use on this CPU (as its dispatch reads the CPU's feature flags). */
+function machineSimd(): 'avx512' | 'avx2' | 'portable' {
+  const flags = new Set(fs.existsSync('/proc/cpuinfo') ? (/^flags\s*:(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').trim().split(/\s+/) : []);
+  if (['avx512f', 'avx512dq', 'avx512bw', 'avx512vl'].every((f) => flags.has(f))) return 'avx512';
+  return flags.has('avx2') && flags.has('fma') ? 'avx2' : 'portable';
+}
+
 describe('fused CPU kernel: every instruction-set path', () => {
-  for (const simd of ['native', 'avx2', 'portable']) {
-    it(`${simd}: equals the composite within rounding`, () => {
+  const widest = process.arch === 'x64' ? machineSimd() : 'portable';
+  const expected = { native: widest, avx2: widest === 'avx512' ? 'avx2' : widest, portable: 'portable' } as const;
+  for (const simd of ['native', 'avx2', 'portable'] as const) {
+    it(`${simd}: runs the ${simd === 'native' ? "machine's widest" : simd} path and equals the composite within rounding`, () => {
       const env = { ...process.env, TORCHKD_KD_SIMD: simd === 'native' ? '' : simd };
       const r = spawnSync(process.execPath, ['-e', SIMD_CHILD], { env, encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
-      const out = JSON.parse(r.stdout) as { worstLoss: number; worstGrad: number; worst16: number; extreme: number; masked: number; sameAcrossThreads: boolean };
+      const out = JSON.parse(r.stdout) as { simd: string; worstLoss: number; worstGrad: number; worst16: number; extreme: number; masked: number; sameAcrossThreads: boolean };
+      expect(out.simd).toBe(expected[simd]);
       expect(out.worstLoss).toBeLessThan(2e-5);
       expect(out.worstGrad).toBeLessThan(1e-5);
       expect(out.worst16).toBeLessThanOrEqual(1.01); // the 16-bit format's unit roundoff, plus float arithmetic

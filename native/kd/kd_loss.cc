@@ -344,6 +344,9 @@ Napi::Value kdCudaLastKernel(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// kdCpuSimd(): the instruction set of the fused CPU kernel ("avx512", "avx2" or "portable").
+Napi::Value kdCpuSimd(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), kd::kdSimdName()); }
+
 }  // namespace
 
 void initKdForward(Napi::Env env, Napi::Object exports);  // forward_cache.cc
@@ -351,6 +354,7 @@ void initKdForward(Napi::Env env, Napi::Object exports);  // forward_cache.cc
 void initKd(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "kdLoss", kdLoss);
   exportGuarded(env, exports, "kdCudaLastKernel", kdCudaLastKernel);
+  exportGuarded(env, exports, "kdCpuSimd", kdCpuSimd);
   initKdForward(env, exports);
 }
 

@@ -453,6 +453,8 @@ void kdRowsFloat(const float* s, const float* t, float* grad, double* rowLoss, i
 
 bool kdHas16BitRows() { return kSimdLevel == 2; }
 
+const char* kdSimdName() { return kSimdLevel == 2 ? "avx512" : kSimdLevel == 1 ? "avx2" : "portable"; }
+
 void kdRows16Bit(bool bf16, const uint16_t* s, const uint16_t* t, uint16_t* grad, double* rowLoss, int64_t rows, int64_t n,
                  float invT, float gradScale, float* scratch) {
 #if TORCHKD_X86

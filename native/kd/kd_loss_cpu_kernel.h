@@ -31,6 +31,9 @@ void kdRowsFloat(const float* s, const float* t, float* grad, double* rowLoss, i
 // (gradient rounded to nearest even, as c10's conversions do). Only where kdHas16BitRows() (AVX-512); elsewhere widen
 // rows to float and use kdRowFloat.
 bool kdHas16BitRows();
+
+// The instruction set the CPU kernel uses: "avx512", "avx2" or "portable" (after the TORCHKD_KD_SIMD cap).
+const char* kdSimdName();
 void kdRows16Bit(bool bf16, const uint16_t* s, const uint16_t* t, uint16_t* grad, double* rowLoss, int64_t rows, int64_t n,
                  float invT, float gradScale, float* scratch);
 
