@@ -514,7 +514,7 @@ describe('hooks on the children of a Sequential of built-in layers', () => {
   });
 });
 
-describe('feature capture on resnet20_cifar (Distiller\'s model in scripts/fixtures/zoo.py)', () => {
+describe('feature capture on resnet20_cifar (Distiller\'s model in lib/python/zoo.py)', () => {
   // model.get_submodule('layer3').register_forward_hook(...) captures layer3's output in train and eval mode; the
   // logits are those of the model without the hook.
   it('a forward hook on getSubmodule("layer3") captures the same feature map as the Python hook', () => {

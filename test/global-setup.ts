@@ -10,13 +10,14 @@ import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..');
 
-/** The newest modification time under `dir` (files only), or 0. */
+/** The newest modification time of the TypeScript sources under `dir` (what tsconfig.build.json compiles), or 0. */
 function newest(dir: string): number {
   let t = 0;
   if (!fs.existsSync(dir)) return t;
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : fs.statSync(p).mtimeMs);
+    if (e.isDirectory()) t = Math.max(t, newest(p));
+    else if (e.name.endsWith('.ts')) t = Math.max(t, fs.statSync(p).mtimeMs);
   }
   return t;
 }

@@ -24,7 +24,7 @@ import { splitTrainValidation } from '../data/split';
 import { addDistillationArgs, pythonTypes, type DistillationArgs } from '../distiller/args';
 import { createKdPolicyFromArgs } from '../distiller/from-args';
 import type { KnowledgeDistillationPolicy, Model } from '../distiller/knowledge-distillation';
-import { CompressionScheduler } from '../distiller/scheduler';
+import { CompressionScheduler, type CompressionSchedulerState } from '../distiller/scheduler';
 import { TorchError } from '../errors';
 import { ARCHITECTURES, create as createModel, inputOf } from '../models';
 import type { Module } from '../nn/module';
@@ -528,10 +528,10 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput(), option
     model.loadStateDict(ck.model);
     optimizer.loadStateDict(ck.optimizer);
     lrScheduler.loadStateDict(ck.lr_scheduler);
-    // The KD schedule is rebuilt from the arguments; the saved one is loaded when the run is not being extended
-    // (at an epoch boundary the KD policy is inactive either way, so both give the same run). Mid-epoch, the saved
-    // one carries the active policy.
-    if (JSON.parse(ck.args).epochs === args.epochs || ck.mid_epoch) scheduler.loadStateDict(JSON.parse(ck.compression_scheduler));
+    // The policies' saved state (the KD policy active mid-epoch) with the schedule built from the arguments: a run
+    // extended by --epochs distils in its new epochs as a run started with that many would.
+    const savedScheduler = JSON.parse(ck.compression_scheduler) as CompressionSchedulerState;
+    scheduler.loadStateDict({ ...savedScheduler, schedule: scheduler.stateDict().schedule });
     if (ck.grad_scaler && amp?.scaler) amp.scaler.loadStateDict(ck.grad_scaler);
     startEpoch = ck.epoch;
     bestTop1 = ck.best_top1;
@@ -602,10 +602,16 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput(), option
     const epochRows = [trRow];
     if (data.val) {
       if (stop()) stopInside(epoch, outcome.progress, epochRng);
+      // A stop during validation saves the state at the end of training (the validation loader draws from the
+      // generator too): the resumed run redoes the whole pass from there.
+      const trained = getRngState();
       const vbar = progressBar(io, `valid ${epoch}`, args.print_freq);
       const vr = evaluate(model, data.val, args.device, vbar, amp, stop);
       vbar.finish();
-      if (vr === null) stopInside(epoch, outcome.progress, epochRng);
+      if (vr === null) {
+        setRngState(trained);
+        stopInside(epoch, outcome.progress, epochRng);
+      }
       const vRow = metricsRow(epoch, 'val', vr as PassResult, lr);
       epochRows.push(vRow);
       io.line(summary(vRow));

@@ -1,0 +1,131 @@
+/**
+ * `torchkd train` stopped and resumed in this process (runTraining's `stop` hook is what SIGINT/SIGTERM drive): a KD
+ * run (teacher trained in the same run, then the student) is stopped at steps and evaluation batches of both phases,
+ * sometimes stopped again while resuming, and continued with a bare `--resume` until it finishes; every file it wrote
+ * must equal the uninterrupted run's. A run folder holding what a kill leaves behind (a temporary file, metrics rows
+ * past the checkpoint) resumes to the same result too. test/06-crash.test.ts does the same with real kills in child
+ * processes; this suite runs the resume logic in-process, where mutation testing can see it.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import * as torch from '../lib/index';
+import { Interrupted, parseTrainArgs, runTraining, UsageError } from '../lib/cli/train';
+import type { Output } from '../lib/cli/progress';
+import { type Ck, expectSameRun, rows } from './run-files';
+
+const HAS_DATA = fs.existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchkd-resume-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+// Teacher 1 epoch, student 3 epochs with a learning-rate step, 5 minibatches per epoch, validation and the test pass.
+const RUN = [
+  '--arch', 'mlp_small_mnist', '--kd-teacher', 'mlp_small_mnist', '--teacher-epochs', '1', '--epochs', '3',
+  '--max-batches', '5', '-b', '64', '--vs', '0.05', '--seed', '5', '--threads', '2', '--print-freq', '100',
+  '--lr-step-epochs', '1', '--lr-gamma', '0.5', '--kd-temp', '3',
+];
+
+function quiet(): Output & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, line: (t: string) => void lines.push(t) };
+}
+
+/** A stop hook that answers `signal` at its n-th poll (1-based) and 0 before; counts its polls. */
+function stopAt(n: number, signal = 2): { stop: () => number; polls: () => number } {
+  let polls = 0;
+  return {
+    stop: () => (++polls >= n ? signal : 0),
+    polls: () => polls,
+  };
+}
+
+/** Runs to the end, or to an Interrupted; returns the signal it stopped with (0: finished). */
+function runUntil(argv: string[], n: number, signal = 2): number {
+  try {
+    runTraining(parseTrainArgs(argv), quiet(), { stop: stopAt(n, signal).stop });
+    return 0;
+  } catch (e) {
+    if (!(e instanceof Interrupted)) throw e;
+    expect(e.signal).toBe(signal);
+    expect(e.message).toMatch(new RegExp(`stopped by ${signal === 15 ? 'SIGTERM' : 'SIGINT'}; the run is saved in .*: continue it with \`torchkd train --resume `));
+    return e.signal;
+  }
+}
+
+const ref = path.join(tmp, 'reference');
+let totalPolls = 0;
+/** The poll a fraction of the way through the reference run (at least the first). */
+const at = (f: number): number => Math.max(1, Math.round(f * totalPolls));
+
+describe.skipIf(!HAS_DATA)('a KD run stopped and resumed in-process ends as the uninterrupted run', () => {
+  beforeAll(() => {
+    const counter = stopAt(Number.POSITIVE_INFINITY);
+    runTraining(parseTrainArgs([...RUN, '--out', ref]), quiet(), { stop: counter.stop });
+    totalPolls = counter.polls();
+    // Teacher: 5 steps, 47 validation batches, one at the epoch's end, the 157-batch test pass; the student: 3 such
+    // epochs and the test pass.
+    expect(totalPolls).toBe(5 + 47 + 1 + 157 + 3 * (5 + 47 + 1) + 157);
+  });
+
+  // Where to stop, as a fraction of the stop hook's polls (one per training step and per evaluation batch): the
+  // teacher's first steps, its validation and test pass, each student epoch's steps and validation, the final test.
+  const points = [0.001, 0.008, 0.05, 0.2, 0.38, 0.41, 0.45, 0.55, 0.62, 0.72, 0.8, 0.9, 0.999];
+  for (const f of points) {
+    it(`stopped at ${(f * 100).toFixed(1)}% of the run, resumed with a bare --resume`, () => {
+      const n = at(f);
+      const out = path.join(tmp, `stop-${n}`);
+      expect(runUntil([...RUN, '--out', out], n)).toBe(2);
+      expect(fs.existsSync(path.join(out, 'args.json'))).toBe(true);
+      expect(runUntil(['--resume', out], Number.POSITIVE_INFINITY)).toBe(0);
+      expectSameRun(ref, out);
+    });
+  }
+
+  it('stopped three times (SIGTERM, then SIGINT twice while resuming) and still the same run', () => {
+    const out = path.join(tmp, 'thrice');
+    expect(runUntil([...RUN, '--out', out], at(0.01), 15)).toBe(15); // in the teacher's training
+    expect(runUntil(['--resume', out], at(0.5))).toBe(2); // in the student's first epochs
+    expect(runUntil(['--resume', out], at(0.1))).toBe(2); // a little further
+    expect(runUntil(['--resume', out], Number.POSITIVE_INFINITY)).toBe(0);
+    expectSameRun(ref, out);
+  });
+
+  it('what a kill leaves behind (temporary files, metrics rows past the checkpoint) is cleaned up on resume', () => {
+    const out = path.join(tmp, 'leftovers');
+    expect(runUntil([...RUN, '--out', out], at(0.7))).toBe(2);
+    const ck = torch.load<Ck & { metrics: string }>(path.join(out, 'checkpoint.pt'));
+    const saved = (JSON.parse(ck.metrics) as unknown[]).length;
+    // A kill after a metrics row was written for an epoch the checkpoint does not hold, and inside two writes.
+    fs.appendFileSync(path.join(out, 'metrics.jsonl'), `${JSON.stringify({ epoch: 9, split: 'val', top1: 99 })}\n`);
+    fs.writeFileSync(path.join(out, '.checkpoint.pt.tmp-4242-1765000000000-k3x9'), 'half a checkpoint');
+    fs.writeFileSync(path.join(out, 'teacher', '.best.pt.tmp-4243-1765000000000-q7z1'), 'half a best.pt');
+    expect(rows(out).length).toBe(saved + 1);
+    expect(runUntil(['--resume', out], Number.POSITIVE_INFINITY)).toBe(0);
+    expectSameRun(ref, out);
+  });
+
+  it('resume says what it restored, keeps the saved flags, and refuses a conflicting one before writing anything', () => {
+    const out = path.join(tmp, 'config');
+    expect(runUntil([...RUN, '--out', out], at(0.6))).toBe(2);
+    const before = fs.readFileSync(path.join(out, 'checkpoint.pt'));
+    expect(() => runTraining(parseTrainArgs(['--resume', out, '--kd-temp', '4']), quiet())).toThrow(UsageError);
+    expect(() => runTraining(parseTrainArgs(['--resume', out, '--kd-temp', '4']), quiet())).toThrow(/--kd-temperature 4 \(the run has 3\)|--kd-temp 4 \(the run has 3\)/);
+    expect(fs.readFileSync(path.join(out, 'checkpoint.pt')).equals(before)).toBe(true);
+    const io = quiet();
+    runTraining(parseTrainArgs(['--resume', out, '--print-freq', '50']), io);
+    const line = io.lines.find((l) => l.startsWith('resume: restored '));
+    expect(line).toBe('resume: restored --arch mlp_small_mnist --epochs 3 --lr 0.1 --momentum 0.9 --weight-decay 0.0001 --batch-size 64 --seed 5 --device cpu --threads 2 --validation-split 0.05 --max-batches 5 --kd-teacher mlp_small_mnist --kd-temp 3');
+    expectSameRun(ref, out);
+  });
+
+  it('a resumed run may be given more epochs: it continues past the saved end, as the longer run would', () => {
+    const longer = path.join(tmp, 'longer-reference');
+    runTraining(parseTrainArgs([...RUN.map((a, i) => (RUN[i - 1] === '--epochs' ? '4' : a)), '--out', longer]), quiet());
+    const out = path.join(tmp, 'extended');
+    expect(runUntil([...RUN, '--out', out], at(0.65))).toBe(2);
+    expect(runUntil(['--resume', out, '--epochs', '4'], Number.POSITIVE_INFINITY)).toBe(0);
+    expectSameRun(longer, out);
+  });
+});
