@@ -3,7 +3,8 @@
  * fmax/fmin, lerp, tensor-bound clamp, isclose, nan-reductions, scans, tile/roll/diagonal and friends, scatter,
  * products, einsum, cdist, norms, every F activation (also in place), every loss and reduction, convolution,
  * pooling, normalisation (with running statistics), seeded dropout, embedding, padding, pixel shuffle and
- * interpolate. Values and input gradients equal to the bit; ops that update a tensor in place return it as an extra
+ * interpolate; the torch.* and method forms the other suites leave out, linalg.qr, and the Tensor conversions and
+ * properties (int/bool/typeAs, cpu, tolist, isFloatingPoint, elementSize, dim, getDevice, isCuda, isPinned). Values and input gradients equal to the bit; ops that update a tensor in place return it as an extra
  * output. No case needs a tolerance. Then the calls PyTorch rejects, which torchkd must reject too. Where torchkd
  * differs from PyTorch the case is registered as an expected failure naming the spec entry (a spec bug, not worked
  * around here).
@@ -664,6 +665,49 @@ const cases: Record<string, CaseFn> = {
   clip_tensor_bounds: (x, c, r) => x.clip(c, r),
   clamp_min_tensor: (x, r) => torch.clampMin(x, r),
   clamp_max_tensor: (x, c) => x.clampMax(c),
+
+  // ---- the torch.* forms of methods and the method forms of torch.* functions the cases above leave out --------
+  torch_unary_forms: (u) =>
+    torch.stack([
+      torch.acos(u), torch.sin(u), torch.sinh(u), torch.tan(u), torch.erfc(u), torch.expm1(u), torch.log1p(u),
+      torch.floor(u.mul(3)), torch.frac(u.mul(3)), torch.trunc(u.mul(3)),
+    ]),
+  torch_rsqrt: (p) => torch.rsqrt(p),
+  torch_atan2: (x, y) => torch.atan2(x, y),
+  torch_maximum: (x, r) => torch.maximum(x, r),
+  torch_logical_and: (x, y) => torch.logicalAnd(x.gt(0), y),
+  torch_isnan_isfinite: (s) => torch.stack([torch.isnan(s), torch.isfinite(s)]),
+  torch_any: (x) => torch.stack([torch.any(x.gt(1)), torch.any(x.gt(5))]),
+  torch_any_dim: (x) => torch.any(x.gt(0.5), 1),
+  torch_argsort: (x) => torch.argsort(x, 1),
+  torch_argsort_descending: (t) => torch.argsort(t, { dim: 1, descending: true, stable: true }),
+  torch_bmm: (a, b) => torch.bmm(a, b),
+  torch_clone_detach: (x) => [torch.clone(x), torch.detach(x)],
+  torch_equal: (x, y) => torch.tensor([torch.equal(x, x.clone()), torch.equal(x, y), torch.equal(x, x.narrow(0, 0, 2))]),
+  torch_gather: (x, i) => torch.gather(x, 0, i),
+  torch_narrow_permute_transpose: (c) => [torch.narrow(c, 2, 1, 2), torch.permute(c, [2, 0, 1]), torch.transpose(c, 0, 1)],
+  method_forms: (x, y) => torch.stack([x.cos(), x.erf(), x.minimum(y)]),
+  method_log2_digamma: (g) => torch.stack([g.log2(), g.digamma()]),
+  method_mm: (a, b) => a.mm(b),
+  method_isinf_logical_or: (s) => torch.stack([s.isinf(), s.isnan().logicalOr(s.gt(1))]),
+
+  // ---- linalg.qr: reduced (wide, tall, batched), complete (square), 'r' (no Q, not differentiable) --------------
+  linalg_qr: (x) => linalg.qr(x),
+  linalg_qr_tall: (x) => linalg.qr(x.t()),
+  linalg_qr_batched: (c) => linalg.qr(c.transpose(1, 2)),
+  linalg_qr_complete: (s) => linalg.qr(s, { mode: 'complete' }),
+  linalg_qr_r: (c) => linalg.qr(c.detach(), 'r'),
+
+  // ---- Tensor conversions and properties -------------------------------------------------------------------------
+  int_bool_type_as: (x, i, d) => [x.mul(3).int(), x.bool(), i.typeAs(x), x.typeAs(d)],
+  cpu: (x) => x.cpu(),
+  tolist: (c) => torch.tensor(c.tolist(), { dtype: 'float32' }),
+  properties: (x, i, d) =>
+    torch.tensor(
+      [x, i, d, x.bool(), x.mul(3).int(), x.select(0, 0).select(0, 0)].map((t) => [
+        Number(t.isFloatingPoint()), t.elementSize(), t.dim(), t.getDevice(), Number(t.isCuda), Number(t.isPinned()),
+      ]),
+    ),
 };
 
 describe('ops of the spec match PyTorch (values and gradients)', () => {

@@ -1,17 +1,29 @@
 /**
  * Tensor creation against PyTorch: torch.tensor from nested arrays and typed arrays, the factory functions, and
- * the seeded random factories (same seed → the same numbers as Python's torch.manual_seed, to the bit).
+ * the seeded random factories (same seed → the same numbers as Python's torch.manual_seed, to the bit), the generator
+ * state (getRngState / setRngState), and the global switches PyTorch reports: deterministic algorithms (under which
+ * torch.empty fills new memory) and the float32 matmul precision.
  * Fixtures: scripts/fixtures/gen_tensor_creation.py → test/fixtures/tensor_creation.json.
  */
 import { describe, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
-import type { Tensor } from '../lib/index';
+import type { DType, Tensor } from '../lib/index';
 import { expectTensor, fixture, fromJson, liveFixture, pythonWithTorch, type TensorJson } from './helpers';
 
 interface CreationFixture extends Record<string, unknown> {
   printing: Record<string, { tensor: TensorJson; str: string }>;
   mixed_seed123: TensorJson[];
+  rng_state: Record<'seed7' | 'randn5' | 'after_randn5' | 'restored_randn5' | 'rand3_from_after', TensorJson>;
+  switches: {
+    deterministic_default: [boolean, boolean];
+    deterministic_on: [boolean, boolean];
+    deterministic_warn_only: [boolean, boolean];
+    deterministic_off: [boolean, boolean];
+    empty: Record<'float32' | 'float64' | 'float16' | 'int64' | 'int32' | 'uint8' | 'bool', TensorJson>;
+    empty_like: TensorJson;
+    matmul_precision: string[];
+  };
 }
 const fx = fixture<CreationFixture>('tensor_creation');
 const T = (name: string): TensorJson => fx[name] as TensorJson;
@@ -232,6 +244,56 @@ describe('manualSeed: the same numbers as Python torch.manual_seed', () => {
     const a = torch.randn(3).toArray();
     torch.manualSeed(0n);
     expect(torch.randn(3).toArray()).toEqual(a);
+  });
+});
+
+describe('the generator state: torch.get_rng_state / set_rng_state', () => {
+  it('is the bytes PyTorch reports after the same seed and draws; restoring it repeats the draws', () => {
+    const f = fx.rng_state;
+    torch.manualSeed(7);
+    const seed7 = torch.getRngState();
+    expectTensor(seed7, f.seed7);
+    expectTensor(torch.randn(5), f.randn5);
+    expectTensor(torch.getRngState(), f.after_randn5);
+    torch.setRngState(seed7);
+    expectTensor(torch.randn(5), f.restored_randn5);
+    torch.randn(40);
+    // a state PyTorch made continues PyTorch's stream
+    torch.setRngState(fromJson(f.after_randn5));
+    expectTensor(torch.rand(3), f.rand3_from_after);
+  });
+});
+
+describe('global switches as PyTorch reports them', () => {
+  const flags = (): boolean[] => [torch.areDeterministicAlgorithmsEnabled(), torch.isDeterministicAlgorithmsWarnOnlyEnabled()];
+
+  it('useDeterministicAlgorithms: the flags, and torch.empty filled (NaN, or the largest integer) while it is on', () => {
+    const f = fx.switches;
+    expect(flags()).toEqual(f.deterministic_default);
+    try {
+      torch.useDeterministicAlgorithms(true);
+      expect(flags()).toEqual(f.deterministic_on);
+      for (const [dtype, expected] of Object.entries(f.empty)) expectTensor(torch.empty([2, 3], { dtype: dtype as DType }), expected);
+      expectTensor(torch.emptyLike(torch.ones([4], { dtype: 'float64' })), f.empty_like);
+      torch.useDeterministicAlgorithms(true, { warnOnly: true });
+      expect(flags()).toEqual(f.deterministic_warn_only);
+    } finally {
+      torch.useDeterministicAlgorithms(false);
+    }
+    expect(flags()).toEqual(f.deterministic_off);
+  });
+
+  it('setFloat32MatmulPrecision / getFloat32MatmulPrecision', () => {
+    const seen = [torch.getFloat32MatmulPrecision()];
+    try {
+      for (const p of ['medium', 'high', 'highest'] as const) {
+        torch.setFloat32MatmulPrecision(p);
+        seen.push(torch.getFloat32MatmulPrecision());
+      }
+    } finally {
+      torch.setFloat32MatmulPrecision('highest');
+    }
+    expect(seen).toEqual(fx.switches.matmul_precision);
   });
 });
 

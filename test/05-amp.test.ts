@@ -22,6 +22,7 @@ interface AmpFixture {
       losses: TensorJson[];
       state: { scale: number; growth_factor: number; backoff_factor: number; growth_interval: number; _growth_tracker: number };
     };
+    scaler_factors: { end: StateJson; scales: number[]; factors: [number, number] };
   };
 }
 
@@ -215,6 +216,31 @@ describe('torch.amp.GradScaler', () => {
     expect(stepped).toEqual(f.stepped);
     for (const [k, v] of Object.entries(m.stateDict())) expectTensor(v, f.end[k], EXACT);
     expect(scaler.stateDict()).toEqual(f.state);
+  });
+
+  it('growth and backoff factors set after construction (setGrowthFactor / setBackoffFactor) act as in PyTorch', () => {
+    const f = fx.amp.scaler_factors;
+    const m = mlp(fx.amp.scaler.start);
+    const x = fromJson(fx.optim.x);
+    const y = fromJson(fx.optim.y);
+    const opt = new optim.SGD(m.parameters(), { lr: 0.1, momentum: 0.9 });
+    const scaler = new torch.amp.GradScaler('cpu', { initScale: 2 ** 10, growthInterval: 2 });
+    scaler.setGrowthFactor(4);
+    scaler.setBackoffFactor(0.25);
+    const scales: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      torch.tidy(() => {
+        opt.zeroGrad();
+        const loss = torch.autocast('cpu', { dtype: 'bfloat16' }, () => torch.F.crossEntropy(m.forward(i === 2 ? x.mul(Infinity) : x), y));
+        scaler.scale(loss).backward();
+        scaler.step(opt);
+        scaler.update();
+        scales.push(scaler.getScale());
+      });
+    }
+    expect(scales).toEqual(f.scales);
+    expect([scaler.getGrowthFactor(), scaler.getBackoffFactor()]).toEqual(f.factors);
+    for (const [k, v] of Object.entries(m.stateDict())) expectTensor(v, f.end[k], EXACT);
   });
 
   it('unscale_ before clipping, then step does not unscale again; misuse is a clear TorchError', () => {

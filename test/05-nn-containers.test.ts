@@ -1,7 +1,9 @@
 /**
  * nn.Sequential, nn.ModuleList, nn.ModuleDict, nn.ParameterList and nn.ParameterDict against PyTorch: indexing,
  * slicing, editing (each edit on a fresh container, as in the generator), the resulting child names and state_dict
- * keys, parameters() order, the printout of nested models, and the forward of an edited Sequential.
+ * keys, parameters() order, the printout of nested models, and the forward of an edited Sequential; a module assembled
+ * with registerModule / addModule / registerParameter / registerBuffer (names, state_dict, printout, isParameter,
+ * extraRepr, apply, dtype conversions, requiresGrad_, train/eval).
  * Fixture: scripts/fixtures/gen_nn_modules.py → test/fixtures/nn_modules.json (`containers`).
  * Where torchkd differs from PyTorch the test asserts PyTorch's behaviour and is marked `it.fails` with the reason.
  */
@@ -87,6 +89,22 @@ interface ContainersFixture {
     parameter_list_empty: { repr: string };
     parameter_dict_float64: { repr: string };
     nested: { repr: string; keys: string[]; parameters: string[]; buffers: string[]; modules: string[]; state: StateJson };
+    registered: {
+      repr: string;
+      keys: string[];
+      parameters: string[];
+      buffers: string[];
+      children: string[];
+      state: StateJson;
+      buffer_values: TensorJson[];
+      is_parameter: Record<string, boolean>;
+      extra_repr: Record<'fc' | 'act' | 'root', string>;
+      apply_order: string[];
+      conversions: Record<'double' | 'half' | 'bfloat16' | 'float' | 'to_float64', { same_module: boolean; dtypes: Record<string, string> }>;
+      frozen: boolean[];
+      unfrozen: boolean[];
+      modes: { eval: boolean[]; train: boolean[] };
+    };
   };
 }
 
@@ -482,6 +500,69 @@ describe('a model nesting every container', () => {
     expect(n.getSubmodule('heads.box.1').constructor.name).toBe('Sigmoid');
     expect(n.getParameter('scales.1').shape).toEqual([8]);
     expect(n.getBuffer('stem.1.running_var').shape).toEqual([8]);
+  });
+});
+
+// ---- a module assembled by hand ---------------------------------------------------------------------------------
+
+describe('a module assembled with registerModule / addModule / registerParameter / registerBuffer', () => {
+  const c = fx.registered;
+  const assemble = (): nn.Module => {
+    torch.manualSeed(56);
+    const m = new nn.Module();
+    m.registerModule('fc', new nn.Linear(2, 3));
+    m.addModule('act', new nn.ReLU());
+    m.registerParameter('scale', nn.Parameter(torch.ones(3)));
+    m.registerParameter('unset', null);
+    m.registerBuffer('offset', torch.arange(3, { dtype: 'float32' }));
+    m.registerBuffer('scratch', torch.zeros(2), { persistent: false });
+    m.addModule('missing', null);
+    return m.cpu();
+  };
+
+  it("has PyTorch's state_dict (non-persistent buffers left out), parameters, buffers, children and printout", () => {
+    const m = assemble();
+    expectState(m.stateDict(), c.state);
+    expect(Object.keys(m.stateDict())).toEqual(c.keys);
+    expect([...m.namedParameters()].map(([k]) => k)).toEqual(c.parameters);
+    expect([...m.namedBuffers()].map(([k]) => k)).toEqual(c.buffers);
+    const buffers = [...m.buffers()];
+    expect(buffers.length).toBe(c.buffer_values.length);
+    buffers.forEach((b, i) => expectTensor(b, c.buffer_values[i]));
+    expect([...m.namedChildren()].map(([k]) => k)).toEqual(c.children);
+    expect(String(m)).toBe(c.repr);
+  });
+
+  it("isParameter is Python's isinstance(t, nn.Parameter); extraRepr is Python's extra_repr()", () => {
+    const m = assemble();
+    const tensors: Record<string, Tensor> = { 'fc.weight': m.getParameter('fc.weight'), scale: m.getParameter('scale'), offset: m.getBuffer('offset') };
+    expect(Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, nn.isParameter(t)]))).toEqual(c.is_parameter);
+    expect({ fc: m.getSubmodule('fc').extraRepr(), act: m.getSubmodule('act').extraRepr(), root: m.extraRepr() }).toEqual(c.extra_repr);
+  });
+
+  it('apply visits children first; float/double/half/bfloat16/to convert every floating tensor; requiresGrad_, train and eval reach every submodule', () => {
+    const m = assemble();
+    const visited: string[] = [];
+    expect(m.apply((sub) => visited.push(sub.constructor.name))).toBe(m);
+    expect(visited).toEqual(c.apply_order);
+    const conversions: Record<string, (x: nn.Module) => nn.Module> = {
+      double: (x) => x.double(),
+      half: (x) => x.half(),
+      bfloat16: (x) => x.bfloat16(),
+      float: (x) => x.double().float(),
+      to_float64: (x) => x.to('float64'),
+    };
+    for (const [name, convert] of Object.entries(conversions)) {
+      const converted = convert(m);
+      const dtypes = Object.fromEntries([...converted.namedParameters(), ...converted.namedBuffers()].map(([k, t]) => [k, t.dtype]));
+      expect({ same_module: converted === m, dtypes }, name).toEqual(c.conversions[name as keyof typeof c.conversions]);
+      m.float();
+    }
+    m.requiresGrad_(false);
+    expect(m.parameters().map((p) => p.requiresGrad)).toEqual(c.frozen);
+    m.requiresGrad_();
+    expect(m.parameters().map((p) => p.requiresGrad)).toEqual(c.unfrozen);
+    expect({ eval: [...m.eval().modules()].map((x) => x.training), train: [...m.train().modules()].map((x) => x.training) }).toEqual(c.modes);
   });
 });
 

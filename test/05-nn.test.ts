@@ -52,6 +52,7 @@ const INIT: [number, string, () => nn.Module][] = [
   [4, 'mlp_mnist', () => models.create('mlp_mnist')],
   [5, 'resnet20_cifar', () => models.create('resnet20_cifar')],
   [6, 'preact_resnet20_cifar', () => models.create('preact_resnet20_cifar')],
+  [8, 'simplenet_v2_mnist', () => models.create('simplenet_v2_mnist')],
 ];
 
 describe('seeded initialisation is bit-identical to PyTorch', () => {
@@ -68,6 +69,22 @@ describe('seeded initialisation is bit-identical to PyTorch', () => {
     });
   }
 
+  it("the zoo's factories and classes build the models create() builds, with PyTorch's weights", () => {
+    const direct: [number, string, () => nn.Module][] = [
+      [3, 'simplenet_mnist', () => models.simplenetMnist()],
+      [4, 'mlp_mnist', () => models.mlp()],
+      [5, 'resnet20_cifar', () => new models.ResNetCifar([3, 3, 3])],
+      [6, 'preact_resnet20_cifar', () => new models.PreactResNetCifar([3, 3, 3])],
+      [8, 'simplenet_v2_mnist', () => models.simplenetV2Mnist()],
+    ];
+    for (const [seed, name, make] of direct) {
+      torch.manualSeed(seed);
+      const sd = make().stateDict();
+      expect(Object.keys(sd), name).toEqual(fx.init[name].keys);
+      expect(Object.values(sd).map(digest), name).toEqual(fx.init[name].digests);
+    }
+  });
+
   it('parameters() lists weights in PyTorch order and they require grad', () => {
     const m = models.create('simplenet_mnist');
     const names = [...m.namedParameters()].map(([n]) => n);
@@ -77,13 +94,13 @@ describe('seeded initialisation is bit-identical to PyTorch', () => {
 });
 
 describe('forward outputs equal PyTorch', () => {
-  for (const name of ['simplenet_mnist', 'mlp_mnist', 'resnet20_cifar', 'preact_resnet20_cifar']) {
+  for (const name of ['simplenet_mnist', 'mlp_mnist', 'resnet20_cifar', 'preact_resnet20_cifar', 'simplenet_v2_mnist']) {
     it(`${name} in train and eval mode`, () => {
       const e = fx.forward[name];
       torch.manualSeed(e.x_seed);
       const m = models.create(name);
-      const shape = e.train.shape[0] === 4 ? [4, 1, 28, 28] : [2, 3, 32, 32];
-      const x = torch.randn(shape);
+      // the batch of the fixture, each sample of the shape the architecture is made for
+      const x = torch.randn([e.train.shape[0], ...models.inputOf(name).shape]);
       // Convolutions and matmuls run through the same oneDNN/BLAS kernels with the same thread count: bit-equal.
       expectTensor(m.forward(x), e.train);
       m.eval();
@@ -147,6 +164,22 @@ describe('optimizers reach the same parameters as PyTorch after 20 steps', () =>
     expectState(m, (fx.optim as unknown as Record<string, { end: StateJson }>).groups.end);
     expect(opt.paramGroups[0].lr).toBe(0.2);
     expect(opt.paramGroups[1].lr).toBe(0.05);
+  });
+
+  it('a group added with addParamGroup takes the defaults for the options it leaves out', () => {
+    const e = (fx.optim as unknown as Record<string, { end: StateJson; lrs: number[]; momentums: number[] }>).add_param_group;
+    torch.manualSeed(21);
+    const m = makeMlp();
+    const opt = new optim.SGD(m.at(0).parameters(), { lr: 0.05, momentum: 0.9 });
+    opt.addParamGroup({ params: m.at(2).parameters(), lr: 0.2 });
+    for (let i = 0; i < 5; i++) {
+      opt.zeroGrad();
+      torch.F.crossEntropy(m.forward(x), y).backward();
+      opt.step();
+    }
+    expectState(m, e.end);
+    expect(opt.paramGroups.map((g) => g.lr)).toEqual(e.lrs);
+    expect(opt.paramGroups.map((g) => g.momentum)).toEqual(e.momentums);
   });
 
   it('stateDict has PyTorch layout and loadStateDict resumes exactly', () => {
@@ -217,6 +250,8 @@ describe('learning-rate schedules equal PyTorch epoch by epoch', () => {
         o.step();
         s.step();
         lrs.push(o.paramGroups[0].lr);
+        // get_last_lr() is what the step set
+        expect(s.getLastLr()).toEqual([lrs[lrs.length - 1]]);
       }
       if (name === 'cosine') {
         // Math.cos (V8) and math.cos (glibc) may differ in the last bit; the rest of the arithmetic is identical.
@@ -258,7 +293,10 @@ describe('torch.save / torch.load interoperate with Python', () => {
     torch.F.crossEntropy(m.forward(torch.randn(2, 1, 28, 28)), torch.tensor([1, 2])).backward();
     o.step();
     const file = path.join(tmp, 'node.pt');
-    torch.save({ model: m.stateDict(), optimizer: o.stateDict() as unknown as torch.Saveable, epoch: 7, note: 'from node' }, file);
+    const saved = { model: m.stateDict(), optimizer: o.stateDict() as unknown as torch.Saveable, epoch: 7, note: 'from node' };
+    torch.save(saved, file);
+    // saveToBuffer writes the bytes save writes
+    expect(torch.saveToBuffer(saved).equals(fs.readFileSync(file))).toBe(true);
     const py = pythonWithTorch() as string;
     const script = [
       'import sys, json, hashlib, torch',
