@@ -578,11 +578,36 @@ describe('DistillationLossWeights', () => {
     expect([...r]).toEqual([0.5, 0.5, 0.3]);
     expect([...w]).toEqual([0.5, 0.5, 0]);
     expect(() => w.replace({ student: -1 })).toThrow(RangeError);
+    // Each field on its own, zero included (a given 0 replaces; a missing field keeps the old value).
+    const v = DistillationLossWeights(0.7, 0.2, 0.1);
+    expect([...v.replace({ distill: 0 })]).toEqual([0, 0.2, 0.1]);
+    expect([...v.replace({ student: 0 })]).toEqual([0.7, 0, 0.1]);
+    expect([...v.replace({ teacher: 0 })]).toEqual([0.7, 0.2, 0]);
+    expect([...v.replace({ distill: 0.4, student: 0.6 })]).toEqual([0.4, 0.6, 0.1]);
+    expect([...v.replace({})]).toEqual([0.7, 0.2, 0.1]);
+  });
+
+  it('equals compares every field, and only weights', () => {
+    const v = DistillationLossWeights(0.7, 0.2, 0.1);
+    expect(v.equals(DistillationLossWeights(0.7, 0.2, 0.1))).toBe(true);
+    expect(v.equals(DistillationLossWeights(0.6, 0.2, 0.1))).toBe(false);
+    expect(v.equals(DistillationLossWeights(0.7, 0.3, 0.1))).toBe(false);
+    expect(v.equals(DistillationLossWeights(0.7, 0.2, 0.2))).toBe(false);
+    expect(v.equals({ distill: 0.7, student: 0.2, teacher: 0.1 })).toBe(false);
+    expect(v.equals([0.7, 0.2, 0.1])).toBe(false);
+  });
+
+  it('its methods are not enumerable (for...in sees the fields only) and it names its type', () => {
+    const v = DistillationLossWeights(0.7, 0.2, 0.1);
+    const seen: string[] = [];
+    for (const k in v) seen.push(k);
+    expect(seen).toEqual(['0', '1', '2', 'distill', 'student', 'teacher']);
+    expect(Object.prototype.toString.call(v)).toBe('[object DistillationLossWeights]');
   });
 
   it('rejects non-numbers (TypeError) and negative or non-finite weights (RangeError)', () => {
     expect(() => DistillationLossWeights('0.5' as never)).toThrow(TypeError);
-    expect(() => DistillationLossWeights(0.5, null as never)).toThrow(TypeError);
+    expect(() => DistillationLossWeights(0.5, null as never)).toThrow('DistillationLossWeights: expected a number for student but received null');
     expect(() => DistillationLossWeights(-0.1)).toThrow(RangeError);
     expect(() => DistillationLossWeights(0.5, NaN)).toThrow(RangeError);
     expect(() => DistillationLossWeights(0.5, 0.5, Infinity)).toThrow(/teacher must be a finite number >= 0/);
