@@ -20,10 +20,11 @@ const HAS_DATA = fs.existsSync('/usr/share/datasets/fashion-mnist/train-images-i
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchkd-resume-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-// Teacher 1 epoch, student 3 epochs with a learning-rate step, 5 minibatches per epoch, validation and the test pass.
+// Teacher 1 epoch, student 3 epochs with a learning-rate step, 3 minibatches of 256 per epoch, validation (1200
+// images) and the test pass (10000).
 const RUN = [
   '--arch', 'mlp_small_mnist', '--kd-teacher', 'mlp_small_mnist', '--teacher-epochs', '1', '--epochs', '3',
-  '--max-batches', '5', '-b', '64', '--vs', '0.05', '--seed', '5', '--threads', '2', '--print-freq', '100',
+  '--max-batches', '3', '-b', '256', '--vs', '0.02', '--seed', '5', '--threads', '2', '--print-freq', '100',
   '--lr-step-epochs', '1', '--lr-gamma', '0.5', '--kd-temp', '3',
 ];
 
@@ -64,17 +65,31 @@ describe.skipIf(!HAS_DATA)('a KD run stopped and resumed in-process ends as the 
     const counter = stopAt(Number.POSITIVE_INFINITY);
     runTraining(parseTrainArgs([...RUN, '--out', ref]), quiet(), { stop: counter.stop });
     totalPolls = counter.polls();
-    // Teacher: 5 steps, 47 validation batches, one at the epoch's end, the 157-batch test pass; the student: 3 such
+    // Teacher: 3 steps, 5 validation batches, one at the epoch's end, the 40-batch test pass; the student: 3 such
     // epochs and the test pass.
-    expect(totalPolls).toBe(5 + 47 + 1 + 157 + 3 * (5 + 47 + 1) + 157);
+    expect(totalPolls).toBe(3 + 5 + 1 + 40 + 3 * (3 + 5 + 1) + 40);
   });
 
-  // Where to stop, as a fraction of the stop hook's polls (one per training step and per evaluation batch): the
-  // teacher's first steps, its validation and test pass, each student epoch's steps and validation, the final test.
-  const points = [0.001, 0.008, 0.05, 0.2, 0.38, 0.41, 0.45, 0.55, 0.62, 0.72, 0.8, 0.9, 0.999];
-  for (const f of points) {
-    it(`stopped at ${(f * 100).toFixed(1)}% of the run, resumed with a bare --resume`, () => {
-      const n = at(f);
+  // Where to stop: the n-th poll of the stop hook. Per epoch it is polled after each step but the last (2), before
+  // validation (1), after each validation batch (5) and at the epoch's end (1); then once per test batch (40).
+  const TEACHER = 9 + 40;
+  const points: [number, string][] = [
+    [1, "the teacher's first step"],
+    [3, "before the teacher's validation"],
+    [5, "the teacher's validation"],
+    [9, "the teacher's epoch end"],
+    [20, "the teacher's test pass"],
+    [TEACHER + 1, "the student's first step"],
+    [TEACHER + 3, "before the student's first validation"],
+    [TEACHER + 6, "the student's first validation"],
+    [TEACHER + 9, "the student's first epoch end"],
+    [TEACHER + 10, "the student's second epoch (after the learning-rate step)"],
+    [TEACHER + 22, "the student's last validation"],
+    [TEACHER + 27, "the student's last epoch end"],
+    [TEACHER + 60, "the final test pass"],
+  ];
+  for (const [n, where] of points) {
+    it(`stopped at poll ${n} (${where}), resumed with a bare --resume`, () => {
       const out = path.join(tmp, `stop-${n}`);
       expect(runUntil([...RUN, '--out', out], n)).toBe(2);
       expect(fs.existsSync(path.join(out, 'args.json'))).toBe(true);
@@ -116,7 +131,7 @@ describe.skipIf(!HAS_DATA)('a KD run stopped and resumed in-process ends as the 
     const io = quiet();
     runTraining(parseTrainArgs(['--resume', out, '--print-freq', '50']), io);
     const line = io.lines.find((l) => l.startsWith('resume: restored '));
-    expect(line).toBe('resume: restored --arch mlp_small_mnist --epochs 3 --lr 0.1 --momentum 0.9 --weight-decay 0.0001 --batch-size 64 --seed 5 --device cpu --threads 2 --validation-split 0.05 --max-batches 5 --kd-teacher mlp_small_mnist --kd-temp 3');
+    expect(line).toBe('resume: restored --arch mlp_small_mnist --epochs 3 --lr 0.1 --momentum 0.9 --weight-decay 0.0001 --batch-size 256 --seed 5 --device cpu --threads 2 --validation-split 0.02 --max-batches 3 --kd-teacher mlp_small_mnist --kd-temp 3');
     expectSameRun(ref, out);
   });
 
