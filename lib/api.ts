@@ -67,6 +67,10 @@ export {
   CompressionScheduler,
   DistillationLossWeights,
   KnowledgeDistillationPolicy,
+  FeatureCapture,
+  FitNetsPolicy,
+  AttentionTransferPolicy,
+  RelationalKDPolicy,
   addDistillationArgs,
   kdLoss,
 } from './distiller';

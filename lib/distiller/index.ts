@@ -1,6 +1,8 @@
 /**
  * torchkd's port of Intel Distiller's policy/schedule framework for knowledge distillation: scheduled training
- * policies, the compression scheduler that drives them, the KD loss weights and the `--kd-*` command-line helper.
+ * policies, the compression scheduler that drives them, the KD loss weights and the `--kd-*` command-line helper;
+ * beyond Distiller, feature capture by module name, feature-distillation policies and losses (FitNets, attention
+ * transfer, relational KD, cosine, MSE/L1).
  *
  * @example
  * import { distiller } from 'torchkd';
@@ -26,3 +28,26 @@ export { KnowledgeDistillationPolicy } from './knowledge-distillation';
 export type { KnowledgeDistillationOptions, Model } from './knowledge-distillation';
 export { createKdPolicyFromArgs, readTeacherCheckpoint } from './from-args';
 export type { KdFromArgsOptions } from './from-args';
+export { FeatureCapture } from './features';
+export type { FeatureCaptureOptions } from './features';
+export { fitnetsLoss, attentionMap, attentionTransferLoss, rkdDistanceLoss, rkdAngleLoss, cosineFeatureLoss, featureLoss } from './feature-losses';
+export type { FeatureReduction, AttentionMode, FitNetsLossOptions, RkdLossOptions, FeatureLossOptions } from './feature-losses';
+export {
+  FeatureDistillationPolicy,
+  FitNetsPolicy,
+  AttentionTransferPolicy,
+  RelationalKDPolicy,
+  CosineFeaturePolicy,
+  FeatureLossPolicy,
+} from './feature-policies';
+export type {
+  FeaturePair,
+  FeatureCriterion,
+  FeatureTerm,
+  FeatureDistillationOptions,
+  FitNetsOptions,
+  AttentionTransferOptions,
+  RelationalKDOptions,
+  CosineFeatureOptions,
+  FeatureLossPolicyOptions,
+} from './feature-policies';
