@@ -67,6 +67,7 @@ export {
   CompressionScheduler,
   DistillationLossWeights,
   KnowledgeDistillationPolicy,
+  MultiTeacherDistillationPolicy,
   FeatureCapture,
   FitNetsPolicy,
   AttentionTransferPolicy,

@@ -2,7 +2,7 @@
  * torchkd's port of Intel Distiller's policy/schedule framework for knowledge distillation: scheduled training
  * policies, the compression scheduler that drives them, the KD loss weights and the `--kd-*` command-line helper;
  * beyond Distiller, feature capture by module name, feature-distillation policies and losses (FitNets, attention
- * transfer, relational KD, cosine, MSE/L1).
+ * transfer, relational KD, cosine, MSE/L1) and multi-teacher KD.
  *
  * @example
  * import { distiller } from 'torchkd';
@@ -51,3 +51,5 @@ export type {
   CosineFeatureOptions,
   FeatureLossPolicyOptions,
 } from './feature-policies';
+export { MultiTeacherDistillationPolicy } from './multi-teacher';
+export type { MultiTeacherMode, MultiTeacherOptions } from './multi-teacher';
