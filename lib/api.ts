@@ -78,5 +78,8 @@ export {
 import * as data from './data';
 /** Datasets and loaders: IDX files, Fashion-MNIST, DataLoader, samplers. */
 export { data };
+import * as distributed from './distributed';
+/** torch.distributed: process groups, collectives and stores over libtorch's c10d (Gloo; NCCL in CUDA builds). */
+export { distributed };
 /** torch.utils: `utils.data` is {@link data} (PyTorch's torch.utils.data). */
 export const utils = { data };

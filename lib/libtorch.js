@@ -110,12 +110,44 @@ function detectOpenMP(includeDirs) {
   return /#define\s+AT_PARALLEL_OPENMP\s+1/.test(fs.readFileSync(config, 'utf8'));
 }
 
+/**
+ * Which c10d backends libtorch was built with (caffe2/core/macros.h lists its build options): torch.distributed
+ * needs the c10d headers, its Gloo backend USE_GLOO, NCCL USE_NCCL (CUDA builds).
+ */
+function detectDistributed(includeDirs) {
+  const out = { distributed: false, gloo: false, nccl: false };
+  out.distributed = exists(path.join(includeDirs[0], 'torch', 'csrc', 'distributed', 'c10d', 'ProcessGroup.hpp'));
+  const macros = path.join(includeDirs[0], 'caffe2', 'core', 'macros.h');
+  if (!out.distributed || !exists(macros)) return out;
+  const text = fs.readFileSync(macros, 'utf8');
+  out.gloo = /\{"USE_GLOO",\s*"ON"\}/.test(text);
+  out.nccl = /\{"USE_NCCL",\s*"ON"\}/.test(text);
+  return out;
+}
+
+/** The stand-in Gloo headers ProcessGroupGloo.hpp includes (the wheels ship none): native/distributed/gloo_stub. */
+const GLOO_STUB_INCLUDE = path.join(PACKAGE_ROOT, 'native', 'distributed', 'gloo_stub');
+
+/**
+ * Defines for the distributed sources: TORCHKD_DISTRIBUTED (c10d present), USE_C10D_GLOO, and USE_C10D_NCCL in the
+ * CUDA flavour only (its header needs the CUDA and nccl.h include folders).
+ */
+function distributedDefines(info, cudaFlavour) {
+  const d = info.dist || {};
+  return [
+    ...(d.distributed ? ['TORCHKD_DISTRIBUTED=1'] : []),
+    ...(d.distributed && d.gloo ? ['USE_C10D_GLOO'] : []),
+    ...(d.distributed && d.nccl && cudaFlavour ? ['USE_C10D_NCCL'] : []),
+  ];
+}
+
 /** Add the library list, the flavour key used to name prebuilt binaries, and the CUDA runtime paths. */
 function finish(info) {
   const libs = ['c10', 'torch_cpu', 'torch'];
   if (info.cuda) libs.push('c10_cuda', 'torch_cuda');
   info.libs = libs;
   info.openmp = detectOpenMP(info.includeDirs);
+  info.dist = detectDistributed(info.includeDirs);
   const [major, minor] = (info.version || '0.0').split('.');
   info.minor = `${major}.${minor}`;
   info.flavor = `torch${info.minor}-${info.cuda ? `cu${String(info.cudaVersion).replace('.', '')}` : 'cpu'}`;
@@ -314,11 +346,12 @@ function requireFound() {
 function gypOutput(what) {
   const info = requireFound();
   const abi = info.cxx11abi === false ? 0 : 1;
+  const cudaFlavour = info.cuda && process.env.TORCHKD_NO_CUDA !== '1';
   switch (what) {
     case 'include_dirs':
-      return info.includeDirs.join(' ');
+      return [...(info.dist.gloo ? [GLOO_STUB_INCLUDE] : []), ...info.includeDirs].join(' ');
     case 'defines':
-      return [`_GLIBCXX_USE_CXX11_ABI=${abi}`, ...(info.cuda && process.env.TORCHKD_NO_CUDA !== '1' ? ['TORCHKD_WITH_CUDA=1'] : [])].join(' ');
+      return [`_GLIBCXX_USE_CXX11_ABI=${abi}`, ...(cudaFlavour ? ['TORCHKD_WITH_CUDA=1'] : []), ...distributedDefines(info, cudaFlavour)].join(' ');
     case 'libraries':
       // --no-as-needed keeps libtorch_cuda: nothing references it by symbol, but its static initialisers register
       // the CUDA backend. The rpath lets a source build load even without the preloader; prebuilt binaries are made
@@ -400,6 +433,10 @@ function cmakeOutput() {
     `set(TORCHKD_CXX11_ABI ${info.cxx11abi === false ? 0 : 1})`,
     `set(TORCHKD_CUDART_LIB_DIR ${q(info.cuda ? cudaRuntimeLibDir(info) : '')})`,
     `set(TORCHKD_CUDA_INCLUDE_DIRS ${info.cuda ? cudaIncludeDirs(info).map(q).join(' ') : '""'})`,
+    // Distributed: defines for the CPU flavour and the CUDA flavour (USE_C10D_NCCL), and the Gloo stand-in headers.
+    `set(TORCHKD_DIST_DEFINES ${distributedDefines(info, false).map(q).join(' ') || '""'})`,
+    `set(TORCHKD_DIST_DEFINES_CUDA ${distributedDefines(info, info.cuda).map(q).join(' ') || '""'})`,
+    `set(TORCHKD_GLOO_STUB_INCLUDE ${info.dist.gloo ? q(GLOO_STUB_INCLUDE) : '""'})`,
   ];
   return lines.join('\n') + '\n';
 }

@@ -438,6 +438,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   initCuda(env, exports);
   initHooks(env, exports);
   initSignals(env, exports);
+  initDistributed(env, exports);
+  initCollectives(env, exports);
+  initReducer(env, exports);
   return exports;
 }
 

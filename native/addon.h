@@ -75,6 +75,7 @@ class TensorTable {
 };
 
 struct NativeModule;  // module.h
+struct DistState;     // distributed/dist.h
 
 struct Addon {
   // Shared with GC finalizers, which may outlive the Addon at environment teardown.
@@ -89,6 +90,8 @@ struct Addon {
   Napi::ObjectReference pendingError;
   // An exception a JS backward hook threw (hooks.cc), rethrown as itself when backward() returns.
   Napi::Reference<Napi::Value> pendingHookError;
+  // torch.distributed: stores and process groups (distributed/dist.h); made on first use.
+  std::shared_ptr<DistState> dist;
 };
 
 Addon& addon(Napi::Env env);
@@ -132,6 +135,9 @@ using Binding = Napi::Value (*)(const Napi::CallbackInfo&);
 // Every export goes through one guard: libtorch errors become TorchError, argument errors TypeError/RangeError.
 void exportGuarded(Napi::Env env, Napi::Object exports, const char* name, Binding fn);
 Napi::Value guardCall(const Napi::CallbackInfo& info, Binding fn);
+// The JS error for a caught exception, classified as guardCall does (TorchError with its code, TypeError,
+// RangeError...); for failures that reach JS other than as a call's result (a rejected Promise).
+Napi::Value errorValue(Napi::Env env, std::exception_ptr failure);
 
 // Registration functions, one per binding file.
 void initTensor(Napi::Env env, Napi::Object exports);
@@ -144,6 +150,9 @@ void initKd(Napi::Env env, Napi::Object exports);
 void initCuda(Napi::Env env, Napi::Object exports);
 void initHooks(Napi::Env env, Napi::Object exports);
 void initSignals(Napi::Env env, Napi::Object exports);
+void initDistributed(Napi::Env env, Napi::Object exports);
+void initCollectives(Napi::Env env, Napi::Object exports);
+void initReducer(Napi::Env env, Napi::Object exports);
 // Deletes the JS references of freed backward-hook nodes (hooks.cc); call on the JS thread.
 void drainHookReferences(Napi::Env env);
 

@@ -48,37 +48,53 @@ Napi::Value raise(Napi::Env env, Napi::Value error) {
 
 }  // namespace
 
-Napi::Value guardCall(const Napi::CallbackInfo& info, Binding fn) {
-  Napi::Env env = info.Env();
+Napi::Value errorValue(Napi::Env env, std::exception_ptr failure) {
   try {
-    return fn(info);
+    std::rethrow_exception(failure);
   } catch (const Napi::Error& e) {
-    return raise(env, e.Value());
+    return e.Value();
   } catch (const ArgError& e) {
-    if (e.kind == ArgError::Type) return raise(env, Napi::TypeError::New(env, e.message).Value());
-    return raise(env, Napi::RangeError::New(env, e.message).Value());
+    if (e.kind == ArgError::Type) return Napi::TypeError::New(env, e.message).Value();
+    return Napi::RangeError::New(env, e.message).Value();
   } catch (const c10::OutOfMemoryError& e) {
-    return raise(env, torchError(env, stripBacktrace(e.what_without_backtrace()), "OUT_OF_MEMORY"));
+    return torchError(env, stripBacktrace(e.what_without_backtrace()), "OUT_OF_MEMORY");
   } catch (const c10::IndexError& e) {
-    return raise(env, torchError(env, stripBacktrace(e.what_without_backtrace()), "INDEX_ERROR"));
+    return torchError(env, stripBacktrace(e.what_without_backtrace()), "INDEX_ERROR");
   } catch (const c10::ValueError& e) {
-    return raise(env, torchError(env, stripBacktrace(e.what_without_backtrace()), "VALUE_ERROR"));
+    return torchError(env, stripBacktrace(e.what_without_backtrace()), "VALUE_ERROR");
   } catch (const c10::TypeError& e) {
-    return raise(env, torchError(env, stripBacktrace(e.what_without_backtrace()), "TYPE_ERROR"));
+    return torchError(env, stripBacktrace(e.what_without_backtrace()), "TYPE_ERROR");
   } catch (const c10::NotImplementedError& e) {
-    return raise(env, torchError(env, stripBacktrace(e.what_without_backtrace()), "NOT_IMPLEMENTED"));
+    return torchError(env, stripBacktrace(e.what_without_backtrace()), "NOT_IMPLEMENTED");
+  } catch (const c10::DistBackendError& e) {
+    // torch.distributed's error classes (DistBackendError, DistStoreError, DistNetworkError, DistError) as codes.
+    return torchError(env, stripBacktrace(e.what_without_backtrace()), "DIST_BACKEND_ERROR");
+  } catch (const c10::DistStoreError& e) {
+    return torchError(env, stripBacktrace(e.what_without_backtrace()), "DIST_STORE_ERROR");
+  } catch (const c10::DistNetworkError& e) {
+    return torchError(env, stripBacktrace(e.what_without_backtrace()), "DIST_NETWORK_ERROR");
+  } catch (const c10::DistError& e) {
+    return torchError(env, stripBacktrace(e.what_without_backtrace()), "DIST_ERROR");
   } catch (const c10::Error& e) {
-    return raise(env, torchError(env, stripBacktrace(e.what_without_backtrace()), "TORCH_ERROR"));
+    return torchError(env, stripBacktrace(e.what_without_backtrace()), "TORCH_ERROR");
   } catch (const std::bad_alloc&) {
-    return raise(env, torchError(env, "out of memory (std::bad_alloc)", "OUT_OF_MEMORY"));
+    return torchError(env, "out of memory (std::bad_alloc)", "OUT_OF_MEMORY");
   } catch (const std::runtime_error& e) {
     // libtorch also reports some failures as std::runtime_error (e.g. a Scalar that overflows the dtype), which
     // Python surfaces as RuntimeError: these are libtorch errors too.
-    return raise(env, torchError(env, stripBacktrace(e.what()), "TORCH_ERROR"));
+    return torchError(env, stripBacktrace(e.what()), "TORCH_ERROR");
   } catch (const std::exception& e) {
-    return raise(env, Napi::Error::New(env, stripBacktrace(e.what())).Value());
+    return Napi::Error::New(env, stripBacktrace(e.what())).Value();
   } catch (...) {
-    return raise(env, Napi::Error::New(env, "unknown native error").Value());
+    return Napi::Error::New(env, "unknown native error").Value();
+  }
+}
+
+Napi::Value guardCall(const Napi::CallbackInfo& info, Binding fn) {
+  try {
+    return fn(info);
+  } catch (...) {
+    return raise(info.Env(), errorValue(info.Env(), std::current_exception()));
   }
 }
 

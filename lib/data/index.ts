@@ -11,6 +11,8 @@ export { DataLoader } from './dataloader';
 export type { DataLoaderOptions } from './dataloader';
 export { RandomSampler, SequentialSampler, SubsetRandomSampler } from './sampler';
 export type { Sampler } from './sampler';
+export { DistributedSampler } from './distributed-sampler';
+export type { DistributedSamplerOptions } from './distributed-sampler';
 export { splitTrainValidation } from './split';
 export type { TrainValidationSplit } from './split';
 export { decodeIdx, parseIdxHeader, readIdx } from './idx';

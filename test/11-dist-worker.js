@@ -1,0 +1,211 @@
+'use strict';
+/**
+ * A rank of the distributed tests (test/11-*.test.ts): `node 11-dist-worker.js <dist/ path> <scenario> [json args]`,
+ * with MASTER_ADDR, MASTER_PORT, RANK and WORLD_SIZE in the environment (env:// rendezvous). Prints one JSON line of
+ * results ({"results": {...}}) on stdout. test/11-dist-worker.py is the same scenarios in Python, so that Node ranks,
+ * Python ranks and mixed jobs can be compared.
+ */
+const torch = require(process.argv[2]);
+const dist = torch.distributed;
+const scenario = process.argv[3];
+const args = process.argv[4] ? JSON.parse(process.argv[4]) : {};
+
+const DTYPES = ['float32', 'float64', 'int64'];
+const SHAPES = [[5], [2, 3], [4, 1, 3]];
+
+function out(t) {
+  return { dtype: t.dtype, shape: t.shape, data: Array.from(t.data(), Number) };
+}
+
+/** Rank r's tensor for a case: small integers, exact in every dtype. */
+function x(r, dtype, shape, plus = 0) {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return torch.arange(n).remainder(5).add(1 + r + plus).reshape(shape).to(dtype);
+}
+
+async function collectives(rank, world) {
+  const res = {};
+  res.meta = {
+    rank: dist.getRank(),
+    worldSize: dist.getWorldSize(),
+    backend: dist.getBackend(),
+    initialized: dist.isInitialized(),
+    available: dist.isAvailable(),
+    gloo: dist.isGlooAvailable(),
+    ranks: dist.getProcessGroupRanks(),
+  };
+  for (const dtype of DTYPES) {
+    for (const shape of SHAPES) {
+      const key = `${dtype}:${shape.join('x')}`;
+      const ops = dtype === 'int64' ? ['SUM', 'PRODUCT', 'MIN', 'MAX'] : ['SUM', 'AVG', 'PRODUCT', 'MIN', 'MAX'];
+      for (const op of ops) {
+        const t = x(rank, dtype, shape);
+        dist.allReduce(t, dist.ReduceOp[op]);
+        res[`allReduce.${op}.${key}`] = out(t);
+      }
+      {
+        const t = x(rank, dtype, shape);
+        dist.broadcast(t, 1);
+        res[`broadcast.${key}`] = out(t);
+      }
+      {
+        const list = Array.from({ length: world }, () => torch.zeros(shape, { dtype }));
+        dist.allGather(list, x(rank, dtype, shape));
+        res[`allGather.${key}`] = list.map(out);
+      }
+      {
+        const o = torch.zeros([world * shape[0], ...shape.slice(1)], { dtype });
+        dist.allGatherIntoTensor(o, x(rank, dtype, shape));
+        res[`allGatherIntoTensor.${key}`] = out(o);
+      }
+      {
+        const inp = torch.cat(Array.from({ length: world }, (_, k) => x(rank, dtype, shape, 10 * k)));
+        const o = torch.zeros(shape, { dtype });
+        dist.reduceScatterTensor(o, inp);
+        res[`reduceScatterTensor.${key}`] = out(o);
+      }
+      {
+        const t = x(rank, dtype, shape);
+        dist.reduce(t, 1, dist.ReduceOp.MAX);
+        if (rank === 1) res[`reduce.${key}`] = out(t);
+      }
+      {
+        const list = rank === 0 ? Array.from({ length: world }, () => torch.zeros(shape, { dtype })) : null;
+        dist.gather(x(rank, dtype, shape), list, 0);
+        if (rank === 0) res[`gather.${key}`] = list.map(out);
+      }
+      {
+        const list = rank === 1 ? Array.from({ length: world }, (_, k) => x(1, dtype, shape, 100 * k)) : null;
+        const t = torch.zeros(shape, { dtype });
+        dist.scatter(t, list, 1);
+        res[`scatter.${key}`] = out(t);
+      }
+      {
+        // rank 0 → 1 with a source, then 1 → 0 received from any source.
+        const t = torch.zeros(shape, { dtype });
+        if (rank === 0) {
+          dist.send(x(0, dtype, shape), 1);
+          const from = dist.recv(t);
+          res[`recvAny.${key}`] = { from, t: out(t) };
+        } else if (rank === 1) {
+          const from = dist.recv(t, 0);
+          res[`recv.${key}`] = { from, t: out(t) };
+          dist.send(x(1, dtype, shape).mul(2), 0);
+        }
+      }
+      {
+        const k = 2;
+        const inp = torch.arange(world * k).add(100 * rank).to(dtype);
+        const o = torch.zeros([world * k], { dtype });
+        dist.allToAllSingle(o, inp);
+        res[`allToAllSingle.${key}`] = out(o);
+      }
+    }
+  }
+  // Uneven all-to-all (two ranks): rank 0 sends [1 | 3] elements, rank 1 [2 | 2].
+  if (world === 2) {
+    const inSplits = rank === 0 ? [1, 3] : [2, 2];
+    const outSplits = rank === 0 ? [1, 2] : [3, 2];
+    const inp = torch.arange(4).add(10 * rank).to('float32');
+    const o = torch.zeros([outSplits[0] + outSplits[1]]);
+    dist.allToAllSingle(o, inp, outSplits, inSplits);
+    res.allToAllUneven = out(o);
+  }
+  // Asynchronous forms.
+  {
+    const t = x(rank, 'float32', [3]);
+    const w = dist.allReduce(t, { asyncOp: true });
+    const ok = await w.wait();
+    res.asyncAllReduce = { ok, completed: w.isCompleted(), success: w.isSuccess(), t: out(t) };
+    const b = x(rank, 'float64', [2]);
+    const wb = dist.broadcast(b, 0, { asyncOp: true });
+    await wb.wait();
+    res.asyncBroadcast = out(b);
+    const wbar = dist.barrier({ asyncOp: true });
+    await wbar.wait();
+    if (rank === 0) {
+      const ws = dist.isend(x(0, 'int64', [4]), 1);
+      await ws.wait();
+      const r = torch.zeros([4], { dtype: 'int64' });
+      const wr = dist.irecv(r);
+      await wr.wait();
+      res.asyncP2P = { from: wr.sourceRank(), t: out(r) };
+    } else if (rank === 1) {
+      const r = torch.zeros([4], { dtype: 'int64' });
+      const wr = dist.irecv(r, 0);
+      await wr.wait();
+      const ws = dist.isend(r.mul(3), 0);
+      await ws.wait();
+      res.asyncP2P = { from: wr.sourceRank(), t: out(r) };
+    }
+  }
+  dist.barrier();
+  // Groups: all ranks (named "1"), then rank 1 alone ("2"; rank 0 is not a member).
+  {
+    const g = dist.newGroup([1, 0]);
+    const t = x(rank, 'float32', [2]);
+    dist.allReduce(t, { group: g });
+    res.groupAll = { name: g.groupName, rank: dist.getRank(g), size: dist.getWorldSize(g), ranks: dist.getProcessGroupRanks(g), t: out(t) };
+    const solo = dist.newGroup([1]);
+    if (solo === dist.GroupMember.NON_GROUP_MEMBER) {
+      res.groupSolo = { member: false, rank: dist.getRank(solo), size: dist.getWorldSize(solo) };
+    } else {
+      const s = x(rank, 'float32', [2]);
+      dist.allReduce(s, { group: solo });
+      res.groupSolo = {
+        member: true,
+        name: solo.groupName,
+        rank: dist.getRank(solo),
+        groupRank: dist.getGroupRank(solo, 1),
+        globalRank: dist.getGlobalRank(solo, 0),
+        t: out(s),
+      };
+    }
+  }
+  dist.barrier();
+  return res;
+}
+
+/** A rank that joins, signals it is ready, and then stops answering or exits (the dead/stalled peer tests). */
+async function failing(rank) {
+  const res = {};
+  const t = torch.ones([4]);
+  dist.allReduce(t);
+  if (rank === (args.victim ?? 1)) {
+    if (args.mode === 'exit') process.exit(3);
+    // Stalled: alive, but never joins the next collective.
+    await new Promise((r) => setTimeout(r, args.stallMs ?? 60_000));
+    process.exit(0);
+  }
+  const start = Date.now();
+  try {
+    if (args.async) {
+      await dist.allReduce(t, { asyncOp: true }).wait();
+    } else {
+      dist.allReduce(t);
+    }
+    res.error = null;
+  } catch (e) {
+    res.error = { name: e.constructor.name, code: e.code, message: String(e.message) };
+  }
+  res.ms = Date.now() - start;
+  return res;
+}
+
+async function main() {
+  const timeout = args.timeout;
+  dist.initProcessGroup({ backend: 'gloo', ...(timeout ? { timeout } : {}) });
+  const rank = dist.getRank();
+  const world = dist.getWorldSize();
+  let results;
+  if (scenario === 'collectives') results = await collectives(rank, world);
+  else if (scenario === 'failing') results = await failing(rank);
+  else throw new Error(`unknown scenario ${scenario}`);
+  process.stdout.write(`${JSON.stringify({ rank, results })}\n`);
+  if (scenario !== 'failing') dist.destroyProcessGroup();
+}
+
+main().catch((e) => {
+  process.stderr.write(`rank ${process.env.RANK}: ${e && e.stack}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,150 @@
+"""A Python rank of the distributed tests: the scenarios of test/11-dist-worker.js written with torch.distributed, so
+that a job can mix Node and Python ranks (or run Python ranks only, as the reference).
+
+    python 11-dist-worker.py <scenario> [json args]     (MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE set)
+"""
+import datetime
+import json
+import sys
+import warnings
+
+import torch
+import torch.distributed as dist
+
+warnings.filterwarnings('ignore')
+
+SCENARIO = sys.argv[1]
+ARGS = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
+DTYPES = {'float32': torch.float32, 'float64': torch.float64, 'int64': torch.int64}
+NAMES = {v: k for k, v in DTYPES.items()}
+SHAPES = [[5], [2, 3], [4, 1, 3]]
+
+
+def out(t):
+    return {'dtype': NAMES[t.dtype], 'shape': list(t.shape), 'data': [float(v) if t.is_floating_point() else int(v) for v in t.reshape(-1).tolist()]}
+
+
+def x(r, dtype, shape, plus=0):
+    n = 1
+    for s in shape:
+        n *= s
+    return (torch.arange(n).remainder(5) + (1 + r + plus)).reshape(shape).to(dtype)
+
+
+def collectives(rank, world):
+    res = {}
+    res['meta'] = {
+        'rank': dist.get_rank(), 'worldSize': dist.get_world_size(), 'backend': dist.get_backend(),
+        'initialized': dist.is_initialized(), 'available': dist.is_available(), 'gloo': dist.is_gloo_available(),
+        'ranks': dist.get_process_group_ranks(dist.group.WORLD),
+    }
+    for dname, dtype in DTYPES.items():
+        for shape in SHAPES:
+            key = f"{dname}:{'x'.join(map(str, shape))}"
+            ops = ['SUM', 'PRODUCT', 'MIN', 'MAX'] if dname == 'int64' else ['SUM', 'AVG', 'PRODUCT', 'MIN', 'MAX']
+            for op in ops:
+                t = x(rank, dtype, shape)
+                dist.all_reduce(t, getattr(dist.ReduceOp, op))
+                res[f'allReduce.{op}.{key}'] = out(t)
+            t = x(rank, dtype, shape)
+            dist.broadcast(t, 1)
+            res[f'broadcast.{key}'] = out(t)
+            lst = [torch.zeros(shape, dtype=dtype) for _ in range(world)]
+            dist.all_gather(lst, x(rank, dtype, shape))
+            res[f'allGather.{key}'] = [out(v) for v in lst]
+            o = torch.zeros([world * shape[0]] + shape[1:], dtype=dtype)
+            dist.all_gather_into_tensor(o, x(rank, dtype, shape))
+            res[f'allGatherIntoTensor.{key}'] = out(o)
+            inp = torch.cat([x(rank, dtype, shape, 10 * k) for k in range(world)])
+            o = torch.zeros(shape, dtype=dtype)
+            dist.reduce_scatter_tensor(o, inp)
+            res[f'reduceScatterTensor.{key}'] = out(o)
+            t = x(rank, dtype, shape)
+            dist.reduce(t, 1, dist.ReduceOp.MAX)
+            if rank == 1:
+                res[f'reduce.{key}'] = out(t)
+            lst = [torch.zeros(shape, dtype=dtype) for _ in range(world)] if rank == 0 else None
+            dist.gather(x(rank, dtype, shape), lst, 0)
+            if rank == 0:
+                res[f'gather.{key}'] = [out(v) for v in lst]
+            lst = [x(1, dtype, shape, 100 * k) for k in range(world)] if rank == 1 else None
+            t = torch.zeros(shape, dtype=dtype)
+            dist.scatter(t, lst, 1)
+            res[f'scatter.{key}'] = out(t)
+            t = torch.zeros(shape, dtype=dtype)
+            if rank == 0:
+                dist.send(x(0, dtype, shape), 1)
+                frm = dist.recv(t)
+                res[f'recvAny.{key}'] = {'from': frm, 't': out(t)}
+            elif rank == 1:
+                frm = dist.recv(t, 0)
+                res[f'recv.{key}'] = {'from': frm, 't': out(t)}
+                dist.send(x(1, dtype, shape) * 2, 0)
+            k = 2
+            inp = (torch.arange(world * k) + 100 * rank).to(dtype)
+            o = torch.zeros([world * k], dtype=dtype)
+            dist.all_to_all_single(o, inp)
+            res[f'allToAllSingle.{key}'] = out(o)
+    if world == 2:
+        in_splits = [1, 3] if rank == 0 else [2, 2]
+        out_splits = [1, 2] if rank == 0 else [3, 2]
+        inp = (torch.arange(4) + 10 * rank).to(torch.float32)
+        o = torch.zeros([sum(out_splits)])
+        dist.all_to_all_single(o, inp, out_splits, in_splits)
+        res['allToAllUneven'] = out(o)
+    t = x(rank, torch.float32, [3])
+    w = dist.all_reduce(t, async_op=True)
+    ok = w.wait()
+    res['asyncAllReduce'] = {'ok': bool(ok), 'completed': w.is_completed(), 'success': w.is_success(), 't': out(t)}
+    b = x(rank, torch.float64, [2])
+    dist.broadcast(b, 0, async_op=True).wait()
+    res['asyncBroadcast'] = out(b)
+    dist.barrier(async_op=True).wait()
+    if rank == 0:
+        dist.isend(x(0, torch.int64, [4]), 1).wait()
+        r = torch.zeros([4], dtype=torch.int64)
+        wr = dist.irecv(r)
+        wr.wait()
+        res['asyncP2P'] = {'from': wr._source_rank(), 't': out(r)}
+    elif rank == 1:
+        r = torch.zeros([4], dtype=torch.int64)
+        wr = dist.irecv(r, 0)
+        wr.wait()
+        dist.isend(r * 3, 0).wait()
+        res['asyncP2P'] = {'from': 0, 't': out(r)}
+    dist.barrier()
+    g = dist.new_group([1, 0])
+    t = x(rank, torch.float32, [2])
+    dist.all_reduce(t, group=g)
+    res['groupAll'] = {'name': g.group_name, 'rank': dist.get_rank(g), 'size': dist.get_world_size(g),
+                       'ranks': dist.get_process_group_ranks(g), 't': out(t)}
+    solo = dist.new_group([1])
+    if solo == dist.GroupMember.NON_GROUP_MEMBER:
+        res['groupSolo'] = {'member': False, 'rank': dist.get_rank(solo), 'size': dist.get_world_size(solo)}
+    else:
+        s = x(rank, torch.float32, [2])
+        dist.all_reduce(s, group=solo)
+        res['groupSolo'] = {'member': True, 'name': solo.group_name, 'rank': dist.get_rank(solo),
+                            'groupRank': dist.get_group_rank(solo, 1), 'globalRank': dist.get_global_rank(solo, 0),
+                            't': out(s)}
+    dist.barrier()
+    return res
+
+
+def main():
+    timeout = ARGS.get('timeout')
+    kwargs = {'timeout': datetime.timedelta(milliseconds=timeout)} if timeout else {}
+    dist.init_process_group('gloo', **kwargs)
+    rank = dist.get_rank()
+    world = dist.get_world_size()
+    if SCENARIO == 'collectives':
+        results = collectives(rank, world)
+    else:
+        raise SystemExit(f'unknown scenario {SCENARIO}')
+    sys.stdout.write(json.dumps({'rank': rank, 'results': results}) + '\n')
+    sys.stdout.flush()
+    dist.destroy_process_group()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,117 @@
+/**
+ * torch.distributed over Gloo, rank by rank: two Node ranks (child processes on 127.0.0.1) run every collective for
+ * float32, float64 and int64 tensors of three shapes, and the results are checked against the values each op must
+ * give. The same scenario runs with two Python ranks (torch.distributed, the reference) and with one Node and one
+ * Python rank in one job, in both rank orders: every rank's results must be identical.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { expectClean, runJob, workerCommand } from './dist-helpers';
+import { itWhen, pythonWithTorch } from './helpers';
+
+const PY = pythonWithTorch();
+const NO_PY = 'needs the Python oracle (the project venv with torch): none found';
+const WORLD = 2;
+const DTYPES = ['float32', 'float64', 'int64'] as const;
+const SHAPES = [[5], [2, 3], [4, 1, 3]];
+
+type Json = { dtype: string; shape: number[]; data: number[] };
+type Results = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Rank r's values for a case (the workers' x()): (i mod 5) + 1 + r + plus. */
+function xs(r: number, shape: number[], plus = 0): number[] {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return Array.from({ length: n }, (_, i) => (i % 5) + 1 + r + plus);
+}
+
+function zip(rows: number[][], f: (v: number[]) => number): number[] {
+  return rows[0].map((_, i) => f(rows.map((r) => r[i])));
+}
+
+const ranks = Array.from({ length: WORLD }, (_, r) => r);
+
+function expectJson(got: Json, dtype: string, shape: number[], data: number[]): void {
+  expect(got.dtype).toBe(dtype);
+  expect(got.shape).toEqual(shape);
+  expect(got.data).toEqual(data);
+}
+
+/** Every collective's result on every rank, from the values the ops must give. */
+function checkCollectives(res: Results[]): void {
+  for (const r of ranks) {
+    const m = res[r].meta;
+    expect(m).toEqual({ rank: r, worldSize: WORLD, backend: 'gloo', initialized: true, available: true, gloo: true, ranks });
+  }
+  for (const dtype of DTYPES) {
+    for (const shape of SHAPES) {
+      const key = `${dtype}:${shape.join('x')}`;
+      const all = ranks.map((r) => xs(r, shape));
+      const ops: Record<string, (v: number[]) => number> = {
+        SUM: (v) => v.reduce((a, b) => a + b, 0),
+        PRODUCT: (v) => v.reduce((a, b) => a * b, 1),
+        MIN: (v) => Math.min(...v),
+        MAX: (v) => Math.max(...v),
+      };
+      if (dtype !== 'int64') ops.AVG = (v) => v.reduce((a, b) => a + b, 0) / v.length;
+      for (const r of ranks) {
+        for (const [op, f] of Object.entries(ops)) expectJson(res[r][`allReduce.${op}.${key}`], dtype, shape, zip(all, f));
+        expectJson(res[r][`broadcast.${key}`], dtype, shape, xs(1, shape));
+        res[r][`allGather.${key}`].forEach((t: Json, k: number) => expectJson(t, dtype, shape, xs(k, shape)));
+        expectJson(res[r][`allGatherIntoTensor.${key}`], dtype, [WORLD * shape[0], ...shape.slice(1)], ranks.flatMap((k) => xs(k, shape)));
+        const chunks = ranks.map((k) => xs(k, shape, 10 * r));
+        expectJson(res[r][`reduceScatterTensor.${key}`], dtype, shape, zip(chunks, ops.SUM));
+        expectJson(res[r][`scatter.${key}`], dtype, shape, xs(1, shape, 100 * r));
+        const a2a = ranks.flatMap((k) => [100 * k + 2 * r, 100 * k + 2 * r + 1]);
+        expectJson(res[r][`allToAllSingle.${key}`], dtype, [WORLD * 2], a2a);
+      }
+      expectJson(res[1][`reduce.${key}`], dtype, shape, zip(all, ops.MAX));
+      res[0][`gather.${key}`].forEach((t: Json, k: number) => expectJson(t, dtype, shape, xs(k, shape)));
+      expect(res[1][`recv.${key}`].from).toBe(0);
+      expectJson(res[1][`recv.${key}`].t, dtype, shape, xs(0, shape));
+      expect(res[0][`recvAny.${key}`].from).toBe(1);
+      expectJson(res[0][`recvAny.${key}`].t, dtype, shape, xs(1, shape).map((v) => 2 * v));
+    }
+  }
+  // Uneven all-to-all: rank 0 gets [its 1st element | rank 1's first 2], rank 1 [rank 0's last 3 | its last 2].
+  expectJson(res[0].allToAllUneven, 'float32', [3], [0, 10, 11]);
+  expectJson(res[1].allToAllUneven, 'float32', [5], [1, 2, 3, 12, 13]);
+  for (const r of ranks) {
+    const a = res[r].asyncAllReduce;
+    expect([a.ok, a.completed, a.success]).toEqual([true, true, true]);
+    expectJson(a.t, 'float32', [3], zip(ranks.map((k) => xs(k, [3])), (v) => v[0] + v[1]));
+    expectJson(res[r].asyncBroadcast, 'float64', [2], xs(0, [2]));
+    expect(res[r].asyncP2P.from).toBe(r === 0 ? 1 : 0);
+    expectJson(res[r].asyncP2P.t, 'int64', [4], xs(0, [4]).map((v) => (r === 0 ? 3 * v : v)));
+    const g = res[r].groupAll;
+    expect([g.name, g.rank, g.size, g.ranks]).toEqual(['1', r, WORLD, ranks]);
+    expectJson(g.t, 'float32', [2], zip(ranks.map((k) => xs(k, [2])), (v) => v[0] + v[1]));
+  }
+  expect(res[0].groupSolo).toEqual({ member: false, rank: -1, size: -1 });
+  expect(res[1].groupSolo).toMatchObject({ member: true, name: '2', rank: 0, groupRank: 0, globalRank: 1 });
+  expectJson(res[1].groupSolo.t, 'float32', [2], xs(1, [2]));
+}
+
+describe('collectives between two Node ranks', () => {
+  let res: Results[];
+  beforeAll(async () => {
+    res = expectClean(await runJob([workerCommand('node', '11-dist-worker', 'collectives'), workerCommand('node', '11-dist-worker', 'collectives')]));
+  }, 120_000);
+
+  it('every collective gives the expected values for float32/float64/int64 and several shapes, sync and async', () => {
+    checkCollectives(res);
+  });
+});
+
+describe('against Python torch.distributed', () => {
+  itWhen(!!PY, NO_PY, 'two Python ranks (the reference) give the results two Node ranks give', async () => {
+    const py = expectClean(await runJob([workerCommand('python', '11-dist-worker', 'collectives'), workerCommand('python', '11-dist-worker', 'collectives')]));
+    checkCollectives(py);
+  }, 120_000);
+
+  for (const order of [['node', 'python'], ['python', 'node']] as const) {
+    itWhen(!!PY, NO_PY, `a ${order[0]} rank 0 and a ${order[1]} rank 1 in one job agree on every collective`, async () => {
+      const res = expectClean(await runJob(order.map((lang) => workerCommand(lang, '11-dist-worker', 'collectives'))));
+      checkCollectives(res);
+    }, 120_000);
+  }
+});
