@@ -115,3 +115,30 @@ describe('against Python torch.distributed', () => {
     }, 120_000);
   }
 });
+
+describe('a dead or stalled peer', () => {
+  const TIMEOUT = 4000;
+  const cases = [
+    { mode: 'exit', async: false },
+    { mode: 'exit', async: true },
+    { mode: 'stall', async: false },
+    { mode: 'stall', async: true },
+  ];
+  for (const c of cases) {
+    it(`a peer that ${c.mode === 'exit' ? 'exits' : 'stops answering'} fails the survivor's ${c.async ? 'async' : 'sync'} allReduce with a TorchError within the timeout`, async () => {
+      const args = { ...c, timeout: TIMEOUT, stallMs: TIMEOUT + 4000 };
+      const [survivor, victim] = await runJob([workerCommand('node', '11-dist-worker', 'failing', args), workerCommand('node', '11-dist-worker', 'failing', args)], { timeoutMs: 60_000 });
+      expect(victim.code).toBe(c.mode === 'exit' ? 3 : 0);
+      // The survivor ends normally (no abort, no hang), having caught the error as a JS TorchError.
+      expect(survivor.signal, survivor.stderr).toBeNull();
+      expect(survivor.code, survivor.stderr).toBe(0);
+      const r = survivor.results as { error: { name: string; code: string; message: string } | null; ms: number };
+      expect(r.error).not.toBeNull();
+      expect(r.error!.name).toBe('TorchError');
+      expect(r.error!.code).toMatch(/^DIST_/);
+      expect(r.error!.message).not.toMatch(/Exception raised from|frame #/);
+      expect(r.ms).toBeLessThan(TIMEOUT + 8000);
+      if (c.mode === 'stall') expect(r.ms).toBeGreaterThanOrEqual(TIMEOUT - 500);
+    }, 90_000);
+  }
+});

@@ -15,8 +15,8 @@ import { dist, type NativeWork } from './native';
 import { type GroupArg, type ProcessGroup, getGlobalRank, getGroupRank, resolveGroup, warnNotInGroup } from './process-group';
 
 /**
- * How a reduction combines the ranks' values (Python's `ReduceOp`). AVG divides the sum by the group size (an
- * integer tensor's average truncates, as in the backend).
+ * How a reduction combines the ranks' values (Python's `ReduceOp`). AVG divides the sum by the group size; like
+ * PyTorch's Gloo backend it needs a floating-point tensor (an integer tensor is a TorchError).
  *
  * @example
  * dist.allReduce(t, dist.ReduceOp.MAX);
@@ -122,6 +122,23 @@ function sameDtype(fn: string, tensors: Tensor[]): void {
   const first = tensors[0]?.dtype;
   for (const t of tensors) {
     if (t.dtype !== first) throw new TorchError(`${fn}: Invalid usage of tensors with different dtypes: found ${first} and ${t.dtype}`, 'VALUE_ERROR');
+  }
+}
+
+/**
+ * The whole-group tensor holds worldSize parts: `big` has worldSize × `small`'s first dimension (or one more leading
+ * dimension of worldSize) and the same trailing shape. Checked here because Gloo reports it as a failed CHECK.
+ */
+function checkSizes(fn: string, bigName: string, big: Tensor, smallName: string, small: Tensor, worldSize: number): void {
+  const b = big.shape;
+  const s = small.shape;
+  const concat = b.length === s.length && b.length > 0 && b[0] === worldSize * s[0] && b.slice(1).every((v, i) => v === s[i + 1]);
+  const stacked = b.length === s.length + 1 && b[0] === worldSize && b.slice(1).every((v, i) => v === s[i]);
+  if (!concat && !stacked) {
+    throw new TorchError(
+      `${fn}: ${bigName} must hold worldSize (${worldSize}) × ${smallName}: shape [${worldSize * (s[0] ?? 1)}, ${s.slice(1).join(', ')}] or [${worldSize}, ${s.join(', ')}], but ${bigName} has [${b.join(', ')}] and ${smallName} [${s.join(', ')}]`.replace(/, \]/g, ']'),
+      'VALUE_ERROR',
+    );
   }
 }
 
@@ -246,6 +263,7 @@ export function allGatherIntoTensor(outputTensor: Tensor, inputTensor: Tensor, .
   const async = asyncArg(fn, o.asyncOp);
   const g = group(fn, o);
   if (g === null) return;
+  checkSizes(fn, 'outputTensor', out, 'inputTensor', inp, g.size());
   return finish(dist().distAllGatherIntoTensor(g._h, out.h, inp.h, async), async, g);
 }
 
@@ -271,6 +289,7 @@ export function reduceScatterTensor(output: Tensor, input: Tensor, ...rest: unkn
   const async = asyncArg(fn, o.asyncOp);
   const g = group(fn, o);
   if (g === null) return;
+  checkSizes(fn, 'input', inp, 'output', out, g.size());
   return finish(dist().distReduceScatterTensor(g._h, out.h, inp.h, op, async), async, g);
 }
 
