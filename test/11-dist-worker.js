@@ -192,6 +192,94 @@ async function failing(rank) {
   return res;
 }
 
+// ---- DistributedDataParallel ----------------------------------------------------------------------------------
+
+const nn = torch.nn;
+const F = torch.nn.functional;
+const B = 16;
+const IN = 8;
+const OUT = 4;
+
+/** The job's data, the same in Node and Python without any random draw: x = sin(0.37 k), y = cos(0.23 k). */
+function batch(rows, offset, dtype) {
+  const x = torch.arange(rows * IN).add(offset * IN).to(dtype).mul(0.37).sin().reshape([rows, IN]);
+  const y = torch.arange(rows * OUT).add(offset * OUT).to(dtype).mul(0.23).cos().reshape([rows, OUT]);
+  return [x, y];
+}
+
+/** A trunk and two heads; `useA` picks the head, so the other head's parameters are unused in that iteration. */
+class TwoHeads extends nn.Module {
+  constructor() {
+    super();
+    this.trunk = new nn.Linear(IN, 16);
+    this.a = new nn.Linear(16, OUT);
+    this.b = new nn.Linear(16, OUT);
+    this.useA = true;
+  }
+  forward(x) {
+    const h = F.relu(this.trunk.call(x));
+    return (this.useA ? this.a : this.b).call(h);
+  }
+}
+
+function makeModel(kind, dtype) {
+  torch.manualSeed(0);
+  const m = kind === 'twoHeads' ? new TwoHeads() : new nn.Sequential(new nn.Linear(IN, 32), new nn.ReLU(), new nn.Linear(32, 32), new nn.ReLU(), new nn.Linear(32, OUT));
+  return dtype === 'float64' ? m.double() : m;
+}
+
+function weights(m) {
+  return m.parameters().map((p) => Array.from(p.data(), Number));
+}
+
+/**
+ * Trains `steps` SGD-momentum steps: either this rank's half of each batch under DDP, or (reference: true) the whole
+ * batch in one process. mode 'plain': one batch per step; 'noSync': two micro-batches, the first under noSync;
+ * 'unused': the two-head model, alternating heads.
+ */
+function train(rank, world, { mode = 'plain', steps = 20, dtype = 'float32', bucketCapMb, reference = false, findUnusedParameters }) {
+  const model = makeModel(mode === 'unused' ? 'twoHeads' : 'mlp', dtype);
+  const ddp = reference ? null : new nn.parallel.DistributedDataParallel(model, { ...(bucketCapMb ? { bucketCapMb } : {}), findUnusedParameters: findUnusedParameters ?? mode === 'unused' });
+  const run = ddp ? (x) => ddp.call(x) : (x) => model.call(x);
+  const opt = new torch.optim.SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
+  const rows = reference ? B : B / world;
+  const at = (micro) => (reference ? micro * B : micro * B + rank * rows);
+  const losses = [];
+  for (let step = 0; step < steps; step++) {
+    opt.zeroGrad();
+    if (mode === 'unused') model.useA = step % 2 === 0;
+    if (mode === 'noSync') {
+      const [x1, y1] = batch(rows, at(2 * step), dtype);
+      const first = () => F.mseLoss(run(x1), y1).backward();
+      if (ddp) ddp.noSync(first);
+      else first();
+    }
+    const [x, y] = batch(rows, at(mode === 'noSync' ? 2 * step + 1 : step), dtype);
+    const loss = F.mseLoss(run(x), y);
+    loss.backward();
+    losses.push(loss.item());
+    opt.step();
+  }
+  const out = { weights: weights(model), losses };
+  if (ddp) out.buckets = ddp.bucketIndices();
+  if (mode === 'unused') out.gradNull = model.parameters().map((p) => p.grad === null);
+  return out;
+}
+
+async function ddp(rank, world) {
+  const res = { ddp: train(rank, world, args) };
+  if (args.withReference) res.reference = train(rank, world, { ...args, reference: true });
+  if (args.expectError) {
+    try {
+      train(rank, world, { ...args, ...args.expectError });
+      res.error = null;
+    } catch (e) {
+      res.error = { name: e.constructor.name, code: e.code, message: String(e.message) };
+    }
+  }
+  return res;
+}
+
 async function main() {
   const timeout = args.timeout;
   dist.initProcessGroup({ backend: 'gloo', ...(timeout ? { timeout } : {}) });
@@ -200,6 +288,7 @@ async function main() {
   let results;
   if (scenario === 'collectives') results = await collectives(rank, world);
   else if (scenario === 'failing') results = await failing(rank);
+  else if (scenario === 'ddp') results = await ddp(rank, world);
   else throw new Error(`unknown scenario ${scenario}`);
   process.stdout.write(`${JSON.stringify({ rank, results })}\n`);
   if (scenario !== 'failing') dist.destroyProcessGroup();

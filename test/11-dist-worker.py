@@ -131,6 +131,39 @@ def collectives(rank, world):
     return res
 
 
+B, IN, OUT = 16, 8, 4
+
+
+def batch(rows, offset, dtype):
+    """The job's data without any random draw, as test/11-dist-worker.js makes it."""
+    x = (torch.arange(rows * IN) + offset * IN).to(dtype).mul(0.37).sin().reshape(rows, IN)
+    y = (torch.arange(rows * OUT) + offset * OUT).to(dtype).mul(0.23).cos().reshape(rows, OUT)
+    return x, y
+
+
+def ddp(rank, world):
+    """Python's DistributedDataParallel on this rank's half of each batch (mode 'plain' of the Node worker)."""
+    import torch.nn as nn
+    import torch.nn.functional as F
+    dtype = DTYPES[ARGS.get('dtype', 'float32')]
+    steps = ARGS.get('steps', 20)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(IN, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, OUT)).to(dtype)
+    kwargs = {'bucket_cap_mb': ARGS['bucketCapMb']} if ARGS.get('bucketCapMb') else {}
+    net = nn.parallel.DistributedDataParallel(model, **kwargs)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    rows = B // world
+    losses = []
+    for step in range(steps):
+        opt.zero_grad()
+        x, y = batch(rows, step * B + rank * rows, dtype)
+        loss = F.mse_loss(net(x), y)
+        loss.backward()
+        losses.append(loss.item())
+        opt.step()
+    return {'ddp': {'weights': [p.detach().reshape(-1).tolist() for p in model.parameters()], 'losses': losses}}
+
+
 def main():
     timeout = ARGS.get('timeout')
     kwargs = {'timeout': datetime.timedelta(milliseconds=timeout)} if timeout else {}
@@ -139,6 +172,8 @@ def main():
     world = dist.get_world_size()
     if SCENARIO == 'collectives':
         results = collectives(rank, world)
+    elif SCENARIO == 'ddp':
+        results = ddp(rank, world)
     else:
         raise SystemExit(f'unknown scenario {SCENARIO}')
     sys.stdout.write(json.dumps({'rank': rank, 'results': results}) + '\n')

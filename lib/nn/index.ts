@@ -28,3 +28,6 @@ import * as utils from './utils';
 export { utils };
 export type { ClipGradNormOptions } from './utils';
 export { functional };
+import * as parallel from './parallel';
+/** torch.nn.parallel: `DistributedDataParallel` (multi-process data parallelism over torch.distributed). */
+export { parallel };

@@ -12,6 +12,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/csrc/autograd/engine.h>
 #include <torch/csrc/distributed/c10d/comm.hpp>
+#include <torch/csrc/distributed/c10d/logger.hpp>
 #include <torch/csrc/distributed/c10d/reducer.hpp>
 
 #include <torch/version.h>
@@ -25,6 +26,9 @@ namespace {
 
 struct ReducerRef {
   std::shared_ptr<c10d::Reducer> reducer;
+  // The reducer reports through a Logger it holds weakly (Python's DDP keeps it as self.logger); unused-parameter
+  // search dereferences it, so it lives as long as the reducer.
+  std::shared_ptr<c10d::Logger> logger;
 };
 
 c10d::Reducer& reducerArg(const Napi::CallbackInfo& info, size_t i) {
@@ -148,8 +152,10 @@ Napi::Value ddpReducer(const Napi::CallbackInfo& info) {
 #else
 #error "c10d::Reducer's constructor is known for libtorch 2.13 and 2.14 only; add this version's argument list"
 #endif
+  auto logger = std::make_shared<c10d::Logger>(reducer);
+  reducer->set_logger(logger);
   // Released on the JS thread (not inside the collector): the destructor unhooks the parameters' accumulators.
-  return Napi::External<ReducerRef>::New(env, new ReducerRef{std::move(reducer)}, [](Napi::Env, ReducerRef* r) {
+  return Napi::External<ReducerRef>::New(env, new ReducerRef{std::move(reducer), std::move(logger)}, [](Napi::Env, ReducerRef* r) {
     try {
       delete r;
     } catch (...) {
@@ -182,7 +188,9 @@ Napi::Value ddpReducerOp(const Napi::CallbackInfo& info) {
   if (op == 5) {
     if (info[0].IsExternal()) {
       auto* r = info[0].As<Napi::External<ReducerRef>>().Data();
+      auto logger = std::move(r->logger);
       auto reducer = std::move(r->reducer);
+      logger.reset();
       reducer.reset();
     }
     return env.Undefined();

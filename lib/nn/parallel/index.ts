@@ -1,0 +1,3 @@
+/** torch.nn.parallel: {@link DistributedDataParallel} over libtorch's c10d Reducer. */
+export { DistributedDataParallel } from './distributed';
+export type { DistributedDataParallelOptions } from './distributed';
