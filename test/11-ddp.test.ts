@@ -5,7 +5,11 @@
  * clear error without it). With the Python oracle, a Node rank and a Python DistributedDataParallel rank train one
  * model in one job and end with identical weights.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+
+import * as torch from '../lib/index';
 
 import { expectClean, runJob, workerCommand } from './dist-helpers';
 import { itWhen, pythonWithTorch } from './helpers';
@@ -91,4 +95,14 @@ describe('DistributedDataParallel with a Python rank', () => {
     const node = await job({ mode: 'plain', steps: 20, bucketCapMb: 0.0002 });
     expect(maxDiff(node[0].ddp.weights, py[0].ddp.weights)).toBeLessThanOrEqual(1e-6);
   }, 120_000);
+});
+
+describe('what the worker exercises', () => {
+  it('the Node worker trains with nn.parallel.DistributedDataParallel (and noSync), compared above with Python', () => {
+    const DDP = torch.nn.parallel.DistributedDataParallel;
+    expect(DDP.prototype.noSync).toBeTypeOf('function');
+    const src = fs.readFileSync(path.join(__dirname, '11-dist-worker.js'), 'utf8');
+    expect(src).toMatch(/new nn\.parallel\.DistributedDataParallel\(/);
+    expect(src).toMatch(/ddp\.noSync\(/);
+  });
 });

@@ -33,6 +33,10 @@ async function collectives(rank, world) {
     available: dist.isAvailable(),
     gloo: dist.isGlooAvailable(),
     ranks: dist.getProcessGroupRanks(),
+    nccl: dist.isNcclAvailable(),
+    localRank: dist.getNodeLocalRank(),
+    worldName: dist.GroupMember.WORLD.groupName,
+    pgRankSize: [dist.GroupMember.WORLD.rank(), dist.GroupMember.WORLD.size()],
   };
   for (const dtype of DTYPES) {
     for (const shape of SHAPES) {
@@ -192,6 +196,24 @@ async function failing(rank) {
   return res;
 }
 
+/** Rank 1 joins an allReduce 500 ms late; rank 0 awaits it asynchronously and counts its event loop's timer ticks. */
+async function eventLoop(rank) {
+  const t = torch.ones([1000]);
+  if (rank === 1) {
+    await new Promise((r) => setTimeout(r, 500));
+    dist.allReduce(t);
+    return { sum: t.sum().item() };
+  }
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 10);
+  const start = Date.now();
+  const work = dist.allReduce(t, { asyncOp: true });
+  const completedAtOnce = work.isCompleted();
+  await work.wait();
+  clearInterval(timer);
+  return { sum: t.sum().item(), ticks, ms: Date.now() - start, completedAtOnce };
+}
+
 // ---- DistributedDataParallel ----------------------------------------------------------------------------------
 
 const nn = torch.nn;
@@ -280,15 +302,55 @@ async function ddp(rank, world) {
   return res;
 }
 
+/**
+ * Stores without a process group: rank 0 serves a TCPStore on MASTER_PORT, and both ranks write and read keys
+ * through it and through PrefixStores over it (Python's key layout: "<prefix>/<key>").
+ */
+async function store(rank) {
+  const s = new dist.TCPStore(process.env.MASTER_ADDR, Number(process.env.MASTER_PORT), { worldSize: 2, isMaster: rank === 0, timeout: 20_000 });
+  const p = new dist.PrefixStore('job', s);
+  const q = new dist.PrefixStore('inner', p);
+  p.set(`from${rank}`, `hello from ${rank}`);
+  q.set(`deep${rank}`, new Uint8Array([rank, 255, 0]));
+  const added = p.add('count', 1 + rank);
+  p.wait([`from${1 - rank}`, `inner/deep${1 - rank}`]);
+  s.wait([`job/inner/deep${1 - rank}`], 5000);
+  const res = {
+    other: p.get(`from${1 - rank}`).toString(),
+    raw: s.get(`job/from${1 - rank}`).toString(),
+    deep: Array.from(q.get(`deep${1 - rank}`)),
+    checkPrefixed: s.check([`job/from${rank}`, 'job/count']),
+    checkMissing: p.check(['nope']),
+    addedInRange: added === 1 + rank || added === 3,
+  };
+  // Both have added before either reads the total.
+  p.add('done', 1);
+  p.wait(['done']);
+  while (Number(p.get('done').toString()) < 2) await new Promise((r) => setTimeout(r, 20));
+  res.count = Number(p.get('count').toString());
+  res.deleted = rank === 1 ? p.deleteKey('from1') : null;
+  p.add('finished', 1);
+  // The server (rank 0) stays up until the client is done with it.
+  if (rank === 0) while (Number(p.get('finished').toString()) < 2) await new Promise((r) => setTimeout(r, 20));
+  return res;
+}
+
 async function main() {
+  if (scenario === 'store') {
+    const rank = Number(process.env.RANK);
+    process.stdout.write(`${JSON.stringify({ rank, results: await store(rank) })}\n`);
+    return;
+  }
   const timeout = args.timeout;
-  dist.initProcessGroup({ backend: 'gloo', ...(timeout ? { timeout } : {}) });
+  const init = args.initMethod ? { initMethod: args.initMethod, rank: Number(process.env.RANK), worldSize: Number(process.env.WORLD_SIZE) } : {};
+  dist.initProcessGroup({ backend: 'gloo', ...(timeout ? { timeout } : {}), ...init });
   const rank = dist.getRank();
   const world = dist.getWorldSize();
   let results;
   if (scenario === 'collectives') results = await collectives(rank, world);
   else if (scenario === 'failing') results = await failing(rank);
   else if (scenario === 'ddp') results = await ddp(rank, world);
+  else if (scenario === 'eventLoop') results = await eventLoop(rank);
   else throw new Error(`unknown scenario ${scenario}`);
   process.stdout.write(`${JSON.stringify({ rank, results })}\n`);
   if (scenario !== 'failing') dist.destroyProcessGroup();

@@ -37,6 +37,9 @@ def collectives(rank, world):
         'rank': dist.get_rank(), 'worldSize': dist.get_world_size(), 'backend': dist.get_backend(),
         'initialized': dist.is_initialized(), 'available': dist.is_available(), 'gloo': dist.is_gloo_available(),
         'ranks': dist.get_process_group_ranks(dist.group.WORLD),
+        'nccl': dist.is_nccl_available(), 'localRank': dist.get_node_local_rank(),
+        'worldName': dist.GroupMember.WORLD.group_name,
+        'pgRankSize': [dist.GroupMember.WORLD.rank(), dist.GroupMember.WORLD.size()],
     }
     for dname, dtype in DTYPES.items():
         for shape in SHAPES:
@@ -164,9 +167,49 @@ def ddp(rank, world):
     return {'ddp': {'weights': [p.detach().reshape(-1).tolist() for p in model.parameters()], 'losses': losses}}
 
 
+def store(rank):
+    """The Node worker's store scenario: a TCPStore served by rank 0, PrefixStores over it."""
+    import os
+    import time
+    s = dist.TCPStore(os.environ['MASTER_ADDR'], int(os.environ['MASTER_PORT']), 2, rank == 0, datetime.timedelta(seconds=20))
+    p = dist.PrefixStore('job', s)
+    q = dist.PrefixStore('inner', p)
+    p.set(f'from{rank}', f'hello from {rank}')
+    q.set(f'deep{rank}', bytes([rank, 255, 0]))
+    added = p.add('count', 1 + rank)
+    p.wait([f'from{1 - rank}', f'inner/deep{1 - rank}'])
+    s.wait([f'job/inner/deep{1 - rank}'], datetime.timedelta(seconds=5))
+    res = {
+        'other': p.get(f'from{1 - rank}').decode(),
+        'raw': s.get(f'job/from{1 - rank}').decode(),
+        'deep': list(q.get(f'deep{1 - rank}')),
+        'checkPrefixed': s.check([f'job/from{rank}', 'job/count']),
+        'checkMissing': p.check(['nope']),
+        'addedInRange': added in (1 + rank, 3),
+    }
+    p.add('done', 1)
+    p.wait(['done'])
+    while int(p.get('done')) < 2:
+        time.sleep(0.02)
+    res['count'] = int(p.get('count'))
+    res['deleted'] = p.delete_key('from1') if rank == 1 else None
+    p.add('finished', 1)
+    if rank == 0:
+        while int(p.get('finished')) < 2:
+            time.sleep(0.02)
+    return res
+
+
 def main():
+    import os
+    if SCENARIO == 'store':
+        rank = int(os.environ['RANK'])
+        sys.stdout.write(json.dumps({'rank': rank, 'results': store(rank)}) + '\n')
+        return
     timeout = ARGS.get('timeout')
     kwargs = {'timeout': datetime.timedelta(milliseconds=timeout)} if timeout else {}
+    if ARGS.get('initMethod'):
+        kwargs.update(init_method=ARGS['initMethod'], rank=int(os.environ['RANK']), world_size=int(os.environ['WORLD_SIZE']))
     dist.init_process_group('gloo', **kwargs)
     rank = dist.get_rank()
     world = dist.get_world_size()

@@ -154,3 +154,59 @@ describe('a job of one rank', () => {
     expect(u.toArray()).toEqual([2, 3]);
   });
 });
+
+describe('DistributedDataParallel in a job of one rank', () => {
+  it("wraps the module as Python does: state dict entries under 'module.', the plain names through ddp.module", async () => {
+    await initOne();
+    torch.manualSeed(0);
+    const model = new torch.nn.Sequential(new torch.nn.Linear(3, 4), new torch.nn.BatchNorm1d(4), new torch.nn.Linear(4, 2));
+    const ddp = new torch.nn.parallel.DistributedDataParallel(model, { bucketCapMb: 1 });
+    expect(ddp.module).toBe(model);
+    expect(Object.keys(ddp.stateDict()).slice(0, 2)).toEqual(['module.0.weight', 'module.0.bias']);
+    expect(Object.keys(ddp.module.stateDict())).toEqual(Object.keys(model.stateDict()));
+    expect(ddp.parameters()).toHaveLength(6);
+    const y = ddp.call(torch.randn([5, 3])) as torch.Tensor;
+    expect(y.shape).toEqual([5, 2]);
+    y.sum().backward();
+    expect(model.parameters().every((p) => p.grad !== null)).toBe(true);
+    // No gradient sync is prepared without autograd: forward under noGrad works and leaves the reducer idle.
+    torch.noGrad(() => ddp.call(torch.randn([5, 3])));
+    expect(ddp.bucketIndices().flat().sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5]);
+    ddp.dispose();
+  });
+
+  it('bad arguments are TypeError/RangeError/TorchError', async () => {
+    await initOne();
+    const DDP = torch.nn.parallel.DistributedDataParallel;
+    const lin = new torch.nn.Linear(2, 2);
+    expect(() => new DDP({} as never)).toThrow(TypeError);
+    expect(() => new DDP(lin, { bogus: true } as never)).toThrow(/unexpected option 'bogus'/);
+    expect(() => new DDP(lin, { bucketCapMb: 0 })).toThrow(RangeError);
+    expect(() => new DDP(lin, { findUnusedParameters: 'yes' } as never)).toThrow(TypeError);
+    expect(() => new DDP(lin, { deviceIds: [0] })).toThrow(TorchError);
+    const frozen = new torch.nn.Linear(2, 2);
+    frozen.requiresGrad_(false);
+    expect(() => new DDP(frozen)).toThrow(/doesn't have any parameter that requires a gradient/);
+    expect(() => ({ ddp: new DDP(lin) }).ddp.noSync(5 as never)).toThrow(TypeError);
+  });
+
+  it('noSync restores synchronisation after the function returns, throws, or its promise settles', async () => {
+    await initOne();
+    const ddp = new torch.nn.parallel.DistributedDataParallel(new torch.nn.Linear(2, 2));
+    expect(ddp.noSync(() => ddp.requireBackwardGradSync)).toBe(false);
+    expect(ddp.requireBackwardGradSync).toBe(true);
+    expect(() =>
+      ddp.noSync(() => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(ddp.requireBackwardGradSync).toBe(true);
+    const p = ddp.noSync(async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      return ddp.requireBackwardGradSync;
+    });
+    expect(ddp.requireBackwardGradSync).toBe(false);
+    await expect(p).resolves.toBe(false);
+    expect(ddp.requireBackwardGradSync).toBe(true);
+  });
+});

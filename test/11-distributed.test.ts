@@ -4,8 +4,12 @@
  * give. The same scenario runs with two Python ranks (torch.distributed, the reference) and with one Node and one
  * Python rank in one job, in both rank orders: every rank's results must be identical.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
+import * as torch from '../lib/index';
 import { expectClean, runJob, workerCommand } from './dist-helpers';
 import { itWhen, pythonWithTorch } from './helpers';
 
@@ -40,7 +44,19 @@ function expectJson(got: Json, dtype: string, shape: number[], data: number[]): 
 function checkCollectives(res: Results[]): void {
   for (const r of ranks) {
     const m = res[r].meta;
-    expect(m).toEqual({ rank: r, worldSize: WORLD, backend: 'gloo', initialized: true, available: true, gloo: true, ranks });
+    expect(m).toEqual({
+      rank: r,
+      worldSize: WORLD,
+      backend: 'gloo',
+      initialized: true,
+      available: true,
+      gloo: true,
+      ranks,
+      nccl: false,
+      localRank: r,
+      worldName: '0',
+      pgRankSize: [r, WORLD],
+    });
   }
   for (const dtype of DTYPES) {
     for (const shape of SHAPES) {
@@ -102,6 +118,22 @@ describe('collectives between two Node ranks', () => {
   });
 });
 
+describe('asynchronous work', () => {
+  it("waiting for a work leaves the event loop running: timers fire while a late peer's allReduce completes", async () => {
+    const [r0, r1] = expectClean(await runJob([workerCommand('node', '11-dist-worker', 'eventLoop'), workerCommand('node', '11-dist-worker', 'eventLoop')])) as {
+      sum: number;
+      ticks?: number;
+      ms?: number;
+      completedAtOnce?: boolean;
+    }[];
+    expect([r0.sum, r1.sum]).toEqual([2000, 2000]);
+    expect(r0.completedAtOnce).toBe(false);
+    expect(r0.ms).toBeGreaterThanOrEqual(300);
+    // A blocked JS thread would have let no 10 ms interval run at all.
+    expect(r0.ticks).toBeGreaterThanOrEqual(10);
+  }, 60_000);
+});
+
 describe('against Python torch.distributed', () => {
   itWhen(!!PY, NO_PY, 'two Python ranks (the reference) give the results two Node ranks give', async () => {
     const py = expectClean(await runJob([workerCommand('python', '11-dist-worker', 'collectives'), workerCommand('python', '11-dist-worker', 'collectives')]));
@@ -114,6 +146,82 @@ describe('against Python torch.distributed', () => {
       checkCollectives(res);
     }, 120_000);
   }
+
+  itWhen(!!PY, NO_PY, 'a Node and a Python rank meet through a file:// rendezvous', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'torchkd-rdzv-'));
+    try {
+      const args = { initMethod: `file://${path.join(dir, 'store')}` };
+      checkCollectives(expectClean(await runJob([workerCommand('node', '11-dist-worker', 'collectives', args), workerCommand('python', '11-dist-worker', 'collectives', args)])));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  const STORE = { other: '', raw: '', deep: [] as number[], checkPrefixed: true, checkMissing: false, addedInRange: true, count: 3 };
+  for (const langs of [['node', 'node'], ['python', 'python'], ['node', 'python'], ['python', 'node']] as const) {
+    itWhen(!!PY, NO_PY, `TCPStore and PrefixStore: a ${langs[0]} server and a ${langs[1]} client see each other's keys in Python's layout`, async () => {
+      const res = expectClean(await runJob(langs.map((l) => workerCommand(l, '11-dist-worker', 'store'))));
+      for (const r of ranks) {
+        expect(res[r]).toEqual({ ...STORE, other: `hello from ${1 - r}`, raw: `hello from ${1 - r}`, deep: [1 - r, 255, 0], deleted: r === 1 ? true : null });
+      }
+    }, 60_000);
+  }
+});
+
+describe('what the workers exercise', () => {
+  const dist = torch.distributed;
+  /**
+   * The torch.distributed API test/11-dist-worker.js calls; the jobs above compare what it gives with Python's
+   * torch.distributed (Python ranks alone, and Node and Python ranks in one job).
+   */
+  const EXERCISED: Record<string, unknown> = {
+    initProcessGroup: dist.initProcessGroup,
+    destroyProcessGroup: dist.destroyProcessGroup,
+    newGroup: dist.newGroup,
+    isAvailable: dist.isAvailable,
+    isGlooAvailable: dist.isGlooAvailable,
+    isNcclAvailable: dist.isNcclAvailable,
+    isInitialized: dist.isInitialized,
+    getRank: dist.getRank,
+    getWorldSize: dist.getWorldSize,
+    getBackend: dist.getBackend,
+    getProcessGroupRanks: dist.getProcessGroupRanks,
+    getGroupRank: dist.getGroupRank,
+    getGlobalRank: dist.getGlobalRank,
+    getNodeLocalRank: dist.getNodeLocalRank,
+    GroupMember: dist.GroupMember,
+    'GroupMember.WORLD': dist.GroupMember.WORLD,
+    'GroupMember.NON_GROUP_MEMBER': dist.GroupMember.NON_GROUP_MEMBER,
+    ReduceOp: dist.ReduceOp,
+    allReduce: dist.allReduce,
+    broadcast: dist.broadcast,
+    allGather: dist.allGather,
+    allGatherIntoTensor: dist.allGatherIntoTensor,
+    reduceScatterTensor: dist.reduceScatterTensor,
+    reduce: dist.reduce,
+    gather: dist.gather,
+    scatter: dist.scatter,
+    send: dist.send,
+    recv: dist.recv,
+    isend: dist.isend,
+    irecv: dist.irecv,
+    allToAllSingle: dist.allToAllSingle,
+    barrier: dist.barrier,
+    TCPStore: dist.TCPStore,
+    PrefixStore: dist.PrefixStore,
+  };
+  it('every function the Python comparisons cover is called by the Node worker', () => {
+    const src = fs.readFileSync(path.join(__dirname, '11-dist-worker.js'), 'utf8');
+    for (const name of Object.keys(EXERCISED)) {
+      expect(EXERCISED[name], name).toBeDefined();
+      expect(src, name).toMatch(new RegExp(`\\bdist\\.${name.replace('.', '\\.')}\\b`));
+    }
+    // Works (async handles), process groups and stores are the classes of what these calls return.
+    expect(dist.Work.prototype.wait).toBeTypeOf('function');
+    expect(dist.ProcessGroup.prototype.rank).toBeTypeOf('function');
+    expect(dist.Store.prototype.get).toBeTypeOf('function');
+    expect(dist.FileStore.prototype).toBeInstanceOf(dist.Store);
+  });
 });
 
 describe('a dead or stalled peer', () => {
