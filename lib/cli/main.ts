@@ -1,5 +1,5 @@
 /**
- * The `torchkd` command line: `train`, `parity`, `doctor`, `demo`.
+ * The `torchkd` command line: `train`, `parity`, `doctor`, `demo`, `setup`, `run`.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -15,6 +15,7 @@ commands:
   demo     the default recipe: teacher, student, student+KD on Fashion-MNIST (what \`npm start\` runs)
   doctor   show which libtorch and which binary torchkd uses, and why loading fails if it does
   setup    install PyTorch into the per-user cache when none is found, and make sure a torchkd binary fits it
+  run      start N ranks of a script for torch.distributed, as torchrun does (--nproc-per-node N script.js)
 
 run \`torchkd <command> --help\` for a command's options; \`torchkd --version\` prints the versions in use`;
 
@@ -55,6 +56,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./demo')).demoCommand(rest);
       case 'train':
         return await (await import('./train')).trainCommand(rest);
+      case 'run':
+        return await (await import('./run')).runCommand(rest);
       case '--version':
       case '-V':
       case 'version':
