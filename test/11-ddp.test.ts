@@ -19,6 +19,7 @@ const NO_PY = 'needs the Python oracle (the project venv with torch): none found
 
 interface Trained {
   weights: number[][];
+  buffersAtStart?: number[][];
   losses: number[];
   buckets?: number[][];
   gradNull?: boolean[];
@@ -58,6 +59,20 @@ describe('DistributedDataParallel between two Node ranks', () => {
     }, 120_000);
   }
 
+  it('staticGraph: the first iteration reduces all at once after backward, then trains as one process', async () => {
+    const res = await job({ mode: 'plain', steps: 10, staticGraph: true, bucketCapMb: 0.0002, withReference: true });
+    expect(res[0].ddp.weights).toEqual(res[1].ddp.weights);
+    expect(maxDiff(res[0].ddp.weights, res[0].reference!.weights)).toBeLessThanOrEqual(1e-6);
+    expect(res[0].ddp.buckets!.length).toBeGreaterThanOrEqual(3);
+  }, 120_000);
+
+  it("buffers: rank 0's BatchNorm statistics reach every rank at construction; weights stay identical", async () => {
+    const res = await job({ mode: 'bn', steps: 10 });
+    expect(res[0].ddp.buffersAtStart).toEqual(res[1].ddp.buffersAtStart);
+    expect(res[0].ddp.buffersAtStart![0].every((v) => v === 1)).toBe(true);
+    expect(res[0].ddp.weights).toEqual(res[1].ddp.weights);
+  }, 120_000);
+
   it('noSync: gradients accumulated locally, then averaged with the next synchronised backward', async () => {
     const res = await job({ mode: 'noSync', steps: 10, bucketCapMb: 0.0002, withReference: true });
     expect(res[0].ddp.weights).toEqual(res[1].ddp.weights);
@@ -87,6 +102,15 @@ describe('DistributedDataParallel with a Python rank', () => {
       expect(res[0].ddp.weights).toEqual(res[1].ddp.weights);
       expect(res[0].ddp.losses).toHaveLength(20);
       expect(res[1].ddp.losses).toHaveLength(20);
+    }, 120_000);
+  }
+
+  for (const mode of ['bn', 'static'] as const) {
+    itWhen(!!PY, NO_PY, `${mode === 'bn' ? 'with BatchNorm buffers' : 'with staticGraph'}, a Node rank 0 and a Python rank 1 end with identical weights`, async () => {
+      const args = mode === 'bn' ? { mode: 'bn', steps: 10 } : { mode: 'plain', steps: 10, staticGraph: true, bucketCapMb: 0.0002 };
+      const res = await job(args, ['node', 'python']);
+      expect(res[0].ddp.weights).toEqual(res[1].ddp.weights);
+      if (mode === 'bn') expect(res[0].ddp.buffersAtStart).toEqual(res[1].ddp.buffersAtStart);
     }, 120_000);
   }
 

@@ -246,7 +246,12 @@ class TwoHeads extends nn.Module {
 
 function makeModel(kind, dtype) {
   torch.manualSeed(0);
-  const m = kind === 'twoHeads' ? new TwoHeads() : new nn.Sequential(new nn.Linear(IN, 32), new nn.ReLU(), new nn.Linear(32, 32), new nn.ReLU(), new nn.Linear(32, OUT));
+  const m =
+    kind === 'twoHeads'
+      ? new TwoHeads()
+      : kind === 'bn'
+        ? new nn.Sequential(new nn.Linear(IN, 16), new nn.BatchNorm1d(16), new nn.ReLU(), new nn.Linear(16, OUT))
+        : new nn.Sequential(new nn.Linear(IN, 32), new nn.ReLU(), new nn.Linear(32, 32), new nn.ReLU(), new nn.Linear(32, OUT));
   return dtype === 'float64' ? m.double() : m;
 }
 
@@ -259,9 +264,14 @@ function weights(m) {
  * batch in one process. mode 'plain': one batch per step; 'noSync': two micro-batches, the first under noSync;
  * 'unused': the two-head model, alternating heads.
  */
-function train(rank, world, { mode = 'plain', steps = 20, dtype = 'float32', bucketCapMb, reference = false, findUnusedParameters }) {
-  const model = makeModel(mode === 'unused' ? 'twoHeads' : 'mlp', dtype);
-  const ddp = reference ? null : new nn.parallel.DistributedDataParallel(model, { ...(bucketCapMb ? { bucketCapMb } : {}), findUnusedParameters: findUnusedParameters ?? mode === 'unused' });
+function train(rank, world, { mode = 'plain', steps = 20, dtype = 'float32', bucketCapMb, reference = false, findUnusedParameters, staticGraph = false }) {
+  const model = makeModel(mode === 'unused' ? 'twoHeads' : mode === 'bn' ? 'bn' : 'mlp', dtype);
+  // 'bn': each rank starts with its own running statistics; DDP must replace them with rank 0's.
+  if (mode === 'bn') torch.noGrad(() => model.getBuffer('1.running_mean').fill_(rank + 1));
+  const ddp = reference
+    ? null
+    : new nn.parallel.DistributedDataParallel(model, { ...(bucketCapMb ? { bucketCapMb } : {}), findUnusedParameters: findUnusedParameters ?? mode === 'unused', staticGraph });
+  const buffersAtStart = model.buffers().map((b) => Array.from(b.data(), Number));
   const run = ddp ? (x) => ddp.call(x) : (x) => model.call(x);
   const opt = new torch.optim.SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
   const rows = reference ? B : B / world;
@@ -283,6 +293,7 @@ function train(rank, world, { mode = 'plain', steps = 20, dtype = 'float32', buc
     opt.step();
   }
   const out = { weights: weights(model), losses };
+  if (mode === 'bn') out.buffersAtStart = buffersAtStart;
   if (ddp) out.buckets = ddp.bucketIndices();
   if (mode === 'unused') out.gradNull = model.parameters().map((p) => p.grad === null);
   return out;

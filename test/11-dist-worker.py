@@ -150,10 +150,17 @@ def ddp(rank, world):
     import torch.nn.functional as F
     dtype = DTYPES[ARGS.get('dtype', 'float32')]
     steps = ARGS.get('steps', 20)
+    mode = ARGS.get('mode', 'plain')
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(IN, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, OUT)).to(dtype)
+    if mode == 'bn':
+        model = nn.Sequential(nn.Linear(IN, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, OUT)).to(dtype)
+        with torch.no_grad():
+            model[1].running_mean.fill_(rank + 1)
+    else:
+        model = nn.Sequential(nn.Linear(IN, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, OUT)).to(dtype)
     kwargs = {'bucket_cap_mb': ARGS['bucketCapMb']} if ARGS.get('bucketCapMb') else {}
-    net = nn.parallel.DistributedDataParallel(model, **kwargs)
+    net = nn.parallel.DistributedDataParallel(model, static_graph=ARGS.get('staticGraph', False), **kwargs)
+    buffers_at_start = [b.reshape(-1).tolist() for b in model.buffers()]
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     rows = B // world
     losses = []
@@ -164,7 +171,10 @@ def ddp(rank, world):
         loss.backward()
         losses.append(loss.item())
         opt.step()
-    return {'ddp': {'weights': [p.detach().reshape(-1).tolist() for p in model.parameters()], 'losses': losses}}
+    out = {'weights': [p.detach().reshape(-1).tolist() for p in model.parameters()], 'losses': losses}
+    if mode == 'bn':
+        out['buffersAtStart'] = buffers_at_start
+    return {'ddp': out}
 
 
 def store(rank):

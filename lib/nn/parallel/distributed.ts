@@ -9,7 +9,7 @@ import { TorchError } from '../../errors';
 import { dist, type NativeReducer } from '../../distributed/native';
 import { type ProcessGroup, resolveGroup } from '../../distributed/process-group';
 import { Tensor, wrapList } from '../../tensor';
-import { Module } from '../module';
+import { type ForwardArgs, type ForwardResult, Module } from '../module';
 
 /** Python's `dist._DEFAULT_FIRST_BUCKET_BYTES`: the first bucket (the last gradients to be ready) is kept small. */
 const DEFAULT_FIRST_BUCKET_BYTES = 1024 * 1024;
@@ -195,7 +195,11 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
    * Runs the module on this rank's inputs, around it: the reducer is readied for the backward pass, the buckets
    * are rebuilt after the first iteration, and rank 0's buffers are broadcast (Python's DDP forward).
    */
-  override forward(...inputs: unknown[]): unknown {
+  override forward(...inputs: ForwardArgs<M>): ForwardResult<M> {
+    return this._forward(inputs as unknown[]) as ForwardResult<M>;
+  }
+
+  private _forward(inputs: unknown[]): unknown {
     const d = dist();
     const grad = isGradEnabled();
     if (grad && this.requireBackwardGradSync) d.ddpReducerOp(this._reducer, 0);
