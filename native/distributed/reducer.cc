@@ -15,7 +15,7 @@
 #include <torch/csrc/distributed/c10d/logger.hpp>
 #include <torch/csrc/distributed/c10d/reducer.hpp>
 
-#include <torch/version.h>
+#include <type_traits>
 #endif
 
 namespace torchkd {
@@ -109,6 +109,29 @@ Napi::Value ddpBroadcastCoalesced(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// c10d::Reducer's constructor grew across releases: 13 arguments in 2.13 and 2.14 (a per-bucket size list for the
+// rebuild, empty for the Reducer's own limits as Python passes it by default, and batched_grad_copy), 11 before
+// (use_python_reducer last). R is a template parameter so that only the form this libtorch has is instantiated.
+template <typename R>
+std::shared_ptr<R> makeReducer(std::vector<at::Tensor> params, std::vector<std::vector<size_t>> buckets, c10::intrusive_ptr<c10d::ProcessGroup> pg,
+                               std::vector<bool> sparse, int64_t cap, bool findUnused, bool asView, std::unordered_map<size_t, std::string> names,
+                               int64_t firstCap, bool skipUnused) {
+  using Params = std::vector<at::Tensor>;
+  using Buckets = std::vector<std::vector<size_t>>;
+  using Group = c10::intrusive_ptr<c10d::ProcessGroup>;
+  using Names = std::unordered_map<size_t, std::string>;
+  if constexpr (std::is_constructible_v<R, Params, Buckets, Group, std::vector<bool>, int64_t, bool, bool, Names, int64_t, bool, bool,
+                                        std::vector<int64_t>, bool>) {
+    return std::make_shared<R>(std::move(params), std::move(buckets), std::move(pg), std::move(sparse), cap, findUnused, asView, std::move(names),
+                               firstCap, skipUnused, /*use_python_reducer=*/false, std::vector<int64_t>{}, /*batched_grad_copy=*/false);
+  } else if constexpr (std::is_constructible_v<R, Params, Buckets, Group, std::vector<bool>, int64_t, bool, bool, Names, int64_t, bool, bool>) {
+    return std::make_shared<R>(std::move(params), std::move(buckets), std::move(pg), std::move(sparse), cap, findUnused, asView, std::move(names),
+                               firstCap, skipUnused, /*use_python_reducer=*/false);
+  } else {
+    static_assert(sizeof(R) == 0, "c10d::Reducer's constructor in this libtorch is not one torchkd knows: add its argument list here");
+  }
+}
+
 // ddpReducer(params[], bucketIndices[][], group, expectSparse[], bucketBytesCap, findUnused, gradientAsBucketView,
 //            paramNames[], firstBucketBytesCap, skipAllReduceUnusedParams) -> reducer
 Napi::Value ddpReducer(const Napi::CallbackInfo& info) {
@@ -144,14 +167,8 @@ Napi::Value ddpReducer(const Napi::CallbackInfo& info) {
   int64_t firstCap = int64Arg(info, 8, "firstBucketBytesCap");
   bool skipUnused = boolArg(info, 9, "skipAllReduceUnusedParams");
 
-  // The constructor's argument list grows across releases; this is 2.13's and 2.14's (13 arguments). An empty
-  // bucket_bytes_cap_list lets the Reducer rebuild buckets with its own size limits, as Python passes it by default.
-#if TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 13 && TORCH_VERSION_MINOR <= 14
-  auto reducer = std::make_shared<c10d::Reducer>(params, buckets, pg, sparse, cap, findUnused, asView, names, firstCap, skipUnused,
-                                                 /*use_python_reducer=*/false, std::vector<int64_t>{}, /*batched_grad_copy=*/false);
-#else
-#error "c10d::Reducer's constructor is known for libtorch 2.13 and 2.14 only; add this version's argument list"
-#endif
+  auto reducer = makeReducer<c10d::Reducer>(std::move(params), std::move(buckets), pg, std::move(sparse), cap, findUnused, asView, std::move(names),
+                                             firstCap, skipUnused);
   auto logger = std::make_shared<c10d::Logger>(reducer);
   reducer->set_logger(logger);
   // Released on the JS thread (not inside the collector): the destructor unhooks the parameters' accumulators.
