@@ -196,6 +196,27 @@ async function failing(rank) {
   return res;
 }
 
+/** The ranks disagree on a collective (args.mismatch: 'size', 'dtype' or 'op'); each reports the error it got. */
+async function mismatch(rank) {
+  const res = {};
+  try {
+    if (args.mismatch === 'size') dist.allReduce(torch.ones([rank === 0 ? 3 : 5]));
+    if (args.mismatch === 'dtype') dist.allReduce(torch.ones([3], { dtype: rank === 0 ? 'float32' : 'float64' }));
+    if (args.mismatch === 'op') {
+      if (rank === 0) dist.allReduce(torch.ones([3]));
+      else dist.broadcast(torch.ones([3]), 0);
+    }
+    res.error = null;
+  } catch (e) {
+    res.error = { name: e.constructor.name, code: e.code, message: String(e.message) };
+  }
+  // The group still works after a mismatch is caught.
+  const t = torch.ones([2]);
+  dist.allReduce(t);
+  res.after = Array.from(t.data());
+  return res;
+}
+
 /** Rank 1 joins an allReduce 500 ms late; rank 0 awaits it asynchronously and counts its event loop's timer ticks. */
 async function eventLoop(rank) {
   const t = torch.ones([1000]);
@@ -362,6 +383,7 @@ async function main() {
   else if (scenario === 'failing') results = await failing(rank);
   else if (scenario === 'ddp') results = await ddp(rank, world);
   else if (scenario === 'eventLoop') results = await eventLoop(rank);
+  else if (scenario === 'mismatch') results = await mismatch(rank);
   else throw new Error(`unknown scenario ${scenario}`);
   process.stdout.write(`${JSON.stringify({ rank, results })}\n`);
   if (scenario !== 'failing') dist.destroyProcessGroup();

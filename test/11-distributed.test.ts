@@ -118,6 +118,28 @@ describe('collectives between two Node ranks', () => {
   });
 });
 
+describe('TORCH_DISTRIBUTED_DEBUG=DETAIL', () => {
+  const DETAIL = { env: { TORCH_DISTRIBUTED_DEBUG: 'DETAIL' } };
+  for (const mismatch of ['size', 'dtype', 'op']) {
+    it(`ranks that disagree on a collective's ${mismatch === 'op' ? 'kind' : mismatch} get a TorchError naming the mismatch on every rank`, async () => {
+      const res = expectClean(await runJob(ranks.map(() => workerCommand('node', '11-dist-worker', 'mismatch', { mismatch, timeout: 20_000 })), DETAIL)) as {
+        error: { name: string; message: string } | null;
+        after: number[];
+      }[];
+      for (const r of ranks) {
+        expect(res[r].error?.name).toBe('TorchError');
+        expect(res[r].error?.message).toMatch(new RegExp(`Detected mismatch between collectives on ranks. Rank ${r} is running collective: CollectiveFingerPrint`));
+        expect(res[r].error?.message).toMatch(mismatch === 'size' ? /TensorShape=\[3\]/ : mismatch === 'dtype' ? /TensorDtypes=Double/ : /OpType=BROADCAST/);
+        expect(res[r].after).toEqual([2, 2]);
+      }
+    }, 60_000);
+  }
+
+  itWhen(!!PY, NO_PY, 'a Node rank and a Python rank, both in DETAIL mode (the checking wrapper on both), agree on every collective', async () => {
+    checkCollectives(expectClean(await runJob([workerCommand('node', '11-dist-worker', 'collectives'), workerCommand('python', '11-dist-worker', 'collectives')], DETAIL)));
+  }, 120_000);
+});
+
 describe('asynchronous work', () => {
   it("waiting for a work leaves the event loop running: timers fire while a late peer's allReduce completes", async () => {
     const [r0, r1] = expectClean(await runJob([workerCommand('node', '11-dist-worker', 'eventLoop'), workerCommand('node', '11-dist-worker', 'eventLoop')])) as {

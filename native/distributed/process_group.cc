@@ -8,8 +8,10 @@
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/csrc/distributed/c10d/debug.h>
 #ifdef USE_C10D_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupWrapper.hpp>
 #endif
 #ifdef USE_C10D_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
@@ -198,6 +200,41 @@ Napi::Value distStoreOp(const Napi::CallbackInfo& info) {
   }
 }
 
+#ifdef USE_C10D_GLOO
+// Gloo options as Python's ProcessGroupGloo(store, rank, size, timeout) makes them: one device (one per interface
+// GLOO_SOCKET_IFNAME names), two threads per device.
+c10::intrusive_ptr<c10d::ProcessGroupGloo::Options> glooOptions(std::chrono::milliseconds timeout) {
+  auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
+  const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+  bool lazy = c10d::getDefaultGlooLazyInit();
+  if (ifname && std::strlen(ifname) > 1) {
+    std::string list(ifname);
+    size_t start = 0;
+    while (start <= list.size()) {
+      size_t end = list.find(',', start);
+      if (end == std::string::npos) end = list.size();
+      if (end > start) opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(list.substr(start, end - start), lazy));
+      start = end + 1;
+    }
+  } else {
+    opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice(lazy));
+  }
+  opts->threads = static_cast<int>(opts->devices.size() * 2);
+  return opts;
+}
+
+// TORCH_DISTRIBUTED_DEBUG=DETAIL, as Python: the backend wrapped in a ProcessGroupWrapper that checks, over a helper
+// Gloo group on PrefixStore("pg_wrapper:<name>", the backend's store), that every rank runs the same collective with
+// the same shapes and dtypes, so a mismatch is an error on every rank instead of a hang or a Gloo abort.
+c10::intrusive_ptr<c10d::Backend> maybeWrapped(c10::intrusive_ptr<c10d::Backend> backend, const c10::intrusive_ptr<c10d::Store>& backendStore,
+                                               const std::string& name, int rank, int size, std::chrono::milliseconds timeout) {
+  if (c10d::debug_level() != c10d::DebugLevel::Detail) return backend;
+  auto helperStore = c10::make_intrusive<c10d::PrefixStore>("pg_wrapper:" + name, backendStore);
+  auto helper = c10::make_intrusive<c10d::ProcessGroupGloo>(helperStore, rank, size, glooOptions(timeout));
+  return c10::make_intrusive<c10d::ProcessGroupWrapper>(backend, helper);
+}
+#endif
+
 // distNewGroup(store, rank, size, backend, timeoutMs, groupName, globalRanks[], groupDesc) -> [group, group store]
 // As Python's _new_process_group_helper: ProcessGroup(PrefixStore("<name>/", store)) with the backend on
 // PrefixStore("<device>/", that) registered for every device the backend serves. Gloo connects its full mesh here
@@ -215,32 +252,18 @@ Napi::Value distNewGroup(const Napi::CallbackInfo& info) {
   if (size <= 0) throwRange("world size must be positive");
   if (rank < 0 || rank >= size) throwRange("rank " + std::to_string(rank) + " is out of range for a group of " + std::to_string(size));
   std::vector<uint64_t> ranks(ranks64.begin(), ranks64.end());
+  // TORCH_DISTRIBUTED_DEBUG (OFF, INFO, DETAIL), read as Python reads it; the Reducer consults it too.
+  c10d::setDebugLevelFromEnvironment();
 
   auto prefixStore = c10::make_intrusive<c10d::PrefixStore>(name + "/", store);
   auto pg = c10::make_intrusive<c10d::ProcessGroup>(prefixStore, rank, size);
   if (backend == "gloo") {
 #ifdef USE_C10D_GLOO
-    auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
-    // One device, as Python makes it unless GLOO_SOCKET_IFNAME names interfaces (then one per interface).
-    const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
-    bool lazy = c10d::getDefaultGlooLazyInit();
-    if (ifname && std::strlen(ifname) > 1) {
-      std::string list(ifname);
-      size_t start = 0;
-      while (start <= list.size()) {
-        size_t end = list.find(',', start);
-        if (end == std::string::npos) end = list.size();
-        if (end > start) opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(list.substr(start, end - start), lazy));
-        start = end + 1;
-      }
-    } else {
-      opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice(lazy));
-    }
-    opts->threads = static_cast<int>(opts->devices.size() * 2);
+    auto opts = glooOptions(timeout);
     opts->global_ranks_in_group = ranks;
     opts->group_name = name;
     auto backendStore = c10::make_intrusive<c10d::PrefixStore>("cpu/", prefixStore);
-    auto gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(backendStore, rank, size, opts);
+    auto gloo = maybeWrapped(c10::make_intrusive<c10d::ProcessGroupGloo>(backendStore, rank, size, opts), backendStore, name, rank, size, timeout);
     pg->setDefaultBackend(c10d::ProcessGroup::BackendType::GLOO);
     pg->setBackend(c10::DeviceType::CPU, c10d::ProcessGroup::BackendType::GLOO, gloo);
     pg->setBackend(c10::DeviceType::CUDA, c10d::ProcessGroup::BackendType::GLOO, gloo);
@@ -255,7 +278,10 @@ Napi::Value distNewGroup(const Napi::CallbackInfo& info) {
     opts->global_ranks_in_group = ranks;
     opts->group_name = name;
     auto backendStore = c10::make_intrusive<c10d::PrefixStore>("cuda/", prefixStore);
-    auto nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(backendStore, rank, size, opts);
+    c10::intrusive_ptr<c10d::Backend> nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(backendStore, rank, size, opts);
+#ifdef USE_C10D_GLOO
+    nccl = maybeWrapped(nccl, backendStore, name, rank, size, timeout);
+#endif
     pg->setDefaultBackend(c10d::ProcessGroup::BackendType::NCCL);
     pg->setBackend(c10::DeviceType::CUDA, c10d::ProcessGroup::BackendType::NCCL, nccl);
 #else
