@@ -8,8 +8,10 @@
  *   kd   KD loss forward+backward: torchkd fused (and composite) vs PyTorch eager in Python (as is, and with
  *        THP_MEM_ALLOC_ENABLE=1, PyTorch's switch for huge pages on large allocations), with peak extra memory,
  *        each size in a fresh process.
+ *   dist allreduce throughput and a DDP training step on 2 ranks over Gloo on 127.0.0.1: Node ranks (torchkd) and
+ *        Python ranks (torch.distributed) in alternating jobs; the median over the jobs of each job's median.
  *
- * Usage: node bench/run.js [ops|kd|all] [--quick]   (results also written to bench/results.json)
+ * Usage: node bench/run.js [ops|kd|dist|all] [--quick]   (results also written to bench/results.json)
  */
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
@@ -146,12 +148,77 @@ function kdSuite() {
   return rows;
 }
 
+const net = require('net');
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** One 2-rank job: rank r runs `cmd` with torchrun's variables; resolves to rank 0's JSON line. */
+async function distJob(cmd, argv) {
+  const port = await freePort();
+  const ranks = [0, 1].map(
+    (rank) =>
+      new Promise((resolve, reject) => {
+        const env = { ...process.env, MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), RANK: String(rank), LOCAL_RANK: String(rank), WORLD_SIZE: '2', OMP_NUM_THREADS: '1' };
+        const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d) => (out += d));
+        child.stderr.on('data', (d) => (err += d));
+        child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${argv.join(' ')} rank ${rank} failed (${code}):\n${err}`))));
+      }),
+  );
+  const [out0] = await Promise.all(ranks);
+  return JSON.parse(out0.trim().split('\n').pop());
+}
+
+async function distSuite() {
+  const jobs = quick ? 3 : 5;
+  const cases = [
+    ['allreduce', 1_000_000, quick ? 10 : 20, 'allreduce 1M float32'],
+    ['allreduce', 10_000_000, quick ? 5 : 10, 'allreduce 10M float32'],
+    ['ddp', 1024, quick ? 10 : 30, 'DDP step, MLP 784-1024-1024-10, batch 64/rank'],
+  ];
+  const rows = [];
+  for (const [what, size, reps, label] of cases) {
+    const nodeMs = [];
+    const pyMs = [];
+    for (let j = 0; j < jobs; j++) {
+      nodeMs.push((await distJob(process.execPath, [path.join(__dirname, 'dist_case.js'), what, size, reps])).ms);
+      pyMs.push((await distJob(python(), [path.join(__dirname, 'dist_case.py'), what, size, reps])).ms);
+    }
+    const row = { case: label, nodeMs: median(nodeMs), pythonMs: median(pyMs) };
+    if (what === 'allreduce') {
+      row.nodeGBps = (size * 4) / (row.nodeMs / 1000) / 1e9;
+      row.pythonGBps = (size * 4) / (row.pythonMs / 1000) / 1e9;
+      row.throughputRatio = row.nodeGBps / row.pythonGBps;
+    } else {
+      row.timeRatio = row.nodeMs / row.pythonMs;
+    }
+    rows.push(row);
+    console.log(
+      `${label.padEnd(48)} node ${row.nodeMs.toFixed(2).padStart(8)} ms   python ${row.pythonMs.toFixed(2).padStart(8)} ms   ` +
+        (what === 'allreduce' ? `throughput node/python ${row.throughputRatio.toFixed(2)}` : `time node/python ${row.timeRatio.toFixed(2)}`),
+    );
+  }
+  return rows;
+}
+
 (async () => {
   const info = discover();
   console.log(`torchkd bench — libtorch ${info.versionString} (${info.cuda ? 'CUDA' : 'CPU'}), ${threads} threads, node ${process.version}`);
   const out = { date: new Date().toISOString(), libtorch: info.versionString, threads };
   if (suite === 'ops' || suite === 'all') out.ops = await opsSuite();
   if (suite === 'kd' || suite === 'all') out.kd = kdSuite();
+  if (suite === 'dist' || suite === 'all') out.dist = await distSuite();
   fs.writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify(out, null, 2) + '\n');
 })().catch((e) => {
   console.error(e);
