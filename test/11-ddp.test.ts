@@ -105,6 +105,13 @@ describe('DistributedDataParallel with a Python rank', () => {
     }, 120_000);
   }
 
+  for (const mode of ['noSync', 'unused'] as const) {
+    itWhen(!!PY, NO_PY, `${mode === 'noSync' ? 'noSync accumulation' : 'findUnusedParameters with alternating heads'}: a Python rank 0 and a Node rank 1 end with identical weights`, async () => {
+      const res = await job({ mode, steps: 10 }, ['python', 'node']);
+      expect(res[0].ddp.weights).toEqual(res[1].ddp.weights);
+    }, 120_000);
+  }
+
   for (const mode of ['bn', 'static'] as const) {
     itWhen(!!PY, NO_PY, `${mode === 'bn' ? 'with BatchNorm buffers' : 'with staticGraph'}, a Node rank 0 and a Python rank 1 end with identical weights`, async () => {
       const args = mode === 'bn' ? { mode: 'bn', steps: 10 } : { mode: 'plain', steps: 10, staticGraph: true, bucketCapMb: 0.0002 };

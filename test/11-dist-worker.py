@@ -145,28 +145,53 @@ def batch(rows, offset, dtype):
 
 
 def ddp(rank, world):
-    """Python's DistributedDataParallel on this rank's half of each batch (mode 'plain' of the Node worker)."""
+    """Python's DistributedDataParallel on this rank's half of each batch: the Node worker's modes 'plain', 'bn',
+    'noSync' and 'unused' (the two-head model, alternating heads)."""
+    import contextlib
     import torch.nn as nn
     import torch.nn.functional as F
     dtype = DTYPES[ARGS.get('dtype', 'float32')]
     steps = ARGS.get('steps', 20)
     mode = ARGS.get('mode', 'plain')
+
+    class TwoHeads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.trunk = nn.Linear(IN, 16)
+            self.a = nn.Linear(16, OUT)
+            self.b = nn.Linear(16, OUT)
+            self.use_a = True
+
+        def forward(self, x):
+            h = F.relu(self.trunk(x))
+            return (self.a if self.use_a else self.b)(h)
+
     torch.manual_seed(0)
-    if mode == 'bn':
+    if mode == 'unused':
+        model = TwoHeads().to(dtype)
+    elif mode == 'bn':
         model = nn.Sequential(nn.Linear(IN, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, OUT)).to(dtype)
         with torch.no_grad():
             model[1].running_mean.fill_(rank + 1)
     else:
         model = nn.Sequential(nn.Linear(IN, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, OUT)).to(dtype)
     kwargs = {'bucket_cap_mb': ARGS['bucketCapMb']} if ARGS.get('bucketCapMb') else {}
-    net = nn.parallel.DistributedDataParallel(model, static_graph=ARGS.get('staticGraph', False), **kwargs)
+    net = nn.parallel.DistributedDataParallel(model, static_graph=ARGS.get('staticGraph', False),
+                                              find_unused_parameters=mode == 'unused', **kwargs)
     buffers_at_start = [b.reshape(-1).tolist() for b in model.buffers()]
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     rows = B // world
     losses = []
     for step in range(steps):
         opt.zero_grad()
-        x, y = batch(rows, step * B + rank * rows, dtype)
+        if mode == 'unused':
+            model.use_a = step % 2 == 0
+        if mode == 'noSync':
+            x1, y1 = batch(rows, 2 * step * B + rank * rows, dtype)
+            with net.no_sync():
+                F.mse_loss(net(x1), y1).backward()
+        at = (2 * step + 1 if mode == 'noSync' else step) * B + rank * rows
+        x, y = batch(rows, at, dtype)
         loss = F.mse_loss(net(x), y)
         loss.backward()
         losses.append(loss.item())

@@ -4,7 +4,7 @@
  * broadcast, bucket rebuild), so a Node rank and a Python DDP rank can train one model together.
  */
 import { isGradEnabled } from '../../autograd';
-import { describe } from '../../dtype';
+import { type Device, describe } from '../../dtype';
 import { TorchError } from '../../errors';
 import { dist, type NativeReducer } from '../../distributed/native';
 import { type ProcessGroup, resolveGroup } from '../../distributed/process-group';
@@ -22,7 +22,10 @@ const ONE_BUCKET = Number.MAX_SAFE_INTEGER;
 
 /** Options of {@link DistributedDataParallel} (Python's keyword arguments, camelCased). */
 export interface DistributedDataParallelOptions {
-  /** CUDA device of a single-device module (Python's device_ids=[i]); leave unset for CPU modules. */
+  /**
+   * CUDA device of a single-device module (Python's device_ids=[i]): forward moves tensor inputs there. Leave unset for
+   * CPU modules.
+   */
   deviceIds?: number[] | null;
   /** Broadcast rank 0's buffers to every rank at the start of each forward (default true). */
   broadcastBuffers?: boolean;
@@ -109,6 +112,8 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
   readonly gradientAsBucketView: boolean;
   /** The bucket size limit in bytes. */
   readonly bucketBytesCap: number;
+  /** The CUDA device of a single-device module (from deviceIds), where forward moves its tensor inputs; null on CPU. */
+  readonly device: Device | null;
   /** @internal */
   _reducer: NativeReducer;
   /** @internal The parameters the reducer averages, in its index order. */
@@ -156,6 +161,7 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
       throw new TorchError(`DistributedDataParallel device_ids and output_device arguments only work with single-device/multiple-device GPU modules or CPU modules, but got device_ids ${JSON.stringify(deviceIds)} for a module on ${reduced[0][1].device}.`, 'VALUE_ERROR');
     }
     this._params = reduced.map(([, p]) => p);
+    this.device = deviceIds === null ? null : (`cuda:${deviceIds[0] as number}` as const);
 
     const d = dist();
     // 1. Every rank has the same parameters (count, shapes, strides, dtypes): one allgather.
@@ -208,7 +214,10 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
       const buffers = this.module.buffers();
       if (buffers.length) d.ddpBroadcastCoalesced(this.processGroup._h, buffers.map((t) => t.h), BROADCAST_BUCKET_BYTES, 0);
     }
-    const output = (this.module.call as (...a: unknown[]) => unknown)(...inputs);
+    // As Python's DDP with device_ids: tensor inputs go to the module's device first.
+    const dev = this.device;
+    const args = dev === null ? inputs : inputs.map((x) => mapTensors(x, (t) => (t.device === dev ? t : t.to(dev))));
+    const output = (this.module.call as (...a: unknown[]) => unknown)(...args);
     if (grad && this.requireBackwardGradSync) {
       this._requireForwardParamSync = true;
       const outs = this.findUnusedParameters && !this.staticGraph ? findTensors(output) : [];
