@@ -120,13 +120,29 @@ function detectDistributed(includeDirs) {
   const macros = path.join(includeDirs[0], 'caffe2', 'core', 'macros.h');
   if (!out.distributed || !exists(macros)) return out;
   const text = fs.readFileSync(macros, 'utf8');
-  out.gloo = /\{"USE_GLOO",\s*"ON"\}/.test(text);
+  out.gloo = /\{"USE_GLOO",\s*"ON"\}/.test(text) && glooStubCovers(includeDirs[0]);
   out.nccl = /\{"USE_NCCL",\s*"ON"\}/.test(text);
   return out;
 }
 
 /** The stand-in Gloo headers ProcessGroupGloo.hpp includes (the wheels ship none): native/distributed/gloo_stub. */
 const GLOO_STUB_INCLUDE = path.join(PACKAGE_ROOT, 'native', 'distributed', 'gloo_stub');
+
+/**
+ * Whether the stand-ins cover every Gloo header this libtorch's ProcessGroupGloo.hpp includes. A libtorch whose
+ * header wants others is built without the Gloo backend (isGlooAvailable() is then false) rather than not at all.
+ */
+function glooStubCovers(includeDir) {
+  const header = path.join(includeDir, 'torch', 'csrc', 'distributed', 'c10d', 'ProcessGroupGloo.hpp');
+  if (!exists(header)) return false;
+  const wanted = [...fs.readFileSync(header, 'utf8').matchAll(/#include\s*<(gloo\/[^>]+)>/g)].map((m) => m[1]);
+  return wanted.every((h) => exists(path.join(GLOO_STUB_INCLUDE, h)));
+}
+
+/** Whether nccl.h (the version the CUDA wheel pins, under site-packages/nvidia/nccl) is on the CUDA include path. */
+function ncclHeaderFound(info) {
+  return cudaIncludeDirs(info).some((d) => exists(path.join(d, 'nccl.h')));
+}
 
 /**
  * Defines for the distributed sources: TORCHKD_DISTRIBUTED (c10d present), USE_C10D_GLOO, and USE_C10D_NCCL in the
@@ -137,7 +153,7 @@ function distributedDefines(info, cudaFlavour) {
   return [
     ...(d.distributed ? ['TORCHKD_DISTRIBUTED=1'] : []),
     ...(d.distributed && d.gloo ? ['USE_C10D_GLOO'] : []),
-    ...(d.distributed && d.nccl && cudaFlavour ? ['USE_C10D_NCCL'] : []),
+    ...(d.distributed && d.nccl && cudaFlavour && ncclHeaderFound(info) ? ['USE_C10D_NCCL'] : []),
   ];
 }
 
