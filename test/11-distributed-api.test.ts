@@ -55,6 +55,26 @@ describe('before initProcessGroup', () => {
   });
 });
 
+describe('a rendezvous that never completes', () => {
+  it('rank 0 waiting for a peer that never comes, and a rank whose master is not there, fail with a TorchError within the timeout', async () => {
+    for (const rank of [0, 1]) {
+      const port = await freePort();
+      const t0 = Date.now();
+      let err: unknown;
+      try {
+        dist.initProcessGroup({ initMethod: `tcp://127.0.0.1:${port}`, rank, worldSize: 2, timeout: 2000 });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(TorchError);
+      expect((err as TorchError).code).toBe(rank === 0 ? 'DIST_STORE_ERROR' : 'DIST_NETWORK_ERROR');
+      expect((err as Error).message).toMatch(rank === 0 ? /waiting for clients. 1\/2 clients joined/ : /timed out after 2000ms while trying to connect to \(127.0.0.1, \d+\)/);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(dist.isInitialized()).toBe(false);
+    }
+  }, 30_000);
+});
+
 describe('a job of one rank', () => {
   it('tcp://: rank, size, backend, groups and every collective on one rank', async () => {
     await initOne();
