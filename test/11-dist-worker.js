@@ -167,6 +167,7 @@ async function collectives(rank, world) {
     }
   }
   dist.barrier();
+  dist.monitoredBarrier({ timeout: 30_000 });
   return res;
 }
 
@@ -194,6 +195,23 @@ async function failing(rank) {
   }
   res.ms = Date.now() - start;
   return res;
+}
+
+/** Rank args.victim stays away from a monitoredBarrier; the others report the error they get (rank 0's names it). */
+async function monitored(rank) {
+  const t = torch.ones([2]);
+  dist.allReduce(t);
+  if (rank === args.victim) {
+    await new Promise((r) => setTimeout(r, args.stallMs));
+    return { victim: true };
+  }
+  const start = Date.now();
+  try {
+    dist.monitoredBarrier({ timeout: args.barrierMs, waitAllRanks: !!args.waitAllRanks });
+    return { error: null };
+  } catch (e) {
+    return { error: { name: e.constructor.name, code: e.code, message: String(e.message) }, ms: Date.now() - start };
+  }
 }
 
 /** The ranks disagree on a collective (args.mismatch: 'size', 'dtype' or 'op'); each reports the error it got. */
@@ -384,9 +402,10 @@ async function main() {
   else if (scenario === 'ddp') results = await ddp(rank, world);
   else if (scenario === 'eventLoop') results = await eventLoop(rank);
   else if (scenario === 'mismatch') results = await mismatch(rank);
+  else if (scenario === 'monitored') results = await monitored(rank);
   else throw new Error(`unknown scenario ${scenario}`);
   process.stdout.write(`${JSON.stringify({ rank, results })}\n`);
-  if (scenario !== 'failing') dist.destroyProcessGroup();
+  if (scenario !== 'failing' && scenario !== 'monitored') dist.destroyProcessGroup();
 }
 
 main().catch((e) => {

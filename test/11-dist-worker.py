@@ -131,6 +131,7 @@ def collectives(rank, world):
                             'groupRank': dist.get_group_rank(solo, 1), 'globalRank': dist.get_global_rank(solo, 0),
                             't': out(s)}
     dist.barrier()
+    dist.monitored_barrier(timeout=datetime.timedelta(seconds=30))
     return res
 
 

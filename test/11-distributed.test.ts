@@ -118,6 +118,23 @@ describe('collectives between two Node ranks', () => {
   });
 });
 
+describe('monitoredBarrier', () => {
+  for (const waitAllRanks of [false, true]) {
+    it(`names the rank that stays away (3 ranks${waitAllRanks ? ', waitAllRanks' : ''}): rank 0's TorchError says which`, async () => {
+      const args = { victim: 2, stallMs: 6000, barrierMs: 2000, waitAllRanks, timeout: 20_000 };
+      const res = await runJob([0, 1, 2].map(() => workerCommand('node', '11-dist-worker', 'monitored', args)), { timeoutMs: 60_000 });
+      for (const r of res) expect(r.code, r.stderr).toBe(0);
+      const [r0, r1, r2] = res.map((r) => r.results as { error?: { name: string; message: string } | null; ms?: number; victim?: boolean });
+      expect(r2.victim).toBe(true);
+      expect(r0.error?.name).toBe('TorchError');
+      expect(r0.error?.message).toMatch(waitAllRanks ? /Ranks 2 failed to pass monitoredBarrier in 2000 ms/ : /Rank 2 failed to pass monitoredBarrier in 2000 ms/);
+      expect(r0.ms).toBeLessThan(8000);
+      // Rank 1 arrived; it fails too, as rank 0 never acknowledges (Python's behaviour).
+      expect(r1.error?.name).toBe('TorchError');
+    }, 90_000);
+  }
+});
+
 describe('TORCH_DISTRIBUTED_DEBUG=DETAIL', () => {
   const DETAIL = { env: { TORCH_DISTRIBUTED_DEBUG: 'DETAIL' } };
   for (const mismatch of ['size', 'dtype', 'op']) {
@@ -229,6 +246,7 @@ describe('what the workers exercise', () => {
     irecv: dist.irecv,
     allToAllSingle: dist.allToAllSingle,
     barrier: dist.barrier,
+    monitoredBarrier: dist.monitoredBarrier,
     TCPStore: dist.TCPStore,
     PrefixStore: dist.PrefixStore,
   };

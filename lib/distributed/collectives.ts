@@ -517,3 +517,26 @@ export function barrier(...rest: unknown[]): Work | void {
   if (g === null) return;
   return finish(dist().distBarrier(g._h, async), async, g);
 }
+
+/**
+ * A barrier that says who is missing (Python's `monitored_barrier`, Gloo only): every rank reports to rank 0 within
+ * `timeout` ms (default: the group's timeout); when one does not, rank 0 throws a {@link TorchError} naming it (with
+ * `waitAllRanks`, naming every rank that did not arrive), and the others throw when rank 0 does not answer. Blocks,
+ * as in Python.
+ *
+ * @example
+ * dist.monitoredBarrier({ timeout: 30_000 });  // rank 0: "Rank 3 failed to pass monitoredBarrier in 30000 ms"
+ */
+export function monitoredBarrier(options?: { group?: GroupArg; timeout?: number; waitAllRanks?: boolean }): void;
+export function monitoredBarrier(...rest: unknown[]): void {
+  const fn = 'monitoredBarrier';
+  const o = positionalOrOptions(fn, rest, ['group', 'timeout', 'waitAllRanks']);
+  const g = group(fn, o);
+  if (g === null) return;
+  if (g.backend !== 'gloo') throw new TorchError('monitoredBarrier is only implemented for the gloo backend.', 'VALUE_ERROR');
+  const timeout = o.timeout ?? g.timeout;
+  if (typeof timeout !== 'number' || !(timeout > 0) || !Number.isFinite(timeout)) throw new RangeError(`${fn}: timeout must be a positive number of milliseconds but received ${describe(timeout)}`);
+  const waitAll = o.waitAllRanks ?? false;
+  if (typeof waitAll !== 'boolean') throw new TypeError(`${fn}: expected a boolean for waitAllRanks but received ${describe(waitAll)}`);
+  dist().distMonitoredBarrier(g._h, timeout, waitAll);
+}

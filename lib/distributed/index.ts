@@ -46,6 +46,7 @@ export {
   irecv,
   allToAllSingle,
   barrier,
+  monitoredBarrier,
 } from './collectives';
 export type { CollectiveOptions, SyncOptions, AsyncOptions, P2POptions } from './collectives';
 export { Store, TCPStore, FileStore, PrefixStore } from './store';

@@ -35,6 +35,7 @@ export interface DistBinding {
   distRecv(g: H, t: H, src: number, tag: number, async: boolean): NativeWork | number;
   distAllToAllSingle(g: H, output: H, input: H, outputSplits: number[], inputSplits: number[], async: boolean): NativeWork | undefined;
   distBarrier(g: H, async: boolean): NativeWork | undefined;
+  distMonitoredBarrier(g: H, timeoutMs: number, waitAllRanks: boolean): void;
   ddpComputeBuckets(tensors: H[], sizeLimits: number[], expectSparse: boolean[]): [number[][], number[]];
   ddpVerifyParams(g: H, params: H[]): void;
   ddpBroadcastCoalesced(g: H, tensors: H[], bufferSize: number, src: number): void;

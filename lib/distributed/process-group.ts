@@ -35,12 +35,15 @@ export class ProcessGroup {
   readonly groupName: string;
   /** The backend it runs on. */
   readonly backend: Backend;
+  /** How long its collectives may wait, in milliseconds. */
+  readonly timeout: number;
   /** @internal Destroyed by destroyProcessGroup. */
   _destroyed = false;
 
   /** @internal */
-  constructor(h: number, store: Store, ranks: number[], name: string, backend: Backend) {
+  constructor(h: number, store: Store, ranks: number[], name: string, backend: Backend, timeout: number) {
     this._h = h;
+    this.timeout = timeout;
     this._store = store;
     this._ranks = Object.freeze([...ranks]);
     this.groupName = name;
@@ -143,7 +146,7 @@ function checkBackend(fn: string, b: unknown): Backend {
 function newProcessGroup(size: number, rank: number, globalRanks: number[], backend: Backend, store: Store, name: string, timeout: number, desc: string): ProcessGroup {
   const [h, storeH] = dist().distNewGroup(store._h, rank, size, backend, timeout, name, globalRanks, desc);
   const members = globalRanks.length ? globalRanks : Array.from({ length: size }, (_, i) => i);
-  const pg = new ProcessGroup(h, new Store(storeH), members, name, backend);
+  const pg = new ProcessGroup(h, new Store(storeH), members, name, backend, timeout);
   world.groups.set(name, pg);
   return pg;
 }

@@ -229,6 +229,16 @@ Napi::Value distBarrier(const Napi::CallbackInfo& info) {
   return finishWork(info, pg->barrier(opts), opts.asyncOp);
 }
 
+// distMonitoredBarrier(group, timeoutMs, waitAllRanks): Gloo's monitored barrier, which names the ranks that did not
+// arrive in time (rank 0 collects; the others' error says rank 0 did not answer).
+Napi::Value distMonitoredBarrier(const Napi::CallbackInfo& info) {
+  const auto& pg = groupArg(info, 0);
+  c10d::BarrierOptions opts;
+  opts.timeout = millisArg(info, 1, "timeout");
+  pg->monitoredBarrier(opts, boolArg(info, 2, "waitAllRanks"));
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 Napi::Value wrapWork(Napi::Env env, c10::intrusive_ptr<c10d::Work> work) {
@@ -257,6 +267,7 @@ void initCollectives(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "distRecv", distRecv);
   exportGuarded(env, exports, "distAllToAllSingle", distAllToAllSingle);
   exportGuarded(env, exports, "distBarrier", distBarrier);
+  exportGuarded(env, exports, "distMonitoredBarrier", distMonitoredBarrier);
 }
 
 #else
