@@ -3,6 +3,8 @@
  * given as global ranks (or, with `groupSrc`/`groupDst`, as ranks in the group), so a job may mix Node and Python
  * ranks. Every rank of a group must call the group's collectives in the same order.
  *
+ * Point-to-point ops are in point-to-point.ts.
+ *
  * Synchronous by default: the call returns when the op is done on this rank (the thread blocks, as in Python).
  * With `{asyncOp: true}` it returns a {@link Work} at once; `await work.wait()` waits off the JS thread. The tensors
  * must not be changed (or disposed) until then.
@@ -105,7 +107,8 @@ export type AsyncOptions<T = object> = T & CollectiveOptions & { asyncOp: true }
 
 // ---- argument helpers -------------------------------------------------------------------------------------------
 
-function tensorArg(fn: string, name: string, v: unknown): Tensor {
+/** @internal */
+export function tensorArg(fn: string, name: string, v: unknown): Tensor {
   if (!(v instanceof Tensor)) throw new TypeError(`${fn}: expected a Tensor for ${name} but received ${describe(v)}`);
   return v;
 }
@@ -152,7 +155,8 @@ function asyncArg(fn: string, v: unknown): boolean {
  * A rank in `group`: from a global rank (`global`) or a group rank (`local`), not both (Python's
  * _canonicalize_group_rank).
  */
-function groupRankOf(fn: string, g: ProcessGroup, global: unknown, local: unknown, globalName: string, localName: string): number {
+/** @internal */
+export function groupRankOf(fn: string, g: ProcessGroup, global: unknown, local: unknown, globalName: string, localName: string): number {
   if (local !== undefined && local !== null) {
     if (global !== undefined && global !== null) throw new TorchError(`${fn}: Can't specify both ${localName} and ${globalName}`, 'VALUE_ERROR');
     if (!Number.isInteger(local)) throw new TypeError(`${fn}: expected an integer for ${localName} but received ${describe(local)}`);
@@ -168,7 +172,8 @@ function finish(r: NativeWork | undefined, async: boolean, g: ProcessGroup): Wor
   return async ? new Work(r as NativeWork, g) : undefined;
 }
 
-function group(fn: string, o: Record<string, unknown>): ProcessGroup | null {
+/** @internal */
+export function group(fn: string, o: Record<string, unknown>): ProcessGroup | null {
   const g = resolveGroup(o.group, fn);
   if (g === null) warnNotInGroup(fn);
   return g;
@@ -370,103 +375,6 @@ export function scatter(tensor: Tensor, ...rest: unknown[]): Work | void {
   if (src === me && list.length === 0) throw new TorchError('Argument ``scatter_list`` must be specified on source rank.', 'VALUE_ERROR');
   if (src !== me && list.length > 0) throw new TorchError('Argument ``scatter_list`` must NOT be specified on non-source ranks.', 'VALUE_ERROR');
   return finish(dist().distScatter(g._h, t.h, src === me ? list.map((x) => x.h) : null, src, async), async, g);
-}
-
-/** Options of the point-to-point ops. */
-export interface P2POptions {
-  /** The group (default: the default group). */
-  group?: GroupArg;
-  /** Matches a send with the recv of the same tag (default 0). */
-  tag?: number;
-}
-
-function tagArg(fn: string, v: unknown): number {
-  if (v === undefined) return 0;
-  if (!Number.isInteger(v)) throw new TypeError(`${fn}: expected an integer for tag but received ${describe(v)}`);
-  return v as number;
-}
-
-/**
- * Sends `tensor` to rank `dst` and waits until it is sent (Python's `send`).
- *
- * @example
- * if (rank === 0) dist.send(t, 1); else dist.recv(t, 0);
- */
-export function send(tensor: Tensor, dst?: number | null, options?: P2POptions & { groupDst?: number }): void;
-export function send(tensor: Tensor, options: P2POptions & { dst?: number; groupDst?: number }): void;
-export function send(tensor: Tensor, ...rest: unknown[]): void {
-  const fn = 'send';
-  const o = positionalOrOptions(fn, rest, ['dst', 'group', 'tag'], { keywordOnly: ['groupDst'] });
-  const t = tensorArg(fn, 'tensor', tensor);
-  const tag = tagArg(fn, o.tag);
-  const g = group(fn, o);
-  if (g === null) return;
-  const dst = groupRankOf(fn, g, o.dst, o.groupDst, 'dst', 'groupDst');
-  if (dst === g.rank()) throw new TorchError('Invalid destination rank: destination rank should not be the same as the rank of the current process.', 'VALUE_ERROR');
-  dist().distSend(g._h, t.h, dst, tag, false);
-}
-
-/**
- * Receives into `tensor` from rank `src` (any rank when omitted) and returns the sender's global rank (Python's
- * `recv`); -1 when this rank is not in the group.
- *
- * @example
- * const from = dist.recv(t);
- */
-export function recv(tensor: Tensor, src?: number | null, options?: P2POptions & { groupSrc?: number }): number;
-export function recv(tensor: Tensor, options: P2POptions & { src?: number; groupSrc?: number }): number;
-export function recv(tensor: Tensor, ...rest: unknown[]): number {
-  const fn = 'recv';
-  const o = positionalOrOptions(fn, rest, ['src', 'group', 'tag'], { keywordOnly: ['groupSrc'] });
-  const t = tensorArg(fn, 'tensor', tensor);
-  const tag = tagArg(fn, o.tag);
-  const g = group(fn, o);
-  if (g === null) return -1;
-  const any = (o.src === undefined || o.src === null) && (o.groupSrc === undefined || o.groupSrc === null);
-  const src = any ? -1 : groupRankOf(fn, g, o.src, o.groupSrc, 'src', 'groupSrc');
-  if (!any && src === g.rank()) throw new TorchError('Invalid source rank: source rank should not be the same as the rank of the current process.', 'VALUE_ERROR');
-  const from = dist().distRecv(g._h, t.h, src, tag, false) as number;
-  return getGlobalRank(g, from);
-}
-
-/**
- * Starts sending `tensor` to rank `dst` (Python's `isend`); undefined when this rank is not in the group.
- *
- * @example
- * const w = dist.isend(t, 1); await w.wait();
- */
-export function isend(tensor: Tensor, dst?: number | null, options?: P2POptions & { groupDst?: number }): Work;
-export function isend(tensor: Tensor, options: P2POptions & { dst?: number; groupDst?: number }): Work;
-export function isend(tensor: Tensor, ...rest: unknown[]): Work | undefined {
-  const fn = 'isend';
-  const o = positionalOrOptions(fn, rest, ['dst', 'group', 'tag'], { keywordOnly: ['groupDst'] });
-  const t = tensorArg(fn, 'tensor', tensor);
-  const tag = tagArg(fn, o.tag);
-  const g = group(fn, o);
-  if (g === null) return undefined;
-  const dst = groupRankOf(fn, g, o.dst, o.groupDst, 'dst', 'groupDst');
-  return new Work(dist().distSend(g._h, t.h, dst, tag, true) as NativeWork, g);
-}
-
-/**
- * Starts receiving into `tensor` from rank `src`, or from any rank (Python's `irecv`); after `wait()`,
- * `work.sourceRank()` says from whom.
- *
- * @example
- * const w = dist.irecv(t); await w.wait(); w.sourceRank();
- */
-export function irecv(tensor: Tensor, src?: number | null, options?: P2POptions & { groupSrc?: number }): Work;
-export function irecv(tensor: Tensor, options: P2POptions & { src?: number; groupSrc?: number }): Work;
-export function irecv(tensor: Tensor, ...rest: unknown[]): Work | undefined {
-  const fn = 'irecv';
-  const o = positionalOrOptions(fn, rest, ['src', 'group', 'tag'], { keywordOnly: ['groupSrc'] });
-  const t = tensorArg(fn, 'tensor', tensor);
-  const tag = tagArg(fn, o.tag);
-  const g = group(fn, o);
-  if (g === null) return undefined;
-  const any = (o.src === undefined || o.src === null) && (o.groupSrc === undefined || o.groupSrc === null);
-  const src = any ? -1 : groupRankOf(fn, g, o.src, o.groupSrc, 'src', 'groupSrc');
-  return new Work(dist().distRecv(g._h, t.h, src, tag, true) as NativeWork, g, any ? null : getGlobalRank(g, src));
 }
 
 function splitsArg(fn: string, name: string, v: unknown): number[] {

@@ -40,14 +40,12 @@ export {
   reduce,
   gather,
   scatter,
-  send,
-  recv,
-  isend,
-  irecv,
   allToAllSingle,
   barrier,
   monitoredBarrier,
 } from './collectives';
-export type { CollectiveOptions, SyncOptions, AsyncOptions, P2POptions } from './collectives';
+export type { CollectiveOptions, SyncOptions, AsyncOptions } from './collectives';
+export { send, recv, isend, irecv } from './point-to-point';
+export type { P2POptions } from './point-to-point';
 export { Store, TCPStore, FileStore, PrefixStore } from './store';
 export type { TCPStoreOptions } from './store';
