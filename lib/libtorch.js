@@ -139,6 +139,11 @@ function glooStubCovers(includeDir) {
   return wanted.every((h) => exists(path.join(GLOO_STUB_INCLUDE, h)));
 }
 
+/** Whether the build uses the Gloo stand-ins (Gloo available, torch.distributed not turned off). */
+function glooStubWanted(info) {
+  return !!(info.dist && info.dist.gloo) && process.env.TORCHKD_NO_DISTRIBUTED !== '1';
+}
+
 /** Whether nccl.h (the version the CUDA wheel pins, under site-packages/nvidia/nccl) is on the CUDA include path. */
 function ncclHeaderFound(info) {
   return cudaIncludeDirs(info).some((d) => exists(path.join(d, 'nccl.h')));
@@ -146,9 +151,11 @@ function ncclHeaderFound(info) {
 
 /**
  * Defines for the distributed sources: TORCHKD_DISTRIBUTED (c10d present), USE_C10D_GLOO, and USE_C10D_NCCL in the
- * CUDA flavour only (its header needs the CUDA and nccl.h include folders).
+ * CUDA flavour only (its header needs the CUDA and nccl.h include folders). TORCHKD_NO_DISTRIBUTED=1 builds without
+ * torch.distributed (isAvailable() is then false), for a libtorch whose c10d headers the sources do not fit.
  */
 function distributedDefines(info, cudaFlavour) {
+  if (process.env.TORCHKD_NO_DISTRIBUTED === '1') return [];
   const d = info.dist || {};
   return [
     ...(d.distributed ? ['TORCHKD_DISTRIBUTED=1'] : []),
@@ -365,7 +372,7 @@ function gypOutput(what) {
   const cudaFlavour = info.cuda && process.env.TORCHKD_NO_CUDA !== '1';
   switch (what) {
     case 'include_dirs':
-      return [...(info.dist.gloo ? [GLOO_STUB_INCLUDE] : []), ...info.includeDirs].join(' ');
+      return [...(glooStubWanted(info) ? [GLOO_STUB_INCLUDE] : []), ...info.includeDirs].join(' ');
     case 'defines':
       return [`_GLIBCXX_USE_CXX11_ABI=${abi}`, ...(cudaFlavour ? ['TORCHKD_WITH_CUDA=1'] : []), ...distributedDefines(info, cudaFlavour)].join(' ');
     case 'libraries':
@@ -452,7 +459,7 @@ function cmakeOutput() {
     // Distributed: defines for the CPU flavour and the CUDA flavour (USE_C10D_NCCL), and the Gloo stand-in headers.
     `set(TORCHKD_DIST_DEFINES ${distributedDefines(info, false).map(q).join(' ') || '""'})`,
     `set(TORCHKD_DIST_DEFINES_CUDA ${distributedDefines(info, info.cuda).map(q).join(' ') || '""'})`,
-    `set(TORCHKD_GLOO_STUB_INCLUDE ${info.dist.gloo ? q(GLOO_STUB_INCLUDE) : '""'})`,
+    `set(TORCHKD_GLOO_STUB_INCLUDE ${glooStubWanted(info) ? q(GLOO_STUB_INCLUDE) : '""'})`,
   ];
   return lines.join('\n') + '\n';
 }
