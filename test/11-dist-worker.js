@@ -41,7 +41,7 @@ async function collectives(rank, world) {
   for (const dtype of DTYPES) {
     for (const shape of SHAPES) {
       const key = `${dtype}:${shape.join('x')}`;
-      const ops = dtype === 'int64' ? ['SUM', 'PRODUCT', 'MIN', 'MAX'] : ['SUM', 'AVG', 'PRODUCT', 'MIN', 'MAX'];
+      const ops = dtype === 'int64' ? ['SUM', 'PRODUCT', 'MIN', 'MAX', 'BAND', 'BOR', 'BXOR'] : ['SUM', 'AVG', 'PRODUCT', 'MIN', 'MAX'];
       for (const op of ops) {
         const t = x(rank, dtype, shape);
         dist.allReduce(t, dist.ReduceOp[op]);

@@ -44,7 +44,7 @@ def collectives(rank, world):
     for dname, dtype in DTYPES.items():
         for shape in SHAPES:
             key = f"{dname}:{'x'.join(map(str, shape))}"
-            ops = ['SUM', 'PRODUCT', 'MIN', 'MAX'] if dname == 'int64' else ['SUM', 'AVG', 'PRODUCT', 'MIN', 'MAX']
+            ops = ['SUM', 'PRODUCT', 'MIN', 'MAX', 'BAND', 'BOR', 'BXOR'] if dname == 'int64' else ['SUM', 'AVG', 'PRODUCT', 'MIN', 'MAX']
             for op in ops:
                 t = x(rank, dtype, shape)
                 dist.all_reduce(t, getattr(dist.ReduceOp, op))

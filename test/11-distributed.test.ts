@@ -69,6 +69,11 @@ function checkCollectives(res: Results[]): void {
         MAX: (v) => Math.max(...v),
       };
       if (dtype !== 'int64') ops.AVG = (v) => v.reduce((a, b) => a + b, 0) / v.length;
+      if (dtype === 'int64') {
+        ops.BAND = (v) => v.reduce((a, b) => a & b);
+        ops.BOR = (v) => v.reduce((a, b) => a | b);
+        ops.BXOR = (v) => v.reduce((a, b) => a ^ b);
+      }
       for (const r of ranks) {
         for (const [op, f] of Object.entries(ops)) expectJson(res[r][`allReduce.${op}.${key}`], dtype, shape, zip(all, f));
         expectJson(res[r][`broadcast.${key}`], dtype, shape, xs(1, shape));
