@@ -10,8 +10,12 @@
  *        each size in a fresh process.
  *   dist allreduce throughput and a DDP training step on 2 ranks over Gloo on 127.0.0.1: Node ranks (torchkd) and
  *        Python ranks (torch.distributed) in alternating jobs; the median over the jobs of each job's median.
+ *   train full distillation training steps (teacher forward, student forward, CE + KD loss, backward, SGD step) in
+ *        torchkd (KnowledgeDistillationPolicy, fused loss, each step in torch.tidy) and in PyTorch (Distiller's
+ *        formula, bench/train_worker.py), rounds alternating; median step, and the V8 collections per Node step.
+ *        Also one epoch of the demo's student+KD run on Fashion-MNIST, data loading included.
  *
- * Usage: node bench/run.js [ops|kd|dist|all] [--quick]   (results also written to bench/results.json)
+ * Usage: node bench/run.js [ops|kd|train|dist|all] [--quick]   (results also written to bench/results.json)
  */
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
@@ -148,6 +152,162 @@ function kdSuite() {
   return rows;
 }
 
+// ---- training steps -----------------------------------------------------------------------------------------------
+
+const { PerformanceObserver, constants: perfConstants } = require('perf_hooks');
+const TRAIN_T = 4.0;
+
+/** A torchkd KD step: policy.forward, cross entropy, the policy's loss, backward, SGD; in a tidy scope. */
+function kdStep(teacher, student, x, y) {
+  const policy = new torch.KnowledgeDistillationPolicy(student, teacher, TRAIN_T, torch.DistillationLossWeights(0.5, 0.5, 0));
+  policy.onEpochBegin(student, {}, { startingEpoch: 0, endingEpoch: 1, frequency: 1 });
+  const opt = new torch.optim.SGD(student.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
+  return (xx = x, yy = y) =>
+    torch.tidy(() => {
+      const out = policy.forward(xx);
+      const loss = torch.F.crossEntropy(out, yy);
+      const pl = policy.beforeBackwardPass(student, 0, 0, 1, loss, {});
+      opt.zeroGrad();
+      pl.overallLoss.backward();
+      opt.step();
+      return pl.overallLoss.item();
+    });
+}
+
+function trainCases() {
+  torch.manualSeed(0);
+  const { create } = torch.models;
+  const cases = {};
+  cases['simplenet_mnist -> mlp_small_mnist, b128'] = kdStep(create('simplenet_mnist'), create('mlp_small_mnist'), torch.randn(128, 1, 28, 28), torch.randint(0, 10, [128]));
+  cases['preact_resnet20_cifar -> resnet20_cifar, b64'] = kdStep(create('preact_resnet20_cifar'), create('resnet20_cifar'), torch.randn(64, 3, 32, 32), torch.randint(0, 10, [64]));
+  cases['Linear 512->32000 (both), b256'] = kdStep(new torch.nn.Linear(512, 32000), new torch.nn.Linear(512, 32000), torch.randn(256, 512), torch.randint(0, 32000, [256]));
+  return cases;
+}
+
+/** V8 collections seen while `fn` ran: counts by kind and milliseconds, delivered after a turn of the event loop. */
+async function withGc(fn) {
+  const entries = [];
+  const obs = new PerformanceObserver((list) => entries.push(...list.getEntries()));
+  obs.observe({ entryTypes: ['gc'] });
+  const value = fn();
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setTimeout(r, 10));
+  obs.disconnect();
+  const kind = (e) => (e.detail ? e.detail.kind : e.kind);
+  const count = (k) => entries.filter((e) => kind(e) === k).length;
+  return {
+    value,
+    major: count(perfConstants.NODE_PERFORMANCE_GC_MAJOR),
+    minor: count(perfConstants.NODE_PERFORMANCE_GC_MINOR),
+    incremental: count(perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL),
+    gcMs: entries.reduce((a, e) => a + e.duration, 0),
+  };
+}
+
+function demoEpochNode(root, maxSteps) {
+  const ds = new torch.data.FashionMNIST({ root, train: true, mean: 0.286, std: 0.353 });
+  const train = new torch.data.TensorDataset(ds.images.narrow(0, 0, 54000), ds.labels.narrow(0, 0, 54000));
+  torch.manualSeed(1);
+  const step = kdStep(torch.models.create('simplenet_mnist'), torch.models.create('mlp_small_mnist'), null, null);
+  const loader = new torch.data.DataLoader(train, { batchSize: 128, shuffle: true });
+  const t0 = process.hrtime.bigint();
+  let n = 0;
+  for (const [x, y] of loader) {
+    step(x, y);
+    x.dispose();
+    y.dispose();
+    n++;
+    if (maxSteps && n >= maxSteps) break;
+  }
+  return { ms: Number(process.hrtime.bigint() - t0) / 1e6, steps: n };
+}
+
+async function trainSuite() {
+  const py = spawn(python(), [path.join(__dirname, 'train_worker.py'), String(threads)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = readline.createInterface({ input: py.stdout });
+  const pending = [];
+  lines.on('line', (l) => pending.shift()(JSON.parse(l)));
+  const ask = (req) => new Promise((resolve) => {
+    pending.push(resolve);
+    py.stdin.write(JSON.stringify(req) + '\n');
+  });
+  const rows = [];
+  const rounds = quick ? 3 : 7;
+  for (const [name, step] of Object.entries(trainCases())) {
+    const steps = name.includes('resnet') ? (quick ? 3 : 6) : quick ? 10 : 30;
+    const nodeMs = [];
+    const pyMs = [];
+    const gc = { major: 0, minor: 0, incremental: 0, gcMs: 0 };
+    step();
+    step();
+    for (let r = 0; r < rounds; r++) {
+      const g = await withGc(() => {
+        const ts = [];
+        for (let i = 0; i < steps; i++) {
+          const t0 = process.hrtime.bigint();
+          step();
+          ts.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        }
+        return ts;
+      });
+      nodeMs.push(...g.value);
+      for (const k of Object.keys(gc)) gc[k] += g[k];
+      pyMs.push(...(await ask({ case: name, steps })).ms);
+    }
+    const n = rounds * steps;
+    const row = {
+      case: name,
+      nodeMs: median(nodeMs),
+      pythonMs: median(pyMs),
+      majorGcPerStep: gc.major / n,
+      minorGcPerStep: gc.minor / n,
+      incrementalGcPerStep: gc.incremental / n,
+      gcMsPerStep: gc.gcMs / n,
+    };
+    row.ratio = row.nodeMs / row.pythonMs;
+    rows.push(row);
+    console.log(
+      `${name.padEnd(46)} node ${row.nodeMs.toFixed(2).padStart(8)} ms   python ${row.pythonMs.toFixed(2).padStart(8)} ms   ratio ${row.ratio.toFixed(2)}` +
+        `   V8 per step: ${row.majorGcPerStep.toFixed(2)} mark-compact, ${row.minorGcPerStep.toFixed(2)} scavenge, ${row.gcMsPerStep.toFixed(2)} ms`,
+    );
+  }
+  const root = process.env.TORCHKD_FASHION_MNIST || '/usr/share/datasets/fashion-mnist';
+  if (fs.existsSync(path.join(root, 'train-images-idx3-ubyte.gz'))) {
+    const maxSteps = quick ? 100 : 0;
+    const epochs = quick ? 1 : 2;
+    const nodeMs = [];
+    const pyMs = [];
+    let steps = 0;
+    const gc = { major: 0, minor: 0, incremental: 0, gcMs: 0 };
+    for (let r = 0; r < epochs; r++) {
+      const g = await withGc(() => demoEpochNode(root, maxSteps));
+      nodeMs.push(g.value.ms);
+      steps = g.value.steps;
+      for (const k of Object.keys(gc)) gc[k] += g[k];
+      pyMs.push(...(await ask({ case: 'demo KD epoch', data: root, maxSteps })).ms);
+    }
+    const row = {
+      case: `demo KD epoch (${steps} steps)`,
+      nodeMs: median(nodeMs),
+      pythonMs: median(pyMs),
+      majorGcPerStep: gc.major / (epochs * steps),
+      minorGcPerStep: gc.minor / (epochs * steps),
+      incrementalGcPerStep: gc.incremental / (epochs * steps),
+      gcMsPerStep: gc.gcMs / (epochs * steps),
+    };
+    row.ratio = row.nodeMs / row.pythonMs;
+    rows.push(row);
+    console.log(
+      `${row.case.padEnd(46)} node ${(row.nodeMs / 1000).toFixed(2).padStart(8)} s    python ${(row.pythonMs / 1000).toFixed(2).padStart(8)} s    ratio ${row.ratio.toFixed(2)}` +
+        `   V8 per step: ${row.majorGcPerStep.toFixed(2)} mark-compact, ${row.minorGcPerStep.toFixed(2)} scavenge, ${row.gcMsPerStep.toFixed(2)} ms`,
+    );
+  }
+  py.stdin.end();
+  return rows;
+}
+
+// ---- distributed ----------------------------------------------------------------------------------------------------
+
 const net = require('net');
 
 function freePort() {
@@ -218,6 +378,7 @@ async function distSuite() {
   const out = { date: new Date().toISOString(), libtorch: info.versionString, threads };
   if (suite === 'ops' || suite === 'all') out.ops = await opsSuite();
   if (suite === 'kd' || suite === 'all') out.kd = kdSuite();
+  if (suite === 'train' || suite === 'all') out.train = await trainSuite();
   if (suite === 'dist' || suite === 'all') out.dist = await distSuite();
   fs.writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify(out, null, 2) + '\n');
 })().catch((e) => {

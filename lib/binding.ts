@@ -13,6 +13,10 @@ type Named = [string, H][];
 export interface NativeBinding {
   release(h: H | H[]): void;
   track(owner: object, handles: H | H[]): void;
+  /** tidy scopes: tensors made inside one are not reported to V8 until they outlive it (native/addon.h). */
+  enterScope(): void;
+  exitScope(): void;
+  account(handles: H | H[]): void;
   setErrorClass(cls: unknown, sentinel: object): void;
   takeError(): Error;
   /** externalBytes: the native bytes accounted to V8 as external memory (reported or about to be). */

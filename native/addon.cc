@@ -2,7 +2,11 @@
 #include "addon.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <limits>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace torchkd {
 
@@ -23,20 +27,27 @@ std::unordered_map<int, int64_t> TensorTable::bytesByDevice() const {
   return out;
 }
 
-double TensorTable::insert(at::Tensor t) {
-  if (free_.empty() && slots_.size() >= static_cast<size_t>(kSlotSpan)) throw std::runtime_error("too many live tensors (16M)");
+void TensorTable::accountSlot(Slot& slot) {
+  const at::Tensor& t = slot.tensor;
   const int64_t bytes = t.defined() && t.has_storage() ? static_cast<int64_t>(t.storage().nbytes()) : 0;
-  const void* largeKey = nullptr;
+  slot.deferred = false;
   if (bytes >= kLargeBytes) {
-    largeKey = t.storage().unsafeGetStorageImpl();
-    LargeStorage& entry = large_[largeKey];
+    slot.largeKey = t.storage().unsafeGetStorageImpl();
+    slot.reported = 0;
+    LargeStorage& entry = large_[slot.largeKey];
     if (entry.handles++ == 0) {
       entry.bytes = bytes;
       pending_ += bytes;
     }
   } else {
+    slot.largeKey = nullptr;
+    slot.reported = bytes;
     pending_ += bytes;
   }
+}
+
+double TensorTable::insert(at::Tensor t) {
+  if (free_.empty() && slots_.size() >= static_cast<size_t>(kSlotSpan)) throw std::runtime_error("too many live tensors (16M)");
   live_++;
   uint32_t s;
   if (!free_.empty()) {
@@ -46,10 +57,21 @@ double TensorTable::insert(at::Tensor t) {
     slots_.emplace_back();
     s = static_cast<uint32_t>(slots_.size() - 1);
   }
-  slots_[s].tensor = std::move(t);
-  slots_[s].reported = largeKey ? 0 : bytes;
-  slots_[s].largeKey = largeKey;
-  return static_cast<double>(slots_[s].generation) * kSlotSpan + s;
+  Slot& slot = slots_[s];
+  slot.tensor = std::move(t);
+  if (scopeDepth_ > 0) {
+    slot.deferred = true;
+    slot.reported = 0;
+    slot.largeKey = nullptr;
+  } else {
+    accountSlot(slot);
+  }
+  return static_cast<double>(slot.generation) * kSlotSpan + s;
+}
+
+void TensorTable::account(double handle) {
+  uint32_t s;
+  if (decode(handle, &s) && slots_[s].deferred) accountSlot(slots_[s]);
 }
 
 bool TensorTable::decode(double handle, uint32_t* slot) const {
@@ -76,6 +98,7 @@ bool TensorTable::release(double handle) {
     pending_ -= slots_[s].reported;
   }
   slots_[s].reported = 0;
+  slots_[s].deferred = false;
   slots_[s].tensor = at::Tensor();
   slots_[s].generation = (slots_[s].generation + 1) & 0x1FFFFFFFu;  // keeps handles below 2^53
   free_.push_back(static_cast<int32_t>(s));
@@ -336,6 +359,30 @@ Napi::Value release(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// enterScope() / exitScope(): a `tidy` scope opens or closes (TensorTable::enterScope says why).
+Napi::Value enterScope(const Napi::CallbackInfo& info) {
+  addon(info.Env()).tensors.enterScope();
+  return info.Env().Undefined();
+}
+
+Napi::Value exitScope(const Napi::CallbackInfo& info) {
+  addon(info.Env()).tensors.exitScope();
+  return info.Env().Undefined();
+}
+
+// account(handle | handle[]): tensors made inside a scope that outlive it are accounted for V8 now.
+Napi::Value account(const Napi::CallbackInfo& info) {
+  auto& table = addon(info.Env()).tensors;
+  if (info[0].IsArray()) {
+    auto arr = info[0].As<Napi::Array>();
+    for (uint32_t k = 0; k < arr.Length(); k++) table.account(arr.Get(k).As<Napi::Number>().DoubleValue());
+  } else if (info[0].IsNumber()) {
+    table.account(info[0].As<Napi::Number>().DoubleValue());
+  }
+  reportExternal(info.Env(), table);
+  return info.Env().Undefined();
+}
+
 // track(object, handle | handle[]): when `object` is garbage collected, release these tensor handles. Runs inside
 // the GC (a basic finalizer: no JS, no N-API calls; the byte accounting is reported to V8 on a later call).
 struct Tracked {
@@ -420,10 +467,35 @@ Napi::Value versionInfo(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+// glibc's malloc returns the top of its heap to the system once more than its trim threshold is free there, and its
+// mmap threshold follows the largest block freed. A training step frees all its activations together at its end (the
+// scope's tensors), so every following step faults in its memory afresh: over 10,000 page faults and ~100 ms of
+// system time per ResNet-20 step, where PyTorch, freeing as it goes, reuses the heap. Fixed thresholds keep blocks up
+// to 32 MiB in the heap and up to 1 GiB of free memory at its top for the next step. Skipped when the user chose
+// malloc settings (MALLOC_*_ / GLIBC_TUNABLES) or sets TORCHKD_MALLOC_TUNING=0.
+static void tuneMalloc() {
+#if defined(__GLIBC__)
+  static bool done = false;
+  if (done) return;
+  done = true;
+  const char* off = std::getenv("TORCHKD_MALLOC_TUNING");
+  if (off && std::string(off) == "0") return;
+  for (const char* v : {"GLIBC_TUNABLES", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_"}) {
+    if (std::getenv(v)) return;
+  }
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  tuneMalloc();
   env.SetInstanceData(new Addon());
   exportGuarded(env, exports, "release", release);
   exportGuarded(env, exports, "track", track);
+  exportGuarded(env, exports, "enterScope", enterScope);
+  exportGuarded(env, exports, "exitScope", exitScope);
+  exportGuarded(env, exports, "account", account);
   exportGuarded(env, exports, "setErrorClass", setErrorClass);
   exportGuarded(env, exports, "takeError", takeError);
   exportGuarded(env, exports, "memory", memory);

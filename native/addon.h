@@ -53,6 +53,13 @@ class TensorTable {
   int64_t takePendingExternal();
   // All bytes accounted for V8 so far, reported or pending (for tests: memory().externalBytes).
   int64_t accountedExternal() const { return reported_ + pending_; }
+  // Tensors made inside a `tidy` scope are freed by the scope, not by the garbage collector, so their bytes are not
+  // reported to V8 while the scope is open (a training step's activations would otherwise push V8 into full
+  // collections every step); one that leaves the outermost scope (returned or kept) is accounted then (account()).
+  void enterScope() { scopeDepth_++; }
+  void exitScope() { scopeDepth_ = scopeDepth_ > 0 ? scopeDepth_ - 1 : 0; }
+  // Accounts a tensor made inside a scope that outlives it; a no-op for one already accounted or a stale handle.
+  void account(double handle);
 
  private:
   struct Slot {
@@ -60,18 +67,21 @@ class TensorTable {
     uint32_t generation = 0;
     int64_t reported = 0;             // small storages: bytes reported to V8 for this handle
     const void* largeKey = nullptr;   // large storages: the storage, reported once for all its handles
+    bool deferred = false;            // made inside a tidy scope: nothing reported (see enterScope)
   };
   struct LargeStorage {
     int32_t handles = 0;
     int64_t bytes = 0;  // as reported when its first handle was made
   };
   bool decode(double handle, uint32_t* slot) const;
+  void accountSlot(Slot& slot);
   std::vector<Slot> slots_;
   std::vector<int32_t> free_;
   std::unordered_map<const void*, LargeStorage> large_;
   int64_t live_ = 0;
   int64_t pending_ = 0;
   int64_t reported_ = 0;
+  int32_t scopeDepth_ = 0;
 };
 
 struct NativeModule;  // module.h

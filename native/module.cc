@@ -1,5 +1,6 @@
 // Native modules: creation of C++-frontend layers, Sequential, TorchScript load/save, forward and state access.
 #include "module.h"
+#include "op_support.h"
 
 #include <torch/nn/modules.h>
 #include <torch/serialize.h>
@@ -59,6 +60,15 @@ struct NativeSequentialImpl : torch::nn::SequentialImpl {
   at::Tensor forward(at::Tensor x) { return SequentialImpl::forward(std::move(x)); }
 };
 TORCH_MODULE(NativeSequential);
+
+// nn.MaxPool2d with torchkd's pooling (op_support.h: the fast path without autograd, e.g. in a frozen teacher).
+struct MaxPool2dImpl : torch::nn::MaxPool2dImpl {
+  using torch::nn::MaxPool2dImpl::MaxPool2dImpl;
+  at::Tensor forward(const at::Tensor& x) {
+    return maxPool2d(x, *options.kernel_size(), *options.stride(), *options.padding(), *options.dilation(), options.ceil_mode());
+  }
+};
+TORCH_MODULE(MaxPool2d);
 
 // ---- handle table ------------------------------------------------------------------------------------------------
 
@@ -152,7 +162,7 @@ Napi::Value createModule(const Napi::CallbackInfo& info) {
   if (kind == "MaxPool2d") {
     auto k = optPair(o, "kernelSize"), s = optPair(o, "stride"), p = optPair(o, "padding"), d = optPair(o, "dilation");
     auto opts = nn::MaxPool2dOptions({k[0], k[1]}).stride({s[0], s[1]}).padding({p[0], p[1]}).dilation({d[0], d[1]}).ceil_mode(optBool(o, "ceilMode"));
-    return wrapModule(info, frontendModule(nn::MaxPool2d(opts), kind));
+    return wrapModule(info, frontendModule(MaxPool2d(opts), kind));
   }
   if (kind == "AvgPool2d") {
     auto k = optPair(o, "kernelSize"), s = optPair(o, "stride"), p = optPair(o, "padding");

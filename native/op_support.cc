@@ -85,4 +85,57 @@ at::Tensor interpolate(const at::Tensor& input, at::OptionalIntArrayRef size, co
                               "D) for the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact (got ", mode, ")");
 }
 
+namespace {
+
+// The kernel/stride/padding/dilation lists as ATen's max_pool2d accepts them (one value or two; an empty stride
+// means the kernel size); false when they are not ones the fast path takes.
+bool pairOf(at::IntArrayRef v, int64_t fallbackH, int64_t fallbackW, int64_t out[2]) {
+  if (v.empty()) {
+    out[0] = fallbackH;
+    out[1] = fallbackW;
+    return true;
+  }
+  if (v.size() == 1) {
+    out[0] = out[1] = v[0];
+    return true;
+  }
+  if (v.size() == 2) {
+    out[0] = v[0];
+    out[1] = v[1];
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+at::Tensor maxPool2d(const at::Tensor& self, at::IntArrayRef kernelSize, at::IntArrayRef stride, at::IntArrayRef padding,
+                     at::IntArrayRef dilation, bool ceilMode) {
+  auto aten = [&] { return at::max_pool2d(self, kernelSize, stride, padding, dilation, ceilMode); };
+  if (ceilMode || (c10::GradMode::is_enabled() && self.requires_grad())) return aten();
+  if (!self.device().is_cpu() || self.layout() != at::kStrided || (self.dim() != 3 && self.dim() != 4)) return aten();
+  if (self.scalar_type() != at::kFloat && self.scalar_type() != at::kDouble) return aten();
+  if (!self.is_contiguous()) return aten();  // channels-last: ATen's kernel is already vectorised over channels
+  int64_t k[2], s[2], p[2], d[2];
+  if (!pairOf(kernelSize, -1, -1, k) || k[0] <= 0 || !pairOf(stride, k[0], k[1], s) || !pairOf(padding, 0, 0, p) || !pairOf(dilation, 1, 1, d)) return aten();
+  if (s[0] <= 0 || s[1] <= 0 || d[0] <= 0 || d[1] <= 0 || p[0] != 0 || p[1] != 0) return aten();
+  const int64_t H = self.size(-2), W = self.size(-1);
+  const int64_t spanH = d[0] * (k[0] - 1) + 1, spanW = d[1] * (k[1] - 1) + 1;
+  if (H < spanH || W < spanW || self.numel() == 0) return aten();  // ATen's own errors for bad sizes
+  const int64_t outH = (H - spanH) / s[0] + 1, outW = (W - spanW) / s[1] + 1;
+  at::Tensor out;
+  for (int64_t a = 0; a < k[0]; a++) {
+    for (int64_t b = 0; b < k[1]; b++) {
+      at::Tensor window = self.slice(-2, a * d[0], a * d[0] + (outH - 1) * s[0] + 1, s[0]).slice(-1, b * d[1], b * d[1] + (outW - 1) * s[1] + 1, s[1]);
+      if (!out.defined()) {
+        out = window.contiguous();
+        if (out.data_ptr() == self.data_ptr()) out = window.clone();  // a 1×1 window with stride 1 is the input itself
+      } else {
+        at::maximum_out(out, out, window);
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace torchkd

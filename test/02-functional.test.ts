@@ -118,3 +118,64 @@ describe('live parity', () => {
     expect(liveFixture<CasesFixture>('gen_tensor_functional.py')).toEqual(fx);
   });
 });
+
+describe('F.maxPool2d and nn.MaxPool2d without autograd', () => {
+  // Where no gradient is needed (a frozen teacher, evaluation) max pooling of a contiguous CPU float tensor takes
+  // the window maxima as elementwise maxima of strided slices: the same values as ATen's kernel (the one PyTorch's
+  // F.max_pool2d runs, and F.maxPool2dWithIndices here), NaN where it has NaN.
+  const reference = (x: Tensor, k: number | number[], o: { stride?: number | number[]; padding?: number | number[]; dilation?: number | number[]; ceilMode?: boolean } = {}): Tensor =>
+    F.maxPool2dWithIndices(x, k, o.stride ?? null, o.padding ?? 0, o.dilation ?? 1, o.ceilMode ?? false).values;
+  const expectSame = (got: Tensor, want: Tensor): void => {
+    expect(got.shape).toEqual(want.shape);
+    expect(got.dtype).toBe(want.dtype);
+    expect(torch.equal(got.isnan(), want.isnan())).toBe(true);
+    expect(torch.equal(got.nanToNum(0, Infinity, -Infinity), want.nanToNum(0, Infinity, -Infinity))).toBe(true);
+  };
+  const cases: [string, () => Tensor, number | number[], { stride?: number | number[]; padding?: number | number[]; dilation?: number | number[]; ceilMode?: boolean }][] = [
+    ['after a ReLU, 2×2 stride 2 (simplenet)', () => torch.randn(16, 20, 24, 24).relu(), 2, {}],
+    ['odd sizes, 3×3 stride 2', () => torch.randn(2, 3, 7, 9), 3, { stride: 2 }],
+    ['2×3 kernel, strides (1, 2), dilation (2, 1)', () => torch.randn(2, 4, 11, 13), [2, 3], { stride: [1, 2], dilation: [2, 1] }],
+    ['3-D input (C, H, W)', () => torch.randn(3, 10, 11), 2, {}],
+    ['float64', () => torch.randn([2, 3, 8, 8], { dtype: 'float64' }), 2, { stride: 1 }],
+    ['NaN and ±inf in the windows', () => torch.tensor([[[[1, NaN, 2, 3], [4, 5, -Infinity, 6], [Infinity, 0, 7, NaN], [-1, -2, -3, -4]]]]), 2, {}],
+    ['padding (ATen kernel)', () => torch.randn(2, 3, 8, 8), 3, { stride: 2, padding: 1 }],
+    ['ceil mode (ATen kernel)', () => torch.randn(2, 3, 7, 7), 2, { ceilMode: true }],
+    ['non-contiguous input (ATen kernel)', () => torch.randn(2, 3, 9, 8).transpose(2, 3), 2, {}],
+    ['1×1 kernel, stride 1: a copy, not the input', () => torch.randn(2, 3, 4, 4), 1, { stride: 1 }],
+  ];
+  for (const [name, make, k, o] of cases) {
+    it(name, () => {
+      torch.manualSeed(0);
+      const x = make();
+      const want = reference(x, k, o);
+      expectSame(torch.noGrad(() => F.maxPool2d(x, k, o.stride ?? null, o.padding ?? 0, o.dilation ?? 1, o.ceilMode ?? false)), want);
+      // a tensor that needs no gradient, in grad mode
+      expectSame(F.maxPool2d(x, k, o.stride ?? null, o.padding ?? 0, o.dilation ?? 1, o.ceilMode ?? false), want);
+      const m = new torch.nn.MaxPool2d(k, { stride: o.stride ?? null, padding: o.padding ?? 0, dilation: o.dilation ?? 1, ceilMode: o.ceilMode ?? false });
+      expectSame(torch.noGrad(() => m.call(x)), want);
+    });
+  }
+
+  it('the pooled result is a new tensor: writing to it leaves the input alone', () => {
+    const x = torch.randn(1, 1, 4, 4);
+    const before = x.clone();
+    const y = torch.noGrad(() => F.maxPool2d(x, 1, 1));
+    y.fill_(7);
+    expect(torch.equal(x, before)).toBe(true);
+  });
+
+  it('with autograd, gradients flow to the window maxima as PyTorch routes them', () => {
+    const x = torch.tensor([[[[1, 9, 2, 3], [4, 5, 8, 6], [0, 1, 7, 2], [3, 4, 5, 6]]]], { dtype: 'float32', requiresGrad: true });
+    F.maxPool2d(x, 2).sum().backward();
+    expect(x.grad!.tolist()).toEqual([[[[0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 1, 0], [0, 1, 0, 0]]]]);
+  });
+
+  it('a native Sequential teacher (conv, ReLU, pool) under noGrad gives the same logits as with autograd', () => {
+    torch.manualSeed(3);
+    const net = torch.models.create('simplenet_mnist');
+    net.eval();
+    const x = torch.randn(8, 1, 28, 28);
+    const withGrad = net.call(x).detach();
+    expect(torch.equal(torch.noGrad(() => net.call(x)), withGrad)).toBe(true);
+  });
+});

@@ -200,6 +200,41 @@ describe('tidy', () => {
     kept!.dispose();
   });
 
+  it('reports to V8 only what leaves the outermost scope: returned, kept, or nested and then returned', () => {
+    // Activations a scope frees must not count towards V8's external-memory limits (they would trigger a full
+    // collection every training step); what outlives the scope is the garbage collector's again and is counted.
+    const MiB = 2 ** 20;
+    const external = (): number => native().memory().externalBytes;
+    const e0 = external();
+    let inside = -1;
+    let kept: Tensor | null = null;
+    const [returned, nested] = torch.tidy(() => {
+      for (let i = 0; i < 8; i++) torch.zeros([1024, 4096]).add(1); // 2 × 16 MiB each, freed by the scope
+      kept = torch.keep(torch.ones([1024, 1024])); // 4 MiB
+      const r = torch.ones([1024, 2048]); // 8 MiB
+      const n = torch.tidy(() => torch.ones([512, 1024])); // 2 MiB, returned to the outer scope, then out of it
+      inside = external();
+      return [r, n];
+    });
+    expect(inside).toBe(e0 + 4 * MiB);
+    expect(external()).toBe(e0 + 14 * MiB);
+    expect(torch.tidy(() => returned.sum().item())).toBe(1024 * 2048);
+    // Disposing what was counted uncounts it exactly; what the scope freed was never counted.
+    for (const t of [returned, nested, kept!]) t.dispose();
+    expect(external()).toBe(e0);
+    // A scope that throws leaves the depth as it was: tensors made after it are counted at once.
+    expect(() =>
+      torch.tidy(() => {
+        torch.ones([1024, 1024]);
+        throw new Error('inside');
+      }),
+    ).toThrow('inside');
+    const after = torch.ones([1024, 1024]);
+    expect(external()).toBe(e0 + 4 * MiB);
+    after.dispose();
+    expect(external()).toBe(e0);
+  });
+
   it('disposes what it created when the function throws, and rethrows', () => {
     const start = live();
     expect(() =>

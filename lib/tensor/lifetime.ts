@@ -8,6 +8,10 @@
  * member is unreachable. Large tensors get their own. Handles carry a generation, so releasing an already-disposed
  * handle is a no-op and dispose() needs no bookkeeping. The cost: a small tensor that stays reachable keeps up to
  * 31 small neighbours (< 496 KiB) alive with it; dispose() and tidy() free at once regardless.
+ *
+ * Tensors made inside a `tidy` scope are freed by the scope, so their bytes are not reported to V8 as external memory
+ * while it is open (a training step's activations would otherwise push V8 into a full collection every step); a
+ * tensor that leaves the outermost scope, returned or kept, is reported then.
  */
 import { describe } from '../dtype';
 import { refuseAsync } from '../errors';
@@ -78,15 +82,18 @@ export function tidy<T>(fn: () => T): T {
   if (typeof fn !== 'function') throw new TypeError(`tidy() expects a function, got ${describe(fn)}`);
   const scope: TensorBase[] = [];
   scopes.push(scope);
+  N.enterScope();
   let result: T;
   try {
     result = fn();
   } catch (e) {
     scopes.pop();
+    N.exitScope();
     for (const t of scope) t.dispose();
     throw e;
   }
   scopes.pop();
+  N.exitScope();
   if (result instanceof Promise) {
     for (const t of scope) t.dispose();
     refuseAsync(result, 'tidy() only supports synchronous functions; the tensors it created were disposed');
@@ -94,19 +101,27 @@ export function tidy<T>(fn: () => T): T {
   const keep = new Set<TensorBase>();
   collectKept(result, keep);
   const outer = scopes.length ? scopes[scopes.length - 1] : null;
+  const escaped: number[] = [];
   for (const t of scope) {
-    if (keep.has(t)) outer?.push(t);
-    else t.dispose();
+    if (!keep.has(t)) t.dispose();
+    else if (outer) outer.push(t);
+    else if (!t.isDisposed) escaped.push(t.h);
   }
+  if (escaped.length) N.account(escaped);
   return result;
 }
 
 /** Keeps a tensor out of the enclosing `tidy` scope (it will not be disposed at the scope's end). */
 export function keep<T extends TensorBase>(t: T): T {
+  let scoped = false;
   for (const scope of scopes) {
     const i = scope.lastIndexOf(t);
-    if (i >= 0) scope.splice(i, 1);
+    if (i >= 0) {
+      scope.splice(i, 1);
+      scoped = true;
+    }
   }
+  if (scoped && !t.isDisposed) N.account(t.h);
   return t;
 }
 

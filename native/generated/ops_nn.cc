@@ -194,7 +194,7 @@ Napi::Value op_F_maxPool2d(const Napi::CallbackInfo& info) {
   const std::vector<int64_t> dilation = int64ListArg(info, 4, "dilation");
   const bool ceilMode = boolArg(info, 5, "ceilMode");
   const bool returnIndices = boolArg(info, 6, "returnIndices");
-  auto r_ = [&]() -> at::Tensor { if (returnIndices) throwType("F.maxPool2d(): returnIndices is not supported here; use F.maxPool2dWithIndices, which returns {values, indices}"); return at::max_pool2d(self, kernelSize, stride.value_or(at::IntArrayRef()), padding, dilation, ceilMode); }();
+  auto r_ = [&]() -> at::Tensor { if (returnIndices) throwType("F.maxPool2d(): returnIndices is not supported here; use F.maxPool2dWithIndices, which returns {values, indices}"); return maxPool2d(self, kernelSize, stride.value_or(at::IntArrayRef()), padding, dilation, ceilMode); }();
   return wrap(info, std::move(r_));
 }
 

@@ -46,7 +46,7 @@ module.exports = [
     {
       name: `maxPool${d}d`,
       sig: `Tensor self, int[${d}] kernelSize, int[${d}]? stride=null, int[${d}] padding=0, int[${d}] dilation=1, bool ceilMode=false, bool returnIndices=false`,
-      cpp: `{ ${noIndices(`maxPool${d}d`)} return at::max_pool${d}d(self, kernelSize, stride.value_or(at::IntArrayRef()), padding, dilation, ceilMode); }`,
+      cpp: `{ ${noIndices(`maxPool${d}d`)} return ${d === 2 ? 'maxPool2d' : `at::max_pool${d}d`}(self, kernelSize, stride.value_or(at::IntArrayRef()), padding, dilation, ceilMode); }`,
       on: 'F',
       doc: `${d}-D max pooling.`,
     },
