@@ -92,8 +92,12 @@ export function expectTensor(actual: Tensor, expected: TensorJson, tol: { rtol?:
   }
 }
 
-/** The project venv's Python, when it has torch (for live parity checks); null otherwise. */
+/**
+ * The project venv's Python, when it has torch (for live parity checks); null otherwise, and when
+ * TORCHKD_LIVE_PARITY=0 (mutation testing: the committed fixtures judge the mutants without a Python start-up each).
+ */
 export function pythonWithTorch(): string | null {
+  if (process.env.TORCHKD_LIVE_PARITY === '0') return null;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const info = require('../lib/libtorch.js').discover();
   const py = process.env.TORCHKD_PYTHON ?? info.python;
