@@ -6,6 +6,28 @@ import { TorchError } from './errors';
 /** Element types, named as PyTorch names them. */
 export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
+/**
+ * PyTorch's dtype objects under their names and aliases (`torch.float32`, `torch.float`, `torch.long`, ...), so that
+ * `{dtype: torch.float64}` ports as written; each is the DType string it names.
+ */
+export const float32 = 'float32' as const;
+export const float64 = 'float64' as const;
+export const float16 = 'float16' as const;
+export const bfloat16 = 'bfloat16' as const;
+export const int64 = 'int64' as const;
+export const int32 = 'int32' as const;
+export const int16 = 'int16' as const;
+export const int8 = 'int8' as const;
+export const uint8 = 'uint8' as const;
+export const bool = 'bool' as const;
+/** Aliases, as in PyTorch: float = float32, double = float64, half = float16, long = int64, int = int32, short = int16. */
+export const float = float32;
+export const double = float64;
+export const half = float16;
+export const long = int64;
+export const int = int32;
+export const short = int16;
+
 /** `'cpu'`, `'cuda'` (the current CUDA device) or `'cuda:N'`. */
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
 

@@ -5,11 +5,12 @@
  * torch.empty fills new memory) and the float32 matmul precision.
  * Fixtures: scripts/fixtures/gen_tensor_creation.py → test/fixtures/tensor_creation.json.
  */
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
 import type { DType, Tensor } from '../lib/index';
-import { expectTensor, fixture, fromJson, liveFixture, pythonWithTorch, type TensorJson } from './helpers';
+import { expectTensor, fixture, fromJson, itWhen, liveFixture, pythonWithTorch, type TensorJson } from './helpers';
 
 interface CreationFixture extends Record<string, unknown> {
   printing: Record<string, { tensor: TensorJson; str: string }>;
@@ -320,5 +321,40 @@ describe('live parity', () => {
   it.skipIf(py === null)('the committed tensor_creation fixture is what the current PyTorch produces', () => {
     const live = liveFixture<CreationFixture>('gen_tensor_creation.py');
     expect(live).toEqual(fx);
+  });
+});
+
+describe('dtype names: torch.float32, torch.long, ...', () => {
+  // Each names the dtype Python's torch.<name> is (str(torch.float) == 'torch.float32').
+  const NAMES: [string, DType][] = [
+    ['float32', 'float32'], ['float64', 'float64'], ['float16', 'float16'], ['bfloat16', 'bfloat16'],
+    ['int64', 'int64'], ['int32', 'int32'], ['int16', 'int16'], ['int8', 'int8'], ['uint8', 'uint8'], ['bool', 'bool'],
+    ['float', 'float32'], ['double', 'float64'], ['half', 'float16'], ['long', 'int64'], ['int', 'int32'], ['short', 'int16'],
+  ];
+  const byName = torch as unknown as Record<string, DType>;
+
+  const py = pythonWithTorch();
+
+  it('are the DType strings of those names', () => {
+    expect(NAMES.map(([n]) => [n, byName[n]])).toEqual(NAMES);
+    const values = [torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool];
+    expect(values).toEqual(['float32', 'float64', 'float16', 'bfloat16', 'int64', 'int32', 'int16', 'int8', 'uint8', 'bool']);
+    const aliases = [torch.float, torch.double, torch.half, torch.long, torch.int, torch.short];
+    expect(aliases).toEqual(['float32', 'float64', 'float16', 'int64', 'int32', 'int16']);
+  });
+
+  itWhen(py !== null, 'needs a Python with torch (the oracle): none found', 'are the dtypes PyTorch gives those names', () => {
+    const r = spawnSync(py!, ['-c', `import torch; print(' '.join(str(getattr(torch, n)).removeprefix('torch.') for n in ${JSON.stringify(NAMES.map(([n]) => n))}))`], { encoding: 'utf8' });
+    expect(r.stdout.trim().split(' ')).toEqual(NAMES.map(([, d]) => d));
+  });
+
+  it('make tensors of that dtype, as options are written in PyTorch', () => {
+    expect(torch.zeros([2], { dtype: torch.float64 }).dtype).toBe('float64');
+    expect(torch.ones([2], { dtype: torch.long }).dtype).toBe('int64');
+    expect(torch.randn([2], { dtype: torch.double }).dtype).toBe('float64');
+    const w = torch.tensor([[1, 2], [3, 4]], { dtype: torch.float32, requiresGrad: true });
+    expect([w.dtype, w.requiresGrad]).toEqual(['float32', true]);
+    expect(torch.arange(3).to(torch.half).dtype).toBe('float16');
+    expect(torch.tensor([1, 0]).to(torch.bool).tolist()).toEqual([true, false]);
   });
 });
