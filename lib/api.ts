@@ -8,8 +8,11 @@
  */
 export { Tensor, ValuesIndices, tidy, keep, memory } from './tensor';
 export type { BoolTensor, Scalar, Reduction, TensorOrScalar, NestedArray, ShapeArgs, TensorCopyOptions, TensorToOptions } from './tensor';
-export type { DType, Device } from './dtype';
-export { isFloatingPoint, float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, bool, float, double, half, long, int, short } from './dtype';
+export type { DType, Device, MemoryFormat } from './dtype';
+export {
+  isFloatingPoint, float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, bool, float, double, half, long, int, short,
+  contiguousFormat, channelsLast, channelsLast3d, preserveFormat,
+} from './dtype';
 export { TorchError, OutOfMemoryError } from './errors';
 export type { TorchErrorCode } from './errors';
 export * from './creation';

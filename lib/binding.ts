@@ -51,14 +51,14 @@ export interface NativeBinding {
   ndim(t: H): number;
   numel(t: H): number;
   size(t: H, dim: number): number;
-  isContiguous(t: H): boolean;
+  isContiguous(t: H, memoryFormat?: number): boolean;
   data(t: H): Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
   dataView(t: H): Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
   item(t: H): number | boolean;
   rawBytes(t: H): Buffer;
   fromBytes(bytes: Buffer, dtype: number, storageElements: number, offset: number, shape: number[], strides: number[]): H;
   asStrided(storage: H, offset: number, shape: number[], strides: number[]): H;
-  to(t: H, dtype: number, device: number | undefined, copy: boolean, nonBlocking: boolean): H;
+  to(t: H, dtype: number, device: number | undefined, copy: boolean, nonBlocking: boolean, memoryFormat?: number): H;
   isPinned(t: H): boolean;
   pinMemory(t: H): H;
   // autograd

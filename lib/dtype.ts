@@ -28,6 +28,28 @@ export const long = int64;
 export const int = int32;
 export const short = int16;
 
+/**
+ * How a tensor's elements are laid out in memory (PyTorch's `torch.memory_format`): `contiguousFormat` is row-major
+ * (NCHW for images), `channelsLast` is NHWC for 4-d tensors (`channelsLast3d`: NDHWC for 5-d), and `preserveFormat`
+ * keeps the layout a tensor has. Given as `{memoryFormat}` to `contiguous`, `isContiguous`, `to` and `Module.to`.
+ */
+export type MemoryFormat = 'contiguousFormat' | 'channelsLast' | 'channelsLast3d' | 'preserveFormat';
+/** PyTorch's memory-format names, camelCased: `torch.channels_last` is `torch.channelsLast`. */
+export const contiguousFormat = 'contiguousFormat' as const;
+export const channelsLast = 'channelsLast' as const;
+export const channelsLast3d = 'channelsLast3d' as const;
+export const preserveFormat = 'preserveFormat' as const;
+const MEMORY_FORMATS: Record<string, number> = { contiguousFormat: 0, channelsLast: 1, channelsLast3d: 2, preserveFormat: 3 };
+
+/** @internal The native code of a memory format (the order of native/addon.cc's memoryFormatArg), or a TypeError/RangeError. */
+export function memoryFormatCode(v: unknown, fn: string, name = 'memoryFormat'): number {
+  const code = typeof v === 'string' ? MEMORY_FORMATS[v] : undefined;
+  if (code !== undefined) return code;
+  const choices = "'contiguousFormat', 'channelsLast', 'channelsLast3d' or 'preserveFormat' (torch.channelsLast, ...)";
+  if (typeof v !== 'string') throw new TypeError(`${fn}: expected ${name} to be one of ${choices} but received ${describe(v)}`);
+  throw new RangeError(`${fn}: expected ${name} to be one of ${choices} but received ${describe(v)}`);
+}
+
 /** `'cpu'`, `'cuda'` (the current CUDA device) or `'cuda:N'`. */
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
 

@@ -251,6 +251,21 @@ c10::optional<at::ScalarType> optionalDtypeArg(const Napi::CallbackInfo& info, s
   return dtypeArg(info, i);
 }
 
+at::MemoryFormat memoryFormatArg(const Napi::CallbackInfo& info, size_t i) {
+  switch (intArg(info, i, "memoryFormat")) {
+    case 0:
+      return at::MemoryFormat::Contiguous;
+    case 1:
+      return at::MemoryFormat::ChannelsLast;
+    case 2:
+      return at::MemoryFormat::ChannelsLast3d;
+    case 3:
+      return at::MemoryFormat::Preserve;
+    default:
+      throwRange("unsupported memory format code");
+  }
+}
+
 at::Device deviceArg(const Napi::CallbackInfo& info, size_t i) {
   double d;
   int32_t code = readDouble(info, i, &d) ? intArg(info, i, "device") : isMissing(info, i) ? -1 : intArg(info, i, "device");

@@ -118,6 +118,8 @@ std::vector<at::Tensor> tensorListArg(const Napi::CallbackInfo& info, size_t i, 
 at::ScalarType dtypeArg(const Napi::CallbackInfo& info, size_t i);
 c10::optional<at::ScalarType> optionalDtypeArg(const Napi::CallbackInfo& info, size_t i);
 at::Device deviceArg(const Napi::CallbackInfo& info, size_t i);
+// A memory-format code (lib/dtype.ts memoryFormatCode): 0 contiguous, 1 channels-last, 2 channels-last 3-d, 3 preserve.
+at::MemoryFormat memoryFormatArg(const Napi::CallbackInfo& info, size_t i);
 // A JS number becomes an integral Scalar when it holds an integer (so int tensors stay int, as in Python).
 at::Scalar scalarArg(const Napi::CallbackInfo& info, size_t i, const char* what);
 bool isMissing(const Napi::CallbackInfo& info, size_t i);

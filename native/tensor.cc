@@ -219,7 +219,8 @@ Napi::Value numel(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value isContiguous(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), tensorArg(info, 0).is_contiguous());
+  const at::Tensor& t = tensorArg(info, 0);
+  return Napi::Boolean::New(info.Env(), isMissing(info, 1) ? t.is_contiguous() : t.is_contiguous(memoryFormatArg(info, 1)));
 }
 
 Napi::Value size(const Napi::CallbackInfo& info) {
@@ -361,7 +362,9 @@ Napi::Value to(const Napi::CallbackInfo& info) {
   at::Device dev = devCode == -2 ? t.device() : deviceArg(info, 2);
   bool copy = !isMissing(info, 3) && boolArg(info, 3, "copy");
   bool nonBlocking = !isMissing(info, 4) && boolArg(info, 4, "nonBlocking");
-  return wrap(info, t.to(dev, dtype, nonBlocking, copy));
+  c10::optional<at::MemoryFormat> format;
+  if (!isMissing(info, 5)) format = memoryFormatArg(info, 5);
+  return wrap(info, t.to(dev, dtype, nonBlocking, copy, format));
 }
 
 // Page-locked host memory: what makes a host-to-GPU copy asynchronous (Tensor.pin_memory / is_pinned).

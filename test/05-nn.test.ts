@@ -517,6 +517,64 @@ describe('Module basics', () => {
     bn.forward(torch.randn(4, 3, { dtype: 'float64' }));
     expect(bn.numBatchesTracked?.item()).toBe(1);
   });
+
+  it('to({memoryFormat: torch.channelsLast}) relays out 4-d weights in place; other parameters and buffers keep theirs', () => {
+    torch.manualSeed(0);
+    const net = new nn.Sequential(new nn.Conv2d(3, 8, 3, { padding: 1 }), new nn.BatchNorm2d(8), new nn.ReLU(), new nn.Flatten(), new nn.Linear(8 * 6 * 6, 4));
+    const conv = net[0] as nn.Conv2d;
+    const w = conv.weight;
+    const before = w.clone();
+    const opt = new optim.SGD(net.parameters(), { lr: 0.1 });
+    expect(net.to({ memoryFormat: torch.channelsLast })).toBe(net);
+    expect(conv.weight).toBe(w); // the same parameter: the optimizer keeps training it
+    expect([w.stride(), w.isContiguous(torch.channelsLast), w.equal(before)]).toEqual([[27, 1, 9, 3], true, true]);
+    expect((conv.bias as Tensor).stride()).toEqual([1]);
+    expect((net[4] as nn.Linear).weight.stride()).toEqual([288, 1]);
+    const x = torch.randn(2, 3, 6, 6);
+    net.call(x).sum().backward();
+    expect(w.grad!.shape).toEqual([8, 3, 3, 3]);
+    opt.step();
+    expect(w.equal(before)).toBe(false);
+    expect(thrown(() => net.to({ memoryFormat: 'nhwc' as never }))).toBeInstanceOf(RangeError);
+  });
+
+  itWhen(pythonWithTorch() !== null, 'needs a Python with torch (the oracle): none found', 'a channels-last teacher computes what PyTorch\'s does, to the bit, and stays within 1e-5 of its NCHW form', () => {
+    // The same seeded preact_resnet20_cifar and input in both; forward in eval mode without autograd, NCHW and then
+    // after module.to(memory_format=channels_last), plus one backward in channels-last (the first conv's gradient).
+    const b64 = (t: Tensor): string => Buffer.from((t.contiguous().data() as Float32Array).buffer).toString('base64');
+    torch.manualSeed(0);
+    const teacher = models.create('preact_resnet20_cifar');
+    teacher.eval();
+    const x = torch.randn(8, 3, 32, 32);
+    const plain = torch.noGrad(() => teacher.call(x));
+    teacher.to({ memoryFormat: torch.channelsLast });
+    const cl = torch.noGrad(() => teacher.call(x));
+    teacher.call(x).logsumexp(1).mean().backward();
+    const grad = teacher.getParameter('conv1.weight').grad!;
+    const script = [
+      'import sys, json, base64, torch',
+      `sys.path.insert(0, ${JSON.stringify(path.join(__dirname, '..', 'lib', 'python'))})`,
+      'from zoo import ZOO',
+      'b64 = lambda t: base64.b64encode(t.detach().contiguous().numpy().tobytes()).decode()',
+      'torch.manual_seed(0)',
+      "t = ZOO['preact_resnet20_cifar']().eval()",
+      'x = torch.randn(8, 3, 32, 32)',
+      'with torch.no_grad(): plain = t(x)',
+      't = t.to(memory_format=torch.channels_last)',
+      'with torch.no_grad(): cl = t(x)',
+      't(x).logsumexp(1).mean().backward()',
+      'print(json.dumps([b64(plain), b64(cl), b64(t.conv1.weight.grad), list(t.conv1.weight.stride())]))',
+    ].join('\n');
+    const r = spawnSync(pythonWithTorch()!, ['-c', script], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const [pyPlain, pyCl, pyGrad, pyStride] = JSON.parse(r.stdout);
+    expect(b64(plain)).toBe(pyPlain);
+    expect(b64(cl)).toBe(pyCl);
+    expect(b64(grad)).toBe(pyGrad);
+    expect(teacher.getParameter('conv1.weight').stride()).toEqual(pyStride);
+    // The two layouts sum in other orders: close, not equal (the documented tolerance of a channels-last teacher).
+    expect(cl.sub(plain).abs().max().item()).toBeLessThanOrEqual(1e-5 * plain.abs().max().item());
+  });
 });
 
 describe('torch.nn.utils gradient clipping matches PyTorch to the bit', () => {

@@ -316,7 +316,7 @@ export interface NativeOps {
   op_narrow(self: H, dim: number, start: number, length: number): H;
   op_slice(self: H, dim: number, start: number | null, end: number | null, step: number): H;
   op_index(self: H, indices: H): H;
-  op_contiguous(self: H): H;
+  op_contiguous(self: H, memoryFormat: number): H;
   op_clone(self: H): H;
   op_detach(self: H): H;
   op_tril(self: H, diagonal: number): H;

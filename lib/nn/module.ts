@@ -18,7 +18,7 @@
  * }
  */
 import { native } from '../binding';
-import { DType, Device, describe, deviceCode, dtypeCode, isFloatingPoint } from '../dtype';
+import { DType, Device, type MemoryFormat, describe, deviceCode, dtypeCode, isFloatingPoint, memoryFormatCode } from '../dtype';
 import { TorchError } from '../errors';
 import { Tensor, handleOf, int, wrap } from '../tensor';
 import { BackwardHooks } from './backward-hooks';
@@ -591,19 +591,22 @@ export class Module<In extends unknown[] = unknown[], Out = unknown> {
 
   /**
    * Moves parameters and buffers to a device and/or converts floating-point ones to a dtype, in place (tensor
-   * handles stay valid; optimizers keep working), as PyTorch's Module.to.
+   * handles stay valid; optimizers keep working), as PyTorch's Module.to. `{memoryFormat: torch.channelsLast}`
+   * lays out its 4-d (and 5-d) weights as NHWC, so convolutions run in channels-last form.
    */
-  to(target: Device | DType | { device?: Device; dtype?: DType }): this {
+  to(target: Device | DType | { device?: Device; dtype?: DType; memoryFormat?: MemoryFormat }): this {
     let device: Device | undefined;
     let dtype: DType | undefined;
+    let memoryFormat: MemoryFormat | undefined;
     if (typeof target === 'string') {
       if (target === 'cpu' || target.startsWith('cuda')) device = target as Device;
       else dtype = target as DType;
     } else if (target !== null && typeof target === 'object') {
-      ({ device, dtype } = target);
+      ({ device, dtype, memoryFormat } = target);
     } else {
-      throw new TypeError(`to() expects a device, a dtype or {device, dtype}, got ${describe(target)}`);
+      throw new TypeError(`to() expects a device, a dtype or {device, dtype, memoryFormat}, got ${describe(target)}`);
     }
+    if (memoryFormat !== undefined) memoryFormatCode(memoryFormat, 'Module.to()');
     if (device !== undefined) deviceCode(device);
     if (dtype !== undefined) {
       dtypeCode(dtype);
@@ -617,12 +620,14 @@ export class Module<In extends unknown[] = unknown[], Out = unknown> {
           if (t === null || seen.has(t)) continue;
           seen.add(t);
           const convert = dtype !== undefined && isFloatingPoint(t.dtype);
-          const moved = t.to({ ...(device !== undefined ? { device } : {}), ...(convert ? { dtype } : {}) });
+          // As PyTorch's Module.to: the memory format applies to 4-d and 5-d parameters and buffers only.
+          const format = memoryFormat !== undefined && (t.dim() === 4 || t.dim() === 5) ? { memoryFormat } : {};
+          const moved = t.to({ ...(device !== undefined ? { device } : {}), ...(convert ? { dtype } : {}), ...format });
           N.setData(t.h, moved.h);
           moved.dispose();
           const g = t.grad;
           if (g !== null) {
-            const gm = g.to({ ...(device !== undefined ? { device } : {}), ...(convert ? { dtype } : {}) });
+            const gm = g.to({ ...(device !== undefined ? { device } : {}), ...(convert ? { dtype } : {}), ...format });
             t.grad = gm;
             g.dispose();
           }

@@ -3,7 +3,7 @@
  * checked against the type an op's specification gives it, with Python's errors for keyword mistakes. Each checker
  * returns what crosses to native (a tensor becomes its handle; null/undefined optionals become -1 or null).
  */
-import { type DType, type Device, describe, deviceCode, dtypeCode } from '../dtype';
+import { type DType, type Device, describe, deviceCode, dtypeCode, memoryFormatCode } from '../dtype';
 import type { Tensor } from '../generated/tensor';
 import type { TensorBase } from './base';
 import { tensorClass } from './base';
@@ -232,6 +232,11 @@ export function choiceOpt<T extends string>(v: unknown, choices: readonly T[], f
 export function dtypeOpt(v: unknown, fn: string, name: string): number {
   if (v === null || v === undefined) return -1;
   return dtypeCode(v, `${fn} ${name}`);
+}
+
+/** A memory-format name (torch.channelsLast, ...) as its native code. */
+export function memoryFormat(v: unknown, fn: string, name: string): number {
+  return memoryFormatCode(v, fn, name);
 }
 
 const REDUCTIONS: Record<string, number> = { none: 0, mean: 1, sum: 2 };

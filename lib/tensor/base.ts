@@ -6,7 +6,7 @@
  * Lifetime: the garbage collector frees a tensor's native memory (its bytes are reported to V8, so memory pressure
  * triggers collection); `dispose()`, `using` and `tidy` free it early and deterministically.
  */
-import { DType, Device, describe, deviceCode, deviceName, dtypeCode, dtypeName, setCudaCheck } from '../dtype';
+import { DType, Device, type MemoryFormat, describe, deviceCode, deviceName, dtypeCode, dtypeName, memoryFormatCode, setCudaCheck } from '../dtype';
 import { TorchError } from '../errors';
 import type { Tensor } from '../generated/tensor';
 import { Arena, setLifetimeClasses, track } from './lifetime';
@@ -110,6 +110,8 @@ export interface TensorCopyOptions {
   nonBlocking?: boolean;
   /** Always return a new tensor, even when device and dtype already match. Default false. */
   copy?: boolean;
+  /** The layout of the result (`torch.channelsLast` for NHWC); by default the one this tensor has (`preserveFormat`). */
+  memoryFormat?: MemoryFormat;
 }
 
 /** The object form of {@link TensorBase.to}'s target. */
@@ -118,13 +120,13 @@ export interface TensorToOptions extends TensorCopyOptions {
   dtype?: DType;
 }
 
-function copyOptions(o: unknown, what: string): { nonBlocking: boolean; copy: boolean } {
-  if (o === undefined) return { nonBlocking: false, copy: false };
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new TypeError(`${what}: expected an options object ({nonBlocking, copy}) but received ${describe(o)}`);
-  const { nonBlocking = false, copy = false } = o as TensorCopyOptions;
+function copyOptions(o: unknown, what: string): { nonBlocking: boolean; copy: boolean; memoryFormat: number | undefined } {
+  if (o === undefined) return { nonBlocking: false, copy: false, memoryFormat: undefined };
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new TypeError(`${what}: expected an options object ({nonBlocking, copy, memoryFormat}) but received ${describe(o)}`);
+  const { nonBlocking = false, copy = false, memoryFormat } = o as TensorCopyOptions;
   if (typeof nonBlocking !== 'boolean') throw new TypeError(`${what}: expected a boolean for nonBlocking but received ${describe(nonBlocking)}`);
   if (typeof copy !== 'boolean') throw new TypeError(`${what}: expected a boolean for copy but received ${describe(copy)}`);
-  return { nonBlocking, copy };
+  return { nonBlocking, copy, memoryFormat: memoryFormat === undefined ? undefined : memoryFormatCode(memoryFormat, what) };
 }
 
 function int(v: unknown, what: string): number {
@@ -208,9 +210,13 @@ export class TensorBase {
   stride(): number[] {
     return N.stride(this.h);
   }
-  /** True if laid out contiguously in row-major order. */
-  isContiguous(): boolean {
-    return N.isContiguous(this.h);
+  /**
+   * True if laid out contiguously in `memoryFormat`: row-major by default, or e.g. `torch.channelsLast` (NHWC), as
+   * PyTorch's `is_contiguous(memory_format=...)`.
+   */
+  isContiguous(memoryFormat?: MemoryFormat | { memoryFormat?: MemoryFormat }): boolean {
+    const f = memoryFormat !== null && typeof memoryFormat === 'object' && !Array.isArray(memoryFormat) ? memoryFormat.memoryFormat : memoryFormat;
+    return f === undefined ? N.isContiguous(this.h) : N.isContiguous(this.h, memoryFormatCode(f, 'isContiguous()'));
   }
   /** Whether the dtype is a floating-point one. */
   isFloatingPoint(): boolean {
@@ -336,13 +342,14 @@ export class TensorBase {
     } else if (target !== null && typeof target === 'object' && !Array.isArray(target)) {
       if (target.dtype !== undefined) dt = dtypeCode(target.dtype);
       if (target.device !== undefined) dev = deviceCode(target.device);
-      const inner = copyOptions({ nonBlocking: target.nonBlocking, copy: target.copy }, 'to()');
+      const inner = copyOptions({ nonBlocking: target.nonBlocking, copy: target.copy, memoryFormat: target.memoryFormat }, 'to()');
       o.nonBlocking ||= inner.nonBlocking;
       o.copy ||= inner.copy;
+      o.memoryFormat ??= inner.memoryFormat;
     } else {
       throw new TypeError(`to() expects a device, a dtype, a tensor or {device, dtype}, got ${describe(target)}`);
     }
-    return wrap(N.to(this.h, dt, dev, o.copy, o.nonBlocking));
+    return wrap(o.memoryFormat === undefined ? N.to(this.h, dt, dev, o.copy, o.nonBlocking) : N.to(this.h, dt, dev, o.copy, o.nonBlocking, o.memoryFormat));
   }
   /** A copy in CPU memory (this tensor itself when it is already there). */
   cpu(options?: TensorCopyOptions): Tensor {

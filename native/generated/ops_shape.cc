@@ -180,10 +180,11 @@ Napi::Value op_index(const Napi::CallbackInfo& info) {
   return wrap(info, std::move(r_));
 }
 
-// contiguous(Tensor self) -> Tensor
+// contiguous(Tensor self, MemoryFormat memoryFormat="contiguousFormat") -> Tensor
 Napi::Value op_contiguous(const Napi::CallbackInfo& info) {
   const at::Tensor& self = tensorArg(info, 0);
-  return wrap(info, self.contiguous());
+  const at::MemoryFormat memoryFormat = memoryFormatArg(info, 1);
+  return wrap(info, self.contiguous(memoryFormat));
 }
 
 // clone(Tensor self) -> Tensor

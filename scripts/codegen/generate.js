@@ -151,7 +151,7 @@ function generate() {
   const m = formBodies('method');
   files['lib/generated/tensor.ts'] = tsFile(
     [
-      "import type { DType } from '../dtype';",
+      "import type { DType, MemoryFormat } from '../dtype';",
       "import * as A from '../tensor/args';",
       "import { TensorBase, registerTensorClass, wrap, wrapList, wrapPair, R, type BoolTensor, type Opts, type Scalar, type Reduction, ValuesIndices } from '../tensor/base';",
     ],
@@ -183,7 +183,7 @@ function generate() {
     const exportsAs = ops.filter((op) => op.on.has(form) && op.jsName !== op.name && form === 'torch').map((op) => `export { ${op.jsName} as ${op.name} };`);
     files[file] = tsFile(
       [
-        "import type { DType } from '../dtype';",
+        "import type { DType, MemoryFormat } from '../dtype';",
         "import * as A from '../tensor/args';",
         "import { wrap, wrapList, wrapPair, R, type BoolTensor, type Opts, type Scalar, type Reduction, ValuesIndices } from '../tensor/base';",
         "import { Tensor } from './tensor';",

@@ -216,6 +216,14 @@ const TYPES = {
     check: (v, fn, p) => `A.dtypeOpt(${v}, ${fn}, ${q(p.name)})`,
     cpp: (name, i) => `const c10::optional<at::ScalarType> ${name} = optionalDtypeArg(info, ${i});`,
   },
+  // torch.contiguousFormat, torch.channelsLast, ... as native codes (lib/dtype.ts memoryFormatCode).
+  MemoryFormat: {
+    ts: 'MemoryFormat',
+    native: 'number',
+    kind: 'string',
+    check: (v, fn, p) => `A.memoryFormat(${v}, ${fn}, ${q(p.name)})`,
+    cpp: (name, i) => `const at::MemoryFormat ${name} = memoryFormatArg(info, ${i});`,
+  },
   // Module constructors keep dtype and device names (they are applied in TS).
   'DType?': {
     ts: 'DType | null',
