@@ -1,6 +1,6 @@
 /**
  * `torchkd train --nproc-per-node N`: distributed KD training through the launcher. A 2-rank run against a single
- * process fed the same global batches (weights within 1e-5) and against the single-process run on the same data
+ * process fed the same global batches (weights within 1e-6) and against the single-process run on the same data
  * (accuracy within the seed-to-seed spread); only rank 0 writes, and what it writes is the single-process format
  * (PyTorch loads it, a single-process run takes its best.pt as a teacher); a rank killed with SIGKILL ends the job
  * naming the rank, and `--resume` finishes it to the uninterrupted run's files bit for bit, as does a SIGINT
@@ -150,7 +150,7 @@ describe.skipIf(!HAS_DATA || !DIST_OK)('torchkd train --nproc-per-node 2', () =>
     expect(r.stdout).toContain(`teacher: mlp_small_mnist with weights from ${path.join(kdRef, 'best.pt')}`);
   }, 240_000);
 
-  it('matches one process fed the same global batches (weights within 1e-5), and the single-process run within the seed spread', async () => {
+  it('matches one process fed the same global batches (weights within 1e-6), and the single-process run within the seed spread', async () => {
     const out = path.join(tmp, 'plain-2');
     const r = await torchkd(['train', '--nproc-per-node', '2', ...PLAIN, '--out', out]);
     expect(r.code, r.stderr).toBe(0);
@@ -187,7 +187,7 @@ describe.skipIf(!HAS_DATA || !DIST_OK)('torchkd train --nproc-per-node 2', () =>
     const ddp = torch.load<Ck>(path.join(out, 'checkpoint.pt')).model;
     let worst = 0;
     for (const [k, p] of Object.entries(model.stateDict())) worst = Math.max(worst, ddp[k].sub(p).abs().max().item() as number);
-    expect(worst).toBeLessThan(1e-5);
+    expect(worst).toBeLessThan(1e-6); // measured: 1.6e-7
 
     // The single-process run on the same data (its own sampler: another order, so other weights). Tolerance: 6 points
     // of test top-1, over the spread of the same run across seeds 1-8 (76.23-80.52, sd 1.35; measured with
@@ -211,6 +211,7 @@ describe.skipIf(!HAS_DATA || !DIST_OK)('torchkd train --nproc-per-node 2', () =>
   it('a rank killed with SIGKILL ends the job naming it; `--resume` (no other flag) finishes to the uninterrupted run bit for bit', async () => {
     const out = path.join(tmp, 'killed');
     let killed = 0;
+    let killedAt = 0;
     const r = await torchkd([...KD, '--out', out], {
       onStdout: (all, child) => {
         // The student's second epoch, third step.
@@ -218,13 +219,16 @@ describe.skipIf(!HAS_DATA || !DIST_OK)('torchkd train --nproc-per-node 2', () =>
           const pids = ranksOf(child.pid!);
           killed = pids.get(1)!;
           process.kill(killed, 'SIGKILL');
+          killedAt = Date.now();
         }
       },
     });
+    const endedAfter = Date.now() - killedAt;
     expect(killed).toBeGreaterThan(0);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`torchkd train: rank 1 \\(local rank 1, pid ${killed}\\) failed: it was killed by signal SIGKILL; the other ranks were stopped`));
-    expect(r.ms).toBeLessThan(60_000 + 30_000); // --dist-timeout 60, and the time it ran before the kill
+    // Within --dist-timeout (60 s); in practice about 2 s: Gloo sees the dead peer's sockets close.
+    expect(endedAfter).toBeLessThan(60_000);
     const res = await torchkd(['train', '--resume', out]);
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toMatch(/\[rank0\]:resume: restored .*--nproc-per-node 2/);
