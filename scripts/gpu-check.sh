@@ -12,10 +12,11 @@
 #   5. the fused-vs-eager benchmark (torchkd vs Python PyTorch on the same GPU) at 4096x32000 fp32 and
 #      8192x128256 bf16 (and 512x128256 bf16), each torchkd kernel variant, plus the device's copy bandwidth;
 #   6. short knowledge-distillation training runs on CUDA (`torchkd train --device cuda`, and with `--amp fp16`);
-#   7. loads the prebuilt binary through the normal loader (no TORCHKD_BINARY, no source build) and runs doctor.
+#   7. loads the prebuilt binary through the normal loader (no TORCHKD_BINARY, no source build) and runs doctor;
+#   and, after the tests, an NCCL smoke test (bench/nccl_smoke.js under `torchkd run`, 1 and 2 ranks).
 # GPU_CHECK_BENCH=0 skips the benchmark (a correctness-only run); GPU_CHECK_PREBUILD=0 skips the prebuild. Results go to
 # $OUT (log.txt, summary.json, parity.json, parity-tma.json, bench.json, build.txt, tma-smoke.txt, vitest.txt,
-# vitest-tma.txt, prebuild.txt). About 4 minutes on an H100.
+# vitest-tma.txt, nccl-1.txt, nccl-2.txt, prebuild.txt). About 4 minutes on an H100.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -78,6 +79,22 @@ NO_COLOR=1 timeout -k 5 240 node node_modules/vitest/vitest.mjs run test/07-cuda
   test/04-kd-policy.test.ts test/05-amp.test.ts > "$OUT/vitest.txt" 2>&1
 VITEST_RC=$?
 grep -E "Test Files|Tests |✗|×|FAIL|Error: element|AssertionError" "$OUT/vitest.txt" | head -40 | tee -a "$OUT/log.txt"
+
+# NCCL (torch.distributed's GPU backend): a job of one rank, then two ranks (on one GPU if there is only one, which
+# NCCL may refuse: the log keeps its answer). Collectives and a DDP step checked against values computed in each rank.
+NCCL_RC=skipped
+if node -e "process.exit(require('./dist/index.js').distributed.isNcclAvailable() ? 0 : 1)" 2>/dev/null; then
+  for n in 1 2; do
+    log "NCCL smoke test, $n rank(s)"
+    timeout -k 5 120 node bin/torchkd.js run --nproc-per-node $n --master-port $((29600 + n)) bench/nccl_smoke.js \
+      > "$OUT/nccl-$n.txt" 2>&1
+    rc=$?
+    tail -6 "$OUT/nccl-$n.txt" | tee -a "$OUT/log.txt"
+    [ $n -eq 1 ] && NCCL_RC=$rc || NCCL_RC="$NCCL_RC,$rc"
+  done
+else
+  log "NCCL smoke test skipped: this build has no NCCL backend (isNcclAvailable() is false)"
+fi
 
 VITEST_TMA_RC=skipped
 if [ $TMA_OK -eq 1 ]; then
@@ -174,4 +191,4 @@ const loss = torch.kdLoss(s, t, 2); loss.backward();
 console.log('prebuilt CUDA binary: kdLoss on', s.device, '=', loss.item(), 'grad sum', s.grad.sum().item());
 " 2>&1 | tee -a "$OUT/log.txt"
 fi
-log "done (vitest rc=$VITEST_RC, TMA smoke rc=$TMA_RC, TMA vitest rc=$VITEST_TMA_RC)"
+log "done (vitest rc=$VITEST_RC, TMA smoke rc=$TMA_RC, TMA vitest rc=$VITEST_TMA_RC, NCCL rc=$NCCL_RC)"

@@ -195,6 +195,23 @@ describe('keyword mistakes are TypeErrors, as in Python', () => {
     }
   });
 
+  it("a ported `torch.max(outputs.data, 1)`: the TypeError lists the signatures and says what .data is here", () => {
+    const outputs = torch.randn(4, 10);
+    const e = err(() => callFn(torch.max, outputs.data, 1));
+    expect(e).toBeInstanceOf(TypeError);
+    expect(e.message).toBe(
+      'torch.max(): received an invalid combination of arguments (function, number); expected one of:\n' +
+        '  max(input: Tensor)\n  max(input: Tensor, dim: number, keepdim?: boolean)\n  max(input: Tensor, other: Tensor)\n' +
+        "(a function was passed: Tensor.data is a method here, giving a typed array; PyTorch's .data is .detach(), or the tensor itself)",
+    );
+    // Any other function gets the plain message.
+    expect(err(() => callFn(torch.max, () => 0, 1)).message).not.toMatch(/Tensor\.data/);
+    // What the port should write instead gives PyTorch's answer.
+    const [values, indices] = torch.max(outputs.detach(), 1);
+    expect(values.equal(outputs.amax(1))).toBe(true);
+    expect(indices.equal(outputs.argmax(1))).toBe(true);
+  });
+
   it('an unknown option: TypeError naming it and listing the valid names', () => {
     let e = err(() => x.sum({ dimm: 1 } as never));
     expect(e).toBeInstanceOf(TypeError);

@@ -1,8 +1,9 @@
 /**
  * The published typings, as a strict TypeScript user meets them: test/types/*.ts and every TypeScript block of the
- * README are compiled with `tsc --strict` against dist/*.d.ts (what `npm install torchkd` ships, internal members
- * stripped), resolving `torchkd` like an installed package; then the README blocks and test/types/default-import.ts
- * run (a block whose first line is `// not run` is only compiled).
+ * README and of the guides it links (docs/distillation.md, docs/distributed.md) are compiled with `tsc --strict`
+ * against dist/*.d.ts (what `npm install torchkd` ships, internal members stripped), resolving `torchkd` like an
+ * installed package; then those blocks and test/types/default-import.ts run (a block whose first line is `// not run`
+ * is only compiled).
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -58,9 +59,12 @@ function run(file: string): { status: number | null; output: string } {
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
-/** The ```ts blocks of the README, in order. */
-export function readmeBlocks(): string[] {
-  const text = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+/** The user documents whose ```ts blocks are compiled and run: the README and the guides it links to. */
+const DOCS = ['README.md', 'docs/distillation.md', 'docs/distributed.md'];
+
+/** The ```ts blocks of one document, in order. */
+export function readmeBlocks(doc = 'README.md'): string[] {
+  const text = fs.readFileSync(path.join(ROOT, doc), 'utf8');
   return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
 }
 
@@ -86,15 +90,16 @@ describe('typings (dist/*.d.ts, tsc --strict)', () => {
   });
 });
 
-describe('README TypeScript blocks', () => {
-  const blocks = readmeBlocks();
-  it('the README has TypeScript blocks', () => {
-    expect(blocks.length).toBeGreaterThanOrEqual(3);
+describe.each(DOCS)('TypeScript blocks of %s', (doc) => {
+  const blocks = readmeBlocks(doc);
+  const slug = doc.replace(/[^A-Za-z0-9]+/g, '-');
+  it('the document has TypeScript blocks', () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(doc === 'README.md' ? 3 : 1);
   });
 
   it('every block type-checks with tsc --strict', () => {
     const files = blocks.map((b, i) => {
-      const f = path.join(work, 'readme', `block-${i}.ts`);
+      const f = path.join(work, slug, `block-${i}.ts`);
       fs.mkdirSync(path.dirname(f), { recursive: true });
       // Each block is its own module.
       fs.writeFileSync(f, `${b}\nexport {};\n`);
@@ -108,7 +113,7 @@ describe('README TypeScript blocks', () => {
   blocks.forEach((b, i) => {
     const runnable = !b.startsWith('// not run');
     it.skipIf(!runnable)(`block ${i} runs (${b.split('\n')[0].slice(0, 60)})`, () => {
-      const dir = path.join(work, 'readme-run', String(i));
+      const dir = path.join(work, `${slug}-run`, String(i));
       fs.mkdirSync(dir, { recursive: true });
       const f = path.join(dir, 'main.ts');
       fs.writeFileSync(f, `${b}\nexport {};\n`);

@@ -81,7 +81,12 @@ function kindOf(v: unknown): string {
 
 /** None of an op's signatures fits: PyTorch's "received an invalid combination of arguments", listing them. */
 export function noSignature(fn: string, a: unknown[], sigs: string[]): TypeError {
-  return new TypeError(`${fn}: received an invalid combination of arguments (${a.map(kindOf).join(', ')}); expected one of:\n  ${sigs.join('\n  ')}`);
+  // A ported `torch.max(outputs.data, 1)` passes the uncalled method: say what it is and what to write instead.
+  const dataMethod = tensorClass().prototype.data;
+  const hint = a.some((v) => v === dataMethod)
+    ? "\n(a function was passed: Tensor.data is a method here, giving a typed array; PyTorch's .data is .detach(), or the tensor itself)"
+    : '';
+  return new TypeError(`${fn}: received an invalid combination of arguments (${a.map(kindOf).join(', ')}); expected one of:\n  ${sigs.join('\n  ')}${hint}`);
 }
 
 // ---- checkers ---------------------------------------------------------------------------------------------------
