@@ -20,8 +20,8 @@ import type { Model } from '../lib/distiller/knowledge-distillation';
 import { create as createModel } from '../lib/models';
 import { MultiStepLR } from '../lib/optim/lr-scheduler';
 import { SGD } from '../lib/optim/sgd';
-import { SubsetDistributedSampler } from '../lib/cli/train-dist';
-import { trainEpoch } from '../lib/cli/trainer';
+import { ShardSampler, SubsetDistributedSampler } from '../lib/cli/train-dist';
+import { evaluate, trainEpoch } from '../lib/cli/trainer';
 import { parseTrainArgs, runTraining } from '../lib/cli/train';
 import type { DataLoader } from '../lib/data/dataloader';
 import { pythonWithTorch } from './helpers';
@@ -189,6 +189,15 @@ describe.skipIf(!HAS_DATA || !DIST_OK)('torchkd train --nproc-per-node 2', () =>
     for (const [k, p] of Object.entries(model.stateDict())) worst = Math.max(worst, ddp[k].sub(p).abs().max().item() as number);
     expect(worst).toBeLessThan(1e-6); // measured: 1.6e-7
 
+    // The test row the ranks reported from their shards is one process's evaluation of the saved model on the whole
+    // test set: the same counts, the loss up to the order of the float additions.
+    const saved = createModel('mlp_small_mnist');
+    saved.loadStateDict(ddp);
+    const whole = evaluate(saved, new torch.data.DataLoader(new FashionMNIST({ train: false }), { batchSize: 128 }), 'cpu');
+    const reported = rows(out).find((x) => x.split === 'test') as { top1: number; top5: number; loss: number };
+    expect([reported.top1, reported.top5]).toEqual([whole.top1, whole.top5]);
+    expect(Math.abs(reported.loss - whole.loss)).toBeLessThan(1e-5); // float32 batch means over other batches
+
     // The single-process run on the same data (its own sampler: another order, so other weights). Tolerance: 6 points
     // of test top-1, over the spread of the same run across seeds 1-8 (76.23-80.52, sd 1.35; measured with
     // `torchkd train <PLAIN flags> --seed S`); the run is deterministic, so the check cannot flake.
@@ -290,6 +299,26 @@ describe.skipIf(!HAS_DATA || !DIST_OK)('torchkd train --nproc-per-node 2', () =>
     expect(() => runTraining(parseTrainArgs(['--resume', kdRef, '--epochs', '4']), { line: () => undefined })).toThrow(/--resume: the run was trained by 2 processes; continue it with `torchkd train --resume /);
     expect(fs.readFileSync(path.join(kdRef, 'checkpoint.pt')).equals(before)).toBe(true);
   }, 240_000);
+});
+
+describe('the samplers of a distributed run', () => {
+  it('evaluation shards cover every sample once, without padding; training shares are DistributedSampler orders mapped to the indices', () => {
+    for (const [n, w] of [[10, 3], [7, 2], [2, 3], [0, 2]]) {
+      const all = Array.from({ length: w }, (_, r) => new ShardSampler(n, r, w)).flatMap((s) => {
+        const o = Array.from(s.order().data() as BigInt64Array, Number);
+        expect(o.length).toBe(s.length);
+        return o;
+      });
+      expect(all.sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+    }
+    const indices = torch.tensor([50, 40, 30, 20, 10], { dtype: 'int64' });
+    const mine = new SubsetDistributedSampler(indices, 1, 2, 9);
+    const plain = new torch.data.DistributedSampler(5, { numReplicas: 2, rank: 1, seed: 9 });
+    mine.setEpoch(3);
+    plain.setEpoch(3);
+    expect(mine.length).toBe(3);
+    expect(Array.from(mine.order().data() as BigInt64Array, Number)).toEqual([...plain].map((i) => [50, 40, 30, 20, 10][i]));
+  });
 });
 
 describe.skipIf(!DIST_OK)('torchkd train --nproc-per-node: bad input is refused before anything is written', () => {

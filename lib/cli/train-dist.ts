@@ -245,7 +245,8 @@ export class ShardSampler implements Sampler {
   }
 
   order(): Tensor {
-    return arange(this.rank, this.n, this.worldSize, { dtype: 'int64' });
+    // (arange refuses a start past the end: a set smaller than the ranks leaves this one nothing.)
+    return this.length === 0 ? zeros([0], { dtype: 'int64' }) : arange(this.rank, this.n, this.worldSize, { dtype: 'int64' });
   }
 }
 
