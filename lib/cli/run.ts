@@ -2,7 +2,8 @@
  * `torchkd run`: torchrun for Node scripts. Starts `--nproc-per-node` copies of a script on this node with the
  * environment torch.distributed's env:// rendezvous reads (MASTER_ADDR, MASTER_PORT, RANK, LOCAL_RANK, WORLD_SIZE,
  * LOCAL_WORLD_SIZE, GROUP_RANK…, as torchrun sets them), prefixes each rank's output lines with `[rankN]:`, and when
- * a rank fails stops the others and exits non-zero, saying which rank failed and how.
+ * a rank fails stops the others and exits non-zero, saying which rank failed and how. `launch()` is the part that
+ * starts and watches the ranks, shared with `torchkd train --nproc-per-node`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as net from 'node:net';
@@ -26,7 +27,9 @@ options:
   --master-port P      port of that store (default 29500)
   --standalone         a single-node job on a free port of 127.0.0.1
   --no-node            run script as an executable instead of with node (a .py script runs with the project's Python)
-  --term-timeout S     seconds a stopped rank has to exit after SIGTERM before SIGKILL (default 5)`;
+  --term-timeout S     seconds a stopped rank has to exit after SIGTERM before SIGKILL (default 5)
+
+SIGINT or SIGTERM to the launcher is passed on to every rank (each runs in its own session, as under torchrun).`;
 
 class UsageError extends Error {}
 
@@ -202,18 +205,62 @@ export async function runCommand(argv: string[]): Promise<number> {
     throw e;
   }
   const port = o.standalone ? (o.masterPort ?? (await freePort())) : (o.masterPort ?? 29500);
-  const world = o.nnodes * nproc;
-  const runId = o.standalone ? `torchkd-${process.pid}` : 'none';
+  return launch({
+    command: cmd,
+    nproc,
+    nnodes: o.nnodes,
+    nodeRank: o.nodeRank,
+    masterAddr: o.standalone ? '127.0.0.1' : o.masterAddr,
+    masterPort: port,
+    runId: o.standalone ? `torchkd-${process.pid}` : 'none',
+    termTimeout: o.termTimeout,
+  });
+}
+
+/** What {@link launch} starts: `nproc` copies of `command` on node `nodeRank` of `nnodes`. */
+export interface LaunchOptions {
+  /** Each rank's executable and arguments. */
+  command: [string, string[]];
+  nproc: number;
+  nnodes?: number;
+  nodeRank?: number;
+  masterAddr?: string;
+  masterPort: number;
+  /** TORCHELASTIC_RUN_ID (default 'none'). */
+  runId?: string;
+  /** Seconds a stopped rank has to exit after its signal before SIGKILL. */
+  termTimeout: number;
+  /** The name the launcher's own messages start with (default 'torchkd run'). */
+  name?: string;
+}
+
+/** A free port on 127.0.0.1 (for a single-node job without a given master port). */
+export { freePort };
+
+/**
+ * Starts the ranks with torchrun's environment and waits for them: resolves to 0 when every rank exits 0, 1 when one
+ * fails (the others are stopped with SIGTERM, then SIGKILL after termTimeout, and the failed rank is named), and
+ * 128 + the signal's number when the launcher itself gets SIGINT or SIGTERM. As torchrun, each rank runs in its own
+ * session (a Ctrl-C in the terminal reaches the launcher only) and the launcher passes the signal it got on to every
+ * rank once, so that a rank that finishes its step on SIGINT sees exactly one.
+ */
+export async function launch(o: LaunchOptions): Promise<number> {
+  const name = o.name ?? 'torchkd run';
+  const nnodes = o.nnodes ?? 1;
+  const nodeRank = o.nodeRank ?? 0;
+  const nproc = o.nproc;
+  const cmd = o.command;
+  const world = nnodes * nproc;
   const baseEnv: Record<string, string> = {
-    MASTER_ADDR: o.standalone ? '127.0.0.1' : o.masterAddr,
-    MASTER_PORT: String(port),
+    MASTER_ADDR: o.masterAddr ?? '127.0.0.1',
+    MASTER_PORT: String(o.masterPort),
     WORLD_SIZE: String(world),
     LOCAL_WORLD_SIZE: String(nproc),
-    GROUP_RANK: String(o.nodeRank),
-    GROUP_WORLD_SIZE: String(o.nnodes),
+    GROUP_RANK: String(nodeRank),
+    GROUP_WORLD_SIZE: String(nnodes),
     ROLE_NAME: 'default',
     ROLE_WORLD_SIZE: String(world),
-    TORCHELASTIC_RUN_ID: runId,
+    TORCHELASTIC_RUN_ID: o.runId ?? 'none',
     TORCHELASTIC_RESTART_COUNT: '0',
     TORCHELASTIC_MAX_RESTARTS: '0',
     // The launcher hosts no store: rank 0's process serves it (Python's env:// rendezvous reads this).
@@ -222,34 +269,49 @@ export async function runCommand(argv: string[]): Promise<number> {
   // As torchrun: several processes on one node each get one OpenMP thread unless told otherwise.
   if (nproc > 1 && process.env.OMP_NUM_THREADS === undefined) {
     baseEnv.OMP_NUM_THREADS = '1';
-    console.error(`torchkd run: OMP_NUM_THREADS set to 1 for each of the ${nproc} processes (set it yourself to override)`);
+    console.error(`${name}: OMP_NUM_THREADS set to 1 for each of the ${nproc} processes (set it yourself to override)`);
   }
 
   const ended: Ended[] = [];
   const children: ChildProcess[] = [];
   let failed: Ended | null = null;
   let stopping = false;
+  let received: NodeJS.Signals | null = null;
   let killTimer: NodeJS.Timeout | null = null;
-  const stopAll = (): void => {
+  const signalAll = (sig: NodeJS.Signals): void => {
+    for (const c of children) {
+      if (c.exitCode !== null || c.signalCode !== null || c.pid === undefined) continue;
+      try {
+        process.kill(-c.pid, sig); // the rank's process group (its session), as torchrun's os.killpg
+      } catch {
+        c.kill(sig);
+      }
+    }
+  };
+  const stopAll = (sig: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
-    killTimer = setTimeout(() => {
-      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    }, o.termTimeout * 1000);
+    signalAll(sig);
+    killTimer = setTimeout(() => signalAll('SIGKILL'), o.termTimeout * 1000);
     killTimer.unref();
   };
   const onSignal = (sig: NodeJS.Signals): void => {
-    console.error(`torchkd run: ${sig} received, stopping the ranks`);
-    stopAll();
+    if (stopping) {
+      // A second signal: passed on too (a rank that traps the first exits at once on the second).
+      signalAll(sig);
+      return;
+    }
+    received = sig;
+    console.error(`${name}: ${sig} received, stopping the ranks`);
+    stopAll(sig);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
   const done = Array.from({ length: nproc }, (_, localRank) => {
-    const rank = o.nodeRank * nproc + localRank;
+    const rank = nodeRank * nproc + localRank;
     const env = { ...process.env, ...baseEnv, RANK: String(rank), LOCAL_RANK: String(localRank), ROLE_RANK: String(rank) };
-    const child = spawn(cmd[0], cmd[1], { env, stdio: ['inherit', 'pipe', 'pipe'] });
+    const child = spawn(cmd[0], cmd[1], { env, stdio: ['inherit', 'pipe', 'pipe'], detached: true });
     children.push(child);
     const tail: string[] = [];
     const streams = Promise.all([prefixed(child.stdout!, process.stdout, `[rank${rank}]:`, []), prefixed(child.stderr!, process.stderr, `[rank${rank}]:`, tail)]);
@@ -263,7 +325,7 @@ export async function runCommand(argv: string[]): Promise<number> {
           ended.push(e);
           if ((code !== 0 || signal !== null) && !stopping) {
             failed = e;
-            stopAll();
+            stopAll('SIGTERM');
           }
           resolve();
         });
@@ -279,11 +341,11 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (f) {
     const how = f.signal ? `was killed by signal ${f.signal}` : `exited with code ${f.code}`;
     const last = f.stderrTail.filter((l) => l.trim() !== '').slice(-5);
-    console.error(`torchkd run: rank ${f.rank} (local rank ${f.localRank}, pid ${f.pid}) failed: it ${how}; the other ranks were stopped`);
+    console.error(`${name}: rank ${f.rank} (local rank ${f.localRank}, pid ${f.pid}) failed: it ${how}; the other ranks were stopped`);
     if (last.length) console.error(`  its last error output:\n${last.map((l) => `    ${l}`).join('\n')}`);
     return 1;
   }
-  if (stopping) return 130;
+  if (received !== null) return 128 + (os.constants.signals[received as NodeJS.Signals] ?? 2);
   const bad = ended.filter((e) => e.code !== 0);
   return bad.length ? 1 : 0;
 }

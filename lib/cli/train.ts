@@ -35,8 +35,11 @@ import { load, save, writeAtomic } from '../serialization';
 import { Tensor } from '../tensor';
 import { Output, progressBar, stdoutOutput } from './progress';
 import { MetricsRow, writeReport } from './report';
-import { AmpSetup, type EpochProgress, PassResult, evaluate, metricsRow, trainEpoch } from './trainer';
+import { AmpSetup, type EpochProgress, type EvalSums, PassResult, type ProgressFn, evalResult, evaluate, evaluateSums, metricsRow, passResult, trainEpoch } from './trainer';
+import { DistRun, type RankEnv, ShardSampler, SubsetDistributedSampler, checkDistributedAvailable, launchRanks, rankFromEnv } from './train-dist';
 import { native } from '../binding';
+import { packageRoot } from '../loader';
+import { UsageError } from './usage-error';
 
 const N = native();
 
@@ -65,15 +68,15 @@ export interface TrainArgs extends DistillationArgs {
   max_batches: number | null;
   threads: number | null;
   name: string | null;
+  /** Ranks of a distributed run on this machine (null: one process, or the job's size when started by a launcher). */
+  nproc_per_node: number | null;
+  /** The store's port for a distributed run (null: a free one). */
+  master_port: number | null;
+  /** Seconds a collective of a distributed run may wait for the other ranks. */
+  dist_timeout: number;
 }
 
-/** A usage error: reported without a stack trace. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export { UsageError };
 
 function intList(v: string): number[] {
   if (v.trim() === '') return [];
@@ -124,6 +127,9 @@ export function trainParser(): ArgumentParser {
   p.add_argument('--max-batches', { type: pythonTypes.int, default: null, metavar: 'N', dest: 'max_batches', help: 'stop each training pass after N minibatches (quick runs)' });
   p.add_argument('--threads', { type: pythonTypes.int, default: null, metavar: 'N', help: "libtorch intra-op threads (default: libtorch's choice)" });
   p.add_argument('--name', { default: null, help: 'run name in the report' });
+  p.add_argument('--nproc-per-node', { type: pythonTypes.int, default: null, metavar: 'N', dest: 'nproc_per_node', help: 'train with N processes on this machine (DistributedDataParallel over Gloo; -b is the global batch, B/N per process) (default: 1; with --resume, the saved run\'s)' });
+  p.add_argument('--master-port', { type: pythonTypes.int, default: null, metavar: 'P', dest: 'master_port', help: 'port of the rendezvous store of a --nproc-per-node run (default: a free port)' });
+  p.add_argument('--dist-timeout', { type: pythonTypes.float, default: 300, metavar: 'S', dest: 'dist_timeout', help: 'seconds a --nproc-per-node run waits for a rank that stopped answering before it fails' });
   addDistillationArgs(p, [...ARCHITECTURES], false);
   return p;
 }
@@ -157,6 +163,9 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
   check([ns.kd_distill_wt, ns.kd_student_wt, ns.kd_teacher_wt].every((w) => w >= 0 && Number.isFinite(w)), 'the --kd-*-wt weights must be >= 0');
   check(ns.max_batches === null || ns.max_batches > 0, '--max-batches must be positive');
   check(ns.threads === null || ns.threads > 0, '--threads must be positive');
+  check(ns.nproc_per_node === null || ns.nproc_per_node > 0, `--nproc-per-node must be a positive integer but is ${ns.nproc_per_node}`);
+  check(ns.master_port === null || (ns.master_port > 0 && ns.master_port <= 65535), `--master-port must be a port number (1-65535) but is ${ns.master_port}`);
+  check(ns.dist_timeout > 0 && Number.isFinite(ns.dist_timeout), '--dist-timeout must be a positive number of seconds');
   // Checked against each other before anything is written.
   const given = (ns as TrainArgs & { [GIVEN]?: Set<string> })[GIVEN] as Set<string>;
   if (ns.resume === null) {
@@ -199,6 +208,10 @@ interface Checkpoint {
   mid_epoch?: string;
   /** With mid_epoch: the random state the epoch's data order was drawn with. */
   epoch_rng_state?: Tensor;
+  /** The number of ranks that trained the run (1: one process). */
+  world_size?: number;
+  /** With mid_epoch, in a distributed run: every rank's EpochProgress (JSON array, by rank). */
+  mid_epoch_ranks?: string;
 }
 
 /** Checkpoint formats this version reads (2 adds the metrics rows and mid-epoch state). */
@@ -223,10 +236,11 @@ function givenDests(argv: string[]): Set<string> {
 /**
  * Flags that may differ when a run is resumed (the rest must match the saved run or be left out): --epochs extends the
  * run, --device moves it to another machine, --data finds the same dataset elsewhere, --threads changes libtorch's
- * thread count (the last bits of results may then differ from an uninterrupted run), and --print-freq / --name only
- * change the output.
+ * thread count (the last bits of results may then differ from an uninterrupted run), --print-freq / --name only
+ * change the output, and --master-port / --dist-timeout only how the ranks of a distributed run meet. The number of
+ * ranks (--nproc-per-node) stays: it decides each rank's share of every batch and the data order.
  */
-export const RESUME_MAY_CHANGE: readonly string[] = ['epochs', 'device', 'data', 'threads', 'print_freq', 'name'];
+export const RESUME_MAY_CHANGE: readonly string[] = ['epochs', 'device', 'data', 'threads', 'print_freq', 'name', 'master_port', 'dist_timeout'];
 
 
 /** What a finished run reports. */
@@ -240,12 +254,18 @@ export interface TrainResult {
   metrics: MetricsRow[];
 }
 
-function prepareOut(args: TrainArgs): string {
-  if (args.resume) return path.resolve(args.resume);
+/** A new run's output folder (--out, or runs/<arch>-<time>), refused when it holds files and --force is not given. */
+function newOutFolder(args: TrainArgs): string {
   const out = path.resolve(args.out ?? path.join('runs', `${args.arch}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
   if (fs.existsSync(out) && fs.readdirSync(out).length > 0 && !args.force) {
     throw new UsageError(`output folder ${out} already exists and is not empty; choose another --out, or pass --force to write into it`);
   }
+  return out;
+}
+
+function prepareOut(args: TrainArgs): string {
+  if (args.resume) return path.resolve(args.resume);
+  const out = newOutFolder(args);
   fs.mkdirSync(out, { recursive: true });
   return out;
 }
@@ -259,7 +279,15 @@ function checkData(root: string): void {
   }
 }
 
-function loaders(args: TrainArgs, seed: number): { train: DataLoader<[Tensor, Tensor]>; val: DataLoader<[Tensor, Tensor]> | null; test: DataLoader<[Tensor, Tensor]> } {
+interface Loaders {
+  train: DataLoader<[Tensor, Tensor]>;
+  val: DataLoader<[Tensor, Tensor]> | null;
+  test: DataLoader<[Tensor, Tensor]>;
+  /** A distributed run's training sampler (setEpoch before each epoch). */
+  sampler?: SubsetDistributedSampler;
+}
+
+function loaders(args: TrainArgs, seed: number, D: DistRun | null = null): Loaders {
   const root = args.data;
   checkData(root);
   const train = new FashionMNIST({ root, train: true });
@@ -267,6 +295,20 @@ function loaders(args: TrainArgs, seed: number): { train: DataLoader<[Tensor, Te
   const bs = args.batch_size;
   // On a GPU, batches come in pinned memory so that the trainer's copies to the device are asynchronous.
   const pinMemory = args.device === 'cuda' && cuda.isAvailable(); // (without a device, training stops with a clear error)
+  if (D) {
+    // Each rank: its share of the (global) batch from a DistributedSampler over the training indices, and a shard
+    // of the validation and test sets.
+    const split = splitTrainValidation(train, args.validation_split, seed);
+    const sampler = new SubsetDistributedSampler(split.train, D.rank, D.worldSize, seed);
+    const shard = (n: number): ShardSampler => new ShardSampler(n, D.rank, D.worldSize);
+    const valSet = args.validation_split > 0 ? new TensorDataset(train.images.indexSelect(0, split.validation), train.labels.indexSelect(0, split.validation)) : null;
+    return {
+      train: new DataLoader(train, { batchSize: bs / D.worldSize, sampler, pinMemory }),
+      val: valSet ? new DataLoader(valSet, { batchSize: bs, sampler: shard(valSet.length), pinMemory }) : null,
+      test: new DataLoader(test, { batchSize: bs, sampler: shard(test.length), pinMemory }),
+      sampler,
+    };
+  }
   if (args.validation_split > 0) {
     const split = splitTrainValidation(train, args.validation_split, seed);
     const valSet = new TensorDataset(train.images.indexSelect(0, split.validation), train.labels.indexSelect(0, split.validation));
@@ -342,11 +384,12 @@ function summary(row: MetricsRow): string {
  * Trains a teacher alone (no distillation) in `out/teacher/` and saves its best weights as `out/teacher.pt`; returns its
  * test result. A teacher phase that was interrupted is resumed from its own checkpoint.
  */
-function trainTeacher(args: TrainArgs, out: string, io: Output, stop: StopFn): { file: string; test: PassResult } {
+function trainTeacher(args: TrainArgs, out: string, io: Output, stop: StopFn, D: DistRun | null): { file: string; test: PassResult } {
   const arch = args.kd_teacher as string;
   const epochs = args.teacher_epochs ?? args.epochs;
   const teacherOut = path.join(out, 'teacher');
-  const started = fs.existsSync(path.join(teacherOut, 'args.json'));
+  const startedBefore = (): boolean => fs.existsSync(path.join(teacherOut, 'args.json'));
+  const started = D ? D.agree(startedBefore) : startedBefore();
   io.line(started ? `teacher: resuming the training of ${arch} in ${teacherOut}` : `teacher: --kd-resume not given, training ${arch} first for ${epochs} epoch(s)`);
   // The command line's flags are the student run's: the teacher run has its own (a copy without them).
   const base = JSON.parse(JSON.stringify(args)) as TrainArgs;
@@ -355,14 +398,15 @@ function trainTeacher(args: TrainArgs, out: string, io: Output, stop: StopFn): {
     : { ...base, arch, epochs, kd_teacher: null, kd_resume: '', out: teacherOut, resume: null, force: true, name: `teacher ${arch}`, lr_step_epochs: args.lr_step_epochs.filter((e) => e < epochs) };
   let result: TrainResult;
   try {
-    result = runTraining(teacherArgs, io, { stop, resumeQuietly: true });
+    result = runTraining(teacherArgs, io, { stop, resumeQuietly: true, dist: D });
   } catch (e) {
     // Resuming the whole run (not the teacher's folder) is what continues it.
     if (e instanceof Interrupted) throw new Interrupted(e.signal, out);
     throw e;
   }
   const file = path.join(out, 'teacher.pt');
-  writeAtomic(file, fs.readFileSync(path.join(teacherOut, 'best.pt')));
+  if (!D || D.main) writeAtomic(file, fs.readFileSync(path.join(teacherOut, 'best.pt')));
+  D?.barrier(); // every rank loads teacher.pt next
   return { file, test: result.test };
 }
 
@@ -383,6 +427,25 @@ export interface RunOptions {
   stop?: StopFn;
   /** @internal A teacher phase being resumed inside its run: no restored-configuration line. */
   resumeQuietly?: boolean;
+  /**
+   * This process as one rank of a distributed run (lib/cli/train-dist.ts): the run trains in DDP on the rank's share
+   * of the data, and only rank 0 writes files. `stop` must then be a poll every rank answers alike (DistRun.pollStop).
+   */
+  dist?: DistRun | null;
+}
+
+/** The flags given on the command line of parsed arguments (none for arguments built in code). */
+function givenFlags(args: TrainArgs): Set<string> {
+  return (args as TrainArgs & { [GIVEN]?: Set<string> })[GIVEN] ?? new Set<string>();
+}
+
+/** Why a distributed run cannot use `device` (distributed torchkd train trains CPU processes over Gloo). */
+function distributedDeviceError(device: string): string {
+  if (!cuda.isAvailable()) return `--device ${device} with --nproc-per-node: no CUDA device is usable on this machine; a distributed run trains CPU processes (leave --device out)`;
+  return (
+    `--device ${device} with --nproc-per-node: distributed torchkd train runs CPU processes over Gloo; it does not put one process on each GPU ` +
+    '(train on one GPU without --nproc-per-node, or write the loop with torch.distributed and nn.parallel.DistributedDataParallel)'
+  );
 }
 
 /** The saved arguments of a run folder: its checkpoint's, else (stopped before the first one) its args.json. */
@@ -408,6 +471,23 @@ function savedRun(dir: string): { ck: Checkpoint | null; saved: TrainArgs } {
   }
 }
 
+/** The number of ranks a saved run was trained with (runs saved before distributed training had one). */
+function savedWorldSize(saved: TrainArgs, ck: Checkpoint | null): number {
+  return ck?.world_size ?? saved.nproc_per_node ?? 1;
+}
+
+/**
+ * The configuration `torchkd train` runs with: the arguments (for --resume, the saved run's with the flags given
+ * now) and the number of ranks. Throws a UsageError for flags that conflict with the saved run.
+ */
+export function planRun(args: TrainArgs): { args: TrainArgs; worldSize: number } {
+  if (args.resume === null) return { args, worldSize: args.nproc_per_node ?? 1 };
+  const dir = path.resolve(args.resume);
+  if (!fs.existsSync(dir)) throw new UsageError(`--resume: no such folder ${dir}`);
+  const run = savedRun(dir);
+  return { args: resumedArgs(args, run.saved), worldSize: savedWorldSize(run.saved, run.ck) };
+}
+
 /** The arguments of a resumed run: the saved ones, with the flags given now that may change; others must agree. */
 function resumedArgs(given: TrainArgs, saved: TrainArgs): TrainArgs {
   const flags = (given as TrainArgs & { [GIVEN]?: Set<string> })[GIVEN] ?? new Set<string>();
@@ -416,7 +496,8 @@ function resumedArgs(given: TrainArgs, saved: TrainArgs): TrainArgs {
   for (const dest of flags) {
     if (dest === 'resume') continue;
     const now = (given as unknown as Record<string, unknown>)[dest];
-    const then = (saved as unknown as Record<string, unknown>)[dest];
+    let then = (saved as unknown as Record<string, unknown>)[dest];
+    if (dest === 'nproc_per_node') then = savedWorldSize(saved, null);
     if (RESUME_MAY_CHANGE.includes(dest)) (changed as Record<string, unknown>)[dest] = now;
     else if (JSON.stringify(now) !== JSON.stringify(then)) conflicts.push(`--${dest.replace(/_/g, '-')} ${JSON.stringify(now)} (the run has ${JSON.stringify(then)})`);
   }
@@ -437,28 +518,57 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput(), option
     if (interrupted === 0) interrupted = stopSignal();
     return interrupted !== 0;
   };
+  const D = options.dist ?? null;
+  const main = D === null || D.main;
   const resuming = args.resume !== null;
   let ck: Checkpoint | null = null;
+  const givenRanks = givenFlags(args).has('nproc_per_node') ? args.nproc_per_node : null;
+  let savedRanks = 1;
   if (resuming) {
     const dir = path.resolve(args.resume as string);
     if (!fs.existsSync(dir)) throw new UsageError(`--resume: no such folder ${dir}`);
     const run = savedRun(dir);
     ck = run.ck;
+    savedRanks = savedWorldSize(run.saved, ck);
     args = resumedArgs(args, run.saved);
   }
+  const worldSize = D?.worldSize ?? 1;
+  if (resuming && savedRanks !== worldSize) {
+    throw new UsageError(
+      D === null
+        ? `--resume: the run was trained by ${savedRanks} processes; continue it with \`torchkd train --resume ${args.resume}\` (which starts them), not in this process`
+        : `--resume: the run was trained by ${savedRanks} process(es) but this job has ${worldSize} ranks; a resumed run keeps its number of processes`,
+    );
+  }
+  if (!resuming && givenRanks !== null && givenRanks !== (D?.localWorldSize ?? 1)) {
+    throw new UsageError(
+      D === null
+        ? `--nproc-per-node ${givenRanks}: the ranks are started by the \`torchkd train\` command, not in this process`
+        : `--nproc-per-node ${givenRanks} does not match this job's ${D.localWorldSize} processes per node (started by a launcher: leave --nproc-per-node out)`,
+    );
+  }
+  args = { ...args, nproc_per_node: worldSize };
+  if (D && args.batch_size % worldSize !== 0) {
+    throw new UsageError(`--batch-size ${args.batch_size} is the global batch of the ${worldSize} processes: it must be a multiple of ${worldSize}`);
+  }
+  if (D && args.device !== 'cpu') throw new UsageError(distributedDeviceError(args.device));
   // Threads first: the thread count decides the last bits of parallel reductions.
   if (args.threads) setNumThreads(args.threads);
   // Inputs checked before the output folder is made, so that a corrected command is not refused for it.
   checkData(args.data);
   if (args.kd_teacher && args.kd_resume && !fs.existsSync(args.kd_resume)) throw new UsageError(`--kd-resume: no such file ${args.kd_resume}`);
-  const out = prepareOut(args);
-  removeLeftovers(out);
-  const seed = args.seed ?? Math.floor(Math.random() * 2 ** 31);
-  if (!resuming) writeAtomic(path.join(out, 'args.json'), JSON.stringify({ ...args, seed }, null, 2));
+  // The folder and the seed: rank 0's, for every rank.
+  const chosen = (): { out: string; seed: number } => {
+    const o = prepareOut(args);
+    removeLeftovers(o);
+    return { out: o, seed: args.seed ?? Math.floor(Math.random() * 2 ** 31) };
+  };
+  const { out, seed } = D ? D.agree(chosen) : chosen();
+  if (!resuming && main) writeAtomic(path.join(out, 'args.json'), JSON.stringify({ ...args, seed }, null, 2));
   if (resuming && !options.resumeQuietly) {
-    const keys = ['arch', 'epochs', 'lr', 'momentum', 'weight_decay', 'batch_size', 'seed', 'device', 'amp', 'threads', 'validation_split', 'max_batches', 'kd_teacher', 'kd_temp'] as const;
+    const keys = ['arch', 'epochs', 'lr', 'momentum', 'weight_decay', 'batch_size', 'seed', 'device', 'amp', 'threads', 'validation_split', 'max_batches', 'kd_teacher', 'kd_temp', 'nproc_per_node'] as const;
     const shown = keys
-      .filter((k) => args[k] !== null && args[k] !== undefined && args[k] !== '')
+      .filter((k) => args[k] !== null && args[k] !== undefined && args[k] !== '' && !(k === 'nproc_per_node' && args[k] === 1))
       .map((k) => `--${k.replace(/_/g, '-')} ${k === 'seed' ? seed : String(args[k])}`);
     io.line(`resume: restored ${shown.join(' ')}`);
   }
@@ -477,28 +587,31 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput(), option
   let teacherSource: TrainResult['teacherSource'] = 'none';
   let teacherTest: PassResult | undefined;
   if (args.kd_teacher) {
+    const trainedEarlier = (): boolean => fs.existsSync(path.join(out, 'teacher.pt'));
     if (args.kd_resume && !(resuming && args.kd_resume === path.join(out, 'teacher.pt'))) {
       teacherSource = 'loaded';
       if (!fs.existsSync(args.kd_resume)) throw new UsageError(`--kd-resume: no such file ${args.kd_resume}`);
       io.line(`teacher: ${args.kd_teacher} with weights from ${args.kd_resume}`);
-    } else if (fs.existsSync(path.join(out, 'teacher.pt'))) {
+    } else if (D ? D.agree(trainedEarlier) : trainedEarlier()) {
       teacherSource = 'trained';
       args = { ...args, kd_resume: path.join(out, 'teacher.pt') };
       io.line(`teacher: ${args.kd_teacher} trained earlier in this run (${args.kd_resume})`);
     } else {
       teacherSource = 'trained';
-      const t = trainTeacher(args, out, io, () => (stop() ? interrupted : 0));
+      const t = trainTeacher(args, out, io, () => (stop() ? interrupted : 0), D);
       teacherTest = t.test;
       args = { ...args, kd_resume: t.file };
-      writeAtomic(path.join(out, 'args.json'), JSON.stringify({ ...args, seed }, null, 2));
+      if (main) writeAtomic(path.join(out, 'args.json'), JSON.stringify({ ...args, seed }, null, 2));
       manualSeed(seed);
     }
   }
 
-  const data = loaders(args, seed);
+  const data = loaders(args, seed, D);
   const train = limited(data.train, args.max_batches);
   const model = createModel(args.arch);
   if (args.device === 'cuda') model.to('cuda');
+  // What trains: the model, or in a distributed run the model in DDP (checkpoints hold the plain model's weights).
+  const net = D ? D.wrap(model) : model;
   const optimizer = new SGD(model.parameters(), { lr: args.lr, momentum: args.momentum, weightDecay: args.weight_decay });
   const lrScheduler = new MultiStepLR(optimizer, args.lr_step_epochs, args.lr_gamma);
   const amp = ampSetup(args);
@@ -508,7 +621,7 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput(), option
   if (args.kd_teacher) {
     let made;
     try {
-      made = createKdPolicyFromArgs(args, model, { createModel: (a) => createModel(a), scheduler, epochs: args.epochs, device: args.device });
+      made = createKdPolicyFromArgs(args, net, { createModel: (a) => createModel(a), scheduler, epochs: args.epochs, device: args.device });
     } catch (e) {
       if (e instanceof TorchError) throw new UsageError(`--kd-resume ${args.kd_resume}: ${e.message.split('\n')[0]}`);
       throw e;
@@ -538,7 +651,7 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput(), option
     bestEpoch = ck.best_epoch;
     rows = ck.metrics ? (JSON.parse(ck.metrics) as MetricsRow[]) : [];
     if (ck.mid_epoch && ck.epoch_rng_state) {
-      midEpoch = JSON.parse(ck.mid_epoch) as EpochProgress;
+      midEpoch = (D && ck.mid_epoch_ranks ? (JSON.parse(ck.mid_epoch_ranks) as EpochProgress[])[D.rank] : JSON.parse(ck.mid_epoch)) as EpochProgress;
       setRngState(ck.epoch_rng_state); // the epoch's order is drawn again from here
       resumeRng = ck.rng_state;
     } else {
@@ -547,11 +660,13 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput(), option
     io.line(`resuming ${out} at epoch ${startEpoch}${midEpoch ? ` (step ${midEpoch.step})` : ''}`);
   }
   // metrics.jsonl holds exactly the rows of the latest checkpoint (rows a killed run wrote after it are dropped).
-  writeMetrics(out, rows);
-  io.line(`training ${args.arch} for ${args.epochs} epochs on ${args.device} (batch ${args.batch_size}, lr ${args.lr}, seed ${seed}) -> ${out}`);
+  if (main) writeMetrics(out, rows);
+  const where = D ? `${D.worldSize} processes, DDP over Gloo` : args.device;
+  const batch = D ? `${args.batch_size} = ${D.worldSize} × ${args.batch_size / D.worldSize}` : `${args.batch_size}`;
+  io.line(`training ${args.arch} for ${args.epochs} epochs on ${where} (batch ${batch}, lr ${args.lr}, seed ${seed}) -> ${out}`);
   if (amp) io.line(`mixed precision: ${amp.dtype} autocast on ${amp.deviceType}${amp.scaler ? ', loss scaled by a GradScaler' : ''}`);
 
-  const checkpoint = (epochsDone: number, mid: { progress: EpochProgress; epochRng: Tensor } | null): Checkpoint => ({
+  const checkpoint = (epochsDone: number, mid: { progress: EpochProgress; epochRng: Tensor; ranks: EpochProgress[] | null } | null): Checkpoint => ({
     format: 'torchkd-train-2',
     epoch: epochsDone,
     arch: args.arch,
@@ -565,12 +680,22 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput(), option
     best_epoch: bestEpoch,
     args: JSON.stringify({ ...args, resume: null, seed }),
     metrics: JSON.stringify(rows),
+    world_size: worldSize,
     ...(mid ? { mid_epoch: JSON.stringify(mid.progress), epoch_rng_state: mid.epochRng } : {}),
+    ...(mid?.ranks ? { mid_epoch_ranks: JSON.stringify(mid.ranks) } : {}),
   });
-  // A stop inside an epoch saves where it stood; `torchkd train --resume` continues from that step.
+  // A stop inside an epoch saves where it stood (in a distributed run, where every rank stood); `torchkd train
+  // --resume` continues from that step.
   const stopInside = (epoch: number, progress: EpochProgress, epochRng: Tensor): never => {
-    save(checkpoint(epoch, { progress, epochRng }), path.join(out, 'checkpoint.pt'));
+    const ranks = D ? D.gatherProgress(progress) : null;
+    if (main) save(checkpoint(epoch, { progress, epochRng, ranks }), path.join(out, 'checkpoint.pt'));
     throw new Interrupted(interrupted, out);
+  };
+  // An evaluation pass; in a distributed run each rank evaluates its shard and the sums are added over the ranks.
+  const evalPass = (m: Module<[Tensor], Tensor>, loader: DataLoader<[Tensor, Tensor]>, bar: ProgressFn | undefined, stoppable: boolean): PassResult | null => {
+    if (!D) return stoppable ? evaluate(m, loader, args.device, bar, amp, stop) : evaluate(m, loader, args.device, bar, amp);
+    D.syncBuffers(m);
+    return evalResult(D.sumEval(evaluateSums(m, loader, args.device, bar, amp) as EvalSums));
   };
 
   for (let epoch = startEpoch; epoch < args.epochs; epoch++) {
@@ -580,9 +705,10 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput(), option
     const epochRng = getRngState(); // the state this epoch's data order is drawn with
     const bar = progressBar(io, `train ${epoch}`, args.print_freq);
     const saved = resumeRng;
+    data.sampler?.setEpoch(epoch);
     const outcome = trainEpoch({
       epoch,
-      model,
+      model: net,
       loader: train,
       optimizer,
       scheduler,
@@ -596,20 +722,21 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput(), option
     });
     bar.finish();
     if (outcome.stopped) stopInside(epoch, outcome.progress, epochRng);
-    const trRow = metricsRow(epoch, 'train', outcome.result, lr);
+    const trained = D ? passResult(D.sumProgress(outcome.progress), policy?.active ?? false) : outcome.result;
+    const trRow = metricsRow(epoch, 'train', trained, lr);
     io.line(summary(trRow));
-    let score = outcome.result.top1;
+    let score = trained.top1;
     const epochRows = [trRow];
     if (data.val) {
       if (stop()) stopInside(epoch, outcome.progress, epochRng);
       // A stop during validation saves the state at the end of training (the validation loader draws from the
       // generator too): the resumed run redoes the whole pass from there.
-      const trained = getRngState();
+      const trainedRng = getRngState();
       const vbar = progressBar(io, `valid ${epoch}`, args.print_freq);
-      const vr = evaluate(model, data.val, args.device, vbar, amp, stop);
+      const vr = evalPass(model, data.val, vbar, true);
       vbar.finish();
       if (vr === null) {
-        setRngState(trained);
+        setRngState(trainedRng);
         stopInside(epoch, outcome.progress, epochRng);
       }
       const vRow = metricsRow(epoch, 'val', vr as PassResult, lr);
@@ -624,25 +751,27 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput(), option
       bestTop1 = score;
       bestEpoch = epoch;
       // best.pt before the checkpoint that records it: a kill between the two redoes this epoch, which rewrites it.
-      save({ state_dict: model.stateDict(), arch: args.arch, epoch, top1: score }, path.join(out, 'best.pt'));
+      if (main) save({ state_dict: model.stateDict(), arch: args.arch, epoch, top1: score }, path.join(out, 'best.pt'));
     }
     rows = [...rows, ...epochRows];
-    save(checkpoint(epoch + 1, null), path.join(out, 'checkpoint.pt'));
-    writeMetrics(out, rows);
+    if (main) {
+      save(checkpoint(epoch + 1, null), path.join(out, 'checkpoint.pt'));
+      writeMetrics(out, rows);
+    }
     if (stop() && epoch + 1 < args.epochs) throw new Interrupted(interrupted, out);
   }
 
   // Test set, with the last weights (Distiller tests after training too).
   const tbar = progressBar(io, 'test', args.print_freq);
-  const test = evaluate(model, data.test, args.device, tbar, amp, stop);
+  const test = evalPass(model, data.test, tbar, true);
   tbar.finish();
   if (test === null) throw new Interrupted(interrupted, out);
   const testRow = metricsRow(args.epochs - 1, 'test', test, optimizer.paramGroups[0].lr);
   rows = [...rows, testRow];
-  writeMetrics(out, rows);
+  if (main) writeMetrics(out, rows);
   io.line(`test: top1 ${test.top1.toFixed(2)}  top5 ${test.top5.toFixed(2)}  loss ${test.loss.toFixed(4)}`);
-  if (teacher && teacherTest === undefined && teacherSource !== 'none') teacherTest = evaluate(teacher, data.test, args.device, undefined, amp);
-  writeReport(path.join(out, 'report.html'), [{ name: args.name ?? `${args.arch}${args.kd_teacher ? ` + KD from ${args.kd_teacher}` : ''}`, metrics: rows }]);
+  if (teacher && teacherTest === undefined && teacherSource !== 'none') teacherTest = evalPass(teacher, data.test, undefined, false) as PassResult;
+  if (main) writeReport(path.join(out, 'report.html'), [{ name: args.name ?? `${args.arch}${args.kd_teacher ? ` + KD from ${args.kd_teacher}` : ''}`, metrics: rows }]);
   io.line(`report: ${path.join(out, 'report.html')}`);
   return { out, test, bestTop1, bestEpoch, teacherTest, teacherSource, metrics: rows };
 }
@@ -650,6 +779,9 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput(), option
 /**
  * The `torchkd train` command. SIGINT/SIGTERM (Ctrl-C) finish the current step, write a checkpoint and exit with
  * 130/143 and how to resume; a second one exits at once (files are written atomically, so none is left half written).
+ * With --nproc-per-node N > 1 (or --resume of a run trained so), it starts N ranks of itself through `torchkd run`'s
+ * launcher; with WORLD_SIZE > 1 in the environment (a rank of such a job, or of `torchkd run` / torchrun) it trains
+ * as that rank.
  */
 export async function trainCommand(argv: string[]): Promise<number> {
   if (argv.includes('-h') || argv.includes('--help')) {
@@ -657,6 +789,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const args = parseTrainArgs(argv);
+  const rank = rankFromEnv();
+  if (rank !== null) return trainAsRank(args, rank);
+  const plan = planRun(args);
+  if (plan.worldSize > 1) return launchDistributed(argv, plan.args, plan.worldSize);
   N.trapSignals(true);
   try {
     runTraining(args, stdoutOutput(), { stop: () => N.pendingSignal() });
@@ -664,6 +800,52 @@ export async function trainCommand(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof Interrupted) {
       process.stderr.write(`\n${e.message}\n`);
+      return 128 + e.signal;
+    }
+    throw e;
+  } finally {
+    N.trapSignals(false);
+  }
+}
+
+/**
+ * Starts the ranks of a distributed run, after checking what can be checked here (so that bad input is one clear
+ * error, before any rank starts or anything is written).
+ */
+async function launchDistributed(argv: string[], args: TrainArgs, worldSize: number): Promise<number> {
+  checkDistributedAvailable();
+  if (args.device !== 'cpu') throw new UsageError(distributedDeviceError(args.device));
+  if (args.batch_size % worldSize !== 0) {
+    throw new UsageError(`--batch-size ${args.batch_size} is the global batch of the ${worldSize} processes: it must be a multiple of ${worldSize}`);
+  }
+  checkData(args.data);
+  if (args.kd_teacher && args.kd_resume && !fs.existsSync(args.kd_resume)) throw new UsageError(`--kd-resume: no such file ${args.kd_resume}`);
+  const rankArgv = [...argv];
+  // Every rank gets the same folder (a default one is named here, once).
+  if (args.resume === null) {
+    const out = newOutFolder(args);
+    if (args.out === null) rankArgv.push('--out', out);
+  }
+  return launchRanks({
+    argv: rankArgv,
+    nproc: worldSize,
+    masterPort: args.master_port,
+    timeout: args.dist_timeout,
+    command: [process.execPath, [path.join(packageRoot(), 'bin', 'torchkd.js'), 'train']],
+  });
+}
+
+/** Trains as one rank of a job: only rank 0 prints and writes; a stop is agreed by all ranks at each poll. */
+function trainAsRank(args: TrainArgs, rank: RankEnv): number {
+  const D = DistRun.init(rank, args.dist_timeout);
+  N.trapSignals(true);
+  try {
+    runTraining(args, D.main ? stdoutOutput() : { line: () => undefined }, { stop: () => D.pollStop(N.pendingSignal()), dist: D });
+    D.finish();
+    return 0;
+  } catch (e) {
+    if (e instanceof Interrupted) {
+      if (D.main) process.stderr.write(`\n${e.message}\n`);
       return 128 + e.signal;
     }
     throw e;

@@ -157,18 +157,22 @@ export function trainEpoch(args: {
       break;
     }
   }
-  const kdActive = policy?.active ?? false;
-  const seconds = (Date.now() - t0) / 1000;
+  const progressNow: EpochProgress = { step, seen, c1, c5, sums: { ...sums }, seconds: (Date.now() - t0) / 1000 };
+  return { result: passResult(progressNow, policy?.active ?? false), progress: progressNow, stopped };
+}
+
+/**
+ * A training pass's result from its running sums (for a distributed run, the sums over the ranks); the loss
+ * components when distillation ran.
+ */
+export function passResult(p: EpochProgress, kdActive: boolean): PassResult {
+  const { seen, c1, c5, sums } = p;
   return {
-    result: {
-      loss: sums.overall / seen,
-      top1: (100 * c1) / seen,
-      top5: (100 * c5) / seen,
-      seconds,
-      ...(kdActive || sums.distill > 0 ? { overallLoss: sums.overall / seen, objectiveLoss: sums.objective / seen, distillLoss: sums.distill / seen } : {}),
-    },
-    progress: { step, seen, c1, c5, sums: { ...sums }, seconds },
-    stopped,
+    loss: sums.overall / seen,
+    top1: (100 * c1) / seen,
+    top5: (100 * c5) / seen,
+    seconds: p.seconds,
+    ...(kdActive || sums.distill > 0 ? { overallLoss: sums.overall / seen, objectiveLoss: sums.objective / seen, distillLoss: sums.distill / seen } : {}),
   };
 }
 
@@ -178,6 +182,15 @@ function toDevice(t: Tensor, device: string): Tensor {
   return device === 'cpu' ? t : t.to(device as 'cuda', { nonBlocking: true });
 }
 
+/** The sums of an evaluation pass: summed per-sample cross entropy, correct top-1 and top-5, samples seen. */
+export interface EvalSums {
+  lossSum: number;
+  c1: number;
+  c5: number;
+  seen: number;
+  seconds: number;
+}
+
 /**
  * Evaluates a model (no autograd, eval mode): mean cross entropy and top-1/top-5. `stop` is polled after each batch;
  * when it says so the pass is abandoned and null returned.
@@ -185,6 +198,12 @@ function toDevice(t: Tensor, device: string): Tensor {
 export function evaluate(model: Module<[Tensor], Tensor>, loader: DataLoader<[Tensor, Tensor]>, device: string, progress?: ProgressFn, amp?: AmpSetup | null): PassResult;
 export function evaluate(model: Module<[Tensor], Tensor>, loader: DataLoader<[Tensor, Tensor]>, device: string, progress: ProgressFn | undefined, amp: AmpSetup | null | undefined, stop: () => boolean): PassResult | null;
 export function evaluate(model: Module<[Tensor], Tensor>, loader: DataLoader<[Tensor, Tensor]>, device: string, progress?: ProgressFn, amp?: AmpSetup | null, stop?: () => boolean): PassResult | null {
+  const sums = evaluateSums(model, loader, device, progress, amp, stop);
+  return sums === null ? null : evalResult(sums);
+}
+
+/** The sums behind {@link evaluate} (a distributed run adds them over the ranks before averaging). */
+export function evaluateSums(model: Module<[Tensor], Tensor>, loader: DataLoader<[Tensor, Tensor]>, device: string, progress?: ProgressFn, amp?: AmpSetup | null, stop?: () => boolean): EvalSums | null {
   const t0 = Date.now();
   let seen = 0;
   let c1 = 0;
@@ -216,7 +235,12 @@ export function evaluate(model: Module<[Tensor], Tensor>, loader: DataLoader<[Te
     faultPoint('eval');
     if (stop?.()) return null;
   }
-  return { loss: lossSum / seen, top1: (100 * c1) / seen, top5: (100 * c5) / seen, seconds: (Date.now() - t0) / 1000 };
+  return { lossSum, c1, c5, seen, seconds: (Date.now() - t0) / 1000 };
+}
+
+/** An evaluation pass's averages from its sums. */
+export function evalResult(s: EvalSums): PassResult {
+  return { loss: s.lossSum / s.seen, top1: (100 * s.c1) / s.seen, top5: (100 * s.c5) / s.seen, seconds: s.seconds };
 }
 
 /** A metrics.jsonl row from a pass. */
