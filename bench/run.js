@@ -194,6 +194,10 @@ function trainCases() {
   const cases = {};
   cases['simplenet_mnist -> mlp_small_mnist, b128'] = kdStep(create('simplenet_mnist'), create('mlp_small_mnist'), torch.randn(128, 1, 28, 28), torch.randint(0, 10, [128]));
   cases['preact_resnet20_cifar -> resnet20_cifar, b64'] = kdStep(create('preact_resnet20_cifar'), create('resnet20_cifar'), torch.randn(64, 3, 32, 32), torch.randint(0, 10, [64]));
+  // The same pair with the teacher's weights in channels-last (NHWC) layout, opt-in on both sides: PyTorch's
+  // `teacher.to(memory_format=torch.channels_last)`; its logits differ from the NCHW teacher's by float rounding.
+  const clTeacher = create('preact_resnet20_cifar').to({ memoryFormat: torch.channelsLast });
+  cases['channels-last preact_resnet20 -> resnet20, b64'] = kdStep(clTeacher, create('resnet20_cifar'), torch.randn(64, 3, 32, 32), torch.randint(0, 10, [64]));
   cases['Linear 512->32000 (both), b256'] = kdStep(new torch.nn.Linear(512, 32000), new torch.nn.Linear(512, 32000), torch.randn(256, 512), torch.randint(0, 32000, [256]));
   return cases;
 }

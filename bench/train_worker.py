@@ -55,6 +55,9 @@ def cases():
     out['simplenet_mnist -> mlp_small_mnist, b128'] = make_step(ZOO['simplenet_mnist'](), ZOO['mlp_small_mnist'](), x, y)
     x, y = torch.randn(64, 3, 32, 32), torch.randint(0, 10, (64,))
     out['preact_resnet20_cifar -> resnet20_cifar, b64'] = make_step(ZOO['preact_resnet20_cifar'](), ZOO['resnet20_cifar'](), x, y)
+    x, y = torch.randn(64, 3, 32, 32), torch.randint(0, 10, (64,))
+    teacher = ZOO['preact_resnet20_cifar']().to(memory_format=torch.channels_last)
+    out['channels-last preact_resnet20 -> resnet20, b64'] = make_step(teacher, ZOO['resnet20_cifar'](), x, y)
     x, y = torch.randn(256, 512), torch.randint(0, 32000, (256,))
     out['Linear 512->32000 (both), b256'] = make_step(torch.nn.Linear(512, 32000), torch.nn.Linear(512, 32000), x, y)
     return out
