@@ -81,6 +81,27 @@ describe('loading', () => {
     expect(r.stdout).toContain('check:     tensor([1, 2, 3]).mul(2).sum() = 12 ok');
   });
 
+  // libgomp reads GOMP_SPINCOUNT once, when it loads with libtorch: OMP_DISPLAY_ENV=VERBOSE makes it print what it read.
+  it('OpenMP workers spin 10,000 iterations, not 300,000, unless the environment says otherwise; children do not inherit it', () => {
+    const child = `const torch = require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))});
+torch.ones(1);
+const { loadReport } = require(${JSON.stringify(path.join(ROOT, 'dist', 'loader.js'))});
+console.log(JSON.stringify({ env: process.env.GOMP_SPINCOUNT ?? null, report: loadReport().ompSpinCount }));`;
+    const run = (extra: Record<string, string>) => {
+      const env: Record<string, string | undefined> = { ...process.env, OMP_DISPLAY_ENV: 'VERBOSE', ...extra };
+      for (const k of ['OMP_WAIT_POLICY', 'GOMP_SPINCOUNT', 'TORCHKD_OMP_TUNING']) if (!(k in extra)) delete env[k];
+      const r = spawnSync(process.execPath, ['-e', child], { env, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      return { spin: /GOMP_SPINCOUNT = '(\d+)'/.exec(r.stderr)?.[1], ...JSON.parse(r.stdout.trim().split('\n').pop()!) };
+    };
+    expect(run({})).toEqual({ spin: '10000', env: null, report: 10000 });
+    expect(run({ TORCHKD_OMP_TUNING: '0' })).toEqual({ spin: '300000', env: null, report: null });
+    expect(run({ GOMP_SPINCOUNT: '5000' })).toEqual({ spin: '5000', env: '5000', report: null });
+    expect(run({ OMP_WAIT_POLICY: 'ACTIVE' })).toMatchObject({ env: null, report: null });
+    const d = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'torchkd.js'), 'doctor'], { encoding: 'utf8', env: { ...process.env, GOMP_SPINCOUNT: '' } });
+    expect(d.stdout).toContain("OpenMP spin: libgomp's");
+  });
+
   // libtorch's THP_MEM_ALLOC_ENABLE works in torchkd as in PyTorch (the README recommends it where page faults are
   // slow): a 64 MiB tensor then sits on transparent huge pages, and doctor says the switch is on.
   const thpMode = (() => {

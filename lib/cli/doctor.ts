@@ -62,6 +62,11 @@ export function doctor(out: (line: string) => void = console.log): number {
     }
     out(`threads:   ${torch.getNumThreads()} intra-op, ${torch.getNumInteropThreads()} inter-op`);
     for (const line of native.parallelInfo().split('\n').filter((l) => /OpenMP|MKL|ATen parallel/.test(l))) out(`  ${line.trim()}`);
+    out(
+      report?.ompSpinCount != null
+        ? `  OpenMP workers spin ${report.ompSpinCount} iterations before sleeping (GOMP_SPINCOUNT at load; TORCHKD_OMP_TUNING=0 keeps libgomp's default)`
+        : "  OpenMP spin: libgomp's (OMP_WAIT_POLICY/GOMP_SPINCOUNT of the environment, or TORCHKD_OMP_TUNING=0)",
+    );
     const thp = hugePages();
     if (thp) out(`memory:    ${thp}`);
     const t = torch.tensor([1, 2, 3], { dtype: 'float32' }).mul(2).sum().item();
