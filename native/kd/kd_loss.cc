@@ -350,12 +350,14 @@ Napi::Value kdCpuSimd(const Napi::CallbackInfo& info) { return Napi::String::New
 }  // namespace
 
 void initKdForward(Napi::Env env, Napi::Object exports);  // forward_cache.cc
+void initTopkKd(Napi::Env env, Napi::Object exports);     // topk_kd_loss.cc
 
 void initKd(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "kdLoss", kdLoss);
   exportGuarded(env, exports, "kdCudaLastKernel", kdCudaLastKernel);
   exportGuarded(env, exports, "kdCpuSimd", kdCpuSimd);
   initKdForward(env, exports);
+  initTopkKd(env, exports);
 }
 
 }  // namespace torchkd
