@@ -13,7 +13,7 @@ import * as torch from '../lib/index';
 import { CompressionScheduler, DistillationLossWeights, KnowledgeDistillationPolicy, Tensor, TorchError, distiller, nn, optim } from '../lib/index';
 import { parseTrainArgs, runTraining } from '../lib/cli/train';
 import type { Output } from '../lib/cli/progress';
-import { expectTensor, fixture, fromJson, liveFixture, pythonWithTorch, thrown, type TensorJson } from './helpers';
+import { expectTensor, fixture, fromJson, liveFixture, liveTensorsSettled, pythonWithTorch, thrown, type TensorJson } from './helpers';
 
 const { TeacherCache, topkKdLoss, kdLoss } = distiller;
 const { IndexedDataset, TensorDataset, DataLoader } = torch.data;
@@ -114,6 +114,55 @@ describe('topkKdLoss, fused: the composite within float rounding', () => {
     topkKdLoss(s2, top.values, top.indices, 3.0, { impl: 'composite' }).mul(9).backward();
     expect(g1.allclose(s2.grad as Tensor, { rtol: 1e-5, atol: 1e-8 })).toBe(true);
   });
+
+  // Each CPU path of the student's exp-sum (AVX-512, AVX2+FMA, portable; TORCHKD_KD_SIMD caps it) in a child process,
+  // over row lengths that exercise the vector tails, rows masked with a large constant, 16-bit logits (computed in
+  // float32), and the same bits whatever the thread count.
+  const child = `
+const torch = require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))});
+torch.manualSeed(3);
+const run = (s, v, i, T, impl) => { const x = s.detach().requiresGrad_(true); const l = torch.distiller.topkKdLoss(x, v, i, T, { impl }); l.backward(); return [l, x.grad]; };
+let worstLoss = 0, worstGrad = 0;
+for (const [n, c, k] of [[1, 1, 1], [3, 7, 2], [9, 17, 17], [33, 31, 5], [8, 2048, 64], [5, 2049, 3], [40, 4099, 20]]) {
+  for (const T of [0.5, 1, 4.5]) {
+    const s = torch.randn(n, c).mul(5);
+    if (n > 2) s.narrow(0, 1, 1).fill_(-1e10); // a whole row masked: a uniform student
+    const top = torch.randn(n, c).mul(5).topk(k, 1);
+    const [a, ga] = run(s, top.values, top.indices, T, 'fused');
+    const [b, gb] = run(s, top.values, top.indices, T, 'composite');
+    worstLoss = Math.max(worstLoss, Math.abs(a.item() - b.item()) / (Math.abs(b.item()) + 5e-3));
+    worstGrad = Math.max(worstGrad, ga.sub(gb).abs().max().item() / Math.max(gb.abs().max().item(), 1e-6));
+  }
+}
+let worst16 = 0;
+for (const dtype of ['bfloat16', 'float16']) {
+  const s = torch.randn(6, 333).mul(4).to(dtype);
+  const top = torch.randn(6, 333).mul(4).topk(7, 1);
+  const [a, ga] = run(s, top.values.to(dtype), top.indices, 2, 'fused');
+  const [b, gb] = run(s.double(), top.values.to(dtype).double(), top.indices, 2, 'composite');
+  const eps = dtype === 'bfloat16' ? 2 ** -8 : 2 ** -11;
+  worst16 = Math.max(worst16, Math.abs(a.item() - b.item()) / Math.abs(b.item()) / eps, ga.double().sub(gb).abs().max().item() / gb.abs().max().item() / eps);
+}
+const s = torch.randn(300, 1000), top = torch.randn(300, 1000).topk(10, 1);
+torch.setNumThreads(1);
+const [l1, g1] = run(s, top.values, top.indices, 2, 'fused');
+torch.setNumThreads(2);
+const [l2, g2] = run(s, top.values, top.indices, 2, 'fused');
+const same = l1.item() === l2.item() && torch.equal(g1, g2);
+console.log(JSON.stringify({ simd: require(${JSON.stringify(path.join(ROOT, 'dist', 'binding.js'))}).native().kdCpuSimd(), worstLoss, worstGrad, worst16, same }));
+`;
+  for (const simd of ['native', 'avx2', 'portable'] as const) {
+    it(`every CPU path: ${simd}`, () => {
+      const r = spawnSync(process.execPath, ['-e', child], { env: { ...process.env, TORCHKD_KD_SIMD: simd === 'native' ? '' : simd }, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout) as { simd: string; worstLoss: number; worstGrad: number; worst16: number; same: boolean };
+      if (simd === 'portable') expect(out.simd).toBe('portable');
+      expect(out.worstLoss).toBeLessThan(2e-5);
+      expect(out.worstGrad).toBeLessThan(1e-5);
+      expect(out.worst16).toBeLessThanOrEqual(1.01);
+      expect(out.same).toBe(true);
+    });
+  }
 
   it('bad inputs are TypeErrors and RangeErrors with clear messages', () => {
     const s = torch.randn(4, 10);
@@ -433,6 +482,29 @@ describe('training from a cache', () => {
     expect(cached.losses).toEqual(live.losses); // toEqual on numbers is Object.is: the same doubles
     expect(cached.distill).toEqual(live.distill);
     for (const [k, w] of Object.entries(live.weights)) expect(sameBits(cached.weights[k], w), k).toBe(true);
+  });
+
+  it('cached steps leave no tensors behind (dense and top-k lookups, errors included)', () => {
+    for (const topK of [null, 3]) {
+      const dir = freshDir();
+      const cache = TeacherCache.build(teacher, DATA, dir, { topK, shardSize: 250 });
+      const student = torch.models.create('mlp_small_mnist');
+      const kd = new KnowledgeDistillationPolicy(student, cache, 2.0);
+      kd.onEpochBegin(student, {}, { startingEpoch: 0, endingEpoch: 1, frequency: 1 });
+      const x = (DATA.tensors[0] as Tensor).narrow(0, 0, 32);
+      const y = (DATA.tensors[1] as Tensor).narrow(0, 0, 32);
+      const indices = torch.arange(32);
+      const step = (): void =>
+        torch.tidy(() => {
+          const out = kd.forward(x, { indices });
+          (kd.beforeBackwardPass(student, 0, 0, 1, torch.F.crossEntropy(out, y), {}) as distiller.PolicyLoss).overallLoss.backward();
+        });
+      step(); // the gradients' tensors exist from here on
+      const before = liveTensorsSettled();
+      for (let i = 0; i < 10; i++) step();
+      for (let i = 0; i < 3; i++) expect(() => torch.tidy(() => kd.forward(x, { indices: torch.arange(1000, 1032) }))).toThrow(RangeError);
+      expect(torch.memory().liveTensors).toBe(before);
+    }
   });
 
   it('a float16 cache trains to nearly the same losses (its logits are rounded to 11 bits)', () => {
