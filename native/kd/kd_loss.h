@@ -23,6 +23,9 @@ at::Tensor topkLossComposite(const at::Tensor& student, const at::Tensor& values
 at::Tensor topkLossFused(const at::Tensor& student, const at::Tensor& values, const at::Tensor& indices,
                          double temperature, int64_t dim);
 
+// A CPU gradient buffer from the fused loss's pool (recycled between steps, huge pages; see kd_loss.cc).
+at::Tensor pooledGradBuffer(at::IntArrayRef sizes, at::ScalarType dtype);
+
 // The fused forward without autograd. CPU here; CUDA in kd_loss_cuda_glue.cc.
 // Inputs are (rows, C) contiguous with one dtype; the loss is the sum of the row KLs (0-dim double) and the gradient
 // is (softmax(s/T) - softmax(t/T)) · gradScale.

@@ -154,7 +154,8 @@ class FusedTopkKdLoss : public torch::autograd::Function<FusedTopkKdLoss> {
     const int64_t batch = s.size(0);
     const double invT = 1.0 / temperature;
     const double gradScale = 1.0 / (temperature * static_cast<double>(batch));
-    at::Tensor grad = withGrad ? at::empty(s2d.sizes(), s2d.options()) : at::Tensor();
+    // Recycled between steps (a fresh N×C block is faulted in page by page, slower than the kernel itself).
+    at::Tensor grad = withGrad ? pooledGradBuffer(s2d.sizes(), compute) : at::Tensor();
     at::Tensor* gp = withGrad ? &grad : nullptr;
     const bool i64 = idx.scalar_type() == at::kLong;
     double total;
