@@ -14,8 +14,12 @@
  *        torchkd (KnowledgeDistillationPolicy, fused loss, each step in torch.tidy) and in PyTorch (Distiller's
  *        formula, bench/train_worker.py), rounds alternating; median step, and the V8 collections per Node step.
  *        Also one epoch of the demo's student+KD run on Fashion-MNIST, data loading included.
+ *   cache the teacher-logit cache: one epoch of the demo's student+KD run with the teacher live and with its logits
+ *        read from a dense cache (time and peak RSS, each epoch in a fresh process, runs alternating; the one-off
+ *        cache build timed too), and the top-k KD loss forward+backward: torchkd fused and composite vs PyTorch eager
+ *        in Python.
  *
- * Usage: node bench/run.js [ops|kd|train|dist|all] [--quick]   (results also written to bench/results.json)
+ * Usage: node bench/run.js [ops|kd|train|dist|cache|all] [--quick]   (results also written to bench/results.json)
  */
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
@@ -324,6 +328,81 @@ async function trainSuite() {
   return rows;
 }
 
+// ---- teacher-logit cache --------------------------------------------------------------------------------------------
+
+const TOPK_SIZES = [
+  [256, 10, 5],
+  [4096, 1000, 10],
+  [2048, 32000, 64],
+  [512, 128256, 64],
+];
+
+function cacheSuite() {
+  const rows = [];
+  const os = require('os');
+  const root = process.env.TORCHKD_FASHION_MNIST || '/usr/share/datasets/fashion-mnist';
+  const node = (argv) => runChild(process.execPath, ['--expose-gc', path.join(__dirname, 'cache_case.js'), ...argv.map(String)]);
+  if (fs.existsSync(path.join(root, 'train-images-idx3-ubyte.gz'))) {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchkd-bench-cache-'));
+    try {
+      const dtype = 'float32';
+      const dir = path.join(tmp, 'cache');
+      const built = node(['build', root, dir, dtype]);
+      const bytes = fs.readdirSync(dir).filter((f) => f.endsWith('.bin')).reduce((a, f) => a + fs.statSync(path.join(dir, f)).size, 0);
+      console.log(`cache build (simplenet_mnist over 54000 samples, dense ${dtype}, ${(bytes / 1e6).toFixed(1)} MB)  ${(built.ms / 1000).toFixed(2)} s   peak RSS ${built.peakRssMB.toFixed(0)} MB`);
+      rows.push({ case: `cache build, dense ${dtype}`, ms: built.ms, peakRssMB: built.peakRssMB, bytes });
+      const maxSteps = quick ? 100 : 0;
+      const runs = quick ? 1 : 3;
+      const live = [];
+      const cached = [];
+      for (let r = 0; r < runs; r++) {
+        live.push(node(['epoch', 'live', root, dir, maxSteps]));
+        cached.push(node(['epoch', 'cache', root, dir, maxSteps]));
+      }
+      const row = {
+        case: `demo KD epoch (${live[0].steps} steps)`,
+        liveMs: median(live.map((x) => x.ms)),
+        cacheMs: median(cached.map((x) => x.ms)),
+        livePeakRssMB: median(live.map((x) => x.peakRssMB)),
+        cachePeakRssMB: median(cached.map((x) => x.peakRssMB)),
+      };
+      row.speedup = row.liveMs / row.cacheMs;
+      rows.push(row);
+      console.log(
+        `${row.case.padEnd(32)} live teacher ${(row.liveMs / 1000).toFixed(2)} s (peak RSS ${row.livePeakRssMB.toFixed(0)} MB)   ` +
+          `dense cache ${(row.cacheMs / 1000).toFixed(2)} s (peak RSS ${row.cachePeakRssMB.toFixed(0)} MB)   speedup ${row.speedup.toFixed(2)}x`,
+      );
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  const sizes = quick ? TOPK_SIZES.slice(0, 2) : TOPK_SIZES;
+  for (const [n, c, k] of sizes) {
+    const reps = n * c > 5e7 ? 5 : n * c > 1e6 ? 11 : 51;
+    const fused = node(['topk', 'fused', n, c, k, Math.max(reps, 21)]);
+    const composite = node(['topk', 'composite', n, c, k, reps]);
+    const eager = runChild(python(), [path.join(__dirname, 'topk_case.py'), n, c, k, reps, threads]);
+    const row = {
+      size: `${n}x${c} k=${k}`,
+      fusedMs: fused.ms,
+      compositeNodeMs: composite.ms,
+      eagerPythonMs: eager.ms,
+      fusedPeakExtraMB: fused.peakExtraMB,
+      compositePeakExtraMB: composite.peakExtraMB,
+      eagerPeakExtraMB: eager.peakExtraMB,
+    };
+    row.speedupVsComposite = composite.ms / fused.ms;
+    row.speedupVsPython = eager.ms / fused.ms;
+    rows.push(row);
+    const ms = (v) => v.toFixed(3).padStart(9);
+    console.log(
+      `top-k KD ${row.size.padEnd(18)} fused ${ms(row.fusedMs)} ms (+${row.fusedPeakExtraMB.toFixed(0)} MB)   node composite ${ms(row.compositeNodeMs)} ms (+${row.compositePeakExtraMB.toFixed(0)} MB)` +
+        `   python eager ${ms(row.eagerPythonMs)} ms (+${row.eagerPeakExtraMB.toFixed(0)} MB)   fused vs composite ${row.speedupVsComposite.toFixed(1)}x, vs python ${row.speedupVsPython.toFixed(1)}x`,
+    );
+  }
+  return rows;
+}
+
 // ---- distributed ----------------------------------------------------------------------------------------------------
 
 const net = require('net');
@@ -398,6 +477,7 @@ async function distSuite() {
   if (suite === 'kd' || suite === 'all') out.kd = kdSuite();
   if (suite === 'train' || suite === 'all') out.train = await trainSuite();
   if (suite === 'dist' || suite === 'all') out.dist = await distSuite();
+  if (suite === 'cache' || suite === 'all') out.cache = cacheSuite();
   fs.writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify(out, null, 2) + '\n');
 })().catch((e) => {
   console.error(e);

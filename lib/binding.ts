@@ -104,6 +104,7 @@ export interface NativeBinding {
   kdCudaLastKernel(): string | null;
   kdCpuSimd(): 'avx512' | 'avx2' | 'portable';
   kdForward(teacher: H | (() => H), student: H | (() => H), inputs: H[], teacherWithGrad: boolean): [H, H, H];
+  topkKdLoss(student: H, values: H, indices: H, temperature: number, dim: number, impl: number): H;
   // devices and threads
   cudaIsAvailable(): boolean;
   cudaDeviceCount(): number;

@@ -1,5 +1,5 @@
 /**
- * The `torchkd` command line: `train`, `parity`, `doctor`, `demo`, `setup`, `run`.
+ * The `torchkd` command line: `train`, `cache-teacher`, `parity`, `doctor`, `demo`, `setup`, `run`.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,6 +11,7 @@ const USAGE = `usage: torchkd <command> [options]
 
 commands:
   train    train a classifier with knowledge distillation (Distiller's compress_classifier KD flow)
+  cache-teacher  run a trained teacher once over the data and store its logits (for train --kd-teacher-cache)
   parity   run the same recipe for K steps in Python and in Node and compare
   demo     the default recipe: teacher, student, student+KD on Fashion-MNIST (what \`npm start\` runs)
   doctor   show which libtorch and which binary torchkd uses, and why loading fails if it does
@@ -56,6 +57,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./demo')).demoCommand(rest);
       case 'train':
         return await (await import('./train')).trainCommand(rest);
+      case 'cache-teacher':
+        return await (await import('./cache-teacher')).cacheTeacherCommand(rest);
       case 'run':
         return await (await import('./run')).runCommand(rest);
       case '--version':

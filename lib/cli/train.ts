@@ -18,7 +18,7 @@ import { cuda, setNumThreads } from '../cuda';
 import { getRngState, manualSeed, setRngState } from '../creation';
 import { DataLoader } from '../data/dataloader';
 import { FashionMNIST, FASHION_MNIST_DEFAULT_ROOT } from '../data/fashion-mnist';
-import { TensorDataset } from '../data/dataset';
+import { IndexedDataset, TensorDataset, type Dataset } from '../data/dataset';
 import { SubsetRandomSampler } from '../data/sampler';
 import { splitTrainValidation } from '../data/split';
 import { addDistillationArgs, pythonTypes, type DistillationArgs } from '../distiller/args';
@@ -40,6 +40,7 @@ import { DistRun, type RankEnv, ShardSampler, SubsetDistributedSampler, checkDis
 import { native } from '../binding';
 import { packageRoot } from '../loader';
 import { UsageError } from './usage-error';
+import { checkTeacherCacheArg, teacherCachePolicy } from './cache-teacher';
 
 const N = native();
 
@@ -74,6 +75,8 @@ export interface TrainArgs extends DistillationArgs {
   master_port: number | null;
   /** Seconds a collective of a distributed run may wait for the other ranks. */
   dist_timeout: number;
+  /** A teacher-logit cache (`torchkd cache-teacher`) that stands in for the teacher. */
+  kd_teacher_cache?: string | null;
 }
 
 export { UsageError };
@@ -131,6 +134,7 @@ export function trainParser(): ArgumentParser {
   p.add_argument('--master-port', { type: pythonTypes.int, default: null, metavar: 'P', dest: 'master_port', help: 'port of the rendezvous store of a --nproc-per-node run (default: a free port)' });
   p.add_argument('--dist-timeout', { type: pythonTypes.float, default: 300, metavar: 'S', dest: 'dist_timeout', help: 'seconds a --nproc-per-node run waits for a rank that stopped answering before it fails' });
   addDistillationArgs(p, [...ARCHITECTURES], false);
+  p.add_argument('--kd-teacher-cache', { metavar: 'DIR', default: null, dest: 'kd_teacher_cache', help: "distil from the teacher's logits cached in DIR by `torchkd cache-teacher` (the teacher is not run)" });
   return p;
 }
 
@@ -172,6 +176,16 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     check(
       !ns.kd_teacher || given.has('arch'),
       `--kd-teacher ${ns.kd_teacher} needs the student's --arch too (the student is the model being trained; the teacher only guides it)`,
+    );
+    check(!ns.kd_teacher_cache || given.has('arch'), "--kd-teacher-cache needs the student's --arch too (the student is the model being trained)");
+    check(
+      !ns.kd_teacher_cache || !ns.kd_teacher || Boolean(ns.kd_resume),
+      '--kd-teacher with --kd-teacher-cache needs --kd-resume (the weights the cache is checked against); or leave --kd-teacher out',
+    );
+    check(!ns.kd_teacher_cache || ns.kd_teacher_wt === 0, '--kd-teacher-cache: the cached teacher is not trained, so --kd-teacher-wt must be 0');
+    check(
+      !ns.kd_teacher_cache || ns.nproc_per_node === null || ns.nproc_per_node === 1,
+      '--kd-teacher-cache is for one process: a distributed run (--nproc-per-node > 1) runs its teacher in each rank',
     );
     const mnist = ARCHITECTURES.filter((a) => inputOf(a).dataset === 'mnist').join(', ');
     for (const [flag, arch] of [['--arch', ns.arch], ['--kd-teacher', ns.kd_teacher]] as const) {
@@ -280,9 +294,12 @@ function checkData(root: string): void {
 }
 
 interface Loaders {
-  train: DataLoader<[Tensor, Tensor]>;
+  /** Training batches: [x, y], or [x, y, indices] with a teacher-logit cache. */
+  train: DataLoader<[Tensor, Tensor, ...Tensor[]]>;
   val: DataLoader<[Tensor, Tensor]> | null;
   test: DataLoader<[Tensor, Tensor]>;
+  /** The training set (a teacher-logit cache is checked against it). */
+  trainSet: FashionMNIST;
   /** A distributed run's training sampler (setEpoch before each epoch). */
   sampler?: SubsetDistributedSampler;
 }
@@ -291,6 +308,8 @@ function loaders(args: TrainArgs, seed: number, D: DistRun | null = null): Loade
   const root = args.data;
   checkData(root);
   const train = new FashionMNIST({ root, train: true });
+  // With a teacher-logit cache, training batches carry their samples' indices (the cache's rows).
+  const trainSource: Dataset<[Tensor, Tensor, ...Tensor[]]> = args.kd_teacher_cache ? new IndexedDataset(train) : train;
   const test = new FashionMNIST({ root, train: false });
   const bs = args.batch_size;
   // On a GPU, batches come in pinned memory so that the trainer's copies to the device are asynchronous.
@@ -306,6 +325,7 @@ function loaders(args: TrainArgs, seed: number, D: DistRun | null = null): Loade
       train: new DataLoader(train, { batchSize: bs / D.worldSize, sampler, pinMemory }),
       val: valSet ? new DataLoader(valSet, { batchSize: bs, sampler: shard(valSet.length), pinMemory }) : null,
       test: new DataLoader(test, { batchSize: bs, sampler: shard(test.length), pinMemory }),
+      trainSet: train,
       sampler,
     };
   }
@@ -313,20 +333,22 @@ function loaders(args: TrainArgs, seed: number, D: DistRun | null = null): Loade
     const split = splitTrainValidation(train, args.validation_split, seed);
     const valSet = new TensorDataset(train.images.indexSelect(0, split.validation), train.labels.indexSelect(0, split.validation));
     return {
-      train: new DataLoader(train, { batchSize: bs, sampler: new SubsetRandomSampler(split.train), pinMemory }),
+      train: new DataLoader(trainSource, { batchSize: bs, sampler: new SubsetRandomSampler(split.train), pinMemory }),
       val: new DataLoader(valSet, { batchSize: bs, pinMemory }),
       test: new DataLoader(test, { batchSize: bs, pinMemory }),
+      trainSet: train,
     };
   }
   return {
-    train: new DataLoader(train, { batchSize: bs, shuffle: true, pinMemory }),
+    train: new DataLoader(trainSource, { batchSize: bs, shuffle: true, pinMemory }),
     val: null,
     test: new DataLoader(test, { batchSize: bs, pinMemory }),
+    trainSet: train,
   };
 }
 
 /** Limits a loader to the first `n` batches of each pass (for quick runs). */
-function limited<T extends [Tensor, Tensor]>(loader: DataLoader<T>, n: number | null): DataLoader<T> {
+function limited<T extends Tensor[]>(loader: DataLoader<T>, n: number | null): DataLoader<T> {
   if (n === null || n >= loader.length) return loader;
   return new Proxy(loader, {
     get(target, prop, receiver) {
@@ -336,8 +358,7 @@ function limited<T extends [Tensor, Tensor]>(loader: DataLoader<T>, n: number | 
           let i = 0;
           for (const b of target) {
             if (i++ >= n) {
-              b[0].dispose();
-              b[1].dispose();
+              for (const t of b) t.dispose();
               break;
             }
             yield b;
@@ -557,6 +578,7 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput(), option
   // Inputs checked before the output folder is made, so that a corrected command is not refused for it.
   checkData(args.data);
   if (args.kd_teacher && args.kd_resume && !fs.existsSync(args.kd_resume)) throw new UsageError(`--kd-resume: no such file ${args.kd_resume}`);
+  if (args.kd_teacher_cache) checkTeacherCacheArg(args.kd_teacher_cache); // read and checked before anything is written
   // The folder and the seed: rank 0's, for every rank.
   const chosen = (): { out: string; seed: number } => {
     const o = prepareOut(args);
@@ -586,7 +608,7 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput(), option
   // Teacher: loaded (--kd-resume), trained here first (or earlier in this run), or none.
   let teacherSource: TrainResult['teacherSource'] = 'none';
   let teacherTest: PassResult | undefined;
-  if (args.kd_teacher) {
+  if (args.kd_teacher && !args.kd_teacher_cache) {
     const trainedEarlier = (): boolean => fs.existsSync(path.join(out, 'teacher.pt'));
     if (args.kd_resume && !(resuming && args.kd_resume === path.join(out, 'teacher.pt'))) {
       teacherSource = 'loaded';
@@ -618,7 +640,9 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput(), option
   const scheduler = new CompressionScheduler<Model>(model);
   let policy: KnowledgeDistillationPolicy | null = null;
   let teacher: Module<[Tensor], Tensor> | null = null;
-  if (args.kd_teacher) {
+  if (args.kd_teacher_cache) {
+    policy = teacherCachePolicy(args, { student: model, scheduler, dataset: data.trainSet, io });
+  } else if (args.kd_teacher) {
     let made;
     try {
       made = createKdPolicyFromArgs(args, net, { createModel: (a) => createModel(a), scheduler, epochs: args.epochs, device: args.device });
@@ -771,7 +795,7 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput(), option
   if (main) writeMetrics(out, rows);
   io.line(`test: top1 ${test.top1.toFixed(2)}  top5 ${test.top5.toFixed(2)}  loss ${test.loss.toFixed(4)}`);
   if (teacher && teacherTest === undefined && teacherSource !== 'none') teacherTest = evalPass(teacher, data.test, undefined, false) as PassResult;
-  if (main) writeReport(path.join(out, 'report.html'), [{ name: args.name ?? `${args.arch}${args.kd_teacher ? ` + KD from ${args.kd_teacher}` : ''}`, metrics: rows }]);
+  if (main) writeReport(path.join(out, 'report.html'), [{ name: args.name ?? `${args.arch}${args.kd_teacher_cache ? ' + KD from a teacher cache' : args.kd_teacher ? ` + KD from ${args.kd_teacher}` : ''}`, metrics: rows }]);
   io.line(`report: ${path.join(out, 'report.html')}`);
   return { out, test, bestTop1, bestEpoch, teacherTest, teacherSource, metrics: rows };
 }

@@ -79,7 +79,8 @@ export interface EpochOutcome {
 export function trainEpoch(args: {
   epoch: number;
   model: Module<[Tensor], Tensor>;
-  loader: DataLoader<[Tensor, Tensor]>;
+  /** Batches `[x, y]`, or `[x, y, indices]` (an IndexedDataset's) for a policy reading a teacher-logit cache. */
+  loader: DataLoader<[Tensor, Tensor, ...Tensor[]]>;
   optimizer: Optimizer;
   scheduler: CompressionScheduler<Model>;
   policy: KnowledgeDistillationPolicy | null;
@@ -103,11 +104,12 @@ export function trainEpoch(args: {
   let step = 0;
   let stopped = false;
   if (start && start.step === 0) args.resumeRng?.();
-  for (const [x0, y0] of loader) {
+  for (const [x0, y0, i0] of loader) {
     if (start && step < start.step) {
       // Done before the interruption: the batch is drawn (the order stays the uninterrupted run's) but not used.
       x0.dispose();
       y0.dispose();
+      i0?.dispose();
       step++;
       if (step === start.step) args.resumeRng?.();
       continue;
@@ -118,7 +120,7 @@ export function trainEpoch(args: {
       scheduler.onMinibatchBegin(epoch, step, steps, optimizer);
       // Forward and losses in the autocast region (--amp), backward and the step outside it, as PyTorch recommends.
       const [output, loss, pl] = inRegion(amp, () => {
-        const out = policy ? policy.forward(x) : model.call(x);
+        const out = policy ? (i0 ? policy.forward(x, { indices: i0 }) : policy.forward(x)) : model.call(x);
         const objective = F.crossEntropy(out, y);
         return [out, objective, scheduler.beforeBackwardPass(epoch, step, steps, objective, { optimizer, returnLossComponents: true, labels: y })] as const;
       });
@@ -149,6 +151,7 @@ export function trainEpoch(args: {
     });
     x0.dispose();
     y0.dispose();
+    i0?.dispose();
     step++;
     progress?.(step, steps, { 'Overall Loss': sums.overall / seen, 'Objective Loss': sums.objective / seen, Top1: (100 * c1) / seen });
     faultPoint('step');

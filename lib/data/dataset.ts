@@ -2,7 +2,9 @@
  * Map-style datasets, as `torch.utils.data.Dataset`: a length and `get(i)`. Datasets held as tensors also answer
  * `getBatch(indices)`, which the {@link DataLoader} uses to gather a whole batch with one native index op per tensor.
  */
+import { tensor } from '../creation';
 import { describe } from '../dtype';
+import { stack } from '../ops';
 import { Tensor } from '../tensor';
 
 /** One sample (or one batch): a tuple of tensors, e.g. `[image, label]`. */
@@ -84,5 +86,45 @@ export class TensorDataset<T extends Sample = Sample> implements Dataset<T> {
       moved.dispose();
       return out;
     }) as T;
+  }
+}
+
+/**
+ * A dataset whose samples carry their own index: sample i of `dataset` followed by `i` as a 0-d int64 tensor, so that
+ * a {@link DataLoader} yields `[x, y, indices]` — what a PyTorch user writes as a Dataset whose `__getitem__` also
+ * returns the index. A teacher-logit cache looks the batch's teacher logits up by these indices.
+ *
+ * @example
+ * const loader = new DataLoader(new IndexedDataset(trainSet), { batchSize: 128, shuffle: true });
+ * for (const [x, y, indices] of loader) policy.forward(x, { indices });
+ */
+export class IndexedDataset<T extends Sample = Sample> implements Dataset<[...T, Tensor]> {
+  /** The dataset whose samples are indexed. */
+  readonly dataset: Dataset<T>;
+
+  constructor(dataset: Dataset<T>) {
+    if (dataset === null || typeof dataset !== 'object' || typeof dataset.get !== 'function' || typeof dataset.length !== 'number') {
+      throw new TypeError(`IndexedDataset: expected a dataset (with length and get()) but received ${describe(dataset)}`);
+    }
+    this.dataset = dataset;
+  }
+
+  /** Number of samples (the wrapped dataset's). */
+  get length(): number {
+    return this.dataset.length;
+  }
+
+  /** Sample `index` and the index itself (0-d int64; a negative index is given as the sample it names). */
+  get(index: number): [...T, Tensor] {
+    const i = sampleIndex(index, this.length, 'IndexedDataset.get()');
+    return [...this.dataset.get(i), tensor(i, { dtype: 'int64' })];
+  }
+
+  /** The samples at `indices` (1-D int64) and a copy of `indices`. */
+  getBatch(indices: Tensor): [...T, Tensor] {
+    const inner = this.dataset;
+    if (typeof inner.getBatch === 'function') return [...inner.getBatch(indices), indices.clone()];
+    const samples = Array.from(indices.data() as BigInt64Array, (i) => inner.get(Number(i)));
+    return [...samples[0].map((_, k) => stack(samples.map((s) => s[k]))), indices.clone()] as [...T, Tensor];
   }
 }

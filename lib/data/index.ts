@@ -5,7 +5,7 @@
  * const { DataLoader, FashionMNIST } = torch.data;
  * for (const [x, y] of new DataLoader(new FashionMNIST(), { batchSize: 64, shuffle: true })) train(x, y);
  */
-export { TensorDataset } from './dataset';
+export { IndexedDataset, TensorDataset } from './dataset';
 export type { Dataset, Sample } from './dataset';
 export { DataLoader } from './dataloader';
 export type { DataLoaderOptions } from './dataloader';

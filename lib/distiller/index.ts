@@ -2,7 +2,7 @@
  * torchkd's port of Intel Distiller's policy/schedule framework for knowledge distillation: scheduled training
  * policies, the compression scheduler that drives them, the KD loss weights and the `--kd-*` command-line helper;
  * beyond Distiller, feature capture by module name, feature-distillation policies and losses (FitNets, attention
- * transfer, relational KD, cosine, MSE/L1) and multi-teacher KD.
+ * transfer, relational KD, cosine, MSE/L1), multi-teacher KD and the teacher-logit cache (dense or top-k).
  *
  * @example
  * import { distiller } from 'torchkd';
@@ -22,10 +22,21 @@ export { DistillationLossWeights } from './loss-weights';
 export type { DistillationLossWeightsConstructor } from './loss-weights';
 export { addDistillationArgs, pythonTypes } from './args';
 export type { DistillationArgs } from './args';
-export { kdLoss } from './kd-loss';
+export { kdLoss, topkKdLoss } from './kd-loss';
 export type { KdLossOptions } from './kd-loss';
 export { KnowledgeDistillationPolicy } from './knowledge-distillation';
-export type { KnowledgeDistillationOptions, Model } from './knowledge-distillation';
+export type { KnowledgeDistillationOptions, KdForwardOptions, Model } from './knowledge-distillation';
+export { TeacherCache } from './teacher-cache';
+export type {
+  TeacherCacheDtype,
+  TeacherCacheBuildOptions,
+  TeacherCacheOpenOptions,
+  TeacherCacheManifest,
+  TeacherCacheShard,
+  TeacherFingerprint,
+  DatasetFingerprint,
+  TeacherTopK,
+} from './teacher-cache';
 export { createKdPolicyFromArgs, readTeacherCheckpoint } from './from-args';
 export type { KdFromArgsOptions } from './from-args';
 export { FeatureCapture } from './features';

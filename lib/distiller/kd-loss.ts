@@ -35,3 +35,40 @@ export function kdLoss(student: Tensor, teacher: Tensor, temperature = 1.0, opti
   if (!(impl in IMPL)) throw new RangeError(`impl must be 'auto', 'fused' or 'composite', got ${describe(impl)}`);
   return wrap(N.kdLoss(handleOf(student, 'student logits'), handleOf(teacher, 'teacher logits'), temperature, int(options.dim ?? 1, 'dim'), IMPL[impl]));
 }
+
+/**
+ * The KD loss from a teacher's top-k logits per row (what a top-k teacher-logit cache stores), unscaled, batch-mean.
+ *
+ * With s the student logits (all C classes), v the teacher's k largest logits and i their class indices:
+ * `p̂ = softmax(v/T)` over the k entries (the teacher renormalised over its top-k classes), `log q = log_softmax(s/T)`
+ * over all C classes gathered at i, and the loss is `Σ p̂ (log p̂ − log q) / size(0)` — in PyTorch,
+ * `F.kl_div(F.log_softmax(s / T, dim).gather(dim, i), F.softmax(v / T, dim), reduction='batchmean')`. The gradient
+ * in s is `(softmax(s/T) − scatter(p̂ at i)) / (size(0)·T)`: it pushes the student's whole distribution, the tail
+ * included, towards the renormalised top-k targets (no tail mass is assumed for the teacher). With k = C it is
+ * {@link kdLoss}. This is the "Top-K" sparse KD of the literature (the truncated, renormalised teacher distribution
+ * that Anshumann et al., "Sparse Logit Sampling: Accelerating Knowledge Distillation in LLMs", ACL 2025, analyse as
+ * the common way of caching teacher logits), here with the student normalised over all classes.
+ *
+ * `'fused'` (the default on the CPU) computes the loss and its gradient in one native pass per row; `'composite'`
+ * runs the PyTorch ops above (the default on other devices).
+ *
+ * @example
+ * const { values, indices } = teacherLogits.topk(5, 1);
+ * const kl = distiller.topkKdLoss(studentLogits, values, indices, 4.0);
+ */
+export function topkKdLoss(student: Tensor, teacherValues: Tensor, teacherIndices: Tensor, temperature = 1.0, options: KdLossOptions = {}): Tensor {
+  if (typeof temperature !== 'number') throw new TypeError(`Expected a number for temperature but received ${describe(temperature)}`);
+  if (!(Number.isFinite(temperature) && temperature > 0)) throw new RangeError(`temperature must be finite and > 0, got ${temperature}`);
+  const impl = options.impl ?? 'auto';
+  if (!(impl in IMPL)) throw new RangeError(`impl must be 'auto', 'fused' or 'composite', got ${describe(impl)}`);
+  return wrap(
+    N.topkKdLoss(
+      handleOf(student, 'student logits'),
+      handleOf(teacherValues, 'teacher values'),
+      handleOf(teacherIndices, 'teacher indices'),
+      temperature,
+      int(options.dim ?? 1, 'dim'),
+      IMPL[impl],
+    ),
+  );
+}

@@ -143,6 +143,8 @@ at::Tensor lossComposite(const at::Tensor& s, const at::Tensor& t, double temper
   return logQ.dim() != 0 ? sum / logQ.size(0) : sum;
 }
 
+at::Tensor pooledGradBuffer(at::IntArrayRef sizes, at::ScalarType dtype) { return GradBufferPool::instance().tensor(sizes, dtype); }
+
 std::pair<at::Tensor, at::Tensor> fusedForwardCpu(const at::Tensor& s2d, const at::Tensor& t2d, double temperature,
                                                   double gradScale, bool withGrad) {
   // s2d, t2d: (rows, C) contiguous, same dtype. Returns the summed KL (double, as a 0-dim tensor) and the gradient.
@@ -350,12 +352,14 @@ Napi::Value kdCpuSimd(const Napi::CallbackInfo& info) { return Napi::String::New
 }  // namespace
 
 void initKdForward(Napi::Env env, Napi::Object exports);  // forward_cache.cc
+void initTopkKd(Napi::Env env, Napi::Object exports);     // topk_kd_loss.cc
 
 void initKd(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "kdLoss", kdLoss);
   exportGuarded(env, exports, "kdCudaLastKernel", kdCudaLastKernel);
   exportGuarded(env, exports, "kdCpuSimd", kdCpuSimd);
   initKdForward(env, exports);
+  initTopkKd(env, exports);
 }
 
 }  // namespace torchkd

@@ -16,6 +16,16 @@ namespace kd {
 at::Tensor lossComposite(const at::Tensor& student, const at::Tensor& teacher, double temperature, int64_t dim);
 at::Tensor lossFused(const at::Tensor& student, const at::Tensor& teacher, double temperature, int64_t dim);
 
+// The top-k KD loss (topk_kd_loss.cc): the student's log_softmax over all classes gathered at the teacher's top-k
+// indices, against softmax(values/T) over those k entries; batch-mean, unscaled.
+at::Tensor topkLossComposite(const at::Tensor& student, const at::Tensor& values, const at::Tensor& indices,
+                             double temperature, int64_t dim);
+at::Tensor topkLossFused(const at::Tensor& student, const at::Tensor& values, const at::Tensor& indices,
+                         double temperature, int64_t dim);
+
+// A CPU gradient buffer from the fused loss's pool (recycled between steps, huge pages; see kd_loss.cc).
+at::Tensor pooledGradBuffer(at::IntArrayRef sizes, at::ScalarType dtype);
+
 // The fused forward without autograd. CPU here; CUDA in kd_loss_cuda_glue.cc.
 // Inputs are (rows, C) contiguous with one dtype; the loss is the sum of the row KLs (0-dim double) and the gradient
 // is (softmax(s/T) - softmax(t/T)) · gradScale.

@@ -203,12 +203,50 @@ __attribute__((always_inline)) inline double rowVec(const float* __restrict s, c
   return rowVecSweeps<W, false>(s, t, grad, scratch, n, Offset<false>{k, ms, mt}, gradScale, next);
 }
 
+// kdRowExpSum: the row's maximum, then Σ 2^((s − m)·k) (subtract first: exact 0 at the maximum for any m).
+template <int W>
+__attribute__((always_inline)) inline double expSumVec(const float* __restrict s, float* __restrict x, int64_t n,
+                                                       float invT, float* maxOut) {
+  using F = typename Vec<W>::F;
+  const int64_t nv = n - n % W;
+  F vm = F{} + -INFINITY;
+  for (int64_t j = 0; j < nv; j += W) {
+    const F a = load<W>(s + j);
+    vm = a > vm ? a : vm;
+  }
+  float m = hmax<W>(vm);
+  for (int64_t j = nv; j < n; j++) m = s[j] > m ? s[j] : m;
+  *maxOut = m;
+  const float k = invT * kLog2e;
+  double z = 0;
+  for (int64_t base = 0; base < nv; base += kBlock) {
+    const int64_t end = base + kBlock < nv ? base + kBlock : nv;
+    F vz = F{};
+    for (int64_t j = base; j < end; j += W) {
+      const F e = exp2NonPositive<W>((load<W>(s + j) - m) * k);
+      vz += e;
+      if (x) store<W>(x + j, e);
+    }
+    z += hsum<W>(vz);
+  }
+  for (int64_t j = nv; j < n; j++) {
+    const float e = exp2Scalar((s[j] - m) * k);
+    z += e;
+    if (x) x[j] = e;
+  }
+  return z;
+}
+
 #if TORCHKD_X86
 __attribute__((target("avx2,fma"))) double row8(const float* s, const float* t, float* g, float* sc, int64_t n, float i,
                                                float gs, const NextRow& next) {
   return rowVec<8>(s, t, g, sc, n, i, gs, next);
 }
+__attribute__((target("avx2,fma"))) double expSum8(const float* s, float* x, int64_t n, float invT, float* m) {
+  return expSumVec<8>(s, x, n, invT, m);
+}
 #endif
+double expSumPortable(const float* s, float* x, int64_t n, float invT, float* m) { return expSumVec<4>(s, x, n, invT, m); }
 double rowPortable(const float* s, const float* t, float* g, float* sc, int64_t n, float i, float gs, const NextRow& next) {
   return rowVec<4>(s, t, g, sc, n, i, gs, next);
 }
@@ -401,6 +439,33 @@ void rows16(const typename E::T* s, const typename E::T* t, typename E::T* grad,
   }
 }
 
+// kdRowExpSum on AVX-512: the row's maximum, then Σ 2^((s − m)·k) with masked tails.
+double expSum512(const float* s, float* x, int64_t n, float invT, float* maxOut) {
+  __m512 vm = _mm512_set1_ps(-INFINITY);
+  int64_t j0 = 0;
+  for (; j0 + 16 <= n; j0 += 16) vm = _mm512_max_ps(vm, _mm512_loadu_ps(s + j0));
+  if (j0 < n) {
+    const __mmask16 m = tailMask(n - j0);
+    vm = _mm512_mask_max_ps(vm, m, vm, _mm512_maskz_loadu_ps(m, s + j0));
+  }
+  const float mx = _mm512_reduce_max_ps(vm);
+  *maxOut = mx;
+  const __m512 vk = _mm512_set1_ps(invT * kLog2e), vmx = _mm512_set1_ps(mx);
+  double z = 0;
+  for (int64_t base = 0; base < n; base += kBlock) {
+    const int64_t end = base + kBlock < n ? base + kBlock : n;
+    __m512 vz = _mm512_setzero_ps();
+    for (int64_t j = base; j < end; j += 16) {
+      const __mmask16 m = tailMask(end - j);
+      const __m512 e = _mm512_maskz_mov_ps(m, exp2NonPositive512(_mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, s + j), vmx), vk)));
+      vz = _mm512_add_ps(vz, e);
+      if (x) _mm512_mask_storeu_ps(x + j, m, e);
+    }
+    z += _mm512_reduce_add_ps(vz);
+  }
+  return z;
+}
+
 #pragma GCC pop_options
 #endif
 
@@ -448,6 +513,16 @@ void kdRowsFloat(const float* s, const float* t, float* grad, double* rowLoss, i
     NextRow next;
     if (r + 1 < rows) next = NextRow{s + (r + 1) * n, t + (r + 1) * n, n * 4};
     rowLoss[r] = kdRowFloat(s + r * n, t + r * n, grad ? grad + r * n : nullptr, scratch, n, invT, gradScale, next);
+  }
+}
+
+double kdRowExpSum(const float* s, float* x, int64_t n, float invT, float* maxOut) {
+  switch (kSimdLevel) {
+#if TORCHKD_X86
+    case 2: return expSum512(s, x, n, invT, maxOut);
+    case 1: return expSum8(s, x, n, invT, maxOut);
+#endif
+    default: return expSumPortable(s, x, n, invT, maxOut);
   }
 }
 

@@ -40,6 +40,10 @@ void kdRows16Bit(bool bf16, const uint16_t* s, const uint16_t* t, uint16_t* grad
 // Orders the kernel's non-temporal stores before later loads and stores (a no-op where none are used).
 void kdStoreFence();
 
+// One row of `n` float logits for a loss that needs only the student's softmax (the top-k KD loss): returns
+// Σ_j exp((s_j − m)/T) with m = max(s), written to *maxOut; when x != nullptr, also x_j = exp((s_j − m)/T).
+double kdRowExpSum(const float* s, float* x, int64_t n, float invT, float* maxOut);
+
 // The same in double precision (fp64 inputs), scalar exp.
 double kdRowDouble(const double* s, const double* t, double* grad, int64_t n, double invT, double gradScale);
 

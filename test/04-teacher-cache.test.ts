@@ -1,0 +1,665 @@
+/**
+ * The teacher-logit cache (distiller.TeacherCache, `torchkd cache-teacher`, `torchkd train --kd-teacher-cache`) and the
+ * top-k KD loss (distiller.topkKdLoss) it feeds: the loss against PyTorch, a cached run against a live-teacher run bit
+ * for bit, stale or damaged caches refused, killed builds never read as complete, bad arguments as clear errors.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import * as torch from '../lib/index';
+import { CompressionScheduler, DistillationLossWeights, KnowledgeDistillationPolicy, Tensor, TorchError, distiller, nn, optim } from '../lib/index';
+import { parseTrainArgs, runTraining } from '../lib/cli/train';
+import type { Output } from '../lib/cli/progress';
+import { expectTensor, fixture, fromJson, liveFixture, liveTensorsSettled, pythonWithTorch, thrown, type TensorJson } from './helpers';
+
+const { TeacherCache, topkKdLoss, kdLoss } = distiller;
+const { IndexedDataset, TensorDataset, DataLoader } = torch.data;
+
+const ROOT = path.resolve(__dirname, '..');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchkd-cache-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+let dirs = 0;
+const freshDir = (): string => path.join(tmp, `c${dirs++}`);
+
+interface TopkCase {
+  name: string;
+  T: number;
+  dim: number;
+  s: TensorJson;
+  v: TensorJson;
+  idx: TensorJson;
+  loss: TensorJson;
+  grad: TensorJson;
+}
+interface TopkFixture {
+  torch: string;
+  cases: TopkCase[];
+}
+const fx = fixture<TopkFixture>('topk_kd');
+
+function inputs(c: TopkCase): [Tensor, Tensor, Tensor] {
+  return [fromJson(c.s, { requiresGrad: true }), fromJson(c.v), fromJson(c.idx)];
+}
+
+function maxAbs(j: TensorJson): number {
+  return j.data.reduce<number>((m, v) => (typeof v === 'number' ? Math.max(m, Math.abs(v)) : m), 0);
+}
+
+function quiet(): Output & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, line: (t: string) => void lines.push(t) };
+}
+
+const sameBits = (a: Tensor, b: Tensor): boolean => a.dtype === b.dtype && JSON.stringify(a.shape) === JSON.stringify(b.shape) && Buffer.from(a.data().buffer).equals(Buffer.from(b.data().buffer));
+
+describe('topkKdLoss, composite: PyTorch’s formula (log_softmax over all classes gathered at the top-k, softmax of the top-k)', () => {
+  for (const c of fx.cases) {
+    it(c.name, () => {
+      const [s, v, idx] = inputs(c);
+      const loss = topkKdLoss(s, v, idx, c.T, { dim: c.dim, impl: 'composite' });
+      loss.backward();
+      // The same ATen ops as Python's, in the same order: equal to the bit.
+      expectTensor(loss, c.loss);
+      expectTensor(s.grad as Tensor, c.grad);
+    });
+  }
+
+  it('int32 indices give the int64 result', () => {
+    const c = fx.cases[0];
+    const [s, v, idx] = inputs(c);
+    const a = topkKdLoss(s, v, idx, c.T, { impl: 'composite' });
+    const b = topkKdLoss(s, v, idx.to('int32'), c.T, { impl: 'composite' });
+    expect(sameBits(a, b)).toBe(true);
+  });
+
+  it.skipIf(pythonWithTorch() === null)('the committed topk_kd fixture is what the current PyTorch produces', () => {
+    expect(liveFixture<TopkFixture>('gen_topk_kd.py')).toEqual(fx);
+  });
+});
+
+// The fused kernel sums the student's exponentials in another order, with its own exp (relative error <= 1e-7), as the
+// dense fused KD loss does: it agrees with the composite to float rounding — relative 2e-5 on float32 losses, 1e-12
+// on float64; gradients within 1e-6·max|grad| + 1e-8 (float32) / 1e-13·max|grad| + 1e-15 (float64).
+describe('topkKdLoss, fused: the composite within float rounding', () => {
+  for (const c of fx.cases) {
+    it(c.name, () => {
+      const f64 = c.loss.dtype === 'float64';
+      for (const indexDtype of ['int64', 'int32'] as const) {
+        const [s, v, idx] = inputs(c);
+        const loss = topkKdLoss(s, v, idx.to(indexDtype), c.T, { dim: c.dim, impl: 'fused' });
+        loss.backward();
+        expect(loss.dtype).toBe(c.loss.dtype);
+        const expected = c.loss.data[0] as number;
+        expectTensor(loss, c.loss, { rtol: f64 ? 1e-12 : 2e-5, atol: Math.abs(expected) < 1e-6 ? 1e-7 : 0 });
+        expectTensor(s.grad as Tensor, c.grad, { atol: (f64 ? 1e-13 : 1e-6) * maxAbs(c.grad) + (f64 ? 1e-15 : 1e-8), rtol: 0 });
+      }
+    });
+  }
+
+  it("with k = C it is the dense KD loss, and its gradient flows through a scaled loss as the composite's does", () => {
+    torch.manualSeed(1);
+    const s = torch.randn(8, 10, { requiresGrad: true });
+    const t = torch.randn(8, 10);
+    const top = t.topk(10, 1);
+    const a = topkKdLoss(s, top.values, top.indices, 3.0);
+    const b = kdLoss(s, t, 3.0, { impl: 'composite' });
+    expect(Math.abs((a.item() as number) - (b.item() as number))).toBeLessThan(1e-6);
+    a.mul(9).backward();
+    const g1 = (s.grad as Tensor).clone();
+    const s2 = s.detach().clone();
+    s2.requiresGrad = true;
+    topkKdLoss(s2, top.values, top.indices, 3.0, { impl: 'composite' }).mul(9).backward();
+    expect(g1.allclose(s2.grad as Tensor, { rtol: 1e-5, atol: 1e-8 })).toBe(true);
+  });
+
+  // Each CPU path of the student's exp-sum (AVX-512, AVX2+FMA, portable; TORCHKD_KD_SIMD caps it) in a child process,
+  // over row lengths that exercise the vector tails, rows masked with a large constant, 16-bit logits (computed in
+  // float32), and the same bits whatever the thread count.
+  const child = `
+const torch = require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))});
+torch.manualSeed(3);
+const run = (s, v, i, T, impl) => { const x = s.detach().requiresGrad_(true); const l = torch.distiller.topkKdLoss(x, v, i, T, { impl }); l.backward(); return [l, x.grad]; };
+let worstLoss = 0, worstGrad = 0;
+for (const [n, c, k] of [[1, 1, 1], [3, 7, 2], [9, 17, 17], [33, 31, 5], [8, 2048, 64], [5, 2049, 3], [40, 4099, 20]]) {
+  for (const T of [0.5, 1, 4.5]) {
+    const s = torch.randn(n, c).mul(5);
+    if (n > 2) s.narrow(0, 1, 1).fill_(-1e10); // a whole row masked: a uniform student
+    const top = torch.randn(n, c).mul(5).topk(k, 1);
+    const [a, ga] = run(s, top.values, top.indices, T, 'fused');
+    const [b, gb] = run(s, top.values, top.indices, T, 'composite');
+    worstLoss = Math.max(worstLoss, Math.abs(a.item() - b.item()) / (Math.abs(b.item()) + 5e-3));
+    worstGrad = Math.max(worstGrad, ga.sub(gb).abs().max().item() / Math.max(gb.abs().max().item(), 1e-6));
+  }
+}
+let worst16 = 0;
+for (const dtype of ['bfloat16', 'float16']) {
+  const s = torch.randn(6, 333).mul(4).to(dtype);
+  const top = torch.randn(6, 333).mul(4).topk(7, 1);
+  const [a, ga] = run(s, top.values.to(dtype), top.indices, 2, 'fused');
+  const [b, gb] = run(s.double(), top.values.to(dtype).double(), top.indices, 2, 'composite');
+  const eps = dtype === 'bfloat16' ? 2 ** -8 : 2 ** -11;
+  worst16 = Math.max(worst16, Math.abs(a.item() - b.item()) / Math.abs(b.item()) / eps, ga.double().sub(gb).abs().max().item() / gb.abs().max().item() / eps);
+}
+const s = torch.randn(300, 1000), top = torch.randn(300, 1000).topk(10, 1);
+torch.setNumThreads(1);
+const [l1, g1] = run(s, top.values, top.indices, 2, 'fused');
+torch.setNumThreads(2);
+const [l2, g2] = run(s, top.values, top.indices, 2, 'fused');
+const same = l1.item() === l2.item() && torch.equal(g1, g2);
+console.log(JSON.stringify({ simd: require(${JSON.stringify(path.join(ROOT, 'dist', 'binding.js'))}).native().kdCpuSimd(), worstLoss, worstGrad, worst16, same }));
+`;
+  for (const simd of ['native', 'avx2', 'portable'] as const) {
+    it(`every CPU path: ${simd}`, () => {
+      const r = spawnSync(process.execPath, ['-e', child], { env: { ...process.env, TORCHKD_KD_SIMD: simd === 'native' ? '' : simd }, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout) as { simd: string; worstLoss: number; worstGrad: number; worst16: number; same: boolean };
+      if (simd === 'portable') expect(out.simd).toBe('portable');
+      expect(out.worstLoss).toBeLessThan(2e-5);
+      expect(out.worstGrad).toBeLessThan(1e-5);
+      expect(out.worst16).toBeLessThanOrEqual(1.01);
+      expect(out.same).toBe(true);
+    });
+  }
+
+  it('bad inputs are TypeErrors and RangeErrors with clear messages', () => {
+    const s = torch.randn(4, 10);
+    const v = torch.randn(4, 3);
+    const idx = torch.randint(0, 10, [4, 3]);
+    for (const impl of ['fused', 'composite'] as const) {
+      expect(thrown(() => topkKdLoss(s, v, idx.add(10), 2, { impl }))).toBeInstanceOf(RangeError);
+      expect(thrown(() => topkKdLoss(s, v, idx.add(10), 2, { impl })).message).toMatch(/index 1\d is out of range for 10 classes/);
+      expect(thrown(() => topkKdLoss(s, v, idx.neg().sub(1), 2, { impl })).message).toMatch(/index -\d+ is out of range/);
+      expect(thrown(() => topkKdLoss(s, torch.randn(4, 0), torch.zeros([4, 0], { dtype: 'int64' }), 2, { impl })).message).toMatch(/k .* must be at least 1/);
+      expect(thrown(() => topkKdLoss(s, v, idx.narrow(1, 0, 2), 2, { impl })).message).toMatch(/values \[4, 3\] and indices \[4, 2\]/);
+      expect(thrown(() => topkKdLoss(s, torch.randn(5, 3), torch.randint(0, 10, [5, 3]), 2, { impl })).message).toMatch(/shape \[4, 10\] except in the class dim/);
+      expect(thrown(() => topkKdLoss(s, v, idx.float(), 2, { impl }))).toBeInstanceOf(TypeError);
+      expect(thrown(() => topkKdLoss(s, v, idx, 0, { impl }))).toBeInstanceOf(RangeError);
+    }
+    expect(thrown(() => topkKdLoss(s, v, idx, 2, { impl: 'fast' as 'fused' }))).toBeInstanceOf(RangeError);
+  });
+});
+
+// ---- the cache ---------------------------------------------------------------------------------------------------
+
+const FMNIST = '/usr/share/datasets/fashion-mnist';
+const HAS_DATA = fs.existsSync(path.join(FMNIST, 'train-images-idx3-ubyte.gz'));
+
+/** 1000 Fashion-MNIST training images (synthetic 28×28 noise where the data set is not installed). */
+function smallSet(n = 1000): InstanceType<typeof TensorDataset> {
+  if (HAS_DATA) {
+    const ds = new torch.data.FashionMNIST({ root: FMNIST, train: true });
+    return new TensorDataset(ds.images.narrow(0, 0, n).clone(), ds.labels.narrow(0, 0, n).clone());
+  }
+  torch.manualSeed(11);
+  return new TensorDataset(torch.randn(n, 1, 28, 28), torch.randint(0, 10, [n]));
+}
+const DATA = smallSet();
+
+function teacherNet(seed = 5): nn.Module {
+  torch.manualSeed(seed);
+  return torch.models.create('simplenet_mnist');
+}
+
+describe('TeacherCache.build / open / lookups', () => {
+  const teacher = teacherNet();
+  teacher.eval();
+  const all = torch.noGrad(() => teacher.call(DATA.tensors[0] as Tensor)) as Tensor;
+  const pick = torch.tensor([999, 0, 17, 503, 17, 256], { dtype: 'int64' });
+
+  it('a dense float32 cache returns the teacher logits of the asked samples, to the bit', () => {
+    const dir = freshDir();
+    const built = TeacherCache.build(teacher, DATA, dir, { batchSize: 100, shardSize: 300 });
+    expect(built.manifest.shards.map((s) => s.samples)).toEqual([300, 300, 300, 100]);
+    const cache = TeacherCache.open(dir, { teacher, dataset: DATA, verify: 'eager' });
+    expect([cache.length, cache.numClasses, cache.topK, cache.dtype]).toEqual([1000, 10, null, 'float32']);
+    expect(cache.sampleShape).toEqual([10]);
+    expect(sameBits(cache.logits(pick), all.indexSelect(0, pick))).toBe(true);
+    // Shards read row by row (nothing kept in memory) give the same rows.
+    const streamed = TeacherCache.open(dir, { maxResidentBytes: 0 });
+    expect(sameBits(streamed.logits([3, 998, 299, 300]), all.indexSelect(0, torch.tensor([3, 998, 299, 300])))).toBe(true);
+    expect(teacher.training).toBe(false); // it was in eval mode before the build, and is again
+  });
+
+  it('float16 and bfloat16 caches hold the logits rounded to their dtype, read back as float32', () => {
+    for (const dtype of ['float16', 'bfloat16'] as const) {
+      const dir = freshDir();
+      TeacherCache.build(teacher, DATA, dir, { dtype, batchSize: 250 });
+      const cache = TeacherCache.open(dir);
+      const got = cache.logits(pick);
+      expect(got.dtype).toBe('float32');
+      expect(sameBits(got, all.indexSelect(0, pick).to(dtype).float())).toBe(true);
+      expect(fs.statSync(path.join(dir, 'shard-00000.bin')).size).toBe(1000 * 10 * 2);
+    }
+  });
+
+  it('a top-k cache holds the k largest logits and their indices (int32 or int64 on disk, int64 when read)', () => {
+    const top = all.topk(4, 1, true, true);
+    for (const indexDtype of ['int32', 'int64'] as const) {
+      const dir = freshDir();
+      TeacherCache.build(teacher, DATA, dir, { topK: 4, indexDtype, shardSize: 400 });
+      const cache = TeacherCache.open(dir, { dataset: DATA });
+      expect(cache.topK).toBe(4);
+      const got = cache.topk(pick);
+      expect(sameBits(got.values, top.values.indexSelect(0, pick))).toBe(true);
+      expect(sameBits(got.indices, top.indices.indexSelect(0, pick))).toBe(true);
+      expect(fs.statSync(path.join(dir, 'shard-00000.bin')).size).toBe(400 * 4 * (4 + (indexDtype === 'int32' ? 4 : 8)));
+    }
+  });
+
+  it('the manifest records the format, the shards with their SHA-256 and the fingerprints', () => {
+    const dir = freshDir();
+    TeacherCache.build(teacher, DATA, dir, { dtype: 'bfloat16', topK: 3, arch: 'simplenet_mnist' });
+    const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    expect(m).toMatchObject({ format: 'torchkd-teacher-cache', version: 1, kind: 'topk', dtype: 'bfloat16', topK: 3, indexDtype: 'int32', numSamples: 1000, numClasses: 10, sampleShape: [10], byteOrder: 'little' });
+    expect(m.shards[0].sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(m.teacher.arch).toBe('simplenet_mnist');
+    expect(m.teacher.tensors.map((e: unknown[]) => e[0])).toEqual(Object.keys(teacher.stateDict()));
+    expect(m.dataset).toMatchObject({ length: 1000, members: [{ shape: [1, 28, 28], dtype: 'float32' }, { shape: [], dtype: 'int64' }], sampled: 64 });
+    expect(TeacherCache.datasetFingerprint(DATA)).toEqual(m.dataset);
+    // The same fingerprint through an IndexedDataset, and for a dataset without getBatch.
+    expect(TeacherCache.datasetFingerprint(new IndexedDataset(DATA))).toEqual(m.dataset);
+    const plain = { length: DATA.length, get: (i: number) => DATA.get(i) };
+    expect(TeacherCache.datasetFingerprint(plain)).toEqual(m.dataset);
+  });
+});
+
+describe('a stale or damaged cache is refused, naming what differs', () => {
+  const teacher = teacherNet();
+  const dir = freshDir();
+  TeacherCache.build(teacher, DATA, dir, { shardSize: 500 });
+
+  it('other teacher weights', () => {
+    const other = teacherNet();
+    torch.noGrad(() => (other.parameters().at(-1) as Tensor).add_(1e-3));
+    const e = thrown(() => TeacherCache.open(dir, { teacher: other }));
+    expect(e).toBeInstanceOf(TorchError);
+    expect((e as TorchError).code).toBe('VALUE_ERROR');
+    expect(e.message).toMatch(/the teacher's weights are not those the cache .* was built with \(the values of '[\w.]+' differ\)/);
+    // Another architecture: named by its first differing entry.
+    expect(thrown(() => TeacherCache.open(dir, { teacher: torch.models.create('mlp_small_mnist') })).message).toMatch(/teacher's weights are not those/);
+    // The same weights as a state dict pass.
+    TeacherCache.open(dir, { teacher: teacher.stateDict() });
+  });
+
+  it('another dataset: its length, its labels, its inputs', () => {
+    const x = DATA.tensors[0] as Tensor;
+    const y = DATA.tensors[1] as Tensor;
+    const shorter = new TensorDataset(x.narrow(0, 0, 999), y.narrow(0, 0, 999));
+    expect(thrown(() => TeacherCache.open(dir, { dataset: shorter })).message).toMatch(/the dataset has 999 samples, the cache 1000/);
+    const y2 = y.clone();
+    y2.narrow(0, 500, 1).fill_(((y.select(0, 500).item() as number) + 1) % 10);
+    const relabelled = new TensorDataset(x, y2);
+    expect(thrown(() => TeacherCache.open(dir, { dataset: relabelled })).message).toMatch(/labels .* differ/);
+    const renormalised = new TensorDataset(x.mul(1.01), y);
+    const e = thrown(() => TeacherCache.open(dir, { dataset: renormalised }));
+    expect(e).toBeInstanceOf(TorchError);
+    expect(e.message).toMatch(/the dataset's inputs differ/);
+    const reordered = new TensorDataset(x.flip(0), y.flip(0));
+    expect(thrown(() => TeacherCache.open(dir, { dataset: reordered })).message).toMatch(/not the one the cache .* was built over/);
+  });
+
+  it('a flipped byte in a shard (checked at its first use, or at open with verify: eager)', () => {
+    const bad = freshDir();
+    fs.cpSync(dir, bad, { recursive: true });
+    const file = path.join(bad, 'shard-00001.bin');
+    const bytes = fs.readFileSync(file);
+    bytes[1234] ^= 0x01;
+    fs.writeFileSync(file, bytes);
+    const cache = TeacherCache.open(bad); // sizes match: opening reads only the manifest
+    cache.logits([0, 499]); // shard 0 is intact
+    const e = thrown(() => cache.logits([500]));
+    expect(e).toBeInstanceOf(TorchError);
+    expect(e.message).toMatch(/shard-00001\.bin in .* is corrupted \(its SHA-256 is [0-9a-f]{64}, the manifest records [0-9a-f]{64}\)/);
+    expect(thrown(() => TeacherCache.open(bad, { maxResidentBytes: 0 }).logits([999])).message).toMatch(/shard-00001\.bin .* is corrupted/);
+    expect(thrown(() => TeacherCache.open(bad, { verify: 'eager' })).message).toMatch(/shard-00001\.bin .* is corrupted/);
+    fs.writeFileSync(file, bytes.subarray(0, 100));
+    expect(thrown(() => TeacherCache.open(bad)).message).toMatch(/shard-00001\.bin in .* has 100 bytes, the manifest records 20000/);
+    fs.rmSync(file);
+    expect(thrown(() => TeacherCache.open(bad)).message).toMatch(/shard-00001\.bin is missing/);
+  });
+
+  it('a damaged or foreign manifest', () => {
+    const bad = freshDir();
+    fs.cpSync(dir, bad, { recursive: true });
+    const file = path.join(bad, 'manifest.json');
+    const m = JSON.parse(fs.readFileSync(file, 'utf8'));
+    fs.writeFileSync(file, JSON.stringify({ ...m, version: 99 }));
+    expect(thrown(() => TeacherCache.open(bad)).message).toMatch(/version 99 of the cache format; this torchkd reads version 1/);
+    fs.writeFileSync(file, JSON.stringify({ ...m, topK: 11 }));
+    expect(thrown(() => TeacherCache.open(bad)).message).toMatch(/not a valid teacher-cache manifest \(topK 11\)/);
+    fs.writeFileSync(file, '{"format": "torchkd-teacher-cache", ');
+    expect(thrown(() => TeacherCache.open(bad)).message).toMatch(/is not readable JSON/);
+  });
+});
+
+describe('bad arguments are TypeErrors and RangeErrors with clear messages', () => {
+  const teacher = teacherNet();
+
+  it('build', () => {
+    const dir = freshDir();
+    TeacherCache.build(teacher, DATA, dir, { shardSize: 600 });
+    expect(thrown(() => TeacherCache.build(teacher, DATA, dir, { topK: 0 }))).toBeInstanceOf(RangeError);
+    expect(thrown(() => TeacherCache.build(teacher, DATA, dir, { topK: -2 })).message).toMatch(/topK must be a positive integer, got -2/);
+    expect(thrown(() => TeacherCache.build(teacher, DATA, dir, { topK: 2.5 }))).toBeInstanceOf(RangeError);
+    const tooMany = thrown(() => TeacherCache.build(teacher, DATA, dir, { topK: 11 }));
+    expect(tooMany).toBeInstanceOf(RangeError);
+    expect(tooMany.message).toMatch(/topK 11 is more than the teacher's 10 classes/);
+    expect(thrown(() => TeacherCache.build(teacher, DATA, dir, { dtype: 'int8' as 'float16' })).message).toMatch(/dtype must be one of float32, float16, bfloat16, got the string "int8"/);
+    expect(thrown(() => TeacherCache.build(teacher, DATA, dir, { dtype: 'int8' as 'float16' }))).toBeInstanceOf(TypeError);
+    expect(thrown(() => TeacherCache.build(teacher, DATA, dir, { indexDtype: 'int16' as 'int32' }))).toBeInstanceOf(TypeError);
+    expect(thrown(() => TeacherCache.build(teacher, DATA, dir, { batchSize: 0 }))).toBeInstanceOf(RangeError);
+    expect(thrown(() => TeacherCache.build(teacher, DATA, undefined as unknown as string))).toBeInstanceOf(TypeError);
+    expect(thrown(() => TeacherCache.build((() => torch.zeros(1)) as unknown as nn.Module, DATA, dir))).toBeInstanceOf(TypeError);
+    expect(thrown(() => TeacherCache.build(teacher, [] as unknown as torch.data.Dataset, dir))).toBeInstanceOf(TypeError);
+    // None of the refused builds touched the cache that was there.
+    expect(TeacherCache.open(dir, { dataset: DATA, verify: 'eager' }).manifest.shardSize).toBe(600);
+  });
+
+  it('open and lookups', () => {
+    const dir = freshDir();
+    TeacherCache.build(teacher, DATA, dir, { topK: 2 });
+    expect(thrown(() => TeacherCache.open(undefined as unknown as string))).toBeInstanceOf(TypeError);
+    const missing = thrown(() => TeacherCache.open(path.join(tmp, 'nowhere')));
+    expect(missing).toBeInstanceOf(TorchError);
+    expect(missing.message).toMatch(/no cache in .*nowhere: the folder does not exist/);
+    expect(thrown(() => TeacherCache.open(tmp)).message).toMatch(/holds no complete cache: manifest\.json is missing/);
+    expect(thrown(() => TeacherCache.open(dir, { verify: 'always' as 'eager' }))).toBeInstanceOf(TypeError);
+    expect(thrown(() => TeacherCache.open(dir, { maxResidentBytes: -1 }))).toBeInstanceOf(RangeError);
+    const cache = TeacherCache.open(dir);
+    expect(thrown(() => cache.logits([0]))).toBeInstanceOf(TypeError);
+    expect(thrown(() => cache.topk([1000])).message).toMatch(/sample index 1000 is out of range for the cache's 1000 samples/);
+    expect(thrown(() => cache.topk([-1]))).toBeInstanceOf(RangeError);
+    expect(thrown(() => cache.topk(torch.zeros([2, 2], { dtype: 'int64' })))).toBeInstanceOf(TypeError);
+    expect(thrown(() => cache.topk('0' as unknown as number[]))).toBeInstanceOf(TypeError);
+  });
+
+  it('the policy', () => {
+    const dir = freshDir();
+    TeacherCache.build(teacher, DATA, dir);
+    const cache = TeacherCache.open(dir);
+    const student = torch.models.create('mlp_small_mnist');
+    expect(thrown(() => new KnowledgeDistillationPolicy(student, cache, 2, DistillationLossWeights(0.5, 0.5, 0.2)))).toBeInstanceOf(RangeError);
+    const kd = new KnowledgeDistillationPolicy(student, cache, 2);
+    kd.onEpochBegin(student, {}, { startingEpoch: 0, endingEpoch: 1, frequency: 1 });
+    const x = (DATA.tensors[0] as Tensor).narrow(0, 0, 4);
+    const e = thrown(() => kd.forward(x));
+    expect(e).toBeInstanceOf(TypeError);
+    expect(e.message).toMatch(/policy\.forward\(x, \{ indices \}\)/);
+    expect(thrown(() => kd.forward(x, { indices: torch.arange(5) })).message).toMatch(/5 indices for a batch of 4/);
+    const wide = new KnowledgeDistillationPolicy(new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 12)), cache, 2);
+    wide.onEpochBegin(student, {}, { startingEpoch: 0, endingEpoch: 1, frequency: 1 });
+    expect(thrown(() => wide.forward(x, { indices: torch.arange(4) })).message).toMatch(/the student has 12 classes \(dim 1\), the teacher cache 10/);
+    // Inactive, the policy is the student alone (no indices needed).
+    kd.onEpochEnd(student, {}, { startingEpoch: 0, endingEpoch: 1, frequency: 1 });
+    expect(kd.forward(x).shape).toEqual([4, 10]);
+  });
+});
+
+describe('IndexedDataset', () => {
+  it('adds each sample’s index as a last member, sample by sample and in batches', () => {
+    const ds = new IndexedDataset(DATA);
+    expect(ds.length).toBe(1000);
+    const [x, y, i] = ds.get(-1);
+    expect([i.dtype, i.shape, i.item()]).toEqual(['int64', [], 999]);
+    expect(sameBits(x, DATA.get(999)[0]) && sameBits(y, DATA.get(999)[1])).toBe(true);
+    const idx = torch.tensor([3, 1, 3], { dtype: 'int64' });
+    const batch = ds.getBatch(idx);
+    expect(batch.length).toBe(3);
+    expect(sameBits(batch[2], idx)).toBe(true);
+    expect(sameBits(batch[0], (DATA.tensors[0] as Tensor).indexSelect(0, idx))).toBe(true);
+    // A dataset without getBatch: samples stacked.
+    const plain = new IndexedDataset({ length: DATA.length, get: (k: number) => DATA.get(k) });
+    const stacked = plain.getBatch(idx);
+    expect(sameBits(stacked[1], (DATA.tensors[1] as Tensor).indexSelect(0, idx)) && sameBits(stacked[2], idx)).toBe(true);
+    const [, , order] = [...new DataLoader(ds, { batchSize: 1000, shuffle: false })][0];
+    expect(sameBits(order, torch.arange(1000))).toBe(true);
+    expect(thrown(() => new IndexedDataset(null as unknown as torch.data.Dataset))).toBeInstanceOf(TypeError);
+    expect(thrown(() => ds.get(1000))).toBeInstanceOf(RangeError);
+  });
+});
+
+// ---- training from the cache --------------------------------------------------------------------------------------
+
+interface RunLog {
+  losses: number[];
+  distill: number[];
+  weights: Record<string, Tensor>;
+}
+
+/**
+ * Two epochs of Distiller's loop (scheduler, policy, SGD) over DATA in batches of 100, shuffled by the seeded default
+ * generator; the teacher live, or a cache (then the loader yields each batch's indices).
+ */
+function distil(teacher: nn.Module | distiller.TeacherCache, impl?: 'fused' | 'composite'): RunLog {
+  torch.manualSeed(21);
+  const student = torch.models.create('mlp_small_mnist');
+  const opt = new optim.SGD(student.parameters(), { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 });
+  const scheduler = new CompressionScheduler<distiller.Model>(student);
+  const policy = new KnowledgeDistillationPolicy(student, teacher, 4.0, DistillationLossWeights(0.7, 0.3, 0), impl ? { impl } : {});
+  scheduler.addPolicy(policy, { epochs: [0, 1] });
+  const cached = teacher instanceof TeacherCache;
+  const loader = new DataLoader(cached ? new IndexedDataset(DATA) : DATA, { batchSize: 100, shuffle: true });
+  const log: RunLog = { losses: [], distill: [], weights: {} };
+  for (let epoch = 0; epoch < 2; epoch++) {
+    scheduler.onEpochBegin(epoch, opt);
+    student.train();
+    let b = 0;
+    for (const batch of loader) {
+      torch.tidy(() => {
+        const [x, y, indices] = batch as Tensor[];
+        scheduler.onMinibatchBegin(epoch, b, 10, opt);
+        const out = cached ? policy.forward(x, { indices }) : policy.forward(x);
+        const loss = torch.F.crossEntropy(out, y);
+        const pl = scheduler.beforeBackwardPass(epoch, b, 10, loss, { optimizer: opt, returnLossComponents: true, labels: y });
+        opt.zeroGrad();
+        pl.overallLoss.backward();
+        opt.step();
+        scheduler.onMinibatchEnd(epoch, b, 10, opt);
+        log.losses.push(pl.overallLoss.item() as number);
+        log.distill.push(pl.lossComponents[0].value.item() as number);
+      });
+      for (const t of batch) t.dispose();
+      b++;
+    }
+    scheduler.onEpochEnd(epoch, opt);
+  }
+  log.weights = student.stateDict();
+  return log;
+}
+
+describe('training from a cache', () => {
+  const teacher = teacherNet();
+
+  it('a float32 dense cache gives the live teacher’s per-step losses and final weights, bit for bit', () => {
+    const dir = freshDir();
+    TeacherCache.build(teacher, DATA, dir, { batchSize: 256 });
+    const live = distil(teacher);
+    const cached = distil(TeacherCache.open(dir, { teacher, dataset: DATA }));
+    expect(cached.losses.length).toBe(20);
+    expect(cached.losses).toEqual(live.losses); // toEqual on numbers is Object.is: the same doubles
+    expect(cached.distill).toEqual(live.distill);
+    for (const [k, w] of Object.entries(live.weights)) expect(sameBits(cached.weights[k], w), k).toBe(true);
+  });
+
+  it('cached steps leave no tensors behind (dense and top-k lookups, errors included)', () => {
+    for (const topK of [null, 3]) {
+      const dir = freshDir();
+      const cache = TeacherCache.build(teacher, DATA, dir, { topK, shardSize: 250 });
+      const student = torch.models.create('mlp_small_mnist');
+      const kd = new KnowledgeDistillationPolicy(student, cache, 2.0);
+      kd.onEpochBegin(student, {}, { startingEpoch: 0, endingEpoch: 1, frequency: 1 });
+      const x = (DATA.tensors[0] as Tensor).narrow(0, 0, 32);
+      const y = (DATA.tensors[1] as Tensor).narrow(0, 0, 32);
+      const indices = torch.arange(32);
+      const step = (): void =>
+        torch.tidy(() => {
+          const out = kd.forward(x, { indices });
+          (kd.beforeBackwardPass(student, 0, 0, 1, torch.F.crossEntropy(out, y), {}) as distiller.PolicyLoss).overallLoss.backward();
+        });
+      step(); // the gradients' tensors exist from here on
+      const before = liveTensorsSettled();
+      for (let i = 0; i < 10; i++) step();
+      for (let i = 0; i < 3; i++) expect(() => torch.tidy(() => kd.forward(x, { indices: torch.arange(1000, 1032) }))).toThrow(RangeError);
+      expect(torch.memory().liveTensors).toBe(before);
+    }
+  });
+
+  it('a float16 cache trains to nearly the same losses (its logits are rounded to 11 bits)', () => {
+    const dir = freshDir();
+    TeacherCache.build(teacher, DATA, dir, { dtype: 'float16' });
+    const live = distil(teacher);
+    const half = distil(TeacherCache.open(dir));
+    for (let i = 0; i < live.losses.length; i++) expect(Math.abs(half.losses[i] - live.losses[i])).toBeLessThan(1e-2 * Math.abs(live.losses[i]));
+  });
+
+  it('a top-k cache: the distill loss is topkKdLoss against the live teacher’s top-k, fused and composite alike', () => {
+    const dir = freshDir();
+    TeacherCache.build(teacher, DATA, dir, { topK: 3 });
+    const cache = TeacherCache.open(dir);
+    for (const impl of ['fused', 'composite'] as const) {
+      torch.manualSeed(2);
+      const student = torch.models.create('mlp_small_mnist');
+      const kd = new KnowledgeDistillationPolicy(student, cache, 2.0, DistillationLossWeights(0.5, 0.5, 0), { impl });
+      kd.onEpochBegin(student, {}, { startingEpoch: 0, endingEpoch: 1, frequency: 1 });
+      const indices = torch.tensor([5, 900, 33, 400], { dtype: 'int64' });
+      const x = (DATA.tensors[0] as Tensor).indexSelect(0, indices);
+      const out = kd.forward(x, { indices });
+      const pl = kd.beforeBackwardPass(student, 0, 0, 1, torch.F.crossEntropy(out, (DATA.tensors[1] as Tensor).indexSelect(0, indices)), {}) as distiller.PolicyLoss;
+      const top = (torch.noGrad(() => teacher.eval().call(x)) as Tensor).topk(3, 1);
+      const expected = topkKdLoss(out.detach(), top.values, top.indices, 2.0, { impl });
+      expect(pl.lossComponents[0].value.item()).toBe(expected.item());
+      pl.overallLoss.backward();
+      expect(student.parameters().every((p) => p.grad !== null)).toBe(true);
+    }
+    const run = distil(cache);
+    expect(run.losses.every(Number.isFinite)).toBe(true);
+    expect(run.losses.at(-1)).toBeLessThan(run.losses[0]);
+  });
+});
+
+// ---- the command line ---------------------------------------------------------------------------------------------
+
+/** A Fashion-MNIST-shaped IDX data set in `dir`: `n` training and 100 test images of noise, with labels. */
+function writeIdxSet(dir: string, n: number, seed: number): void {
+  fs.mkdirSync(dir, { recursive: true });
+  torch.manualSeed(seed);
+  const write = (name: string, shape: number[], data: Uint8Array): void => {
+    const header = Buffer.alloc(4 + 4 * shape.length);
+    header.writeUInt32BE(0x0800 + shape.length, 0);
+    shape.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
+    fs.writeFileSync(path.join(dir, name), Buffer.concat([header, Buffer.from(data)]));
+  };
+  for (const [prefix, count] of [['train', n], ['t10k', 100]] as const) {
+    write(`${prefix}-images-idx3-ubyte`, [count, 28, 28], torch.randint(0, 256, [count, 28, 28], { dtype: 'uint8' }).data() as Uint8Array);
+    write(`${prefix}-labels-idx1-ubyte`, [count], torch.randint(0, 10, [count], { dtype: 'uint8' }).data() as Uint8Array);
+  }
+}
+
+function cli(args: string[], env: Record<string, string> = {}): { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'torchkd.js'), ...args], { encoding: 'utf8', cwd: tmp, env: { ...process.env, ...env } });
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('torchkd cache-teacher and train --kd-teacher-cache', () => {
+  const data = path.join(tmp, 'idx');
+  writeIdxSet(data, 3000, 4);
+  const ckpt = path.join(tmp, 'teacher.pt');
+  torch.save(teacherNet(8).stateDict(), ckpt);
+  const BUILD = ['--arch', 'simplenet_mnist', '--kd-resume', ckpt, '--data', data, '--shard-size', '500', '-b', '250'];
+  const incomplete = /holds no complete cache: manifest\.json is missing/;
+
+  it('a build killed after some shards (or before its manifest is renamed) leaves no complete cache; a rebuild works', () => {
+    const out = path.join(tmp, 'killed');
+    for (const fault of ['cache-shard:2', 'write:manifest.json:1', 'write-half:shard-00004.bin:1']) {
+      const r = cli(['cache-teacher', ...BUILD, '--out', out], { TORCHKD_FAULT: fault });
+      expect(r.signal, `${fault}: ${r.stdout}${r.stderr}`).toBe('SIGKILL');
+      expect(fs.existsSync(path.join(out, 'shard-00000.bin'))).toBe(true);
+      expect(thrown(() => TeacherCache.open(out)).message).toMatch(incomplete);
+    }
+    const r = cli(['cache-teacher', ...BUILD, '--out', out, '--dtype', 'float16']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('3000/3000 samples written');
+    // The killed builds' temporary files are gone; only the cache's own files are left.
+    expect(fs.readdirSync(out).sort()).toEqual(['manifest.json', ...[0, 1, 2, 3, 4, 5].map((k) => `shard-0000${k}.bin`)]);
+    const ds = new torch.data.FashionMNIST({ root: data, train: true });
+    const cache = TeacherCache.open(out, { dataset: ds, teacher: torch.load(ckpt) as Record<string, Tensor>, verify: 'eager' });
+    expect([cache.length, cache.dtype]).toEqual([3000, 'float16']);
+  });
+
+  it('a build killed from outside (SIGKILL mid-build) leaves no complete cache; a rebuild into the same folder works', async () => {
+    const out = path.join(tmp, 'sigkill');
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'torchkd.js'), 'cache-teacher', ...BUILD, '--shard-size', '100', '-b', '50', '--out', out], { cwd: tmp });
+    let stdout = '';
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        if (/\d+\/3000 samples written/.test(stdout)) resolve();
+      });
+      child.on('exit', () => resolve());
+    });
+    child.kill('SIGKILL');
+    expect(await exited, stdout).toBe('SIGKILL');
+    expect(thrown(() => TeacherCache.open(out)).message).toMatch(incomplete);
+    expect(cli(['cache-teacher', ...BUILD, '--out', out, '--top-k', '5']).status).toBe(0);
+    expect(TeacherCache.open(out, { verify: 'eager' }).topK).toBe(5);
+  });
+
+  it('bad flags exit with a message, never a crash', () => {
+    const out = path.join(tmp, 'bad');
+    const cases: [string[], RegExp][] = [
+      [['--top-k', '0'], /--top-k must be a positive integer, got 0/],
+      [['--top-k', '11'], /topK 11 is more than the teacher's 10 classes/],
+      [['--dtype', 'int8'], /argument --dtype: invalid choice: 'int8'/],
+      [['--kd-resume', path.join(tmp, 'none.pt')], /--kd-resume: no such file/],
+      [['--data', path.join(tmp, 'nodata')], /Fashion-MNIST not found/],
+    ];
+    for (const [flags, message] of cases) {
+      const r = cli(['cache-teacher', ...BUILD, '--out', out, ...flags]);
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    }
+    const r = cli(['cache-teacher', '--arch', 'simplenet_mnist', '--kd-resume', ckpt]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/the following arguments are required: --out/);
+  });
+
+  it('train --kd-teacher-cache (with --kd-teacher/--kd-resume) is the live-teacher run, bit for bit; another dataset is refused', () => {
+    const cacheDir = path.join(tmp, 'train-cache');
+    expect(cli(['cache-teacher', ...BUILD, '--out', cacheDir]).status).toBe(0);
+    const common = ['--arch', 'mlp_small_mnist', '--epochs', '2', '-b', '100', '--vs', '0.1', '--seed', '3', '--data', data, '--kd-temp', '4', '--print-freq', '1000'];
+    const teacherFlags = ['--kd-teacher', 'simplenet_mnist', '--kd-resume', ckpt];
+    const live = runTraining(parseTrainArgs([...common, ...teacherFlags, '--out', path.join(tmp, 'run-live')]), quiet());
+    const io = quiet();
+    const cached = runTraining(parseTrainArgs([...common, ...teacherFlags, '--kd-teacher-cache', cacheDir, '--out', path.join(tmp, 'run-cache')]), io);
+    expect(io.lines.some((l) => l.startsWith('distillation: from the teacher cache'))).toBe(true);
+    const strip = (rows: typeof live.metrics) => rows.map(({ seconds, ...r }) => r);
+    expect(strip(cached.metrics)).toEqual(strip(live.metrics));
+    expect(cached.metrics[0].distillLoss).toBeGreaterThan(0);
+    const a = torch.load(path.join(tmp, 'run-live', 'checkpoint.pt')) as { model: Record<string, Tensor> };
+    const b = torch.load(path.join(tmp, 'run-cache', 'checkpoint.pt')) as { model: Record<string, Tensor> };
+    for (const [k, w] of Object.entries(a.model)) expect(sameBits(b.model[k], w), k).toBe(true);
+    // Without the teacher flags the cache alone drives distillation.
+    const alone = runTraining(parseTrainArgs([...common, '--epochs', '1', '--kd-teacher-cache', cacheDir, '--out', path.join(tmp, 'run-alone')]), quiet());
+    expect(alone.metrics[0].distillLoss).toBeGreaterThan(0);
+    // Other data, or other teacher weights: refused before training, naming the difference.
+    const other = path.join(tmp, 'idx-other');
+    writeIdxSet(other, 3000, 5);
+    const r = cli(['train', ...common, '--kd-teacher-cache', cacheDir, '--data', other, '--out', path.join(tmp, 'run-other')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/--kd-teacher-cache .*: TeacherCache: the dataset is not the one the cache .* was built over \(the dataset's labels/);
+    const otherCkpt = path.join(tmp, 'teacher2.pt');
+    torch.save(teacherNet(9).stateDict(), otherCkpt);
+    const r2 = cli(['train', ...common, '--kd-teacher', 'simplenet_mnist', '--kd-resume', otherCkpt, '--kd-teacher-cache', cacheDir, '--out', path.join(tmp, 'run-other2')]);
+    expect(r2.status).toBe(1);
+    expect(r2.stderr).toMatch(/teacher's weights are not those the cache .* was built with/);
+    const r3 = cli(['train', ...common, '--kd-teacher-cache', path.join(tmp, 'killed-nothing'), '--out', path.join(tmp, 'run-other3')]);
+    expect(r3.status).toBe(1);
+    expect(r3.stderr).toMatch(/--kd-teacher-cache: TeacherCache: no cache in .*: the folder does not exist/);
+    expect(fs.existsSync(path.join(tmp, 'run-other3'))).toBe(false);
+  });
+});
