@@ -58,7 +58,6 @@ const NO_PYTORCH_COUNTERPART: Record<string, string> = {
   'torch.cuda.getRngState': CUDA,
   'torch.cuda.getRngStateAll': CUDA,
   'torch.cuda.initialSeed': CUDA,
-  'torch.cuda.isAvailable': CUDA,
   'torch.cuda.isBf16Supported': CUDA,
   'torch.cuda.isBuiltWithCuda': CUDA,
   'torch.cuda.manualSeed': CUDA,
