@@ -6,7 +6,7 @@ import { ArgumentParser } from 'argparse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { addDistillationArgs, pythonTypes, type DistillationArgs } from '../lib/distiller/index';
-import { fixture } from './helpers';
+import { expectError, fixture } from './helpers';
 
 type Json = null | boolean | number | string;
 interface Config { choices: string[] | null; pretrained: boolean }
@@ -135,8 +135,38 @@ describe('addDistillationArgs API', () => {
   });
 
   it('rejects a parser that is not an argparse parser, and non-array choices', () => {
-    expect(() => addDistillationArgs({} as ArgumentParser)).toThrow(TypeError);
-    expect(() => addDistillationArgs(new ArgumentParser(), 'resnet' as unknown as string[])).toThrow(TypeError);
+    const notParser = 'addDistillationArgs: expected an argparse ArgumentParser';
+    for (const bad of [{}, null, undefined, 'parser', { add_argument_group: 'x' }]) {
+      expectError(() => addDistillationArgs(bad as unknown as ArgumentParser), TypeError, notParser);
+    }
+    const badChoices = 'addDistillationArgs: archChoices must be an array of strings, null or undefined';
+    expectError(() => addDistillationArgs(new ArgumentParser(), 'resnet' as unknown as string[]), TypeError, badChoices);
+    expectError(() => addDistillationArgs(new ArgumentParser(), { 0: 'resnet' } as unknown as string[]), TypeError, badChoices);
+  });
+
+  it('leaves --kd-teacher unrestricted when archChoices is omitted', () => {
+    const parser = new ThrowingParser({ prog: 'train', exit_on_error: false });
+    addDistillationArgs(parser);
+    const args = parser.parse_args(['--kd-teacher', 'anything']) as DistillationArgs;
+    expect(args).toEqual({ kd_teacher: 'anything', kd_resume: '', kd_temp: 1, kd_distill_wt: 0.5, kd_student_wt: 0.5, kd_teacher_wt: 0, kd_start_epoch: 0 });
+  });
+
+  it('describes each option in --help', () => {
+    const parser = new ArgumentParser({ prog: 'train', add_help: false });
+    addDistillationArgs(parser, null, true);
+    const help = parser.format_help().replace(/\s+/g, ' ');
+    for (const [flags, text] of [
+      ['--kd-teacher ARCH', 'architecture of the teacher model'],
+      ['--kd-pretrained', 'start the teacher from pre-trained weights'],
+      ['--kd-resume PATH', 'checkpoint holding the teacher weights'],
+      ['--kd-temperature TEMP, --kd-temp TEMP', 'softmax temperature of distillation'],
+      ['--kd-distill-wt WEIGHT, --kd-dw WEIGHT', 'weight of the distillation loss (student vs. teacher soft targets)'],
+      ['--kd-student-wt WEIGHT, --kd-sw WEIGHT', 'weight of the student vs. labels loss'],
+      ['--kd-teacher-wt WEIGHT, --kd-tw WEIGHT', 'weight of the teacher vs. labels loss'],
+      ['--kd-start-epoch EPOCH_NUM', 'first epoch with distillation'],
+    ]) {
+      expect(help).toContain(`${flags} ${text}`);
+    }
   });
 
   it('exposes Python float() and int() parsers', () => {
@@ -146,5 +176,12 @@ describe('addDistillationArgs API', () => {
     expect(() => pythonTypes.float('')).toThrow(TypeError);
     expect(pythonTypes.int('\u0663')).toBe(3);
     expect(() => pythonTypes.int('3.0')).toThrow(TypeError);
+  });
+
+  it('raise Python’s ValueError texts for strings that are not numbers', () => {
+    // Python: float('1._5') and int('x12') raise ValueError with these messages.
+    expectError(() => pythonTypes.float('1._5'), TypeError, "could not convert string to float: '1._5'");
+    expectError(() => pythonTypes.float('xinf'), TypeError, "could not convert string to float: 'xinf'");
+    expectError(() => pythonTypes.int('x12'), TypeError, "invalid literal for int() with base 10: 'x12'");
   });
 });

@@ -4,7 +4,7 @@
  * additions) and DistillationLossWeights.
  */
 import { inspect } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import * as torch from '../lib/index';
 import type { Tensor } from '../lib/index';
@@ -19,6 +19,7 @@ import {
   type PolicyState,
   type ZerosMaskDict,
 } from '../lib/distiller/index';
+import { expectError } from './helpers';
 
 const model = { name: 'model' };
 type Model = typeof model;
@@ -128,9 +129,34 @@ describe('PolicyLoss and LossComponent', () => {
   });
 
   it('reject a non-tensor loss or value and a non-string name', () => {
-    expect(() => new PolicyLoss(1.5 as unknown as Tensor, [])).toThrow(TypeError);
-    expect(() => new LossComponent('a', 1 as unknown as Tensor)).toThrow(TypeError);
-    expect(() => new LossComponent(3 as unknown as string, scalar(1))).toThrow(TypeError);
+    expectError(() => new PolicyLoss(1.5 as unknown as Tensor, []), TypeError, 'PolicyLoss: expected a Tensor for overallLoss but received the number 1.5');
+    expectError(() => new LossComponent('a', 1 as unknown as Tensor), TypeError, 'LossComponent: expected a Tensor for value but received the number 1');
+    expectError(() => new LossComponent(3 as unknown as string, scalar(1)), TypeError, 'LossComponent: expected a string for name but received the number 3');
+  });
+
+  it('PolicyLoss indexes as the namedtuple: [0] overallLoss, [1] lossComponents, length 2, none of them own enumerable fields', () => {
+    const overall = scalar(3);
+    const c = new LossComponent('c', scalar(1));
+    const p = new PolicyLoss(overall, [c]);
+    expect(p[0]).toBe(overall);
+    expect(p[1]).toBe(p.lossComponents);
+    expect(p.length).toBe(2);
+    expect(Array.from(p)).toEqual([overall, [c]]);
+    expect(Object.keys(p)).toEqual(['overallLoss', 'lossComponents']);
+    expect({ ...p }).toEqual({ overallLoss: overall, lossComponents: [c] });
+  });
+
+  it('subclasses are not frozen by the base constructor, so they can add fields', () => {
+    class TaggedComponent extends LossComponent {
+      readonly tag = 'extra';
+    }
+    class TaggedLoss extends PolicyLoss {
+      readonly tag = 'extra';
+    }
+    const c = new TaggedComponent('c', scalar(1));
+    expect([c.name, c.tag]).toEqual(['c', 'extra']);
+    const p = new TaggedLoss(scalar(1), c);
+    expect([p.lossComponents, p.tag]).toEqual([[c], 'extra']);
   });
 });
 
@@ -226,6 +252,61 @@ describe('CompressionScheduler.addPolicy', () => {
     s.addPolicy(p, { epochs: new Set([0, 3]) });
     expect([...s.policies.keys()]).toEqual([0, 3]);
   });
+
+  it('treats null like a missing key in either form (Python\'s None)', () => {
+    const s = new CompressionScheduler(model);
+    const a = new ScheduledTrainingPolicy<Model>();
+    const b = new ScheduledTrainingPolicy<Model>();
+    s.addPolicy(a, { epochs: null, startingEpoch: 2, endingEpoch: 4, frequency: null } as never);
+    s.addPolicy(b, { epochs: [5], startingEpoch: null, endingEpoch: null, frequency: null } as never);
+    expect(s.schedMetadata.get(a)).toEqual({ startingEpoch: 2, endingEpoch: 4, frequency: 1 });
+    expect(s.schedMetadata.get(b)).toEqual({ startingEpoch: 5, endingEpoch: 6, frequency: null });
+    expect([...s.policies]).toEqual([[2, [a]], [3, [a]], [5, [b]]]);
+  });
+
+  it('says what is wrong with a schedule', () => {
+    const s = new CompressionScheduler(model);
+    const p = new ScheduledTrainingPolicy<Model>();
+    const add = (schedule: unknown) => (): void => s.addPolicy(p, schedule as never);
+    const needs = 'addPolicy needs a schedule: {epochs: [...]} or {startingEpoch, endingEpoch, frequency?}';
+    expectError(add(undefined), TypeError, `${needs}, but received undefined`);
+    expectError(add(null), TypeError, `${needs}, but received null`);
+    expectError(add(5), TypeError, `${needs}, but received the number 5`);
+    const bothEnds = `${needs} (both ends of a range are required)`;
+    for (const range of [{}, { startingEpoch: 4 }, { endingEpoch: 4 }, { startingEpoch: null, endingEpoch: 4 }, { startingEpoch: 0, endingEpoch: null }, { frequency: 2 }]) {
+      expectError(add(range), TypeError, bothEnds);
+    }
+    const both = 'addPolicy takes either epochs or a range (startingEpoch, endingEpoch, frequency), not both (got epochs and';
+    expectError(add({ epochs: [1], startingEpoch: 4 }), TypeError, `${both} startingEpoch)`);
+    expectError(add({ epochs: [1], endingEpoch: 4 }), TypeError, `${both} endingEpoch)`);
+    expectError(add({ epochs: [1], frequency: 1 }), TypeError, `${both} frequency)`);
+    expectError(add({ epochs: [1, 2, 3], startingEpoch: 4, endingEpoch: 5, frequency: 1 }), TypeError, `${both} startingEpoch, endingEpoch, frequency)`);
+    const notList = 'addPolicy: expected an array (or iterable) of epochs but received';
+    expectError(add({ epochs: 'abc' }), TypeError, `${notList} the string "abc"`);
+    expectError(add({ epochs: 3 }), TypeError, `${notList} the number 3`);
+    expectError(add({ epochs: { 0: 1, length: 1 } }), TypeError, `${notList} an object (Object)`);
+    expectError(add({ epochs: [] }), RangeError, 'addPolicy: epochs must not be empty');
+    expectError(add({ epochs: [0, -1] }), RangeError, 'Expected a non-negative integer for epochs[1] but received -1');
+    expectError(add({ epochs: [0, 1.5] }), RangeError, 'Expected an integer for epochs[1] but received 1.5');
+    expectError(add({ epochs: [0, 2, '3'] }), TypeError, 'Expected an integer for epochs[2] but received the string "3"');
+    expectError(add({ epochs: [0, 4, 3] }), RangeError, 'addPolicy: epochs must be strictly increasing, but epochs[2] = 3 follows 4');
+    expectError(add({ epochs: [2, 2, 5] }), RangeError, 'addPolicy: epochs must be strictly increasing, but epochs[1] = 2 follows 2');
+    expectError(add({ startingEpoch: 0.5, endingEpoch: 3 }), RangeError, 'Expected an integer for startingEpoch but received 0.5');
+    expectError(add({ startingEpoch: 0, endingEpoch: '3' }), TypeError, 'Expected an integer for endingEpoch but received the string "3"');
+    expectError(add({ startingEpoch: 0, endingEpoch: 3, frequency: 1.5 }), RangeError, 'Expected an integer for frequency but received 1.5');
+    const order = 'addPolicy: need 0 <= startingEpoch < endingEpoch, but';
+    expectError(add({ startingEpoch: -1, endingEpoch: 3 }), RangeError, `${order} startingEpoch = -1 and endingEpoch = 3`);
+    expectError(add({ startingEpoch: 3, endingEpoch: 3 }), RangeError, `${order} startingEpoch = 3 and endingEpoch = 3`);
+    expectError(add({ startingEpoch: 4, endingEpoch: 3, frequency: 1 }), RangeError, `${order} startingEpoch = 4 and endingEpoch = 3`);
+    const freq = 'addPolicy: need 0 < frequency <= endingEpoch - startingEpoch';
+    expectError(add({ startingEpoch: 2, endingEpoch: 4, frequency: 3 }), RangeError, `${freq} (2), but frequency = 3`);
+    expectError(add({ startingEpoch: 2, endingEpoch: 4, frequency: 0 }), RangeError, `${freq} (2), but frequency = 0`);
+    expectError(add({ startingEpoch: 2, endingEpoch: 4, frequency: -2 }), RangeError, `${freq} (2), but frequency = -2`);
+    expect(s.policies.size).toBe(0);
+    // The largest frequency the rule allows: one epoch, startingEpoch.
+    s.addPolicy(p, { startingEpoch: 2, endingEpoch: 4, frequency: 2 });
+    expect([...s.policies.keys()]).toEqual([2]);
+  });
 });
 
 describe('CompressionScheduler hooks', () => {
@@ -304,8 +385,28 @@ describe('CompressionScheduler hooks', () => {
 
   it('reject a non-integer epoch', () => {
     const s = new CompressionScheduler(model);
-    expect(() => s.onEpochBegin(0.5)).toThrow(RangeError);
-    expect(() => s.onEpochEnd('1' as never)).toThrow(TypeError);
+    expectError(() => s.onEpochBegin(0.5), RangeError, 'Expected an integer for epoch but received 0.5');
+    expectError(() => s.onEpochEnd('1' as never), TypeError, 'Expected an integer for epoch but received the string "1"');
+  });
+
+  it('pass kwargs to onEpochEnd, a copy per policy', () => {
+    const log: unknown[][] = [];
+    const s = new CompressionScheduler(model);
+    s.addPolicy(new Recorder('a', log), { epochs: [2] });
+    s.addPolicy(new Recorder('b', log), { epochs: [2] });
+    const kwargs = { top1: 71.5 };
+    s.onEpochEnd(2, null, kwargs);
+    expect(log.map((l) => [l[0], l[1], l[5]])).toEqual([['onEpochEnd', 'a', kwargs], ['onEpochEnd', 'b', kwargs]]);
+    expect(log[0][5]).not.toBe(kwargs);
+    expect(log[0][5]).not.toBe(log[1][5]);
+  });
+
+  it('take their options as an object', () => {
+    const opts = 'CompressionScheduler: expected an options object but received';
+    expectError(() => new CompressionScheduler(model, null as never), TypeError, `${opts} null`);
+    expectError(() => new CompressionScheduler(model, 'cuda' as never), TypeError, `${opts} the string "cuda"`);
+    const s = new CompressionScheduler(model, { device: 'cuda:1' });
+    expect([s.model, s.device]).toEqual([model, 'cuda:1']);
   });
 });
 
@@ -414,7 +515,33 @@ describe('CompressionScheduler.beforeBackwardPass', () => {
 
   it('rejects a loss that is not a tensor', () => {
     const s = new CompressionScheduler(model);
-    expect(() => s.beforeBackwardPass(0, 0, 1, 1.5 as never)).toThrow(TypeError);
+    expectError(() => s.beforeBackwardPass(0, 0, 1, 1.5 as never), TypeError, 'beforeBackwardPass: expected a Tensor for loss but received the number 1.5');
+  });
+
+  it('verifyPolicyLoss names the policy by its class, or generically', () => {
+    const bad = 'must return either null or a PolicyLoss, but it returned an object (Object)';
+    expectError(() => CompressionScheduler.verifyPolicyLoss({}), TypeError, `A policy's beforeBackwardPass ${bad}`);
+    expectError(() => CompressionScheduler.verifyPolicyLoss({}, new Returns(null)), TypeError, `Returns.beforeBackwardPass ${bad}`);
+    const anonymous = new (class extends ScheduledTrainingPolicy {})();
+    expect(anonymous.constructor.name).toBe('');
+    expectError(() => CompressionScheduler.verifyPolicyLoss({}, anonymous), TypeError, `policy.beforeBackwardPass ${bad}`);
+    expectError(() => CompressionScheduler.verifyPolicyLoss({}, Object.create(null)), TypeError, `policy.beforeBackwardPass ${bad}`);
+  });
+
+  it('verifyPolicyLoss checks what a PolicyLoss subclass holds, and wraps a single component as Distiller did', () => {
+    const c = new LossComponent('c', scalar(1));
+    class Loose extends PolicyLoss {
+      constructor(overall: unknown, components: unknown) {
+        super(scalar(1), []);
+        Object.assign(this, { overallLoss: overall, lossComponents: components });
+      }
+    }
+    expect(CompressionScheduler.verifyPolicyLoss(new Loose(scalar(2), c))).toEqual([c]);
+    expect(CompressionScheduler.verifyPolicyLoss(new Loose(scalar(2), [c, c]))).toEqual([c, c]);
+    expectError(() => CompressionScheduler.verifyPolicyLoss(new Loose(2, [c]), new Returns(null)), TypeError,
+      'Returns.beforeBackwardPass returned a PolicyLoss whose overallLoss is the number 2, not a Tensor');
+    expectError(() => CompressionScheduler.verifyPolicyLoss(new Loose(scalar(2), 'c')), TypeError,
+      "A policy's beforeBackwardPass returned a PolicyLoss with a bad component: expected a LossComponent or a list of them, but component 0 is the string \"c\"");
   });
 });
 
@@ -534,6 +661,113 @@ describe('CompressionScheduler.stateDict / loadStateDict', () => {
   });
 });
 
+describe('CompressionScheduler.stateDict / loadStateDict: policy state and errors', () => {
+  /** A policy whose state is whatever it is given. */
+  class Holder extends ScheduledTrainingPolicy {
+    loaded: PolicyState[] = [];
+    constructor(public state: unknown) {
+      super();
+    }
+    override stateDict(): PolicyState {
+      return this.state as PolicyState;
+    }
+    override loadStateDict(state: PolicyState): void {
+      this.loaded.push(state);
+    }
+  }
+
+  function holding(state: unknown): CompressionScheduler {
+    const s = new CompressionScheduler(model);
+    s.addPolicy(new Holder(state), { epochs: [0] });
+    return s;
+  }
+
+  it('saves and restores any plain JSON: strings, booleans, null, nested arrays and objects, null-prototype objects', () => {
+    const bare = Object.assign(Object.create(null) as Record<string, unknown>, { k: 'v' });
+    const state = { mode: 'warm', on: false, none: null, n: -0.25, list: [1, 'a', [true, null]], nested: { bare } };
+    const saved = holding(state).stateDict();
+    const plain = { mode: 'warm', on: false, none: null, n: -0.25, list: [1, 'a', [true, null]], nested: { bare: { k: 'v' } } };
+    expect(saved.policies).toEqual([{ type: 'Holder', state: plain }]);
+    expect(Object.getPrototypeOf(saved.policies[0].state!.nested)).toBe(Object.prototype);
+    expect(saved.policies[0].state!.list).not.toBe(state.list);
+
+    const t = new CompressionScheduler(model);
+    const h = new Holder(null);
+    t.addPolicy(h, { epochs: [3] });
+    t.loadStateDict(JSON.parse(JSON.stringify(saved)));
+    expect(h.loaded).toEqual([plain]);
+  });
+
+  it('names the first value that is not plain JSON by its path', () => {
+    const json = 'policy state must be plain JSON (objects, arrays, strings, numbers, booleans, null)';
+    expectError(() => holding({ x: NaN }).stateDict(), TypeError, 'policies[0].state.x is NaN, which JSON cannot represent');
+    expectError(() => holding({ xs: [1, [2, -Infinity]] }).stateDict(), TypeError, 'policies[0].state.xs[1][1] is -Infinity, which JSON cannot represent');
+    expectError(() => holding({ a: { t: scalar(1) } }).stateDict(), TypeError, `policies[0].state.a.t is an object (Tensor); ${json}`);
+    expectError(() => holding({ a: [new Map()] }).stateDict(), TypeError, `policies[0].state.a[0] is an object (Map); ${json}`);
+    expectError(() => holding({ u: undefined }).stateDict(), TypeError, `policies[0].state.u is undefined; ${json}`);
+    expectError(() => holding({ f: function step(): void {} }).stateDict(), TypeError, `policies[0].state.f is the function step; ${json}`);
+    expectError(() => holding({ b: 1n }).stateDict(), TypeError, `policies[0].state.b is a bigint 1; ${json}`);
+  });
+
+  it('loads a policy without saved state (null or absent) without calling its loadStateDict', () => {
+    const { s, a, c } = ((): { s: CompressionScheduler; a: Toggle; c: Toggle } => {
+      const s = new CompressionScheduler(model);
+      const a = new Toggle();
+      const c = new Toggle();
+      s.addPolicy(a, { epochs: [0] });
+      s.addPolicy(new ScheduledTrainingPolicy(), { epochs: [1] });
+      s.addPolicy(c, { epochs: [2] });
+      return { s, a, c };
+    })();
+    a.active = true;
+    a.steps = 4;
+    c.steps = 7;
+    s.loadStateDict({
+      format: 'torchkd.CompressionScheduler',
+      version: 1,
+      policies: [{ type: 'Toggle', state: null }, { type: 'ScheduledTrainingPolicy' } as never, { type: 'Toggle', state: undefined } as never],
+      schedule: [{ policy: 1, epochs: [6] }],
+    });
+    expect([a.active, a.steps, c.active, c.steps]).toEqual([true, 4, false, 7]);
+    expect([...s.policies.keys()]).toEqual([6]);
+  });
+
+  it('says why a state does not fit, and changes nothing', () => {
+    const s = new CompressionScheduler(model);
+    const a = new Toggle();
+    s.addPolicy(a, { epochs: [0, 1] });
+    s.addPolicy(new ScheduledTrainingPolicy(), { epochs: [1] });
+    a.steps = 3;
+    const saved = s.stateDict();
+    const load = (state: unknown) => (): void => s.loadStateDict(state as never);
+    const notState = 'loadStateDict: expected an object from CompressionScheduler.stateDict() but received';
+    expectError(load(null), TypeError, `${notState} null`);
+    expectError(load('state'), TypeError, `${notState} the string "state"`);
+    expectError(load({ ...saved, format: 'distiller' }), TypeError, `${notState} an object (Object)`);
+    expectError(load({ ...saved, version: 2 }), RangeError, 'loadStateDict: unsupported state version 2');
+    expectError(load({ ...saved, version: undefined }), RangeError, 'loadStateDict: unsupported state version undefined');
+    const arrays = 'loadStateDict: the state needs arrays "policies" and "schedule"';
+    expectError(load({ ...saved, policies: undefined }), TypeError, arrays);
+    expectError(load({ ...saved, schedule: {} }), TypeError, arrays);
+    expectError(load({ ...saved, policies: saved.policies.slice(1) }), RangeError,
+      'loadStateDict: the state has 1 policies but this scheduler has 2; add the same policies in the same order before loading');
+    expectError(load({ ...saved, policies: [null, saved.policies[1]] }), TypeError, 'loadStateDict: policies[0] is null');
+    expectError(load({ ...saved, policies: [saved.policies[0], 'Toggle'] }), TypeError, 'loadStateDict: policies[1] is the string "Toggle"');
+    expectError(load({ ...saved, policies: [saved.policies[0], { type: 'Toggle', state: null }] }), TypeError,
+      "loadStateDict: policies[1] was a Toggle but this scheduler's policy 1 is a ScheduledTrainingPolicy");
+    expectError(load({ ...saved, policies: [saved.policies[0], { type: 'ScheduledTrainingPolicy', state: {} }] }), TypeError,
+      'loadStateDict: policies[1] (ScheduledTrainingPolicy) has saved state but no loadStateDict() method');
+    expectError(load({ ...saved, schedule: [saved.schedule[0], null] }), TypeError, 'loadStateDict: schedule[1] is null');
+    expectError(load({ ...saved, schedule: [7] }), TypeError, 'loadStateDict: schedule[0] is the number 7');
+    for (const policy of [-1, 2, 1.5, '0', undefined]) {
+      expectError(load({ ...saved, schedule: [saved.schedule[0], { policy, epochs: [3] }] }), RangeError,
+        `loadStateDict: schedule[1] names policy ${String(policy)}, which this scheduler does not have`);
+    }
+    expect(s.stateDict()).toEqual(saved);
+    expect(a.steps).toBe(3);
+  });
+});
+
 describe('DistillationLossWeights', () => {
   it('defaults to (0.5, 0.5, 0) and reads by name and index', () => {
     const w = DistillationLossWeights();
@@ -595,6 +829,20 @@ describe('DistillationLossWeights', () => {
     expect(v.equals(DistillationLossWeights(0.7, 0.2, 0.2))).toBe(false);
     expect(v.equals({ distill: 0.7, student: 0.2, teacher: 0.1 })).toBe(false);
     expect(v.equals([0.7, 0.2, 0.1])).toBe(false);
+  });
+
+  it('its methods are ordinary class methods (non-enumerable, writable, configurable) and fields is a read-only enumerable static', () => {
+    for (const key of ['toString', 'asDict', 'toJSON', 'replace', 'equals', Symbol.iterator]) {
+      expect(Object.getOwnPropertyDescriptor(DistillationLossWeights.prototype, key)).toMatchObject({ enumerable: false, writable: true, configurable: true });
+    }
+    const spy = vi.spyOn(DistillationLossWeights.prototype, 'toString').mockReturnValue('patched');
+    expect(String(DistillationLossWeights())).toBe('patched');
+    spy.mockRestore();
+    expect(String(DistillationLossWeights())).toBe('DistillationLossWeights(distill=0.5, student=0.5, teacher=0)');
+    expect(Object.getOwnPropertyDescriptor(DistillationLossWeights, 'fields')).toEqual({
+      value: ['distill', 'student', 'teacher'], writable: false, enumerable: true, configurable: false,
+    });
+    expect(Object.isFrozen(DistillationLossWeights.fields)).toBe(true);
   });
 
   it('its methods are not enumerable (for...in sees the fields only) and it names its type', () => {

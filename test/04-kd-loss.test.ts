@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
 import { kdLoss } from '../lib/index';
-import { expectTensor, fixture, fromJson, type KdCase, type TensorJson } from './helpers';
+import { expectError, expectTensor, fixture, fromJson, type KdCase, type TensorJson } from './helpers';
 
 type Case = KdCase;
 interface LowCase extends Case {
@@ -275,5 +275,19 @@ describe('argument checks', () => {
     expect(() => kdLoss(torch.randn(2, 3), torch.randn(2, 3), 1, { dim: 2 })).toThrow(/out of range/);
     expect(() => kdLoss(torch.ones(2, 3, { dtype: 'int64' }), torch.ones(2, 3, { dtype: 'int64' }), 1)).toThrow(/floating point/);
     expect(() => kdLoss(torch.randn(2, 3), torch.randn(2, 3), 1, { impl: 'magic' as never })).toThrow(RangeError);
+  });
+
+  it('each check throws its own class and names the argument', () => {
+    const s = torch.randn(2, 3);
+    expectError(() => kdLoss(s, s, '2' as never), TypeError, 'Expected a number for temperature but received the string "2"');
+    for (const T of [0, -1, -0.5, Infinity, -Infinity, NaN]) {
+      expectError(() => kdLoss(s, s, T), RangeError, `temperature must be finite and > 0, got ${T}`);
+    }
+    expectError(() => kdLoss(s, s, 1, { impl: 'magic' as never }), RangeError, `impl must be 'auto', 'fused' or 'composite', got the string "magic"`);
+    expectError(() => kdLoss(s, s, 1, { impl: 'toString' as never }), RangeError, `impl must be 'auto', 'fused' or 'composite', got the string "toString"`);
+    expectError(() => kdLoss(1 as never, s, 1), TypeError, 'Expected a Tensor for student logits but received the number 1');
+    expectError(() => kdLoss(s, [1, 2] as never, 1), TypeError, 'Expected a Tensor for teacher logits but received an array');
+    expectError(() => kdLoss(s, s, 1, { dim: 1.5 }), RangeError, 'Expected an integer for dim but received 1.5');
+    expectError(() => kdLoss(s, s, 1, { dim: '1' as never }), TypeError, 'Expected an integer for dim but received the string "1"');
   });
 });

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
 import { CompressionScheduler, DistillationLossWeights, KnowledgeDistillationPolicy, LossComponent, PolicyLoss, Tensor, TorchError, distiller, nn, optim } from '../lib/index';
-import { expectTensor, fixture, fromJson, type TensorJson } from './helpers';
+import { expectError, expectTensor, fixture, fromJson, type TensorJson } from './helpers';
 
 interface RunFixture {
   X: TensorJson;
@@ -292,6 +292,114 @@ describe('KnowledgeDistillationPolicy', () => {
     expect(() => new KnowledgeDistillationPolicy(m, m, NaN)).toThrow(RangeError);
     expect(() => new KnowledgeDistillationPolicy(m, m, 1, { distill: 1 } as never)).toThrow(TypeError);
     expect(() => new KnowledgeDistillationPolicy('model' as never, m)).toThrow(TypeError);
+  });
+
+  it('names what is wrong with each argument', () => {
+    const m = new nn.Linear(2, 2);
+    expectError(() => new KnowledgeDistillationPolicy('model' as never, m), TypeError, 'the student must be a Module or a function, got the string "model"');
+    expectError(() => new KnowledgeDistillationPolicy(m, null as never), TypeError, 'the teacher must be a Module or a function, got null');
+    expectError(() => new KnowledgeDistillationPolicy(m, m, '2' as never), TypeError, 'Expected a number for temperature but received the string "2"');
+    for (const T of [0, -2, Infinity, NaN]) {
+      expectError(() => new KnowledgeDistillationPolicy(m, m, T), RangeError, `temperature must be finite and > 0, got ${T}`);
+    }
+    expectError(() => new KnowledgeDistillationPolicy(m, m, 1, [0.5, 0.5, 0] as never), TypeError, 'lossWeights must be a DistillationLossWeights, got an array');
+  });
+
+  it('a model returning something other than a tensor is a TypeError, and inputs must be tensors', () => {
+    const policy = new KnowledgeDistillationPolicy(() => 5 as never, (i) => i, 1.0);
+    expectError(() => policy.forward(x), TypeError, 'the model must return a Tensor (its logits) but returned the number 5');
+    const active = new KnowledgeDistillationPolicy(new nn.Linear(6, 4), new nn.Linear(6, 4), 1.0);
+    active.onEpochBegin(active.student, {}, { startingEpoch: 0, endingEpoch: 1, frequency: 1 });
+    expectError(() => active.forward(x, 'labels' as never), TypeError, 'Expected a Tensor for input 1 but received the string "labels"');
+  });
+
+  it('returns null from beforeBackwardPass while inactive, even after a forward()', () => {
+    const student = new nn.Linear(6, 4);
+    const policy = new KnowledgeDistillationPolicy(student, new nn.Linear(6, 4), 2.0);
+    const out = policy.forward(x);
+    expect(policy.lastStudentLogits).toBeNull();
+    expect(policy.beforeBackwardPass(student, 0, 0, 1, torch.F.crossEntropy(out, y), {})).toBeNull();
+  });
+
+  it('the missing-cache error tells the whole story', () => {
+    const student = new nn.Linear(6, 4);
+    const policy = new KnowledgeDistillationPolicy(student, new nn.Linear(6, 4), 1.0);
+    policy.onEpochBegin(student, {}, { startingEpoch: 0, endingEpoch: 1, frequency: 1 });
+    expectError(() => policy.beforeBackwardPass(student, 0, 0, 1, torch.F.crossEntropy(student.forward(x), y), {}), TorchError,
+      'KnowledgeDistillationPolicy: student and/or teacher logits were not cached for this step. Call policy.forward(input) ' +
+      'in your training loop instead of calling the model directly (once per step: the cache is cleared after use).');
+  });
+
+  it('onEpochEnd drops the caches of a forward() whose step never came, so the next epoch cannot use them', () => {
+    const student = new nn.Linear(6, 4);
+    const policy = new KnowledgeDistillationPolicy(student, new nn.Linear(6, 4), 1.0);
+    const meta = { startingEpoch: 0, endingEpoch: 2, frequency: 1 };
+    policy.onEpochBegin(student, {}, meta);
+    policy.forward(x);
+    const cached = [policy.lastStudentLogits!, policy.lastTeacherLogits!];
+    policy.onEpochEnd(student, {}, meta);
+    expect([policy.lastStudentLogits, policy.lastTeacherLogits]).toEqual([null, null]);
+    expect(cached.map((t) => t.isDisposed)).toEqual([true, true]);
+    policy.onEpochBegin(student, {}, meta);
+    expect(() => policy.beforeBackwardPass(student, 1, 0, 1, torch.F.crossEntropy(student.forward(x), y), {})).toThrow(/were not cached for this step/);
+  });
+
+  it('runs the teacher without autograd exactly when its weight is 0', () => {
+    for (const [wt, grad] of [[0, false], [0.2, true]] as const) {
+      const teacher = new nn.Linear(6, 4);
+      const policy = new KnowledgeDistillationPolicy(new nn.Linear(6, 4), teacher, 1.0, DistillationLossWeights(0.5, 0.5, wt), { distillerTeacherMode: true });
+      expect(teacher.weight.requiresGrad).toBe(true);
+      policy.onEpochBegin(policy.student, {}, { startingEpoch: 0, endingEpoch: 1, frequency: 1 });
+      policy.forward(x);
+      expect(policy.lastTeacherLogits!.requiresGrad).toBe(grad);
+      expect(policy.lastStudentLogits!.requiresGrad).toBe(true);
+    }
+  });
+
+  it('a teacher weight > 0 puts an eval-mode teacher back in train mode, at construction and at each epoch begin', () => {
+    const teacher = new nn.Linear(6, 4);
+    teacher.eval();
+    const policy = new KnowledgeDistillationPolicy(new nn.Linear(6, 4), teacher, 1.0, DistillationLossWeights(0.5, 0.3, 0.2));
+    expect(teacher.training).toBe(true);
+    teacher.eval();
+    policy.onEpochBegin(policy.student, {}, { startingEpoch: 0, endingEpoch: 1, frequency: 1 });
+    expect(teacher.training).toBe(true);
+    expect(teacher.weight.requiresGrad).toBe(true);
+  });
+
+  it('frees the cached logits once used; teacher logits given to a teacher criterion stay usable', () => {
+    const student = new nn.Linear(6, 4);
+    const p0 = new KnowledgeDistillationPolicy(student, new nn.Linear(6, 4), 2.0);
+    p0.onEpochBegin(student, {}, { startingEpoch: 0, endingEpoch: 1, frequency: 1 });
+    const out = p0.forward(x);
+    const cached = [p0.lastStudentLogits!, p0.lastTeacherLogits!];
+    p0.beforeBackwardPass(student, 0, 0, 1, torch.F.crossEntropy(out, y), {});
+    expect(cached.map((t) => t.isDisposed)).toEqual([true, true]);
+
+    let seen: Tensor | null = null;
+    const p1 = new KnowledgeDistillationPolicy(student, new nn.Linear(6, 4), 2.0, DistillationLossWeights(0.5, 0.3, 0.2), {
+      teacherCriterion: (logits, labels) => {
+        seen = logits;
+        return torch.F.crossEntropy(logits, labels);
+      },
+    });
+    p1.onEpochBegin(student, {}, { startingEpoch: 0, endingEpoch: 1, frequency: 1 });
+    const out1 = p1.forward(x);
+    const teacherLogits = p1.lastTeacherLogits!;
+    const studentLogits = p1.lastStudentLogits!;
+    const pl = p1.beforeBackwardPass(student, 0, 0, 1, torch.F.crossEntropy(out1, y), {}, undefined, { labels: y }) as PolicyLoss;
+    expect(seen).toBe(teacherLogits);
+    expect([studentLogits.isDisposed, teacherLogits.isDisposed]).toEqual([true, false]);
+    expect(pl.lossComponents[1].value.item()).toBeCloseTo(torch.F.crossEntropy(teacherLogits.detach(), y).item() as number, 6);
+  });
+
+  it('loadStateDict takes {active: boolean} only', () => {
+    const policy = new KnowledgeDistillationPolicy(new nn.Linear(2, 2), new nn.Linear(2, 2));
+    const msg = 'KnowledgeDistillationPolicy.loadStateDict expects {active: boolean}';
+    for (const bad of [null, undefined, {}, { active: 1 }, { active: 'true' }]) expectError(() => policy.loadStateDict(bad as never), TypeError, msg);
+    policy.loadStateDict({ active: true });
+    expect(policy.active).toBe(true);
+    expect(policy.stateDict()).toEqual({ active: true });
   });
 
   it('resumes: the scheduler state dict carries the policy’s active flag', () => {

@@ -125,6 +125,13 @@ export function thrown(fn: () => unknown): Error {
   throw new Error('expected the call to throw, but it returned');
 }
 
+/** Asserts that `fn` throws an error of exactly class `cls` (not a subclass) with exactly `message`. */
+export function expectError(fn: () => unknown, cls: abstract new (...args: never[]) => Error, message: string): void {
+  const e = thrown(fn);
+  expect({ class: e.constructor.name, message: e.message }).toEqual({ class: cls.name, message });
+  expect(e.constructor).toBe(cls);
+}
+
 /**
  * The live tensor count with no collectible garbage left (vitest runs with --expose-gc): the "before" of a leak check,
  * so that earlier tests' unreachable tensors, freed by a collection in the middle of the check, cannot make the count

@@ -35,7 +35,7 @@ export interface KdFromArgsOptions {
   scheduler: CompressionScheduler<Model>;
   /** Total epochs of the run: the policy stays active until the last one. */
   epochs: number;
-  /** Device for the teacher. */
+  /** Device for the teacher (it is moved there, and --kd-resume weights load there); default: where createModel puts it. */
   device?: Device;
   /** Extra policy options. */
   policyOptions?: KnowledgeDistillationOptions;
@@ -54,7 +54,7 @@ export function createKdPolicyFromArgs(
 ): { policy: KnowledgeDistillationPolicy; teacher: Module<[Tensor], Tensor> } | null {
   if (!args.kd_teacher) return null;
   const teacher = options.createModel(args.kd_teacher);
-  if (options.device && options.device !== 'cpu') teacher.to(options.device);
+  if (options.device) teacher.to(options.device); // wherever createModel built it
   if (args.kd_resume) teacher.loadStateDict(readTeacherCheckpoint(args.kd_resume, options.device));
   const weights = DistillationLossWeights(args.kd_distill_wt, args.kd_student_wt, args.kd_teacher_wt);
   const policy = new KnowledgeDistillationPolicy(student, teacher, args.kd_temp, weights, options.policyOptions);

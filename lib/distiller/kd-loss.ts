@@ -32,7 +32,7 @@ export function kdLoss(student: Tensor, teacher: Tensor, temperature = 1.0, opti
   if (typeof temperature !== 'number') throw new TypeError(`Expected a number for temperature but received ${describe(temperature)}`);
   if (!(Number.isFinite(temperature) && temperature > 0)) throw new RangeError(`temperature must be finite and > 0, got ${temperature}`);
   const impl = options.impl ?? 'auto';
-  if (!(impl in IMPL)) throw new RangeError(`impl must be 'auto', 'fused' or 'composite', got ${describe(impl)}`);
+  if (!Object.hasOwn(IMPL, impl)) throw new RangeError(`impl must be 'auto', 'fused' or 'composite', got ${describe(impl)}`);
   return wrap(N.kdLoss(handleOf(student, 'student logits'), handleOf(teacher, 'teacher logits'), temperature, int(options.dim ?? 1, 'dim'), IMPL[impl]));
 }
 
