@@ -297,7 +297,7 @@ describe('KnowledgeDistillationPolicy', () => {
   it('names what is wrong with each argument', () => {
     const m = new nn.Linear(2, 2);
     expectError(() => new KnowledgeDistillationPolicy('model' as never, m), TypeError, 'the student must be a Module or a function, got the string "model"');
-    expectError(() => new KnowledgeDistillationPolicy(m, null as never), TypeError, 'the teacher must be a Module or a function, got null');
+    expectError(() => new KnowledgeDistillationPolicy(m, null as never), TypeError, 'the teacher must be a Module, a function or a TeacherCache, got null');
     expectError(() => new KnowledgeDistillationPolicy(m, m, '2' as never), TypeError, 'Expected a number for temperature but received the string "2"');
     for (const T of [0, -2, Infinity, NaN]) {
       expectError(() => new KnowledgeDistillationPolicy(m, m, T), RangeError, `temperature must be finite and > 0, got ${T}`);
