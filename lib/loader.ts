@@ -47,9 +47,9 @@ export interface LoadReport {
   choice: string | null;
   error: string | null;
   /**
-   * The spin count libgomp (libtorch's OpenMP runtime) was given at load: `GOMP_SPINCOUNT` set by torchkd while the
-   * binary loaded (see {@link OMP_SPIN_COUNT}), or null when the user's own OpenMP settings, TORCHKD_OMP_TUNING=0, or
-   * a libgomp already in the process left it alone.
+   * The spin count torchkd gave libgomp (libtorch's OpenMP runtime) at load: `GOMP_SPINCOUNT` set while the binary
+   * loaded (see {@link OMP_SPIN_COUNT}), or null when the user's own OpenMP settings or TORCHKD_OMP_TUNING=0 left it
+   * alone. (A libgomp that another addon loaded into the process earlier keeps what it read then.)
    */
   ompSpinCount: number | null;
 }
