@@ -92,6 +92,7 @@ const NO_PYTORCH_COUNTERPART: Record<string, string> = {
     'failed allocations: on the CPU PyTorch raises a plain RuntimeError (torch.OutOfMemoryError is CUDA only; test/07-cuda.test.ts)',
   // JavaScript-only: lifetime, serialisation hooks, typed memory, constants
   'torch.keep': 'keeps a tensor past tidy(): lifetime management JavaScript needs, no PyTorch counterpart',
+  'torch.Tensor.isDisposed': 'whether dispose() freed the tensor: lifetime management, no PyTorch counterpart',
   'torch.Tensor.dataView': "a DataView on a copy of the values: JavaScript's access to typed memory",
   'torch.Tensor.toJSON': TO_JSON,
   'torch.nn.Module.toJSON': TO_JSON,
