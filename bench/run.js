@@ -3,8 +3,8 @@
 /**
  * `npm run bench`: torchkd next to Python PyTorch (the project venv's, same libtorch), in one run.
  *
- *   ops  per-op cost of small ops: Node and Python trials alternate; the median of the trials per side is reported
- *        with the Node/Python ratio (< 1 means Node is faster).
+ *   ops  per-op cost of small ops: rounds of a fresh Node and a fresh Python process, alternating; the median over the
+ *        processes per side with the Node/Python ratio (< 1 means Node is faster), and the best trial.
  *   kd   KD loss forward+backward: torchkd fused (and composite) vs PyTorch eager in Python (as is, and with
  *        THP_MEM_ALLOC_ENABLE=1, PyTorch's switch for huge pages on large allocations), with peak extra memory,
  *        each size in a fresh process.
@@ -45,59 +45,40 @@ function median(xs) {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-function nodeCases() {
-  torch.manualSeed(0);
-  const a = torch.rand(8, 8);
-  const b = torch.rand(8, 8);
-  const x = torch.rand(8, 8, { requiresGrad: true });
-  const w = torch.rand(8, 8);
-  const c = torch.rand(8, 8);
-  const d = torch.rand(8, 8);
-  return {
-    'add 8x8': () => a.add(b),
-    'matmul 8x8': () => torch.matmul(a, b),
-    'relu 8x8': () => torch.relu(a),
-    'sum 8x8': () => a.sum(),
-    'chain+backward 8x8': () => x.matmul(w).relu().mul(c).add(d).sum().backward(),
-  };
-}
-
-function timeNode(fn, iters) {
-  for (let i = 0; i < Math.max(1, iters / 10); i++) fn();
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < iters; i++) fn();
-  return Number(process.hrtime.bigint() - t0) / iters;
-}
-
+// Each round starts a fresh Node process and a fresh Python process (which goes first alternates) and runs every case
+// in both. Processes differ: on this kind of VM one process runs a small op at ~1.1 µs and the next at ~1.8 µs, on
+// either side, for its whole life, so one process per side (however many trials it runs) gives a ratio that is luck.
+// Reported per case: the median over the rounds of each process's median trial, and the best process's best trial.
 async function opsSuite() {
-  const py = spawn(python(), [path.join(__dirname, 'py_worker.py'), String(threads)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = readline.createInterface({ input: py.stdout });
-  const pending = [];
-  lines.on('line', (l) => pending.shift()(JSON.parse(l).ns));
-  const ask = (c, iters) => new Promise((resolve) => {
-    pending.push(resolve);
-    py.stdin.write(JSON.stringify({ case: c, iters }) + '\n');
-  });
-  const cases = nodeCases();
-  const trials = quick ? 5 : 15;
-  const rows = [];
-  for (const [name, fn] of Object.entries(cases)) {
-    const iters = name.includes('backward') ? (quick ? 2000 : 10000) : (quick ? 20000 : 100000);
-    const nodeT = [];
-    const pyT = [];
-    for (let r = 0; r < trials; r++) {
-      nodeT.push(timeNode(fn, iters));
-      pyT.push(await ask(name, iters));
+  const rounds = quick ? 3 : 10;
+  const trials = quick ? 2 : 3;
+  const iters = quick ? 20000 : 100000;
+  const itersBackward = quick ? 2000 : 10000;
+  const argv = [threads, trials, iters, itersBackward].map(String);
+  const runNode = () => runChild(process.execPath, [path.join(__dirname, 'ops_case.js'), ...argv]);
+  const runPython = () => runChild(python(), [path.join(__dirname, 'ops_case.py'), ...argv]);
+  const perRound = { node: [], python: [] };
+  for (let r = 0; r < rounds; r++) {
+    if (r % 2 === 0) {
+      perRound.node.push(runNode());
+      perRound.python.push(runPython());
+    } else {
+      perRound.python.push(runPython());
+      perRound.node.push(runNode());
     }
-    // Median and best trial per side. On a shared machine single trials swing up to 2x either way (the other
-    // side's trials too), so the best trial (what timeit reports) is the op's own cost; each trial is long enough
-    // (100,000 calls) to include the collections that free the Node results.
+  }
+  const rows = [];
+  for (const name of Object.keys(perRound.node[0])) {
+    const medians = (side) => perRound[side].map((round) => median(round[name]));
+    const best = (side) => Math.min(...perRound[side].map((round) => Math.min(...round[name])));
     const row = {
       case: name,
-      nodeUs: median(nodeT) / 1000,
-      pythonUs: median(pyT) / 1000,
-      nodeBestUs: Math.min(...nodeT) / 1000,
-      pythonBestUs: Math.min(...pyT) / 1000,
+      nodeUs: median(medians('node')) / 1000,
+      pythonUs: median(medians('python')) / 1000,
+      nodeBestUs: best('node') / 1000,
+      pythonBestUs: best('python') / 1000,
+      nodeProcessesUs: medians('node').map((v) => v / 1000),
+      pythonProcessesUs: medians('python').map((v) => v / 1000),
     };
     row.ratio = row.nodeUs / row.pythonUs;
     row.bestRatio = row.nodeBestUs / row.pythonBestUs;
@@ -108,7 +89,6 @@ async function opsSuite() {
         `   best: node ${us(row.nodeBestUs)} µs  python ${us(row.pythonBestUs)} µs  ratio ${row.bestRatio.toFixed(2)}`,
     );
   }
-  py.stdin.end();
   return rows;
 }
 
