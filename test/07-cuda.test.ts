@@ -797,3 +797,63 @@ describe('fused CUDA KD loss', () => {
     expect(((student.at(0) as nn.Linear).weight.grad as Tensor).device).toBe('cuda:0');
   });
 });
+
+describe('fused CUDA top-k KD loss', () => {
+  requireCuda();
+
+  // The kernel (topk_kd_loss_cuda.cu) against the PyTorch composite on the same GPU inputs, and against the CPU kernel:
+  // value and gradient, float32/float64 and a bfloat16 student (computed in float32), int64 and int32 indices, −inf
+  // teacher entries (p̂ = 0 terms), a class dim that is not last, and a k as long as the row.
+  const cases = [
+    { n: 256, c: 1000, k: 10, dtype: 'float32', idx: 'int64', dim: 1 },
+    { n: 64, c: 32000, k: 64, dtype: 'float32', idx: 'int32', dim: 1 },
+    { n: 128, c: 500, k: 20, dtype: 'float64', idx: 'int64', dim: 1 },
+    { n: 128, c: 4096, k: 16, dtype: 'bfloat16', idx: 'int64', dim: 1 },
+    { n: 16, c: 300, k: 300, dtype: 'float32', idx: 'int64', dim: 1 },
+    { n: 8, c: 100, k: 5, dtype: 'float32', idx: 'int64', dim: 2 },
+  ] as const;
+  for (const cs of cases) {
+    it(`equals the composite and the CPU kernel: ${cs.n}x${cs.c} top-${cs.k} ${cs.dtype} ${cs.idx} dim ${cs.dim}`, () => {
+      torch.manualSeed(11);
+      const shape = cs.dim === 2 ? [cs.n, 3, cs.c] : [cs.n, cs.c];
+      const s32 = torch.randn(shape).mul(3);
+      const top = torch.randn(shape).mul(3).topk(cs.k, cs.dim);
+      let v32 = top.values;
+      if (cs.k > 4) v32 = v32.maskedFill(torch.arange(cs.k).eq(cs.k - 1).view(cs.dim === 2 ? [1, 1, cs.k] : [1, cs.k]).expand(v32.shape), -Infinity);
+      const idx = cs.idx === 'int32' ? top.indices.int() : top.indices;
+      const T = 2.5;
+      const run = (device: 'cuda' | 'cpu', impl: 'fused' | 'composite') => {
+        const s = s32.to({ device, dtype: cs.dtype }).requiresGrad_(true);
+        const loss = torch.distiller.topkKdLoss(s, v32.to({ device, dtype: cs.dtype }), idx.to(device), T, { dim: cs.dim, impl });
+        loss.backward();
+        return { loss: loss.double().cpu().item() as number, grad: (s.grad as Tensor).double().cpu(), device: loss.device };
+      };
+      const fused = run('cuda', 'fused');
+      expect(fused.device).toBe('cuda:0');
+      const composite = run('cuda', 'composite');
+      const cpu = run('cpu', 'fused');
+      const eps = cs.dtype === 'float64' ? 1e-12 : cs.dtype === 'bfloat16' ? 2 ** -7 : 1e-5;
+      for (const ref of [composite, cpu]) {
+        expect(Math.abs(fused.loss - ref.loss)).toBeLessThanOrEqual(eps * Math.abs(ref.loss) + 1e-7);
+        const err = fused.grad.sub(ref.grad).abs().max().item() as number;
+        expect(err).toBeLessThanOrEqual(eps * (ref.grad.abs().max().item() as number) + 1e-9);
+      }
+    });
+  }
+
+  it('without autograd, under a scaled backward, and on bad input', () => {
+    torch.manualSeed(12);
+    const s = torch.randn(32, 200).cuda().requiresGrad_(true);
+    const top = torch.randn(32, 200).cuda().topk(8, 1);
+    const plain = torch.noGrad(() => torch.distiller.topkKdLoss(s, top.values, top.indices, 4, { impl: 'fused' }));
+    const ref = torch.distiller.topkKdLoss(s.detach(), top.values, top.indices, 4, { impl: 'composite' });
+    expect(Math.abs((plain.item() as number) - (ref.item() as number))).toBeLessThanOrEqual(1e-5 * Math.abs(ref.item() as number));
+    torch.distiller.topkKdLoss(s, top.values, top.indices, 4, { impl: 'fused' }).mul(16).backward();
+    const s2 = s.detach().clone().requiresGrad_(true);
+    torch.distiller.topkKdLoss(s2, top.values, top.indices, 4, { impl: 'composite' }).mul(16).backward();
+    const g2 = s2.grad as Tensor;
+    expect((s.grad as Tensor).sub(g2).abs().max().item() as number).toBeLessThanOrEqual(1e-5 * (g2.abs().max().item() as number));
+    expect(thrown(() => torch.distiller.topkKdLoss(s, top.values, top.indices.add(200), 4, { impl: 'fused' })).message).toMatch(/teacher index \d+ is out of range for 200 classes/);
+    expect(thrown(() => torch.distiller.topkKdLoss(s, top.values.cpu(), top.indices.cpu(), 4, { impl: 'fused' })).message).toMatch(/same device/);
+  });
+});

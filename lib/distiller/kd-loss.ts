@@ -49,8 +49,9 @@ export function kdLoss(student: Tensor, teacher: Tensor, temperature = 1.0, opti
  * that Anshumann et al., "Sparse Logit Sampling: Accelerating Knowledge Distillation in LLMs", ACL 2025, analyse as
  * the common way of caching teacher logits), here with the student normalised over all classes.
  *
- * `'fused'` (the default on the CPU) computes the loss and its gradient in one native pass per row; `'composite'`
- * runs the PyTorch ops above (the default on other devices).
+ * `'fused'` (the default on the CPU) computes the loss and its gradient in one native pass per row, on the CPU or on
+ * CUDA (one thread block per row); `'composite'` runs the PyTorch ops above, and is the default on CUDA and other
+ * devices.
  *
  * @example
  * const { values, indices } = teacherLogits.topk(5, 1);

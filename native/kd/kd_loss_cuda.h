@@ -20,6 +20,13 @@ int launchKdLoss(CudaDtype dtype, const void* student, const void* teacher, void
 // arithmetic type: float64 for Float64 gradients, float32 for the others.
 int launchScaleUnlessOne(CudaDtype dtype, void* grad, const void* factor, int64_t n, void* stream);
 
+// The top-k KD loss (topk_kd_loss_cuda.cu): `student` rows of `cols` logits, `values`/`indices` rows of k teacher
+// entries (indices int64 when indices64, else int32), all contiguous, Float32 or Float64. Writes rowLoss[r] (float64,
+// the row's KL over the k entries) and, when grad != nullptr, grad = (softmax(s/T) − scatter(p̂)) · gradScale.
+int launchTopkKdLoss(CudaDtype dtype, bool indices64, const void* student, const void* values, const void* indices,
+                     void* grad, double* rowLoss, int64_t rows, int64_t cols, int64_t k, double invTemperature,
+                     double gradScale, void* stream);
+
 const char* errorString(int code);
 
 // Which kernel the last launchKdLoss ran: "tma512 (clusters of 4)", or "generic (why the TMA kernel did not run)".

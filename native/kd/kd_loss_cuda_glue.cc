@@ -39,6 +39,20 @@ std::pair<at::Tensor, at::Tensor> fusedForwardCuda(const at::Tensor& s2d, const 
   return {rowLoss.sum(at::kDouble), grad};
 }
 
+std::pair<at::Tensor, at::Tensor> topkForwardCuda(const at::Tensor& s2d, const at::Tensor& v2d, const at::Tensor& i2d,
+                                                  double temperature, double gradScale, bool withGrad) {
+  c10::cuda::CUDAGuard guard(s2d.device());
+  const int64_t rows = s2d.size(0), cols = s2d.size(1), k = v2d.size(1);
+  at::Tensor grad = withGrad ? at::empty_like(s2d) : at::Tensor();
+  at::Tensor rowLoss = at::empty({rows}, s2d.options().dtype(at::kDouble));
+  auto stream = at::cuda::getCurrentCUDAStream();
+  int err = launchTopkKdLoss(cudaDtype(s2d.scalar_type()), i2d.scalar_type() == at::kLong, s2d.const_data_ptr(),
+                             v2d.const_data_ptr(), i2d.const_data_ptr(), withGrad ? grad.data_ptr() : nullptr,
+                             rowLoss.data_ptr<double>(), rows, cols, k, 1.0 / temperature, gradScale, stream.stream());
+  TORCH_CHECK(err == 0, "topkKdLoss CUDA kernel failed to launch: ", errorString(err));
+  return {rowLoss.sum(at::kDouble), grad};
+}
+
 void scaleGradCuda(at::Tensor& grad, const at::Tensor& factor) {
   c10::cuda::CUDAGuard guard(grad.device());
   // The factor in the kernel's arithmetic type (float64 for float64 gradients, else float32): a float16 gradient

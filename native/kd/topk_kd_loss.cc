@@ -7,8 +7,10 @@
 //
 // The gradient in s is (softmax(s/T) − scatter(p̂ at i)) / (size(0)·T); with k = C it is the dense KD loss.
 // Two implementations with one contract (as kd_loss.cc): composite — log_softmax, gather, softmax, kl_div through
-// ATen; fused — one autograd function whose CPU forward computes, per row, the student's log-sum-exp (the SIMD kernel
-// of kd_loss_cpu_kernel.cc), the k-term loss and the gradient in one pass; backward only scales the saved gradient.
+// ATen; fused — one autograd function whose forward computes, per row, the student's log-sum-exp (on the CPU the SIMD
+// kernel of kd_loss_cpu_kernel.cc; on CUDA topk_kd_loss_cuda.cu, one block per row), the k-term loss and the gradient
+// in one pass; backward only scales the saved gradient. On CUDA the default (impl 'auto') stays the composite: the
+// kernel runs only when asked for ({impl: 'fused'}) until the GPU suite has checked it against the composite.
 #include "kd/kd_loss.h"
 
 #include "addon.h"
@@ -154,16 +156,27 @@ class FusedTopkKdLoss : public torch::autograd::Function<FusedTopkKdLoss> {
     const int64_t batch = s.size(0);
     const double invT = 1.0 / temperature;
     const double gradScale = 1.0 / (temperature * static_cast<double>(batch));
-    // Recycled between steps (a fresh N×C block is faulted in page by page, slower than the kernel itself).
-    at::Tensor grad = withGrad ? pooledGradBuffer(s2d.sizes(), compute) : at::Tensor();
-    at::Tensor* gp = withGrad ? &grad : nullptr;
-    const bool i64 = idx.scalar_type() == at::kLong;
-    double total;
-    if (compute == at::kDouble)
-      total = i64 ? topkRows<double, int64_t>(s2d, v2d, i2d, gp, invT, gradScale) : topkRows<double, int32_t>(s2d, v2d, i2d, gp, invT, gradScale);
-    else
-      total = i64 ? topkRows<float, int64_t>(s2d, v2d, i2d, gp, invT, gradScale) : topkRows<float, int32_t>(s2d, v2d, i2d, gp, invT, gradScale);
-    at::Tensor loss = at::scalar_tensor(total / static_cast<double>(batch), at::kDouble).to(promoted);
+    at::Tensor grad;
+    at::Tensor loss;
+#ifdef TORCHKD_WITH_CUDA
+    if (s.is_cuda()) {
+      auto out = topkForwardCuda(s2d, v2d, i2d, temperature, gradScale, withGrad);
+      grad = out.second;
+      loss = (out.first / static_cast<double>(batch)).to(promoted);
+    } else
+#endif
+    {
+      // Recycled between steps (a fresh N×C block is faulted in page by page, slower than the kernel itself).
+      grad = withGrad ? pooledGradBuffer(s2d.sizes(), compute) : at::Tensor();
+      at::Tensor* gp = withGrad ? &grad : nullptr;
+      const bool i64 = idx.scalar_type() == at::kLong;
+      double total;
+      if (compute == at::kDouble)
+        total = i64 ? topkRows<double, int64_t>(s2d, v2d, i2d, gp, invT, gradScale) : topkRows<double, int32_t>(s2d, v2d, i2d, gp, invT, gradScale);
+      else
+        total = i64 ? topkRows<float, int64_t>(s2d, v2d, i2d, gp, invT, gradScale) : topkRows<float, int32_t>(s2d, v2d, i2d, gp, invT, gradScale);
+      loss = at::scalar_tensor(total / static_cast<double>(batch), at::kDouble).to(promoted);
+    }
     if (withGrad) {
       at::Tensor moved = s.movedim(d, -1);
       at::Tensor g = grad.reshape(moved.sizes());
@@ -183,6 +196,12 @@ class FusedTopkKdLoss : public torch::autograd::Function<FusedTopkKdLoss> {
     at::Tensor g = it->second.toTensor();
     ctx->saved_data.erase("grad");
     const auto inputType = static_cast<at::ScalarType>(ctx->saved_data["dtype"].toInt());
+#ifdef TORCHKD_WITH_CUDA
+    if (g.is_cuda()) {
+      scaleGradCuda(g, gradOutputs[0]);  // on the device, no host sync (g walks a contiguous float/double buffer)
+      return {g.to(inputType), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+    }
+#endif
     const double f = gradOutputs[0].item<double>();
     if (f != 1.0) g.mul_(f);
     return {g.to(inputType), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
@@ -202,7 +221,10 @@ at::Tensor topkLossComposite(const at::Tensor& s, const at::Tensor& v, const at:
 
 at::Tensor topkLossFused(const at::Tensor& s, const at::Tensor& v, const at::Tensor& idx, double temperature, int64_t dim) {
   checkTopkInputs(s, v, idx, temperature, dim);
-  if (!s.is_cpu()) throwType("topkKdLoss (fused): the fused kernel runs on the CPU; use {impl: 'composite'} on other devices");
+  if (!(s.is_cpu() || s.is_cuda())) throwType("topkKdLoss (fused): only CPU and CUDA tensors are supported; use {impl: 'composite'} on other devices");
+#ifndef TORCHKD_WITH_CUDA
+  if (s.is_cuda()) throwType("topkKdLoss (fused): this torchkd binary was built without CUDA; use {impl: 'composite'}");
+#endif
   return FusedTopkKdLoss::apply(s, v.detach(), idx.detach(), temperature, dim);
 }
 
@@ -210,8 +232,8 @@ at::Tensor topkLossFused(const at::Tensor& s, const at::Tensor& v, const at::Ten
 
 namespace {
 
-// topkKdLoss(student, values, indices, temperature, dim, impl): impl 0 auto (fused on the CPU, composite elsewhere),
-// 1 fused, 2 composite.
+// topkKdLoss(student, values, indices, temperature, dim, impl): impl 0 auto (fused on the CPU, composite elsewhere:
+// see the file comment), 1 fused, 2 composite.
 Napi::Value topkKdLoss(const Napi::CallbackInfo& info) {
   const auto& s = tensorArg(info, 0);
   const auto& v = tensorArg(info, 1);
