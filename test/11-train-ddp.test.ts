@@ -24,6 +24,7 @@ import { ShardSampler, SubsetDistributedSampler } from '../lib/cli/train-dist';
 import { evaluate, trainEpoch } from '../lib/cli/trainer';
 import { parseTrainArgs, runTraining } from '../lib/cli/train';
 import type { DataLoader } from '../lib/data/dataloader';
+import { freePort } from './dist-helpers';
 import { pythonWithTorch } from './helpers';
 import { type Ck, expectSameRun, rows } from './run-files';
 
@@ -214,6 +215,21 @@ describe.skipIf(!HAS_DATA || !DIST_OK)('torchkd train --nproc-per-node 2', () =>
     const out = path.join(tmp, 'plain-run');
     const r = await torchkd(['run', '--standalone', '--nproc-per-node', '2', BIN, 'train', ...PLAIN, '--out', out]);
     expect(r.code, r.stderr).toBe(0);
+    expectSameRun(direct, out);
+  }, 240_000);
+
+  it('two nodes on one host (`torchkd run --nnodes 2`, one rank each) end as `train --nproc-per-node 2` does', async () => {
+    const direct = path.join(tmp, 'plain-2');
+    const out = path.join(tmp, 'plain-2-nodes');
+    const port = String(await freePort());
+    const node = (rank: number) =>
+      torchkd(['run', '--nnodes', '2', '--node-rank', String(rank), '--nproc-per-node', '1', '--master-addr', '127.0.0.1', '--master-port', port, BIN, 'train', ...PLAIN, '--out', out]);
+    const [n0, n1] = await Promise.all([node(0), node(1)]);
+    expect(n0.code, n0.stderr).toBe(0);
+    expect(n1.code, n1.stderr).toBe(0);
+    // Rank 1 (the second node's only rank) prints nothing of the run; rank 0 reports the job's two processes.
+    expect(n1.stdout).not.toMatch(/training mlp_small_mnist/);
+    expect(n0.stdout).toMatch(/2 processes, DDP over Gloo/);
     expectSameRun(direct, out);
   }, 240_000);
 
