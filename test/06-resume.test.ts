@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
-import { Interrupted, parseTrainArgs, runTraining, UsageError } from '../lib/cli/train';
+import { Interrupted, parseTrainArgs, planRun, runTraining, UsageError } from '../lib/cli/train';
 import type { Output } from '../lib/cli/progress';
 import { type Ck, expectSameRun, rows } from './run-files';
 
@@ -59,6 +59,77 @@ const ref = path.join(tmp, 'reference');
 let totalPolls = 0;
 /** The poll a fraction of the way through the reference run (at least the first). */
 const at = (f: number): number => Math.max(1, Math.round(f * totalPolls));
+
+// What `torchkd train` plans before anything runs (planRun, also where the launcher learns how many ranks to start):
+// the saved run's arguments with the flags given now, and its number of processes, from a checkpoint or, for a run
+// stopped before its first one, from args.json; each kind of unusable folder is a UsageError naming it.
+describe('planning a resumed run', () => {
+  const base = { arch: 'mlp_small_mnist', epochs: 3, lr: 0.1, seed: 5, kd_temp: 3, nproc_per_node: null as number | null };
+  const folder = (name: string, files: Record<string, string | Buffer | object>): string => {
+    const dir = path.join(tmp, 'plan', name);
+    fs.mkdirSync(dir, { recursive: true });
+    for (const [f, v] of Object.entries(files)) {
+      if (f === 'checkpoint.pt' && typeof v === 'object' && !Buffer.isBuffer(v)) torch.save(v as never, path.join(dir, f));
+      else fs.writeFileSync(path.join(dir, f), v as string | Buffer);
+    }
+    return dir;
+  };
+  const plan = (argv: string[]) => planRun(parseTrainArgs(argv));
+  const usage = (argv: string[]): string => {
+    try {
+      plan(argv);
+    } catch (e) {
+      expect(e).toBeInstanceOf(UsageError);
+      return (e as Error).message;
+    }
+    throw new Error('planRun did not refuse');
+  };
+
+  it('a new run: its own arguments, one process unless --nproc-per-node says more', () => {
+    expect(plan(['--arch', 'mlp_small_mnist']).worldSize).toBe(1);
+    const p = plan(['--arch', 'mlp_small_mnist', '--nproc-per-node', '3', '--epochs', '7']);
+    expect(p.worldSize).toBe(3);
+    expect(p.args.epochs).toBe(7);
+    expect(p.args.resume).toBeNull();
+  });
+
+  it('from a checkpoint: the saved arguments, the world size the checkpoint records, the flags that may change', () => {
+    const dir = folder('ck', { 'checkpoint.pt': { format: 'torchkd-train-2', args: JSON.stringify({ ...base, nproc_per_node: 1 }), world_size: 2 } });
+    const p = plan(['--resume', dir, '--epochs', '5', '--print-freq', '7']);
+    expect(p.worldSize).toBe(2);
+    expect(p.args).toMatchObject({ arch: 'mlp_small_mnist', epochs: 5, print_freq: 7, lr: 0.1, seed: 5, kd_temp: 3, resume: dir });
+    // A checkpoint of the first format (no world_size): the saved --nproc-per-node, else one process.
+    const v1 = folder('ck-v1', { 'checkpoint.pt': { format: 'torchkd-train-1', args: JSON.stringify({ ...base, nproc_per_node: 4 }) } });
+    expect(plan(['--resume', v1]).worldSize).toBe(4);
+    const old = folder('ck-old', { 'checkpoint.pt': { format: 'torchkd-train-1', args: JSON.stringify(base) } });
+    expect(plan(['--resume', old]).worldSize).toBe(1);
+    // Given again with the saved value: no conflict; another value: refused, naming both.
+    const two = folder('ck-2', { 'checkpoint.pt': { format: 'torchkd-train-2', args: JSON.stringify({ ...base, nproc_per_node: 2 }), world_size: 2 } });
+    expect(plan(['--resume', two, '--nproc-per-node', '2', '--kd-temp', '3']).worldSize).toBe(2);
+    expect(usage(['--resume', two, '--nproc-per-node', '3'])).toMatch(/^--resume: --nproc-per-node 3 \(the run has 2\): a resumed run keeps its configuration\. .*only --epochs, --device, --data, --threads, --print-freq, --name, --master-port, --dist-timeout may change\.$/);
+    expect(usage(['--resume', two, '--lr', '0.5', '--seed', '6'])).toMatch(/--lr 0\.5 \(the run has 0\.1\); --seed 6 \(the run has 5\)/);
+  });
+
+  it('stopped before its first checkpoint: the arguments of args.json', () => {
+    const dir = folder('args-only', { 'args.json': JSON.stringify({ ...base, nproc_per_node: 2 }) });
+    const p = plan(['--resume', dir]);
+    expect(p.worldSize).toBe(2);
+    expect(p.args).toMatchObject({ arch: 'mlp_small_mnist', epochs: 3, seed: 5, resume: dir });
+  });
+
+  it('folders that hold no usable run are refused, naming the file and why', () => {
+    const missing = path.join(tmp, 'plan', 'missing');
+    expect(usage(['--resume', missing])).toBe(`--resume: no such folder ${missing}`);
+    const empty = folder('empty', {});
+    expect(usage(['--resume', empty])).toBe(`--resume: ${empty} holds no torchkd run (no checkpoint.pt or args.json)`);
+    const garbage = folder('garbage', { 'checkpoint.pt': Buffer.from('not a checkpoint') });
+    expect(usage(['--resume', garbage])).toMatch(new RegExp(`^--resume: cannot read ${path.join(garbage, 'checkpoint.pt').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .+`));
+    const other = folder('other', { 'checkpoint.pt': { format: 'something-else', args: '{}' } });
+    expect(usage(['--resume', other])).toBe(`--resume: ${path.join(other, 'checkpoint.pt')} is not a torchkd train checkpoint`);
+    const badArgs = folder('bad-args', { 'args.json': '{ not json' });
+    expect(usage(['--resume', badArgs])).toMatch(new RegExp(`^--resume: cannot read ${path.join(badArgs, 'args.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*JSON`));
+  });
+});
 
 describe.skipIf(!HAS_DATA)('a KD run stopped and resumed in-process ends as the uninterrupted run', () => {
   beforeAll(() => {
@@ -144,3 +215,4 @@ describe.skipIf(!HAS_DATA)('a KD run stopped and resumed in-process ends as the 
     expectSameRun(longer, out);
   });
 });
+
