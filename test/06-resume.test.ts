@@ -110,6 +110,25 @@ describe('planning a resumed run', () => {
     expect(usage(['--resume', two, '--lr', '0.5', '--seed', '6'])).toMatch(/--lr 0\.5 \(the run has 0\.1\); --seed 6 \(the run has 5\)/);
   });
 
+  it('in this process, a run of several processes is not resumed and a new one is not started', () => {
+    const two = folder('ck-2-here', { 'checkpoint.pt': { format: 'torchkd-train-2', args: JSON.stringify({ ...base, nproc_per_node: 2 }), world_size: 2 } });
+    const refused = (argv: string[]): string => {
+      try {
+        runTraining(parseTrainArgs(argv), quiet());
+      } catch (e) {
+        expect(e).toBeInstanceOf(UsageError);
+        return (e as Error).message;
+      }
+      throw new Error('runTraining did not refuse');
+    };
+    expect(refused(['--resume', two])).toBe(`--resume: the run was trained by 2 processes; continue it with \`torchkd train --resume ${two}\` (which starts them), not in this process`);
+    expect(refused(['--arch', 'mlp_small_mnist', '--nproc-per-node', '2', '--out', path.join(tmp, 'plan', 'never')])).toBe(
+      '--nproc-per-node 2: the ranks are started by the `torchkd train` command, not in this process',
+    );
+    expect(fs.existsSync(path.join(tmp, 'plan', 'never'))).toBe(false);
+    expect(fs.readdirSync(two)).toEqual(['checkpoint.pt']);
+  });
+
   it('stopped before its first checkpoint: the arguments of args.json', () => {
     const dir = folder('args-only', { 'args.json': JSON.stringify({ ...base, nproc_per_node: 2 }) });
     const p = plan(['--resume', dir]);
