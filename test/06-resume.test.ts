@@ -183,8 +183,21 @@ describe.skipIf(!HAS_DATA)('a KD run stopped and resumed in-process ends as the 
       const out = path.join(tmp, `stop-${n}`);
       expect(runUntil([...RUN, '--out', out], n)).toBe(2);
       expect(fs.existsSync(path.join(out, 'args.json'))).toBe(true);
-      expect(runUntil(['--resume', out], Number.POSITIVE_INFINITY)).toBe(0);
+      // Where the stop saved the run (the student's checkpoint, else the teacher's, else none yet).
+      const saved = [out, path.join(out, 'teacher')].find((d) => fs.existsSync(path.join(d, 'checkpoint.pt')));
+      const ck = saved ? torch.load<Ck & { epoch: number; mid_epoch?: string }>(path.join(saved, 'checkpoint.pt')) : null;
+      const io = quiet();
+      const counter = stopAt(Number.POSITIVE_INFINITY);
+      runTraining(parseTrainArgs(['--resume', out]), io, { stop: counter.stop });
       expectSameRun(ref, out);
+      // Continued, not redone: the run says where it resumed, and polls at most the rest of the run plus one
+      // evaluation pass (a stop during one redoes it). A run restarted from scratch with the same seed would write the
+      // same files; this is what tells the two apart.
+      if (saved && ck) {
+        const step = ck.mid_epoch ? ` (step ${(JSON.parse(ck.mid_epoch) as { step: number }).step})` : '';
+        expect(io.lines).toContain(`resuming ${saved} at epoch ${ck.epoch}${step}`);
+      }
+      expect(counter.polls()).toBeLessThanOrEqual(totalPolls - n + 46);
     });
   }
 
