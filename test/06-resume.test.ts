@@ -126,6 +126,8 @@ describe('planning a resumed run', () => {
       '--nproc-per-node 2: the ranks are started by the `torchkd train` command, not in this process',
     );
     expect(fs.existsSync(path.join(tmp, 'plan', 'never'))).toBe(false);
+    const missing = path.join(tmp, 'plan', 'missing-here');
+    expect(refused(['--resume', missing])).toBe(`--resume: no such folder ${missing}`);
     expect(fs.readdirSync(two)).toEqual(['checkpoint.pt']);
   });
 
