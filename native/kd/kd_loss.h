@@ -34,8 +34,9 @@ std::pair<at::Tensor, at::Tensor> fusedForwardCpu(const at::Tensor& s, const at:
 #ifdef TORCHKD_WITH_CUDA
 std::pair<at::Tensor, at::Tensor> fusedForwardCuda(const at::Tensor& s, const at::Tensor& t, double temperature,
                                                    double gradScale, bool withGrad);
-// The top-k loss's forward (topk_kd_loss.cc): (rows, C) student, (rows, k) values and indices, contiguous, float32 or
-// float64; the sum of the row losses (0-dim double) and the gradient (softmax(s/T) − scatter(p̂)) · gradScale.
+// The top-k loss's CUDA forward (kd_loss_cuda_glue.cc; topk_kd_loss.cc calls it): (rows, C) student, (rows, k) values
+// and indices, contiguous, float32 or float64; the sum of the row losses (0-dim double) and the gradient
+// (softmax(s/T) − scatter(p̂)) · gradScale.
 std::pair<at::Tensor, at::Tensor> topkForwardCuda(const at::Tensor& s, const at::Tensor& v, const at::Tensor& idx,
                                                   double temperature, double gradScale, bool withGrad);
 // grad *= factor on the device, skipped without a host sync when factor == 1.
