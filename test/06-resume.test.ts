@@ -14,7 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as torch from '../lib/index';
 import { Interrupted, parseTrainArgs, planRun, runTraining, UsageError } from '../lib/cli/train';
 import type { Output } from '../lib/cli/progress';
-import { type Ck, expectSameRun, rows } from './run-files';
+import { type Ck, expectBestIsBest, expectSameRun, expectSameTensors, rows } from './run-files';
+import { trainEpoch } from '../lib/cli/trainer';
+import { CompressionScheduler } from '../lib/distiller/scheduler';
+import { DataLoader, TensorDataset } from '../lib/data';
 
 const HAS_DATA = fs.existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchkd-resume-'));
@@ -165,29 +168,33 @@ describe.skipIf(!HAS_DATA)('a KD run stopped and resumed in-process ends as the 
   // Where to stop: the n-th poll of the stop hook. Per epoch it is polled after each step but the last (2), before
   // validation (1), after each validation batch (5) and at the epoch's end (1); then once per test batch (40).
   const TEACHER = 9 + 40;
-  const points: [number, string][] = [
-    [1, "the teacher's first step"],
-    [3, "before the teacher's validation"],
-    [5, "the teacher's validation"],
-    [9, "the teacher's epoch end"],
-    [20, "the teacher's test pass"],
-    [TEACHER + 1, "the student's first step"],
-    [TEACHER + 3, "before the student's first validation"],
-    [TEACHER + 6, "the student's first validation"],
-    [TEACHER + 9, "the student's first epoch end"],
-    [TEACHER + 10, "the student's second epoch (after the learning-rate step)"],
-    [TEACHER + 22, "the student's last validation"],
-    [TEACHER + 27, "the student's last epoch end"],
-    [TEACHER + 60, "the final test pass"],
+  // Each with what the stop saved: whose checkpoint ('teacher' is the teacher phase's, in teacher/), the epochs it
+  // records as done, and the step a stop inside an epoch stood at (a stop during validation keeps the epoch's steps).
+  const points: [number, string, 'teacher' | 'student', number, number | null][] = [
+    [1, "the teacher's first step", 'teacher', 0, 1],
+    [3, "before the teacher's validation", 'teacher', 0, 3],
+    [5, "the teacher's validation", 'teacher', 0, 3],
+    [9, "the teacher's epoch end", 'teacher', 1, null],
+    [20, "the teacher's test pass", 'teacher', 1, null],
+    [TEACHER + 1, "the student's first step", 'student', 0, 1],
+    [TEACHER + 3, "before the student's first validation", 'student', 0, 3],
+    [TEACHER + 6, "the student's first validation", 'student', 0, 3],
+    [TEACHER + 9, "the student's first epoch end", 'student', 1, null],
+    [TEACHER + 10, "the student's second epoch (after the learning-rate step)", 'student', 1, 1],
+    [TEACHER + 22, "the student's last validation", 'student', 2, 3],
+    [TEACHER + 27, "the student's last epoch end", 'student', 3, null],
+    [TEACHER + 60, "the final test pass", 'student', 3, null],
   ];
-  for (const [n, where] of points) {
+  for (const [n, where, phase, epoch, step] of points) {
     it(`stopped at poll ${n} (${where}), resumed with a bare --resume`, () => {
       const out = path.join(tmp, `stop-${n}`);
       expect(runUntil([...RUN, '--out', out], n)).toBe(2);
       expect(fs.existsSync(path.join(out, 'args.json'))).toBe(true);
-      // Where the stop saved the run (the student's checkpoint, else the teacher's, else none yet).
-      const saved = [out, path.join(out, 'teacher')].find((d) => fs.existsSync(path.join(d, 'checkpoint.pt')));
-      const ck = saved ? torch.load<Ck & { epoch: number; mid_epoch?: string }>(path.join(saved, 'checkpoint.pt')) : null;
+      // Where the stop saved the run: the student's checkpoint once it has one, else the teacher's.
+      const saved = phase === 'student' ? out : path.join(out, 'teacher');
+      expect(fs.existsSync(path.join(out, 'checkpoint.pt'))).toBe(phase === 'student');
+      const ck = torch.load<Ck & { epoch: number; mid_epoch?: string }>(path.join(saved, 'checkpoint.pt'));
+      expect([ck.epoch, ck.mid_epoch === undefined ? null : (JSON.parse(ck.mid_epoch) as { step: number }).step]).toEqual([epoch, step]);
       const io = quiet();
       const counter = stopAt(Number.POSITIVE_INFINITY);
       runTraining(parseTrainArgs(['--resume', out]), io, { stop: counter.stop });
@@ -195,10 +202,7 @@ describe.skipIf(!HAS_DATA)('a KD run stopped and resumed in-process ends as the 
       // Continued, not redone: the run says where it resumed, and polls at most the rest of the run plus one
       // evaluation pass (a stop during one redoes it). A run restarted from scratch with the same seed would write the
       // same files; this is what tells the two apart.
-      if (saved && ck) {
-        const step = ck.mid_epoch ? ` (step ${(JSON.parse(ck.mid_epoch) as { step: number }).step})` : '';
-        expect(io.lines).toContain(`resuming ${saved} at epoch ${ck.epoch}${step}`);
-      }
+      expect(io.lines).toContain(`resuming ${saved} at epoch ${epoch}${step === null ? '' : ` (step ${step})`}`);
       expect(counter.polls()).toBeLessThanOrEqual(totalPolls - n + 46);
     });
   }
@@ -222,6 +226,9 @@ describe.skipIf(!HAS_DATA)('a KD run stopped and resumed in-process ends as the 
     fs.writeFileSync(path.join(out, '.checkpoint.pt.tmp-4242-1765000000000-k3x9'), 'half a checkpoint');
     fs.writeFileSync(path.join(out, 'teacher', '.best.pt.tmp-4243-1765000000000-q7z1'), 'half a best.pt');
     expect(rows(out).length).toBe(saved + 1);
+    // Dropped as soon as the run resumes, before its first step.
+    expect(runUntil(['--resume', out], 1)).toBe(2);
+    expect(rows(out).length).toBe(saved);
     expect(runUntil(['--resume', out], Number.POSITIVE_INFINITY)).toBe(0);
     expectSameRun(ref, out);
   });
@@ -237,7 +244,37 @@ describe.skipIf(!HAS_DATA)('a KD run stopped and resumed in-process ends as the 
     runTraining(parseTrainArgs(['--resume', out, '--print-freq', '50']), io);
     const line = io.lines.find((l) => l.startsWith('resume: restored '));
     expect(line).toBe('resume: restored --arch mlp_small_mnist --epochs 3 --lr 0.1 --momentum 0.9 --weight-decay 0.0001 --batch-size 256 --seed 5 --device cpu --threads 2 --validation-split 0.02 --max-batches 3 --kd-teacher mlp_small_mnist --kd-temp 3');
+    expect(io.lines).toContain(`training mlp_small_mnist for 3 epochs on cpu (batch 256, lr 0.1, seed 5) -> ${out}`);
     expectSameRun(ref, out);
+  });
+
+  it("a resumed epoch's time includes the time spent before the stop", () => {
+    const out = path.join(tmp, 'elapsed');
+    expect(runUntil([...RUN, '--out', out], TEACHER + 10)).toBe(2); // inside the student's second epoch
+    const file = path.join(out, 'checkpoint.pt');
+    const ck = torch.load<Record<string, unknown> & { epoch: number; mid_epoch: string }>(file);
+    const progress = JSON.parse(ck.mid_epoch) as { step: number; seconds: number };
+    expect(progress.step).toBeGreaterThan(0);
+    // As if the first part of the epoch had taken 1000 s.
+    torch.save({ ...ck, mid_epoch: JSON.stringify({ ...progress, seconds: 1000 }) } as never, file);
+    expect(runUntil(['--resume', out], Number.POSITIVE_INFINITY)).toBe(0);
+    const train = (fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) as { epoch: number; split: string; seconds: number }[]).filter((r) => r.split === 'train');
+    expect(train.map((r) => r.epoch)).toEqual([0, 1, 2]);
+    const resumed = train[ck.epoch];
+    expect(resumed.seconds).toBeGreaterThanOrEqual(1000);
+    expect(resumed.seconds).toBeLessThan(1000 + 120);
+    for (const r of train.filter((r) => r.epoch !== ck.epoch)) expect(r.seconds).toBeLessThan(120);
+  });
+
+  it('the best epoch is the first of equal validation scores', () => {
+    // A learning rate too small to change a float32 weight: every epoch scores the same.
+    const out = path.join(tmp, 'ties');
+    const r = runTraining(parseTrainArgs(['--arch', 'mlp_small_mnist', '--epochs', '3', '--max-batches', '1', '-b', '256', '--vs', '0.02', '--seed', '5', '--threads', '2', '--print-freq', '100', '--lr', '1e-30', '--out', out]), quiet());
+    const val = rows(out).filter((x) => x.split === 'val') as { epoch: number; top1: number }[];
+    expect(val.map((x) => x.epoch)).toEqual([0, 1, 2]);
+    expect(new Set(val.map((x) => x.top1)).size).toBe(1);
+    expect([r.bestEpoch, r.bestTop1]).toEqual([0, val[0].top1]);
+    expectBestIsBest(out);
   });
 
   it('a resumed run may be given more epochs: it continues past the saved end, as the longer run would', () => {
@@ -250,3 +287,56 @@ describe.skipIf(!HAS_DATA)('a KD run stopped and resumed in-process ends as the 
   });
 });
 
+
+// The trainer's part of a resume, with a model that draws from the generator at every step (dropout): the skipped
+// steps are drawn but not trained, and the random state saved at the stop is restored exactly where the stopped epoch
+// stood, so the masks (and so the weights, the running sums and the generator afterwards) are the uninterrupted ones.
+describe("the trainer's continuation of a stopped epoch", () => {
+  type Snapshot = { model: Record<string, torch.Tensor>; optimizer: ReturnType<torch.optim.SGD['stateDict']> };
+  const data = (() => {
+    torch.manualSeed(3);
+    return new TensorDataset(torch.randn(40, 8), torch.randint(0, 3, [40]));
+  })();
+  const setup = (from: Snapshot | null) => {
+    torch.manualSeed(11);
+    const model = new torch.nn.Sequential(new torch.nn.Linear(8, 16), new torch.nn.ReLU(), new torch.nn.Dropout(0.5), new torch.nn.Linear(16, 3));
+    const optimizer = new torch.optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+    if (from) {
+      model.loadStateDict(from.model);
+      optimizer.loadStateDict(from.optimizer);
+    }
+    const scheduler = new CompressionScheduler(model);
+    const loader = new DataLoader(data, { batchSize: 8, shuffle: true });
+    return { model, optimizer, scheduler, loader };
+  };
+  const epoch = (s: ReturnType<typeof setup>, more: Partial<Parameters<typeof trainEpoch>[0]> = {}) =>
+    trainEpoch({ epoch: 0, model: s.model as never, loader: s.loader as never, optimizer: s.optimizer, scheduler: s.scheduler as never, policy: null, device: 'cpu', ...more });
+
+  it.each([1, 2, 4])('stopped after step %i of 5 and continued: the same weights, sums and generator state', (k) => {
+    const ref = setup(null);
+    torch.manualSeed(99);
+    const whole = epoch(ref);
+    const after = torch.getRngState();
+    expect(whole.stopped).toBe(false);
+
+    const first = setup(null);
+    torch.manualSeed(99);
+    const epochRng = torch.getRngState();
+    let polls = 0;
+    const part = epoch(first, { stop: () => ++polls >= k });
+    expect([part.stopped, part.progress.step, polls]).toEqual([true, k, k]);
+    const saved = torch.getRngState(); // what a mid-epoch checkpoint holds
+    const snapshot: Snapshot = { model: first.model.stateDict(), optimizer: first.optimizer.stateDict() };
+
+    torch.manualSeed(1234); // a fresh process's generator, whatever it holds
+    const rest = setup(snapshot);
+    torch.setRngState(epochRng);
+    let restored = 0;
+    const done = epoch(rest, { start: part.progress, resumeRng: () => { restored++; torch.setRngState(saved); } });
+    expect(restored).toBe(1);
+    expect(done.stopped).toBe(false);
+    expect({ ...done.progress, seconds: 0 }).toEqual({ ...whole.progress, seconds: 0 });
+    expectSameTensors(ref.model.stateDict(), rest.model.stateDict(), 'weights');
+    expect(torch.getRngState().equal(after)).toBe(true);
+  });
+});

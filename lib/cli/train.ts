@@ -782,7 +782,7 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput(), option
       save(checkpoint(epoch + 1, null), path.join(out, 'checkpoint.pt'));
       writeMetrics(out, rows);
     }
-    if (stop() && epoch + 1 < args.epochs) throw new Interrupted(interrupted, out);
+    if (stop()) throw new Interrupted(interrupted, out); // after the last epoch too: --resume runs the test pass
   }
 
   // Test set, with the last weights (Distiller tests after training too).

@@ -73,7 +73,8 @@ export interface EpochOutcome {
 /**
  * One training epoch (Distiller's train()). `start` continues an epoch interrupted after `start.step` steps: the
  * loader is iterated from its beginning (the caller restored the random state the epoch's order was drawn with), the
- * steps already done are skipped, then `resumeRng` (the state at the interruption) is restored and training goes on.
+ * steps already done are skipped, then `resumeRng` (the state at the interruption) is restored and training goes on
+ * (an interrupted epoch has done at least one step: `stop` is polled after each).
  * `stop` is polled after each step; when it says so, the epoch ends there (`stopped`).
  */
 export function trainEpoch(args: {
@@ -103,7 +104,6 @@ export function trainEpoch(args: {
   model.train();
   let step = 0;
   let stopped = false;
-  if (start && start.step === 0) args.resumeRng?.();
   for (const [x0, y0, i0] of loader) {
     if (start && step < start.step) {
       // Done before the interruption: the batch is drawn (the order stays the uninterrupted run's) but not used.
