@@ -106,6 +106,9 @@ describe('planning a resumed run', () => {
     expect(plan(['--resume', v1]).worldSize).toBe(4);
     const old = folder('ck-old', { 'checkpoint.pt': { format: 'torchkd-train-1', args: JSON.stringify(base) } });
     expect(plan(['--resume', old]).worldSize).toBe(1);
+    // Its --nproc-per-node compared as the number of processes it ran with (none saved: one), not as the saved null.
+    expect(plan(['--resume', old, '--nproc-per-node', '1']).worldSize).toBe(1);
+    expect(usage(['--resume', old, '--nproc-per-node', '2'])).toMatch(/^--resume: --nproc-per-node 2 \(the run has 1\)/);
     // Given again with the saved value: no conflict; another value: refused, naming both.
     const two = folder('ck-2', { 'checkpoint.pt': { format: 'torchkd-train-2', args: JSON.stringify({ ...base, nproc_per_node: 2 }), world_size: 2 } });
     expect(plan(['--resume', two, '--nproc-per-node', '2', '--kd-temp', '3']).worldSize).toBe(2);
