@@ -165,6 +165,12 @@ function countForwards(m: nn.Module): { count: number; remove(): void } {
 
 // ---- feature capture ------------------------------------------------------------------------------------------------
 
+/** `Class: message` of what fn throws. */
+function message(fn: () => unknown): string {
+  const e = thrown(fn);
+  return `${e.constructor.name}: ${e.message}`;
+}
+
 describe('FeatureCapture: outputs of named submodules through forward hooks', () => {
   it('captures what PyTorch’s hooks capture: student features in train mode, a module’s input, teacher features under no-grad', () => {
     const { student, teacher } = nets();
@@ -256,6 +262,27 @@ describe('FeatureCapture: outputs of named submodules through forward hooks', ()
     outer.call(torch.ones(2));
     expect(() => cap.get('pair')).toThrow(TypeError);
   });
+  it('its errors, word for word: the submodules it has (the first 12), the argument, the step that did not run', () => {
+    const identities = (n: number): nn.Sequential => new nn.Sequential(...Array.from({ length: n }, () => new nn.Identity()));
+    const cases: [() => unknown, string][] = [
+      [() => new distiller.FeatureCapture(new nn.Linear(6, 4), ['x']), 'RangeError: FeatureCapture: names[0]: Linear has no submodule \'x\'; it has no submodules'],
+      [() => new distiller.FeatureCapture(identities(12), ['x']), 'RangeError: FeatureCapture: names[0]: Sequential has no submodule \'x\'; its submodules are \'0\', \'1\', \'2\', \'3\', \'4\', \'5\', \'6\', \'7\', \'8\', \'9\', \'10\', \'11\''],
+      [() => new distiller.FeatureCapture(identities(13), ['x']), 'RangeError: FeatureCapture: names[0]: Sequential has no submodule \'x\'; its submodules are \'0\', \'1\', \'2\', \'3\', \'4\', \'5\', \'6\', \'7\', \'8\', \'9\', \'10\', \'11\', … (13 in all)'],
+      [() => new distiller.FeatureCapture(identities(2), [3 as never]), 'TypeError: FeatureCapture: names[0]: expected a module name (a dotted path such as \'layer3\' or \'features.4\') but received the number 3'],
+      [() => new distiller.FeatureCapture((() => 0) as never, ['a']), 'TypeError: FeatureCapture: expected an nn.Module for model but received the function (anonymous)'],
+      [() => new distiller.FeatureCapture(identities(2), 'a' as never), 'TypeError: FeatureCapture: expected an array of module names for names but received the string "a"'],
+      [() => new distiller.FeatureCapture(identities(2), null as never), 'TypeError: FeatureCapture: expected an array of module names for names but received null'],
+      [() => new distiller.FeatureCapture(identities(2), ['0'], null as never), 'TypeError: FeatureCapture: expected an options object but received null'],
+      [() => new distiller.FeatureCapture(identities(2), ['0'], 'output' as never), 'TypeError: FeatureCapture: expected an options object but received the string "output"'],
+      [() => new distiller.FeatureCapture(identities(2), ['0'], { io: 'both' as never }), 'RangeError: FeatureCapture: io must be \'output\' or \'input\', got the string "both"'],
+      [() => new distiller.FeatureCapture(identities(2), ['0', '1', '5']), 'RangeError: FeatureCapture: names[2]: Sequential has no submodule \'5\'; its submodules are \'0\', \'1\''],
+      [() => new distiller.FeatureCapture(identities(2), []).get('0'), 'RangeError: FeatureCapture.get: \'0\' is not captured; the captured modules are none'],
+      [() => new distiller.FeatureCapture(identities(2), ['0', '1']).get('2'), 'RangeError: FeatureCapture.get: \'2\' is not captured; the captured modules are \'0\', \'1\''],
+      [() => new distiller.FeatureCapture(identities(2), ['1'], { io: 'input' }).get('1'), 'TorchError: FeatureCapture: no input of \'1\' was captured since the last clear(): run the model through call() (or the policy\'s forward) in this step before reading its features; features are never reused from an earlier step'],
+      [() => new distiller.FeatureCapture(identities(2), ['1']).get('1'), 'TorchError: FeatureCapture: no output of \'1\' was captured since the last clear(): run the model through call() (or the policy\'s forward) in this step before reading its features; features are never reused from an earlier step'],
+    ];
+    for (const [fn, expected] of cases) expect(message(fn)).toBe(expected);
+  });
 });
 
 // ---- the losses -----------------------------------------------------------------------------------------------------
@@ -307,6 +334,46 @@ describe('feature losses: value and gradient equal PyTorch’s (torchdistill / A
     expect(() => distiller.featureLoss(a, a, { loss: 'huber' as never })).toThrow(RangeError);
     expect(() => distiller.featureLoss([1, 2] as never, a)).toThrow(TypeError);
     expect(() => distiller.featureLoss(a, a, 'sum' as never)).toThrow(TypeError);
+  });
+
+  it('every error names the function, the argument and what was wrong, word for word', () => {
+    const a = torch.randn(4, 8, 4, 4);
+    const b = torch.randn(4, 16, 4, 4);
+    const cases: [() => unknown, string][] = [
+      [() => distiller.featureLoss([1, 2] as never, a), 'TypeError: featureLoss: expected a Tensor for student feature but received an array'],
+      [() => distiller.attentionMap(torch.randn(4, 8)), 'RangeError: attentionMap: the feature map needs at least 3 dimensions (batch first), got shape [4, 8]'],
+      [() => distiller.featureLoss(torch.randn(4, 8), torch.randn(4, 8, 3)), 'RangeError: featureLoss: the features must have the same shape, got student [4, 8], teacher [4, 8, 3]'],
+      [() => distiller.featureLoss(a, a, { reduction: 'none' as never }), 'RangeError: featureLoss: reduction must be \'mean\' or \'sum\', got the string "none"'],
+      [() => distiller.featureLoss(a, a, null as never), 'TypeError: featureLoss: expected an options object but received null'],
+      [() => distiller.fitnetsLoss(1 as never, b), 'TypeError: fitnetsLoss: expected a Tensor for student feature but received the number 1'],
+      [() => distiller.fitnetsLoss(a, 'x' as never), 'TypeError: fitnetsLoss: expected a Tensor for teacher feature but received the string "x"'],
+      [() => distiller.fitnetsLoss(a, b, { regressor: 3 as never }), 'TypeError: fitnetsLoss: expected an nn.Module, a function or null for regressor but received the number 3'],
+      [() => distiller.fitnetsLoss(a, b, { regressor: () => 1 as never }), 'TypeError: fitnetsLoss: the regressor returned the number 1, not a Tensor'],
+      [() => distiller.fitnetsLoss(a, b, { regressor: new nn.Conv2d(8, 12, { kernelSize: 1 }) }), 'RangeError: fitnetsLoss: the regressed student feature has shape [4, 12, 4, 4] but the teacher\'s hint [4, 16, 4, 4]'],
+      [() => distiller.fitnetsLoss(a, b), 'RangeError: fitnetsLoss: the student feature has shape [4, 8, 4, 4] but the teacher\'s hint [4, 16, 4, 4]; give a regressor that maps one to the other'],
+      [() => distiller.attentionMap(a, { mode: 'both' as never }), 'RangeError: attentionMap: mode must be \'code\' or \'paper\', got the string "both"'],
+      [() => distiller.attentionTransferLoss(torch.randn(4, 8), a), 'RangeError: attentionTransferLoss: the student feature map needs at least 3 dimensions (batch first), got shape [4, 8]'],
+      [() => distiller.attentionTransferLoss(a, torch.randn(4, 8)), 'RangeError: attentionTransferLoss: the teacher feature map needs at least 3 dimensions (batch first), got shape [4, 8]'],
+      [() => distiller.attentionTransferLoss(a, torch.randn(3, 8, 4, 4)), 'RangeError: attentionTransferLoss: attention maps need the same batch size and spatial size (channels may differ), got student [4, 8, 4, 4], teacher [3, 8, 4, 4]'],
+      [() => distiller.rkdDistanceLoss(torch.randn(4, 3), torch.randn(5, 3)), 'RangeError: rkdDistanceLoss: student and teacher features need the same batch size, got student [4, 3], teacher [5, 3]'],
+      [() => distiller.rkdDistanceLoss(torch.randn(4), torch.randn(4, 3)), 'RangeError: rkdDistanceLoss: the student feature needs at least 2 dimensions (batch first), got shape [4]'],
+      [() => distiller.rkdAngleLoss(torch.randn(4, 3), 7 as never), 'TypeError: rkdAngleLoss: expected a Tensor for teacher feature but received the number 7'],
+      [() => distiller.rkdAngleLoss(torch.randn(2, 3), torch.randn(2, 3), { reduction: 'max' as never }), 'RangeError: rkdAngleLoss: reduction must be \'mean\' or \'sum\', got the string "max"'],
+      [() => distiller.cosineFeatureLoss(torch.randn(4, 3), torch.randn(4, 5)), 'RangeError: cosineFeatureLoss: the flattened features must have the same shape, got student [4, 3], teacher [4, 5]'],
+      [() => distiller.cosineFeatureLoss(torch.randn(4), torch.randn(4, 5)), 'RangeError: cosineFeatureLoss: the student feature needs at least 2 dimensions (batch first), got shape [4]'],
+      [() => distiller.cosineFeatureLoss(torch.randn(4, 3), torch.randn(4, 3), { reduction: 'none' as never }), 'RangeError: cosineFeatureLoss: reduction must be \'mean\' or \'sum\', got the string "none"'],
+      [() => distiller.featureLoss(a, b), 'RangeError: featureLoss: the features must have the same shape, got student [4, 8, 4, 4], teacher [4, 16, 4, 4]'],
+      [() => distiller.featureLoss(a, a, { loss: 'huber' as never }), 'RangeError: featureLoss: loss must be \'mse\' or \'l1\', got the string "huber"'],
+      [() => distiller.featureLoss(a, 5 as never), 'TypeError: featureLoss: expected a Tensor for teacher feature but received the number 5'],
+      [() => distiller.attentionTransferLoss(a, b, 'code' as never), 'TypeError: attentionTransferLoss: expected an options object but received the string "code"'],
+      [() => distiller.attentionMap(a, 3 as never), 'TypeError: attentionMap: expected an options object but received the number 3'],
+      [() => distiller.rkdAngleLoss(torch.randn(1, 3), torch.randn(1, 3)), 'RangeError: rkdAngleLoss: relations need at least 2 samples in the batch, got 1'],
+    ];
+    for (const [fn, expected] of cases) expect(message(fn)).toBe(expected);
+    // Two samples are enough for relations; the default attention mode is the authors' code.
+    expect(Number.isFinite(distiller.rkdAngleLoss(torch.randn(2, 3), torch.randn(2, 3)).item())).toBe(true);
+    expect(distiller.attentionMap(a).equal(distiller.attentionMap(a, { mode: 'code' }))).toBe(true);
+    expect(distiller.attentionTransferLoss(a, b).equal(distiller.attentionTransferLoss(a, b, { mode: 'code' }))).toBe(true);
   });
 });
 

@@ -89,6 +89,12 @@ function run(mode: distiller.MultiTeacherMode, impl: 'composite' | 'fused'): { l
   return { log, student, firstGrads };
 }
 
+/** `Class: message` of what fn throws. */
+function message(fn: () => unknown): string {
+  const e = thrown(fn);
+  return `${e.constructor.name}: ${e.message}`;
+}
+
 describe('two teachers match the Python composite step for step', () => {
   for (const mode of ['averageSoftTargets', 'sumKl'] as const) {
     it(`${mode}: every step’s CE, distillation${mode === 'sumKl' ? ' (and per-teacher KL)' : ''} and overall loss, the first gradients and the final weights are bit-identical`, () => {
@@ -180,5 +186,58 @@ describe('MultiTeacherDistillationPolicy behaviour and bad arguments', () => {
     const q = new MultiTeacherDistillationPolicy(student, [() => 3 as never]);
     q.onEpochBegin(student, {}, meta);
     expect(msg(() => q.forward(x))).toMatch(/^TypeError: .*teacher 0 must return a Tensor/);
+  });
+
+  it('its errors, word for word', () => {
+    const student = new nn.Sequential(new nn.Linear(6, 4));
+    const lin = new nn.Linear(6, 4);
+    const cases: [() => unknown, string][] = [
+      [() => new MultiTeacherDistillationPolicy(42 as never, [lin]), 'TypeError: MultiTeacherDistillationPolicy: the student must be a Module or a function, got the number 42'],
+      [() => new MultiTeacherDistillationPolicy(student, lin as never), 'TypeError: MultiTeacherDistillationPolicy: expected an array of teachers (Modules or functions) but received an object (Linear)'],
+      [() => new MultiTeacherDistillationPolicy(student, []), 'RangeError: MultiTeacherDistillationPolicy: at least one teacher is needed'],
+      [() => new MultiTeacherDistillationPolicy(student, [lin, 'r' as never]), 'TypeError: MultiTeacherDistillationPolicy: teachers[1] must be a Module or a function, got the string "r"'],
+      [() => new MultiTeacherDistillationPolicy(student, [lin], '2' as never), 'TypeError: MultiTeacherDistillationPolicy: expected a number for temperature but received the string "2"'],
+      [() => new MultiTeacherDistillationPolicy(student, [lin], 0), 'RangeError: MultiTeacherDistillationPolicy: temperature must be finite and > 0, got 0'],
+      [() => new MultiTeacherDistillationPolicy(student, [lin], 1, { distill: 1 } as never), 'TypeError: MultiTeacherDistillationPolicy: lossWeights must be a DistillationLossWeights, got an object (Object)'],
+      [() => new MultiTeacherDistillationPolicy(student, [lin], 1, DistillationLossWeights(0.5, 0.3, 0.2)), 'RangeError: MultiTeacherDistillationPolicy: the teachers are not trained, so the teacher weight of lossWeights must be 0 (got 0.2)'],
+      [() => new MultiTeacherDistillationPolicy(student, [lin], 1, undefined, null as never), 'TypeError: MultiTeacherDistillationPolicy: expected an options object but received null'],
+      [() => new MultiTeacherDistillationPolicy(student, [lin], 1, undefined, 'sumKl' as never), 'TypeError: MultiTeacherDistillationPolicy: expected an options object but received the string "sumKl"'],
+      [() => new MultiTeacherDistillationPolicy(student, [lin], 1, undefined, { mode: 'vote' as never }), 'RangeError: MultiTeacherDistillationPolicy: mode must be \'averageSoftTargets\' or \'sumKl\', got the string "vote"'],
+      [() => new MultiTeacherDistillationPolicy(student, [lin], 1, undefined, { teacherWeights: 1 as never }), 'TypeError: MultiTeacherDistillationPolicy: expected an array of numbers for teacherWeights but received the number 1'],
+      [() => new MultiTeacherDistillationPolicy(student, [lin, lin], 1, undefined, { teacherWeights: [1] }), 'RangeError: MultiTeacherDistillationPolicy: teacherWeights has 1 entries for 2 teachers'],
+      [() => new MultiTeacherDistillationPolicy(student, [lin], 1, undefined, { teacherWeights: ['1'] as never }), 'TypeError: MultiTeacherDistillationPolicy: expected a number for teacherWeights[0] but received the string "1"'],
+      [() => new MultiTeacherDistillationPolicy(student, [lin, lin], 1, undefined, { teacherWeights: [1, -1] }), 'RangeError: MultiTeacherDistillationPolicy: teacherWeights[1] must be a finite number >= 0 but is -1'],
+      [() => new MultiTeacherDistillationPolicy(student, [lin, lin], 1, undefined, { teacherWeights: [0, 0] }), 'RangeError: MultiTeacherDistillationPolicy: teacherWeights are all 0; at least one teacher needs a positive weight'],
+      [() => new MultiTeacherDistillationPolicy(student, [lin], 1, undefined, { impl: 'gpu' as never }), 'RangeError: MultiTeacherDistillationPolicy: impl must be \'auto\', \'fused\' or \'composite\', got the string "gpu"'],
+      [() => new MultiTeacherDistillationPolicy(student, [lin]).loadStateDict(null as never), 'TypeError: MultiTeacherDistillationPolicy.loadStateDict expects {active: boolean}'],
+      [() => new MultiTeacherDistillationPolicy(student, [lin]).loadStateDict({} as never), 'TypeError: MultiTeacherDistillationPolicy.loadStateDict expects {active: boolean}'],
+      [() => new MultiTeacherDistillationPolicy((() => 3) as never, [lin]).forward(x), 'TypeError: MultiTeacherDistillationPolicy: the student must return a Tensor (its logits) but returned the number 3'],
+    ];
+    for (const [fn, expected] of cases) expect(message(fn)).toBe(expected);
+    // Logits of another number of dimensions, and a step without forward.
+    const oneD = new MultiTeacherDistillationPolicy(student, [() => torch.randn(5)]);
+    oneD.onEpochBegin(student, {}, meta);
+    oneD.forward(x);
+    expect(message(() => oneD.beforeBackwardPass(student, 0, 0, 1, torch.tensor(1.0), {}))).toBe('RangeError: MultiTeacherDistillationPolicy: teacher 0\'s logits have shape [5] but the student\'s [5, 4]');
+    const idle = new MultiTeacherDistillationPolicy(student, [lin]);
+    idle.onEpochBegin(student, {}, meta);
+    expect(message(() => idle.beforeBackwardPass(student, 0, 0, 1, torch.tensor(1.0), {}))).toBe('TorchError: MultiTeacherDistillationPolicy: student and/or teacher logits were not cached for this step. Call policy.forward(input) in your training loop instead of calling the model directly (once per step: the cache is cleared after use).');
+  });
+
+  it('onEpochEnd ends distillation; freezeTeachers: false leaves the teachers as they were', () => {
+    const { student, teacherA } = models();
+    const p = new MultiTeacherDistillationPolicy(student, [teacherA]);
+    p.onEpochBegin(student, {}, meta);
+    expect(p.active).toBe(true);
+    p.onEpochEnd(student, {}, meta);
+    expect(p.active).toBe(false);
+    expect(p.beforeBackwardPass(student, 0, 0, 1, torch.tensor(1.0), {})).toBeNull();
+    const free = models().teacherA;
+    free.train();
+    new MultiTeacherDistillationPolicy(student, [free], 1, undefined, { freezeTeachers: false });
+    expect(free.training).toBe(true);
+    expect(free.parameters().every((q) => q.requiresGrad)).toBe(true);
+    expect(teacherA.training).toBe(false);
+    expect(teacherA.parameters().some((q) => q.requiresGrad)).toBe(false);
   });
 });
