@@ -260,7 +260,7 @@ describe('FeatureCapture: outputs of named submodules through forward hooks', ()
     const outer = new Outer();
     const cap = new distiller.FeatureCapture(outer, ['pair']);
     outer.call(torch.ones(2));
-    expect(() => cap.get('pair')).toThrow(TypeError);
+    expect(message(() => cap.get('pair'))).toBe("TypeError: FeatureCapture: the output of 'pair' is an array, not a Tensor");
   });
   it('its errors, word for word: the submodules it has (the first 12), the argument, the step that did not run', () => {
     const identities = (n: number): nn.Sequential => new nn.Sequential(...Array.from({ length: n }, () => new nn.Identity()));
@@ -271,6 +271,7 @@ describe('FeatureCapture: outputs of named submodules through forward hooks', ()
       [() => new distiller.FeatureCapture(identities(2), [3 as never]), 'TypeError: FeatureCapture: names[0]: expected a module name (a dotted path such as \'layer3\' or \'features.4\') but received the number 3'],
       [() => new distiller.FeatureCapture((() => 0) as never, ['a']), 'TypeError: FeatureCapture: expected an nn.Module for model but received the function (anonymous)'],
       [() => new distiller.FeatureCapture(identities(2), 'a' as never), 'TypeError: FeatureCapture: expected an array of module names for names but received the string "a"'],
+      [() => new distiller.FeatureCapture(identities(2), {} as never), 'TypeError: FeatureCapture: expected an array of module names for names but received an object (Object)'],
       [() => new distiller.FeatureCapture(identities(2), null as never), 'TypeError: FeatureCapture: expected an array of module names for names but received null'],
       [() => new distiller.FeatureCapture(identities(2), ['0'], null as never), 'TypeError: FeatureCapture: expected an options object but received null'],
       [() => new distiller.FeatureCapture(identities(2), ['0'], 'output' as never), 'TypeError: FeatureCapture: expected an options object but received the string "output"'],
@@ -367,6 +368,7 @@ describe('feature losses: value and gradient equal PyTorch’s (torchdistill / A
       [() => distiller.featureLoss(a, 5 as never), 'TypeError: featureLoss: expected a Tensor for teacher feature but received the number 5'],
       [() => distiller.attentionTransferLoss(a, b, 'code' as never), 'TypeError: attentionTransferLoss: expected an options object but received the string "code"'],
       [() => distiller.attentionMap(a, 3 as never), 'TypeError: attentionMap: expected an options object but received the number 3'],
+      [() => distiller.cosineFeatureLoss(torch.randn(4, 3), 'x' as never), 'TypeError: cosineFeatureLoss: expected a Tensor for teacher feature but received the string "x"'],
       [() => distiller.rkdAngleLoss(torch.randn(1, 3), torch.randn(1, 3)), 'RangeError: rkdAngleLoss: relations need at least 2 samples in the batch, got 1'],
     ];
     for (const [fn, expected] of cases) expect(message(fn)).toBe(expected);

@@ -214,6 +214,11 @@ describe('MultiTeacherDistillationPolicy behaviour and bad arguments', () => {
       [() => new MultiTeacherDistillationPolicy((() => 3) as never, [lin]).forward(x), 'TypeError: MultiTeacherDistillationPolicy: the student must return a Tensor (its logits) but returned the number 3'],
     ];
     for (const [fn, expected] of cases) expect(message(fn)).toBe(expected);
+    // The student's output checked in an active step too; 'auto' is an impl.
+    const active = new MultiTeacherDistillationPolicy((() => 3) as never, [lin]);
+    active.onEpochBegin(student, {}, meta);
+    expect(message(() => active.forward(x))).toBe('TypeError: MultiTeacherDistillationPolicy: the student must return a Tensor (its logits) but returned the number 3');
+    expect(new MultiTeacherDistillationPolicy(student, [lin], 1, undefined, { impl: 'auto' }).mode).toBe('averageSoftTargets');
     // Logits of another number of dimensions, and a step without forward.
     const oneD = new MultiTeacherDistillationPolicy(student, [() => torch.randn(5)]);
     oneD.onEpochBegin(student, {}, meta);
