@@ -566,6 +566,43 @@ describe('feature policies', () => {
     expect([...n.student.modules(), ...n.teacher.modules()].some((m) => m._hasHooks())).toBe(false);
   });
 
+  it('their errors, word for word', () => {
+    const S = (): nn.Sequential => new nn.Sequential(new nn.Linear(6, 4), new nn.ReLU(), new nn.Linear(4, 3));
+    const s = S();
+    const t = S();
+    const crit = (a: Tensor, b: Tensor): Tensor => a.sub(b).pow(2).mean();
+    // Called with wrong arguments on purpose: the constructors untyped.
+    const P = distiller as unknown as Record<string, new (...args: unknown[]) => { loadStateDict(state: unknown): void }>;
+    const cases: [() => unknown, string][] = [
+      [() => new P.FeatureDistillationPolicy(s, t, [['0', '0']], crit, { weight: 'x' }), 'TypeError: FeatureDistillationPolicy: expected a number for weight but received the string "x"'],
+      [() => new P.FeatureDistillationPolicy(s, t, 5, crit), 'TypeError: FeatureDistillationPolicy: expected a module name or an array of pairs for pairs but received the number 5'],
+      [() => new P.FeatureDistillationPolicy(s, t, [['0', '0', '2']], crit), 'TypeError: FeatureDistillationPolicy: pairs[0] must be a module name or [studentName, teacherName], but is an array'],
+      [() => new P.FeatureDistillationPolicy(s, t, [['0', '0']], 3), 'TypeError: FeatureDistillationPolicy: expected a function (student, teacher, pair) => Tensor for criterion but received the number 3'],
+      [() => new P.FeatureDistillationPolicy(s, t, [['0', '0']], null, null), 'TypeError: FeatureDistillationPolicy: expected an options object but received null'],
+      [() => new P.FeatureDistillationPolicy(s, t, [['0', '0']], crit, { pairWeights: 1 }), 'TypeError: FeatureDistillationPolicy: expected an array of numbers for pairWeights but received the number 1'],
+      [() => new P.FeatureDistillationPolicy(s, t, [['0', '0']], crit, { pairWeights: ['a'] }), 'TypeError: FeatureDistillationPolicy: expected a number for pairWeights[0] but received the string "a"'],
+      [() => new P.FeatureDistillationPolicy(s, t, [['0', '0']], crit, { name: 3 }), 'TypeError: FeatureDistillationPolicy: expected a string for name but received the number 3'],
+      [() => new P.FitNetsPolicy(s, t, '0', null, 'x'), 'TypeError: FitNetsPolicy: expected an options object but received the string "x"'],
+      [() => new P.FitNetsPolicy(s, t, '0', null, { reduction: 'none' }), 'RangeError: FitNetsPolicy: reduction must be \'mean\' or \'sum\', got the string "none"'],
+      [() => new P.FitNetsPolicy(s, t, 7, null), 'TypeError: FitNetsPolicy: expected a module name or [studentName, teacherName] but received the number 7'],
+      [() => new P.AttentionTransferPolicy(s, t, ['0'], 'x'), 'TypeError: AttentionTransferPolicy: expected an options object but received the string "x"'],
+      [() => new P.RelationalKDPolicy(s, t, ['0', '0'], { distanceWeight: 'a' }), 'TypeError: RelationalKDPolicy: expected a number for distanceWeight but received the string "a"'],
+      [() => new P.RelationalKDPolicy(s, t, ['0', '0'], { angleWeight: -1 }), 'RangeError: RelationalKDPolicy: angleWeight must be a finite number >= 0 but is -1'],
+      [() => new P.RelationalKDPolicy(s, t, ['0', '0'], { distanceWeight: 0, angleWeight: 0 }), 'RangeError: RelationalKDPolicy: distanceWeight and angleWeight are both 0, so there is nothing to distil'],
+      [() => new P.RelationalKDPolicy(s, t, 3), 'TypeError: RelationalKDPolicy: expected a module name or [studentName, teacherName] but received the number 3'],
+      [() => new P.CosineFeaturePolicy(s, t, [['0', '0']], 'x'), 'TypeError: CosineFeaturePolicy: expected an options object but received the string "x"'],
+      [() => new P.CosineFeaturePolicy(s, t, [['0', '0']], { reduction: 'max' }), 'RangeError: CosineFeaturePolicy: reduction must be \'mean\' or \'sum\', got the string "max"'],
+      [() => new P.FeatureLossPolicy(s, t, [['0', '0']], 'x'), 'TypeError: FeatureLossPolicy: expected an options object but received the string "x"'],
+      [() => new P.FeatureLossPolicy(s, t, [['0', '0']], { loss: 'huber' }), 'RangeError: FeatureLossPolicy: loss must be \'mse\' or \'l1\', got the string "huber"'],
+      [() => new P.FeatureLossPolicy(s, t, [['0', '0']], { reduction: 'none' }), 'RangeError: FeatureLossPolicy: reduction must be \'mean\' or \'sum\', got the string "none"'],
+      [() => new P.FeatureLossPolicy(s, t, [['0', '0']]).loadStateDict(null), 'TypeError: FeatureLossPolicy.loadStateDict expects {active: boolean}'],
+      [() => new P.FeatureDistillationPolicy(s, t, [[1, '0']], crit), 'TypeError: FeatureDistillationPolicy: pairs[0] must be a module name or [studentName, teacherName], but is an array'],
+      [() => new P.FeatureDistillationPolicy(s, t, [], crit), 'RangeError: FeatureDistillationPolicy: pairs must name at least one pair of modules'],
+      [() => new P.FeatureDistillationPolicy(s, t, ['0', 7], crit), 'TypeError: FeatureDistillationPolicy: pairs[1] must be a module name or [studentName, teacherName], but is the number 7'],
+    ];
+    for (const [fn, expected] of cases) expect(message(fn)).toBe(expected);
+  });
+
   it('bad arguments are TypeErrors and RangeErrors naming what is wrong, and leave no hooks behind', () => {
     const { student, teacher, regressor } = nets();
     const msg = (fn: () => unknown): string => {
