@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
 import { CompressionScheduler, DistillationLossWeights, KnowledgeDistillationPolicy, Tensor, TorchError, distiller, nn, optim } from '../lib/index';
-import { expectTensor, fixture, fromJson, liveFixture, pythonWithTorch, thrown, type TensorJson } from './helpers';
+import { expectTensor, fixture, fromJson, liveFixture, pythonWithTorch, thrown, thrownMessage, type TensorJson } from './helpers';
 
 const F = torch.F;
 
@@ -165,12 +165,6 @@ function countForwards(m: nn.Module): { count: number; remove(): void } {
 
 // ---- feature capture ------------------------------------------------------------------------------------------------
 
-/** `Class: message` of what fn throws. */
-function message(fn: () => unknown): string {
-  const e = thrown(fn);
-  return `${e.constructor.name}: ${e.message}`;
-}
-
 describe('FeatureCapture: outputs of named submodules through forward hooks', () => {
   it('captures what PyTorch’s hooks capture: student features in train mode, a module’s input, teacher features under no-grad', () => {
     const { student, teacher } = nets();
@@ -260,7 +254,7 @@ describe('FeatureCapture: outputs of named submodules through forward hooks', ()
     const outer = new Outer();
     const cap = new distiller.FeatureCapture(outer, ['pair']);
     outer.call(torch.ones(2));
-    expect(message(() => cap.get('pair'))).toBe("TypeError: FeatureCapture: the output of 'pair' is an array, not a Tensor");
+    expect(thrownMessage(() => cap.get('pair'))).toBe("TypeError: FeatureCapture: the output of 'pair' is an array, not a Tensor");
   });
   it('its errors, word for word: the submodules it has (the first 12), the argument, the step that did not run', () => {
     const identities = (n: number): nn.Sequential => new nn.Sequential(...Array.from({ length: n }, () => new nn.Identity()));
@@ -282,7 +276,7 @@ describe('FeatureCapture: outputs of named submodules through forward hooks', ()
       [() => new distiller.FeatureCapture(identities(2), ['1'], { io: 'input' }).get('1'), 'TorchError: FeatureCapture: no input of \'1\' was captured since the last clear(): run the model through call() (or the policy\'s forward) in this step before reading its features; features are never reused from an earlier step'],
       [() => new distiller.FeatureCapture(identities(2), ['1']).get('1'), 'TorchError: FeatureCapture: no output of \'1\' was captured since the last clear(): run the model through call() (or the policy\'s forward) in this step before reading its features; features are never reused from an earlier step'],
     ];
-    for (const [fn, expected] of cases) expect(message(fn)).toBe(expected);
+    for (const [fn, expected] of cases) expect(thrownMessage(fn)).toBe(expected);
   });
 });
 
@@ -371,7 +365,7 @@ describe('feature losses: value and gradient equal PyTorch’s (torchdistill / A
       [() => distiller.cosineFeatureLoss(torch.randn(4, 3), 'x' as never), 'TypeError: cosineFeatureLoss: expected a Tensor for teacher feature but received the string "x"'],
       [() => distiller.rkdAngleLoss(torch.randn(1, 3), torch.randn(1, 3)), 'RangeError: rkdAngleLoss: relations need at least 2 samples in the batch, got 1'],
     ];
-    for (const [fn, expected] of cases) expect(message(fn)).toBe(expected);
+    for (const [fn, expected] of cases) expect(thrownMessage(fn)).toBe(expected);
     // Two samples are enough for relations; the default attention mode is the authors' code.
     expect(Number.isFinite(distiller.rkdAngleLoss(torch.randn(2, 3), torch.randn(2, 3)).item())).toBe(true);
     expect(distiller.attentionMap(a).equal(distiller.attentionMap(a, { mode: 'code' }))).toBe(true);
@@ -600,15 +594,12 @@ describe('feature policies', () => {
       [() => new P.FeatureDistillationPolicy(s, t, [], crit), 'RangeError: FeatureDistillationPolicy: pairs must name at least one pair of modules'],
       [() => new P.FeatureDistillationPolicy(s, t, ['0', 7], crit), 'TypeError: FeatureDistillationPolicy: pairs[1] must be a module name or [studentName, teacherName], but is the number 7'],
     ];
-    for (const [fn, expected] of cases) expect(message(fn)).toBe(expected);
+    for (const [fn, expected] of cases) expect(thrownMessage(fn)).toBe(expected);
   });
 
   it('bad arguments are TypeErrors and RangeErrors naming what is wrong, and leave no hooks behind', () => {
     const { student, teacher, regressor } = nets();
-    const msg = (fn: () => unknown): string => {
-      const e = thrown(fn);
-      return `${e.constructor.name}: ${e.message}`;
-    };
+    const msg = thrownMessage;
     expect(msg(() => new distiller.FitNetsPolicy(student, teacher, ['layer2', 'layer9'], regressor))).toMatch(/^RangeError: .*Teacher has no submodule 'layer9'/);
     expect(msg(() => new distiller.AttentionTransferPolicy(student, teacher, ['layer1', 'nope']))).toMatch(/^RangeError: .*Student has no submodule 'nope'/);
     expect(msg(() => new distiller.AttentionTransferPolicy(student, teacher, [], {}))).toMatch(/^RangeError: .*at least one pair/);

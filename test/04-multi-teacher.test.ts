@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
 import { CompressionScheduler, DistillationLossWeights, MultiTeacherDistillationPolicy, Tensor, TorchError, distiller, nn, optim } from '../lib/index';
-import { expectTensor, fixture, fromJson, thrown, type TensorJson } from './helpers';
+import { expectTensor, fixture, fromJson, thrown, thrownMessage, type TensorJson } from './helpers';
 
 type StateJson = Record<string, TensorJson>;
 interface Step {
@@ -89,12 +89,6 @@ function run(mode: distiller.MultiTeacherMode, impl: 'composite' | 'fused'): { l
   return { log, student, firstGrads };
 }
 
-/** `Class: message` of what fn throws. */
-function message(fn: () => unknown): string {
-  const e = thrown(fn);
-  return `${e.constructor.name}: ${e.message}`;
-}
-
 describe('two teachers match the Python composite step for step', () => {
   for (const mode of ['averageSoftTargets', 'sumKl'] as const) {
     it(`${mode}: every step’s CE, distillation${mode === 'sumKl' ? ' (and per-teacher KL)' : ''} and overall loss, the first gradients and the final weights are bit-identical`, () => {
@@ -160,10 +154,7 @@ describe('MultiTeacherDistillationPolicy behaviour and bad arguments', () => {
 
   it('bad arguments: clear TypeErrors and RangeErrors naming the argument', () => {
     const { student, teacherA } = models();
-    const msg = (fn: () => unknown): string => {
-      const e = thrown(fn);
-      return `${e.constructor.name}: ${e.message}`;
-    };
+    const msg = thrownMessage;
     expect(msg(() => new MultiTeacherDistillationPolicy(student, [teacherA, 'resnet' as never]))).toMatch(/^TypeError: .*teachers\[1\] must be a Module or a function/);
     expect(msg(() => new MultiTeacherDistillationPolicy(student, teacherA as never))).toMatch(/^TypeError: .*array of teachers/);
     expect(msg(() => new MultiTeacherDistillationPolicy(student, []))).toMatch(/^RangeError: .*at least one teacher/);
@@ -213,20 +204,20 @@ describe('MultiTeacherDistillationPolicy behaviour and bad arguments', () => {
       [() => new MultiTeacherDistillationPolicy(student, [lin]).loadStateDict({} as never), 'TypeError: MultiTeacherDistillationPolicy.loadStateDict expects {active: boolean}'],
       [() => new MultiTeacherDistillationPolicy((() => 3) as never, [lin]).forward(x), 'TypeError: MultiTeacherDistillationPolicy: the student must return a Tensor (its logits) but returned the number 3'],
     ];
-    for (const [fn, expected] of cases) expect(message(fn)).toBe(expected);
+    for (const [fn, expected] of cases) expect(thrownMessage(fn)).toBe(expected);
     // The student's output checked in an active step too; 'auto' is an impl.
     const active = new MultiTeacherDistillationPolicy((() => 3) as never, [lin]);
     active.onEpochBegin(student, {}, meta);
-    expect(message(() => active.forward(x))).toBe('TypeError: MultiTeacherDistillationPolicy: the student must return a Tensor (its logits) but returned the number 3');
+    expect(thrownMessage(() => active.forward(x))).toBe('TypeError: MultiTeacherDistillationPolicy: the student must return a Tensor (its logits) but returned the number 3');
     expect(new MultiTeacherDistillationPolicy(student, [lin], 1, undefined, { impl: 'auto' }).mode).toBe('averageSoftTargets');
     // Logits of another number of dimensions, and a step without forward.
     const oneD = new MultiTeacherDistillationPolicy(student, [() => torch.randn(5)]);
     oneD.onEpochBegin(student, {}, meta);
     oneD.forward(x);
-    expect(message(() => oneD.beforeBackwardPass(student, 0, 0, 1, torch.tensor(1.0), {}))).toBe('RangeError: MultiTeacherDistillationPolicy: teacher 0\'s logits have shape [5] but the student\'s [5, 4]');
+    expect(thrownMessage(() => oneD.beforeBackwardPass(student, 0, 0, 1, torch.tensor(1.0), {}))).toBe('RangeError: MultiTeacherDistillationPolicy: teacher 0\'s logits have shape [5] but the student\'s [5, 4]');
     const idle = new MultiTeacherDistillationPolicy(student, [lin]);
     idle.onEpochBegin(student, {}, meta);
-    expect(message(() => idle.beforeBackwardPass(student, 0, 0, 1, torch.tensor(1.0), {}))).toBe('TorchError: MultiTeacherDistillationPolicy: student and/or teacher logits were not cached for this step. Call policy.forward(input) in your training loop instead of calling the model directly (once per step: the cache is cleared after use).');
+    expect(thrownMessage(() => idle.beforeBackwardPass(student, 0, 0, 1, torch.tensor(1.0), {}))).toBe('TorchError: MultiTeacherDistillationPolicy: student and/or teacher logits were not cached for this step. Call policy.forward(input) in your training loop instead of calling the model directly (once per step: the cache is cleared after use).');
   });
 
   it('onEpochEnd ends distillation; freezeTeachers: false leaves the teachers as they were', () => {

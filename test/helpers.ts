@@ -125,6 +125,12 @@ export function thrown(fn: () => unknown): Error {
   throw new Error('expected the call to throw, but it returned');
 }
 
+/** `Class: message` of the error `fn` throws (for asserting an error's kind and text together). */
+export function thrownMessage(fn: () => unknown): string {
+  const e = thrown(fn);
+  return `${e.constructor.name}: ${e.message}`;
+}
+
 /** Asserts that `fn` throws an error of exactly class `cls` (not a subclass) with exactly `message`. */
 export function expectError(fn: () => unknown, cls: abstract new (...args: never[]) => Error, message: string): void {
   const e = thrown(fn);
