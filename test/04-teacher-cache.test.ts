@@ -4,6 +4,7 @@
  * for bit, stale or damaged caches refused, killed builds never read as complete, bad arguments as clear errors.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,7 +14,7 @@ import * as torch from '../lib/index';
 import { CompressionScheduler, DistillationLossWeights, KnowledgeDistillationPolicy, Tensor, TorchError, distiller, nn, optim } from '../lib/index';
 import { parseTrainArgs, runTraining } from '../lib/cli/train';
 import type { Output } from '../lib/cli/progress';
-import { expectTensor, fixture, fromJson, liveFixture, liveTensorsSettled, pythonWithTorch, thrown, type TensorJson } from './helpers';
+import { expectError, expectTensor, fixture, fromJson, liveFixture, liveTensorsSettled, pythonWithTorch, thrown, type TensorJson } from './helpers';
 
 const { TeacherCache, topkKdLoss, kdLoss } = distiller;
 const { IndexedDataset, TensorDataset, DataLoader } = torch.data;
@@ -395,6 +396,319 @@ describe('bad arguments are TypeErrors and RangeErrors with clear messages', () 
     // Inactive, the policy is the student alone (no indices needed).
     kd.onEpochEnd(student, {}, { startingEpoch: 0, endingEpoch: 1, frequency: 1 });
     expect(kd.forward(x).shape).toEqual([4, 10]);
+  });
+});
+
+describe('every message of the cache, word for word', () => {
+  const teacher = teacherNet();
+  const dir = freshDir();
+  TeacherCache.build(teacher, DATA, dir, { shardSize: 500 });
+  const where = path.resolve(dir);
+  const stale = (what: string): string =>
+    `TeacherCache: the teacher's weights are not those the cache in ${where} was built with (${what}). ` +
+    'Build the cache again with this teacher (torchkd cache-teacher), or use the teacher it was built with.';
+  const otherData = (what: string): string =>
+    `TeacherCache: the dataset is not the one the cache in ${where} was built over (${what}). ` +
+    'A cache is read by sample index, so it only fits the data (and order) it was built from: build it again over this dataset.';
+
+  /** A module whose forward is `fn` (a teacher returning something other than logits). */
+  function returning(fn: (x: Tensor, call: number) => unknown): nn.Module {
+    class Odd extends nn.Module {
+      calls = 0;
+      override forward(x: Tensor): unknown {
+        return fn(x, this.calls++);
+      }
+    }
+    return new Odd();
+  }
+
+  it('build: its arguments, checked before the folder is made', () => {
+    const out = freshDir();
+    const get = (): Tensor[] => [];
+    const cases: [() => unknown, abstract new (...args: never[]) => Error, string][] = [
+      [() => TeacherCache.build((() => 0) as unknown as nn.Module, DATA, out), TypeError, 'TeacherCache.build: expected a Module for the teacher but received the function (anonymous)'],
+      [() => TeacherCache.build(teacher, [] as unknown as torch.data.Dataset, out), TypeError, 'TeacherCache.build: expected a dataset (with length and get()) but received an array'],
+      [() => TeacherCache.build(teacher, { length: 3 } as unknown as torch.data.Dataset, out), TypeError, 'TeacherCache.build: expected a dataset (with length and get()) but received an object (Object)'],
+      [() => TeacherCache.build(teacher, { length: '3', get } as unknown as torch.data.Dataset, out), TypeError, 'TeacherCache.build: expected a dataset (with length and get()) but received an object (Object)'],
+      [() => TeacherCache.build(teacher, null as unknown as torch.data.Dataset, out), TypeError, 'TeacherCache.build: expected a dataset (with length and get()) but received null'],
+      [() => TeacherCache.build(teacher, DATA, ''), TypeError, 'TeacherCache.build: expected a folder path but received the string ""'],
+      [() => TeacherCache.build(teacher, DATA, 5 as unknown as string), TypeError, 'TeacherCache.build: expected a folder path but received the number 5'],
+      [() => TeacherCache.build(teacher, DATA, out, null as unknown as object), TypeError, 'TeacherCache.build: expected an options object but received null'],
+      [() => TeacherCache.build(teacher, DATA, out, 'fast' as unknown as object), TypeError, 'TeacherCache.build: expected an options object but received the string "fast"'],
+      [() => TeacherCache.build(teacher, DATA, out, { dtype: 'int8' as 'float16' }), TypeError, 'TeacherCache.build: dtype must be one of float32, float16, bfloat16, got the string "int8"'],
+      [() => TeacherCache.build(teacher, DATA, out, { topK: '3' as unknown as number }), TypeError, 'TeacherCache: expected a positive integer for topK but received the string "3"'],
+      [() => TeacherCache.build(teacher, DATA, out, { topK: 0 }), RangeError, 'TeacherCache: topK must be a positive integer, got 0'],
+      [() => TeacherCache.build(teacher, DATA, out, { topK: 2.5 }), RangeError, 'TeacherCache: topK must be a positive integer, got 2.5'],
+      [() => TeacherCache.build(teacher, DATA, out, { indexDtype: 'int16' as 'int32' }), TypeError, "TeacherCache.build: indexDtype must be 'int32' or 'int64', got the string \"int16\""],
+      [() => TeacherCache.build(teacher, DATA, out, { batchSize: 0 }), RangeError, 'TeacherCache: batchSize must be a positive integer, got 0'],
+      [() => TeacherCache.build(teacher, DATA, out, { shardSize: -1 }), RangeError, 'TeacherCache: shardSize must be a positive integer, got -1'],
+      [() => TeacherCache.build(teacher, DATA, out, { shardSize: null as unknown as number }), TypeError, 'TeacherCache: expected a positive integer for shardSize but received null'],
+      [() => TeacherCache.build(teacher, { length: 0, get } as unknown as torch.data.Dataset, out), RangeError, 'TeacherCache.build: the dataset is empty (length 0)'],
+      [() => TeacherCache.build(teacher, { length: 2.5, get } as unknown as torch.data.Dataset, out), RangeError, 'TeacherCache.build: the dataset is empty (length 2.5)'],
+    ];
+    for (const [fn, cls, message] of cases) expectError(fn, cls, message);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it('build: a teacher that does not return (batch, …, classes) floating-point logits, its mode restored', () => {
+    const out = freshDir();
+    const opts = { batchSize: 100 };
+    const cases: [nn.Module, abstract new (...args: never[]) => Error, string][] = [
+      [returning((x) => [x.flatten(1)]), TypeError, 'TeacherCache.build: the teacher must return a Tensor (its logits) but returned an array'],
+      [returning(() => 7), TypeError, 'TeacherCache.build: the teacher must return a Tensor (its logits) but returned the number 7'],
+      [returning((x) => x.flatten(1).argmax(1, true)), TypeError, "TeacherCache.build: the teacher's logits must be floating point, got int64"],
+      [returning((x) => x.sum()), RangeError, 'TeacherCache.build: the teacher returned () for a batch of 100; expected (batch, …, classes)'],
+      [returning((x) => x.flatten()), RangeError, 'TeacherCache.build: the teacher returned (78400) for a batch of 100; expected (batch, …, classes)'],
+      [returning((x) => x.narrow(0, 0, 99).flatten(1)), RangeError, 'TeacherCache.build: the teacher returned (99, 784) for a batch of 100; expected (batch, …, classes)'],
+      [returning((x, call) => x.flatten(1).narrow(1, 0, call === 0 ? 10 : 9)), RangeError, "TeacherCache.build: the teacher's logits changed shape from (10) to (9) per sample at sample 100"],
+      [returning((x, call) => (call === 0 ? x.flatten(1).narrow(1, 0, 10) : x.view([100, 2, 392]))), RangeError, "TeacherCache.build: the teacher's logits changed shape from (10) to (2, 392) per sample at sample 100"],
+    ];
+    for (const [odd, cls, message] of cases) {
+      odd.train();
+      expectError(() => TeacherCache.build(odd, DATA, out, opts), cls, message);
+      expect(odd.training).toBe(true);
+    }
+    expectError(() => TeacherCache.build(teacher, DATA, out, { topK: 11 }), RangeError, "TeacherCache.build: topK 11 is more than the teacher's 10 classes");
+    // A (batch, positions, classes) teacher: its rows are (positions, classes), and k counts along the last dim.
+    const seq = returning((x) => x.flatten(1).narrow(1, 0, 12).reshape([-1, 3, 4]));
+    const cache = TeacherCache.build(seq, DATA, out, { topK: 4, shardSize: 300 });
+    expect([cache.sampleShape, cache.numClasses, cache.topK]).toEqual([[3, 4], 4, 4]);
+    const want = (DATA.tensors[0] as Tensor).flatten(1).narrow(1, 0, 12).view([-1, 3, 4]).topk(4, -1, true, true);
+    const got = cache.topk([0, 299, 300, 999]);
+    const rows = torch.tensor([0, 299, 300, 999]);
+    expect(sameBits(got.values, want.values.indexSelect(0, rows))).toBe(true);
+    expect(sameBits(got.indices, want.indices.indexSelect(0, rows))).toBe(true);
+    expect(TeacherCache.open(out, { verify: 'eager' }).topK).toBe(4);
+  });
+
+  it('build: progress after each shard, the last shard short', () => {
+    const calls: [number, number][] = [];
+    const cache = TeacherCache.build(teacher, DATA, freshDir(), { shardSize: 300, batchSize: 128, progress: (done, n) => calls.push([done, n]) });
+    expect(calls).toEqual([[300, 1000], [600, 1000], [900, 1000], [1000, 1000]]);
+    expect(cache.manifest.shards.map((s) => [s.file, s.samples, s.bytes])).toEqual([
+      ['shard-00000.bin', 300, 12000],
+      ['shard-00001.bin', 300, 12000],
+      ['shard-00002.bin', 300, 12000],
+      ['shard-00003.bin', 100, 4000],
+    ]);
+    // Without a shard size: as many samples as fit in 64 MiB, here all of them.
+    expect(TeacherCache.build(teacher, DATA, freshDir()).manifest.shardSize).toBe(Math.floor((64 << 20) / 40));
+  });
+
+  it('a rebuild removes the shards of the cache it replaces and the temporary files of a killed build, nothing else', () => {
+    const out = freshDir();
+    TeacherCache.build(teacher, DATA, out, { shardSize: 100 });
+    const keep = ['notes.txt', 'shard-1.bin', 'shard-00001.bin.bak', '.manifest.json.tmp', 'xshard-00002.bin'];
+    for (const f of keep) fs.writeFileSync(path.join(out, f), 'mine');
+    fs.writeFileSync(path.join(out, '.shard-00003.bin.tmp-123-abc'), 'half');
+    fs.writeFileSync(path.join(out, '.manifest.json.tmp-9-x'), 'half');
+    fs.writeFileSync(path.join(out, 'shard-123456.bin'), 'old');
+    TeacherCache.build(teacher, DATA, out, { shardSize: 500 });
+    expect(fs.readdirSync(out).sort()).toEqual([...keep, 'manifest.json', 'shard-00000.bin', 'shard-00001.bin'].sort());
+  });
+
+  it('open: its arguments, a missing folder or manifest', () => {
+    const cases: [() => unknown, abstract new (...args: never[]) => Error, string][] = [
+      [() => TeacherCache.open(''), TypeError, 'TeacherCache.open: expected a folder path but received the string ""'],
+      [() => TeacherCache.open(dir, null as unknown as object), TypeError, 'TeacherCache.open: expected an options object but received null'],
+      [() => TeacherCache.open(dir, 3 as unknown as object), TypeError, 'TeacherCache.open: expected an options object but received the number 3'],
+      [() => TeacherCache.open(dir, { verify: 'always' as 'eager' }), TypeError, "TeacherCache.open: verify must be 'lazy' or 'eager', got the string \"always\""],
+      [() => TeacherCache.open(dir, { maxResidentBytes: -1 }), RangeError, 'TeacherCache.open: maxResidentBytes must be a number >= 0, got the number -1'],
+      [() => TeacherCache.open(dir, { maxResidentBytes: NaN }), RangeError, 'TeacherCache.open: maxResidentBytes must be a number >= 0, got NaN'],
+      [() => TeacherCache.open(dir, { maxResidentBytes: '1' as unknown as number }), RangeError, 'TeacherCache.open: maxResidentBytes must be a number >= 0, got the string "1"'],
+      [() => TeacherCache.open(path.join(tmp, 'nowhere')), TorchError, `TeacherCache: no cache in ${path.join(tmp, 'nowhere')}: the folder does not exist`],
+      [
+        () => TeacherCache.open(tmp),
+        TorchError,
+        `TeacherCache: ${tmp} holds no complete cache: manifest.json is missing (a build that was stopped before its end leaves none). ` +
+          'Build it again (torchkd cache-teacher, or TeacherCache.build) into the same folder.',
+      ],
+    ];
+    for (const [fn, cls, message] of cases) expectError(fn, cls, message);
+    expect(TeacherCache.open(dir, { maxResidentBytes: 0 }).length).toBe(1000);
+  });
+
+  it('open: every check of the manifest', () => {
+    const bad = freshDir();
+    fs.cpSync(dir, bad, { recursive: true });
+    const file = path.join(bad, 'manifest.json');
+    const m = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const invalid = (what: string): string => `TeacherCache: ${file} is not a valid teacher-cache manifest (${what}); build the cache again`;
+    const shards = m.shards as { file: string; samples: number; bytes: number; sha256: string }[];
+    const cases: [unknown, string][] = [
+      [null, invalid("its format is not 'torchkd-teacher-cache'")],
+      [7, invalid("its format is not 'torchkd-teacher-cache'")],
+      [{ ...m, format: 'torchkd' }, invalid("its format is not 'torchkd-teacher-cache'")],
+      [{ ...m, version: undefined }, invalid('no version')],
+      [{ ...m, version: '1' }, invalid('no version')],
+      [{ ...m, version: 2 }, `TeacherCache: ${file} is version 2 of the cache format; this torchkd reads version 1: update torchkd`],
+      [{ ...m, dtype: 'int8' }, invalid('dtype "int8"')],
+      [{ ...m, byteOrder: 'big' }, invalid('byte order "big"')],
+      [{ ...m, sampleShape: 10 }, invalid('sampleShape')],
+      [{ ...m, sampleShape: [] }, invalid('sampleShape')],
+      [{ ...m, sampleShape: [0] }, invalid('sampleShape')],
+      [{ ...m, sampleShape: [2.5] }, invalid('sampleShape')],
+      [{ ...m, numClasses: 9 }, invalid('numClasses')],
+      [{ ...m, topK: 0 }, invalid('topK 0')],
+      [{ ...m, topK: 1.5 }, invalid('topK 1.5')],
+      [{ ...m, topK: 11 }, invalid('topK 11')],
+      [{ ...m, topK: 3, indexDtype: null }, invalid('indexDtype null')],
+      [{ ...m, topK: 3, indexDtype: 'int16' }, invalid('indexDtype "int16"')],
+      [{ ...m, numSamples: 0 }, invalid('numSamples/shardSize')],
+      [{ ...m, numSamples: 999.5 }, invalid('numSamples/shardSize')],
+      [{ ...m, shardSize: 0 }, invalid('numSamples/shardSize')],
+      [{ ...m, shardSize: 500.5 }, invalid('numSamples/shardSize')],
+      [{ ...m, shards: shards.slice(1) }, invalid('shard count')],
+      [{ ...m, shards: {} }, invalid('shard count')],
+      [{ ...m, shardSize: 400 }, invalid('shard count')],
+      [{ ...m, shards: [shards[0], { ...shards[1], file: 'shard-1.bin' }] }, invalid('shard 1')],
+      [{ ...m, shards: [{ ...shards[0], samples: 499 }, shards[1]] }, invalid('shard 0')],
+      [{ ...m, shards: [shards[0], { ...shards[1], bytes: 19996 }] }, invalid('shard 1')],
+      [{ ...m, shards: [{ ...shards[0], sha256: 5 }, shards[1]] }, invalid('shard 0')],
+      [{ ...m, numSamples: 999 }, invalid('shard 1')],
+      [{ ...m, teacher: undefined }, invalid('teacher fingerprint')],
+      [{ ...m, teacher: { ...m.teacher, sha256: 1 } }, invalid('teacher fingerprint')],
+      [{ ...m, teacher: { ...m.teacher, tensors: {} } }, invalid('teacher fingerprint')],
+      [{ ...m, dataset: undefined }, invalid('dataset fingerprint')],
+      [{ ...m, dataset: { ...m.dataset, length: '1000' } }, invalid('dataset fingerprint')],
+      [{ ...m, dataset: { ...m.dataset, members: null } }, invalid('dataset fingerprint')],
+    ];
+    for (const [manifest, message] of cases) {
+      fs.writeFileSync(file, JSON.stringify(manifest));
+      expectError(() => TeacherCache.open(bad), TorchError, message);
+    }
+    const text = '{"format": "torchkd-teacher-cache", ';
+    fs.writeFileSync(file, text);
+    const parseError = thrown(() => JSON.parse(text)).message;
+    expectError(() => TeacherCache.open(bad), TorchError, `TeacherCache: ${file} is not readable JSON (${parseError}); build the cache again`);
+    // The manifest as written reads back, and version 0 (an older format) is accepted by the version check.
+    fs.writeFileSync(file, JSON.stringify(m));
+    expect(TeacherCache.open(bad).manifest).toEqual(m);
+    fs.writeFileSync(file, JSON.stringify({ ...m, version: 0 }));
+    expect(TeacherCache.open(bad).manifest.version).toBe(0);
+  });
+
+  it('another teacher: each kind of difference named', () => {
+    const sd = teacher.stateDict();
+    const names = Object.keys(sd);
+    const [first, last] = [names[0], names[names.length - 1]];
+    const changed = { ...sd, [last]: sd[last].add(1e-3) };
+    expectError(() => TeacherCache.open(dir, { teacher: changed }), TorchError, stale(`the values of '${last}' differ`));
+    const wider = { ...sd, [first]: sd[first].double() };
+    const shape = `(${sd[first].shape.join(', ')})`;
+    expectError(() => TeacherCache.open(dir, { teacher: wider }), TorchError, stale(`'${first}' is float64 ${shape}, the cache's teacher had float32 ${shape}`));
+    const reshaped = { ...sd, [last]: sd[last].reshape([1, -1]) };
+    const lastShape = sd[last].shape;
+    expectError(() => TeacherCache.open(dir, { teacher: reshaped }), TorchError, stale(`'${last}' is float32 (1, ${lastShape.join(', ')}), the cache's teacher had float32 (${lastShape.join(', ')})`));
+    expectError(() => TeacherCache.open(dir, { teacher: { ...sd, extra: torch.zeros(1) } }), TorchError, stale("it has 'extra', which the cache's teacher had not"));
+    const { [last]: _dropped, ...fewer } = sd;
+    expectError(() => TeacherCache.open(dir, { teacher: fewer }), TorchError, stale(`it lacks '${last}'`));
+    const reversed = Object.fromEntries(Object.entries(sd).reverse());
+    expectError(() => TeacherCache.open(dir, { teacher: reversed }), TorchError, stale('the state dict lists its tensors in another order'));
+    expectError(() => TeacherCache.teacherFingerprint(null as unknown as Record<string, Tensor>), TypeError, 'TeacherCache: expected a Module or a state dict for the teacher but received null');
+    expectError(() => TeacherCache.teacherFingerprint({ a: 1 } as unknown as Record<string, Tensor>), TypeError, "TeacherCache: state dict entry 'a' is the number 1, not a Tensor");
+    // The fingerprint is the state dict's names, dtypes, shapes and bytes: a clone of the teacher has the same.
+    const fp = TeacherCache.teacherFingerprint(teacher);
+    expect(fp.tensors.map((e) => [e[0], e[1], e[2]])).toEqual(names.map((k) => [k, sd[k].dtype, sd[k].shape]));
+    expect(fp.sha256).toBe(createHash('sha256').update(JSON.stringify(fp.tensors)).digest('hex'));
+    expect(fp.tensors[0][3]).toBe(createHash('sha256').update(Buffer.from(sd[first].data().buffer)).digest('hex'));
+    expect(TeacherCache.teacherFingerprint(sd)).toEqual(fp);
+  });
+
+  it('another dataset: each kind of difference named, and what the fingerprint covers', () => {
+    const x = DATA.tensors[0] as Tensor;
+    const y = DATA.tensors[1] as Tensor;
+    expectError(() => TeacherCache.open(dir, { dataset: new TensorDataset(x.narrow(0, 0, 999), y.narrow(0, 0, 999)) }), TorchError, otherData('the dataset has 999 samples, the cache 1000'));
+    expectError(
+      () => TeacherCache.open(dir, { dataset: new TensorDataset(x.double(), y) }),
+      TorchError,
+      otherData("the dataset's samples are [float64 (1, 28, 28), int64 ()], the cache's were [float32 (1, 28, 28), int64 ()]"),
+    );
+    expectError(() => TeacherCache.open(dir, { dataset: new TensorDataset(x) }), TorchError, otherData("the dataset's samples are [float32 (1, 28, 28)], the cache's were [float32 (1, 28, 28), int64 ()]"));
+    const y2 = y.clone();
+    y2.narrow(0, 999, 1).fill_(((y.select(0, 999).item() as number) + 1) % 10);
+    expectError(() => TeacherCache.open(dir, { dataset: new TensorDataset(x, y2) }), TorchError, otherData("the dataset's labels (member 1 of each sample) differ"));
+    // Labels read in blocks of 4096 for a dataset without the tensors at hand: the last block counts.
+    const plain = (ys: Tensor) => ({ length: 1000, get: (i: number) => [x.select(0, i), ys.select(0, i)] });
+    expectError(() => TeacherCache.open(dir, { dataset: plain(y2) }), TorchError, otherData("the dataset's labels (member 1 of each sample) differ"));
+    TeacherCache.open(dir, { dataset: plain(y) });
+    const x2 = x.clone();
+    x2.select(0, 999).fill_(0.5); // the last sample is always among the hashed ones
+    expectError(() => TeacherCache.open(dir, { dataset: new TensorDataset(x2, y) }), TorchError, otherData("the dataset's inputs differ (in 64 evenly spaced samples hashed)"));
+    // Sample 1 is not among the 64 of 1000 hashed (0, 15, 31, …): a change there is not seen.
+    const x3 = x.clone();
+    x3.select(0, 1).fill_(0.5);
+    TeacherCache.open(dir, { dataset: new TensorDataset(x3, y) });
+    expectError(() => TeacherCache.datasetFingerprint([] as unknown as torch.data.Dataset), TypeError, 'TeacherCache: expected a dataset (with length and get()) but received an array');
+    expectError(() => TeacherCache.datasetFingerprint({ length: 0, get: () => [] }), RangeError, 'TeacherCache: the dataset is empty (length 0)');
+    // The fingerprint of small datasets: every sample hashed (one sample: sample 0), no labels with one member.
+    const hashOf = (samples: Tensor[][]): string => {
+      const h = createHash('sha256');
+      for (const s of samples) for (const t of s) h.update(`${t.dtype}${JSON.stringify(t.shape)}`).update(Buffer.from(t.contiguous().data().buffer));
+      return h.digest('hex');
+    };
+    const one = new TensorDataset(x.narrow(0, 0, 1));
+    expect(TeacherCache.datasetFingerprint(one)).toEqual({ length: 1, members: [{ shape: [1, 28, 28], dtype: 'float32' }], labelsSha256: null, sampled: 1, samplesSha256: hashOf([[x.select(0, 0)]]) });
+    const three = new TensorDataset(x.narrow(0, 0, 3), y.narrow(0, 0, 3));
+    const fp3 = TeacherCache.datasetFingerprint(three);
+    expect(fp3.sampled).toBe(3);
+    expect(fp3.samplesSha256).toBe(hashOf([0, 1, 2].map((i) => [x.select(0, i), y.select(0, i)])));
+    expect(fp3.labelsSha256).toBe(createHash('sha256').update(Buffer.from(y.narrow(0, 0, 3).contiguous().data().buffer)).digest('hex'));
+    const fp100 = TeacherCache.datasetFingerprint(new TensorDataset(x.narrow(0, 0, 100)));
+    const picks = Array.from({ length: 64 }, (_, j) => Math.floor((j * 99) / 63));
+    expect([fp100.sampled, fp100.samplesSha256]).toEqual([64, hashOf(picks.map((i) => [x.select(0, i)]))]);
+  });
+
+  it('lookups: their arguments, and rows served from memory, streamed, and dropped by close()', () => {
+    const topDir = freshDir();
+    TeacherCache.build(teacher, DATA, topDir, { topK: 2 });
+    const top = TeacherCache.open(topDir);
+    const dense = TeacherCache.open(dir);
+    const topWhere = path.resolve(topDir);
+    const cases: [() => unknown, abstract new (...args: never[]) => Error, string][] = [
+      [() => top.logits([0]), TypeError, `TeacherCache.logits: the cache in ${topWhere} holds the top-2 logits only; use topk()`],
+      [() => dense.topk([0]), TypeError, `TeacherCache.topk: the cache in ${where} is dense; use logits()`],
+      [() => dense.logits(torch.zeros([2, 2], { dtype: 'int64' })), TypeError, 'TeacherCache.logits: expected 1-D int64 sample indices but received a int64 tensor of shape (2, 2)'],
+      [() => top.topk(torch.zeros([2])), TypeError, 'TeacherCache.topk: expected 1-D int64 sample indices but received a float32 tensor of shape (2)'],
+      [() => dense.logits('0' as unknown as number[]), TypeError, 'TeacherCache.logits: expected sample indices (a 1-D int64 tensor or an array) but received the string "0"'],
+      [() => dense.logits([0, 1000]), RangeError, "TeacherCache.logits: sample index 1000 is out of range for the cache's 1000 samples"],
+      [() => dense.logits([-1]), RangeError, "TeacherCache.logits: sample index -1 is out of range for the cache's 1000 samples"],
+      [() => top.topk([1.5]), RangeError, "TeacherCache.topk: sample index 1.5 is out of range for the cache's 1000 samples"],
+    ];
+    for (const [fn, cls, message] of cases) expectError(fn, cls, message);
+    // int32 indices, an empty batch, the last sample.
+    expect(sameBits(dense.logits(torch.tensor([999, 3], { dtype: 'int32' })), dense.logits([999, 3]))).toBe(true);
+    expect(dense.logits([]).shape).toEqual([0, 10]);
+    expect(top.topk([]).indices.shape).toEqual([0, 2]);
+
+    // A budget of one shard (20000 bytes): shard 0 is kept, shard 1 (read after it) is streamed from its file.
+    const copy = freshDir();
+    fs.cpSync(dir, copy, { recursive: true });
+    const want = dense.logits([1, 2, 501, 502]);
+    const budget = TeacherCache.open(copy, { maxResidentBytes: 20000 });
+    expect(sameBits(budget.logits([1, 501]), dense.logits([1, 501]))).toBe(true);
+    fs.renameSync(path.join(copy, 'shard-00000.bin'), path.join(copy, 'shard-00000.moved'));
+    fs.renameSync(path.join(copy, 'shard-00001.bin'), path.join(copy, 'shard-00001.moved'));
+    expect(sameBits(budget.logits([1, 2]), want.narrow(0, 0, 2))).toBe(true); // from memory
+    expect(thrown(() => budget.logits([502])).message).toMatch(/ENOENT.*shard-00001\.bin/); // streamed: the file is gone
+    budget.close();
+    expect(thrown(() => budget.logits([2])).message).toMatch(/ENOENT.*shard-00000\.bin/); // close() dropped shard 0
+    fs.renameSync(path.join(copy, 'shard-00000.moved'), path.join(copy, 'shard-00000.bin'));
+    fs.renameSync(path.join(copy, 'shard-00001.moved'), path.join(copy, 'shard-00001.bin'));
+    expect(sameBits(budget.logits([1, 2, 501, 502]), want)).toBe(true);
+  });
+
+  it('a shard cut short after opening is reported as truncated, streamed or verified', () => {
+    const copy = freshDir();
+    fs.cpSync(dir, copy, { recursive: true });
+    const shard = path.join(copy, 'shard-00001.bin');
+    const truncated = `TeacherCache: shard-00001.bin in ${path.resolve(copy)} is truncated: build the cache again`;
+    const verified = TeacherCache.open(copy, { maxResidentBytes: 0, verify: 'eager' });
+    const unverified = TeacherCache.open(copy, { maxResidentBytes: 0 });
+    fs.truncateSync(shard, 10000);
+    expectError(() => verified.logits([499, 999]), TorchError, truncated); // row 999 lies past the cut
+    expect(verified.logits([499, 500, 749]).shape).toEqual([3, 10]); // rows before the cut still read
+    expectError(() => unverified.logits([500]), TorchError, truncated); // its digest is taken at first use
   });
 });
 
