@@ -491,6 +491,7 @@ describe('every message of the cache, word for word', () => {
       ['shard-00002.bin', 300, 12000],
       ['shard-00003.bin', 100, 4000],
     ]);
+    expect([cache.manifest.kind, cache.manifest.indexDtype, cache.manifest.topK, cache.manifest.teacher.arch]).toEqual(['dense', null, null, null]);
     // Without a shard size: as many samples as fit in 64 MiB, here all of them.
     expect(TeacherCache.build(teacher, DATA, freshDir()).manifest.shardSize).toBe(Math.floor((64 << 20) / 40));
   });
@@ -680,6 +681,10 @@ describe('every message of the cache, word for word', () => {
     expect(sameBits(dense.logits(torch.tensor([999, 3], { dtype: 'int32' })), dense.logits([999, 3]))).toBe(true);
     expect(dense.logits([]).shape).toEqual([0, 10]);
     expect(top.topk([]).indices.shape).toEqual([0, 2]);
+    // sampleShape is a copy: changing it changes nothing in the cache.
+    const shape = dense.sampleShape;
+    shape.push(3);
+    expect([dense.sampleShape, dense.logits([0]).shape]).toEqual([[10], [1, 10]]);
 
     // A budget of one shard (20000 bytes): shard 0 is kept, shard 1 (read after it) is streamed from its file.
     const copy = freshDir();
