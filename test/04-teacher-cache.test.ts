@@ -399,6 +399,9 @@ describe('bad arguments are TypeErrors and RangeErrors with clear messages', () 
   });
 });
 
+/** A call, the error class it must throw, and the message word for word (checked with expectError). */
+type ErrorCase = [() => unknown, abstract new (...args: never[]) => Error, string];
+
 describe('every message of the cache, word for word', () => {
   const teacher = teacherNet();
   const dir = freshDir();
@@ -425,7 +428,7 @@ describe('every message of the cache, word for word', () => {
   it('build: its arguments, checked before the folder is made', () => {
     const out = freshDir();
     const get = (): Tensor[] => [];
-    const cases: [() => unknown, abstract new (...args: never[]) => Error, string][] = [
+    const cases: ErrorCase[] = [
       [() => TeacherCache.build((() => 0) as unknown as nn.Module, DATA, out), TypeError, 'TeacherCache.build: expected a Module for the teacher but received the function (anonymous)'],
       [() => TeacherCache.build(teacher, [] as unknown as torch.data.Dataset, out), TypeError, 'TeacherCache.build: expected a dataset (with length and get()) but received an array'],
       [() => TeacherCache.build(teacher, { length: 3 } as unknown as torch.data.Dataset, out), TypeError, 'TeacherCache.build: expected a dataset (with length and get()) but received an object (Object)'],
@@ -509,7 +512,7 @@ describe('every message of the cache, word for word', () => {
   });
 
   it('open: its arguments, a missing folder or manifest', () => {
-    const cases: [() => unknown, abstract new (...args: never[]) => Error, string][] = [
+    const cases: ErrorCase[] = [
       [() => TeacherCache.open(''), TypeError, 'TeacherCache.open: expected a folder path but received the string ""'],
       [() => TeacherCache.open(dir, null as unknown as object), TypeError, 'TeacherCache.open: expected an options object but received null'],
       [() => TeacherCache.open(dir, 3 as unknown as object), TypeError, 'TeacherCache.open: expected an options object but received the number 3'],
@@ -666,7 +669,7 @@ describe('every message of the cache, word for word', () => {
     const top = TeacherCache.open(topDir);
     const dense = TeacherCache.open(dir);
     const topWhere = path.resolve(topDir);
-    const cases: [() => unknown, abstract new (...args: never[]) => Error, string][] = [
+    const cases: ErrorCase[] = [
       [() => top.logits([0]), TypeError, `TeacherCache.logits: the cache in ${topWhere} holds the top-2 logits only; use topk()`],
       [() => dense.topk([0]), TypeError, `TeacherCache.topk: the cache in ${where} is dense; use logits()`],
       [() => dense.logits(torch.zeros([2, 2], { dtype: 'int64' })), TypeError, 'TeacherCache.logits: expected 1-D int64 sample indices but received a int64 tensor of shape (2, 2)'],
