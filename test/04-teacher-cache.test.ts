@@ -14,7 +14,7 @@ import * as torch from '../lib/index';
 import { CompressionScheduler, DistillationLossWeights, KnowledgeDistillationPolicy, Tensor, TorchError, distiller, nn, optim } from '../lib/index';
 import { parseTrainArgs, runTraining } from '../lib/cli/train';
 import type { Output } from '../lib/cli/progress';
-import { expectError, expectTensor, fixture, fromJson, liveFixture, liveTensorsSettled, pythonWithTorch, thrown, type TensorJson } from './helpers';
+import { expectError, expectTensor, fixture, fromJson, liveFixture, liveTensorsSettled, pythonWithTorch, setupOnce, thrown, type TensorJson } from './helpers';
 
 const { TeacherCache, topkKdLoss, kdLoss } = distiller;
 const { IndexedDataset, TensorDataset, DataLoader } = torch.data;
@@ -270,7 +270,7 @@ describe('TeacherCache.build / open / lookups', () => {
 describe('a stale or damaged cache is refused, naming what differs', () => {
   const teacher = teacherNet();
   const dir = freshDir();
-  TeacherCache.build(teacher, DATA, dir, { shardSize: 500 });
+  setupOnce(() => TeacherCache.build(teacher, DATA, dir, { shardSize: 500 }));
 
   it('other teacher weights', () => {
     const other = teacherNet();
@@ -405,7 +405,7 @@ type ErrorCase = [() => unknown, abstract new (...args: never[]) => Error, strin
 describe('every message of the cache, word for word', () => {
   const teacher = teacherNet();
   const dir = freshDir();
-  TeacherCache.build(teacher, DATA, dir, { shardSize: 500 });
+  setupOnce(() => TeacherCache.build(teacher, DATA, dir, { shardSize: 500 }));
   const where = path.resolve(dir);
   const stale = (what: string): string =>
     `TeacherCache: the teacher's weights are not those the cache in ${where} was built with (${what}). ` +

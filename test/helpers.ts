@@ -115,6 +115,20 @@ export function liveFixture<T = Record<string, unknown>>(generator: string): T |
   return JSON.parse(r.stdout) as T;
 }
 
+/**
+ * Set-up shared by the tests of a describe block, run before its first test rather than while the file is collected:
+ * if it throws, each test of the block fails with its error. (An error while collecting reports no test at all, which
+ * a mutation-testing run reads as a mutant that no test detected.)
+ */
+export function setupOnce(fn: () => unknown): void {
+  let done = false;
+  beforeEach(() => {
+    if (done) return;
+    fn();
+    done = true;
+  });
+}
+
 /** The error `fn` throws (fails the test if it returns), for assertions on its class, code and message together. */
 export function thrown(fn: () => unknown): Error {
   try {
