@@ -434,6 +434,8 @@ describe('every message of the cache, word for word', () => {
       [() => TeacherCache.build(teacher, { length: 3 } as unknown as torch.data.Dataset, out), TypeError, 'TeacherCache.build: expected a dataset (with length and get()) but received an object (Object)'],
       [() => TeacherCache.build(teacher, { length: '3', get } as unknown as torch.data.Dataset, out), TypeError, 'TeacherCache.build: expected a dataset (with length and get()) but received an object (Object)'],
       [() => TeacherCache.build(teacher, null as unknown as torch.data.Dataset, out), TypeError, 'TeacherCache.build: expected a dataset (with length and get()) but received null'],
+      // A function has a length and may carry a get(): still not a dataset.
+      [() => TeacherCache.build(teacher, Object.assign((i: number) => i, { get }) as unknown as torch.data.Dataset, out), TypeError, 'TeacherCache.build: expected a dataset (with length and get()) but received the function (anonymous)'],
       [() => TeacherCache.build(teacher, DATA, ''), TypeError, 'TeacherCache.build: expected a folder path but received the string ""'],
       [() => TeacherCache.build(teacher, DATA, 5 as unknown as string), TypeError, 'TeacherCache.build: expected a folder path but received the number 5'],
       [() => TeacherCache.build(teacher, DATA, out, null as unknown as object), TypeError, 'TeacherCache.build: expected an options object but received null'],
@@ -463,6 +465,7 @@ describe('every message of the cache, word for word', () => {
       [returning((x) => x.sum()), RangeError, 'TeacherCache.build: the teacher returned () for a batch of 100; expected (batch, …, classes)'],
       [returning((x) => x.flatten()), RangeError, 'TeacherCache.build: the teacher returned (78400) for a batch of 100; expected (batch, …, classes)'],
       [returning((x) => x.narrow(0, 0, 99).flatten(1)), RangeError, 'TeacherCache.build: the teacher returned (99, 784) for a batch of 100; expected (batch, …, classes)'],
+      [returning((x, call) => x.narrow(0, 0, call === 0 ? 100 : 98).flatten(1)), RangeError, 'TeacherCache.build: the teacher returned (98, 784) for a batch of 100; expected (batch, …, classes)'],
       [returning((x, call) => x.flatten(1).narrow(1, 0, call === 0 ? 10 : 9)), RangeError, "TeacherCache.build: the teacher's logits changed shape from (10) to (9) per sample at sample 100"],
       [returning((x, call) => (call === 0 ? x.flatten(1).narrow(1, 0, 10) : x.view([100, 2, 392]))), RangeError, "TeacherCache.build: the teacher's logits changed shape from (10) to (2, 392) per sample at sample 100"],
     ];
@@ -499,10 +502,58 @@ describe('every message of the cache, word for word', () => {
     expect(TeacherCache.build(teacher, DATA, freshDir()).manifest.shardSize).toBe(Math.floor((64 << 20) / 40));
   });
 
+  it('build: one teacher call per batch, in the dataset\'s order, the last batch short', () => {
+    const sizes: number[] = [];
+    const firsts: number[] = [];
+    const x = DATA.tensors[0] as Tensor;
+    const counting = returning((xb) => {
+      sizes.push(xb.size(0));
+      firsts.push(xb.select(0, 0).sum().item() as number);
+      return xb.flatten(1).narrow(1, 0, 10);
+    });
+    TeacherCache.build(counting, DATA, freshDir(), { batchSize: 250 });
+    expect(sizes).toEqual([250, 250, 250, 250]);
+    expect(firsts).toEqual([0, 250, 500, 750].map((i) => x.select(0, i).sum().item() as number));
+    sizes.length = 0;
+    TeacherCache.build(counting, DATA, freshDir(), { batchSize: 300 });
+    expect(sizes).toEqual([300, 300, 300, 100]);
+  });
+
+  it("a rebuild that fails after checking the teacher leaves no cache behind (the old manifest goes first)", () => {
+    const out = freshDir();
+    TeacherCache.build(teacher, DATA, out, { shardSize: 300 });
+    const shifting = returning((x, call) => x.flatten(1).narrow(1, 0, call === 0 ? 10 : 9));
+    expectError(() => TeacherCache.build(shifting, DATA, out, { batchSize: 500 }), RangeError, "TeacherCache.build: the teacher's logits changed shape from (10) to (9) per sample at sample 500");
+    expect(fs.readdirSync(out)).toEqual([]);
+    expectError(
+      () => TeacherCache.open(out),
+      TorchError,
+      `TeacherCache: ${path.resolve(out)} holds no complete cache: manifest.json is missing (a build that was stopped before its end leaves none). ` +
+        'Build it again (torchkd cache-teacher, or TeacherCache.build) into the same folder.',
+    );
+  });
+
+  it.skipIf(!fs.existsSync('/proc/self/fd'))('streamed reads and their first-use digest close every file they open', () => {
+    const fds = (): number => fs.readdirSync('/proc/self/fd').length;
+    const before = fds();
+    const streamed = TeacherCache.open(dir, { maxResidentBytes: 0 });
+    streamed.logits([0, 999, 500]).dispose();
+    streamed.logits([1, 998]).dispose();
+    TeacherCache.open(dir, { maxResidentBytes: 0, verify: 'eager' }).logits([3]).dispose();
+    expect(fds()).toBe(before);
+  });
+
+  it("a plain dataset's labels are hashed 4,096 samples at a time, to the last one", () => {
+    const n = 4096;
+    const plain = { length: n, get: (i: number) => [torch.tensor([i]), torch.tensor(i % 10, { dtype: 'int64' })] };
+    const labels = BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 10));
+    expect(TeacherCache.datasetFingerprint(plain).labelsSha256).toBe(createHash('sha256').update(Buffer.from(labels.buffer)).digest('hex'));
+  });
+
   it('a rebuild removes the shards of the cache it replaces and the temporary files of a killed build, nothing else', () => {
     const out = freshDir();
     TeacherCache.build(teacher, DATA, out, { shardSize: 100 });
-    const keep = ['notes.txt', 'shard-1.bin', 'shard-00001.bin.bak', '.manifest.json.tmp', 'xshard-00002.bin'];
+    const keep = ['notes.txt', 'shard-1.bin', 'shard-00001.bin.bak', '.manifest.json.tmp', 'xshard-00002.bin', 'mine.shard-00003.bin.tmp-1-x'];
     for (const f of keep) fs.writeFileSync(path.join(out, f), 'mine');
     fs.writeFileSync(path.join(out, '.shard-00003.bin.tmp-123-abc'), 'half');
     fs.writeFileSync(path.join(out, '.manifest.json.tmp-9-x'), 'half');
@@ -552,6 +603,7 @@ describe('every message of the cache, word for word', () => {
       [{ ...m, sampleShape: [] }, invalid('sampleShape')],
       [{ ...m, sampleShape: [0] }, invalid('sampleShape')],
       [{ ...m, sampleShape: [2.5] }, invalid('sampleShape')],
+      [{ ...m, sampleShape: [0, 10] }, invalid('sampleShape')],
       [{ ...m, numClasses: 9 }, invalid('numClasses')],
       [{ ...m, topK: 0 }, invalid('topK 0')],
       [{ ...m, topK: 1.5 }, invalid('topK 1.5')],
@@ -607,10 +659,13 @@ describe('every message of the cache, word for word', () => {
     expectError(() => TeacherCache.open(dir, { teacher: { ...sd, extra: torch.zeros(1) } }), TorchError, stale("it has 'extra', which the cache's teacher had not"));
     const { [last]: _dropped, ...fewer } = sd;
     expectError(() => TeacherCache.open(dir, { teacher: fewer }), TorchError, stale(`it lacks '${last}'`));
+    // A renamed entry is both new and missing: the new name is the first difference.
+    expectError(() => TeacherCache.open(dir, { teacher: { ...fewer, renamed: sd[last] } }), TorchError, stale("it has 'renamed', which the cache's teacher had not"));
     const reversed = Object.fromEntries(Object.entries(sd).reverse());
     expectError(() => TeacherCache.open(dir, { teacher: reversed }), TorchError, stale('the state dict lists its tensors in another order'));
     expectError(() => TeacherCache.teacherFingerprint(null as unknown as Record<string, Tensor>), TypeError, 'TeacherCache: expected a Module or a state dict for the teacher but received null');
     expectError(() => TeacherCache.teacherFingerprint({ a: 1 } as unknown as Record<string, Tensor>), TypeError, "TeacherCache: state dict entry 'a' is the number 1, not a Tensor");
+    expectError(() => TeacherCache.teacherFingerprint(5 as unknown as Record<string, Tensor>), TypeError, 'TeacherCache: expected a Module or a state dict for the teacher but received the number 5');
     // The fingerprint is the state dict's names, dtypes, shapes and bytes: a clone of the teacher has the same.
     const fp = TeacherCache.teacherFingerprint(teacher);
     expect(fp.tensors.map((e) => [e[0], e[1], e[2]])).toEqual(names.map((k) => [k, sd[k].dtype, sd[k].shape]));

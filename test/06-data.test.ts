@@ -24,7 +24,7 @@ import {
   splitTrainValidation,
   type Dataset,
 } from '../lib/data/index';
-import { expectTensor, fixture, type TensorJson } from './helpers';
+import { expectTensor, fixture, setupOnce, type TensorJson } from './helpers';
 
 interface Epoch {
   batches: number;
@@ -149,7 +149,7 @@ describe('IDX reader', () => {
 describe.skipIf(!hasFashionMNIST)('FashionMNIST', () => {
   let train: FashionMNIST;
   let test: FashionMNIST;
-  beforeAll(() => {
+  setupOnce(() => {
     train = new FashionMNIST();
     test = new FashionMNIST({ train: false });
   });
@@ -206,7 +206,8 @@ describe.skipIf(!hasFashionMNIST)('FashionMNIST', () => {
 });
 
 describe('DataLoader', () => {
-  const ds = new TensorDataset(torch.arange(60000));
+  let ds: TensorDataset<[Tensor]>;
+  setupOnce(() => (ds = new TensorDataset(torch.arange(60000))));
 
   it('counts batches with and without dropLast', () => {
     expect(new DataLoader(ds, { batchSize: 64 }).length).toBe(938);
