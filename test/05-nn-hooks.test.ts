@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import * as torch from '../lib/index';
 import { type Tensor, TorchError, models, nn } from '../lib/index';
 import { upstream } from './02-parity-cases';
-import { expectTensor, fixture, fromJson, liveTensorsSettled, thrown, type TensorJson } from './helpers';
+import { expectTensor, fixture, fromJson, liveTensorsSettled, setupOnce, thrown, type TensorJson } from './helpers';
 
 type StateJson = Record<string, TensorJson>;
 type Grads = (TensorJson | null)[];
@@ -542,7 +542,8 @@ describe('feature capture on resnet20_cifar (Distiller\'s model in lib/python/zo
 // ---- bad input and leaks -------------------------------------------------------------------------------------------
 
 describe('hook registration rejects bad arguments', () => {
-  const lin = new nn.Linear(2, 2);
+  let lin: nn.Linear;
+  setupOnce(() => (lin = new nn.Linear(2, 2)));
   const registrations: [string, (fn: unknown, o?: unknown) => unknown][] = [
     ['registerForwardPreHook', (fn, o) => lin.registerForwardPreHook(fn as never, o as never)],
     ['registerForwardHook', (fn, o) => lin.registerForwardHook(fn as never, o as never)],
