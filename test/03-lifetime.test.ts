@@ -1,18 +1,13 @@
 /**
  * Tensor lifetime: dispose(), `using`, tidy(), keep(), torch.memory(), and garbage collection of native memory
- * (vitest runs with --expose-gc, so these tests drive the collector themselves).
+ * (these tests drive the collector themselves: forceGc in test/helpers.ts).
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
 import { native } from '../lib/binding';
 import { type Tensor, TorchError } from '../lib/index';
-
-const gc = (globalThis as { gc?: () => void }).gc;
-
-function collect(): void {
-  for (let i = 0; i < 4; i++) gc!();
-}
+import { forceGc } from './helpers';
 
 function live(): number {
   return torch.memory().liveTensors;
@@ -24,7 +19,7 @@ function cpuBytes(): number {
 
 // Tensors left unreachable by earlier tests would otherwise be freed by a collection in the middle of a test, and
 // move the counts it compares.
-beforeEach(collect);
+beforeEach(forceGc);
 
 describe('dispose', () => {
   it('frees the tensor now: live count and bytes drop', () => {
@@ -275,21 +270,21 @@ describe('tidy', () => {
 
 describe('garbage collection', () => {
   it('GC alone frees unreachable tensors (large ones individually, small ones in groups of 32)', () => {
-    collect();
+    forceGc();
     const start = live();
     let held: Tensor[] | null = [];
     for (let i = 0; i < 2000; i++) held.push(torch.zeros(8), torch.zeros(8192));
-    collect();
+    forceGc();
     expect(live()).toBeGreaterThanOrEqual(start + 4000); // still reachable: nothing freed
     expect(held.length).toBe(4000);
     held = null;
-    collect();
+    forceGc();
     // At most one partly-filled group of small tensors (< 32) may still be pinned by the current arena.
     expect(live() - start).toBeLessThan(32);
   });
 
   it('keeps RSS bounded over 200k iterations allocating 64 KiB tensors with no dispose (GC only)', () => {
-    collect();
+    forceGc();
     const rss0 = process.memoryUsage().rss;
     let peak = rss0;
     const N = 200_000;
@@ -301,7 +296,7 @@ describe('garbage collection', () => {
         peak = Math.max(peak, process.memoryUsage().rss);
       }
     }
-    collect();
+    forceGc();
     const allocated = N * 64 * 1024; // 12.5 GiB in total
     const growth = peak - rss0;
     console.log(`RSS growth over ${N} x 64 KiB allocations: ${(growth / 2 ** 20).toFixed(1)} MiB (allocated ${(allocated / 2 ** 30).toFixed(1)} GiB)`);
@@ -312,10 +307,10 @@ describe('garbage collection', () => {
   });
 
   it('keeps the live count bounded over a long loop of small tensors (GC only)', () => {
-    collect();
+    forceGc();
     const start = live();
     for (let i = 0; i < 100_000; i++) torch.ones(4).add(1);
-    collect();
+    forceGc();
     expect(live() - start).toBeLessThan(64);
   });
 });

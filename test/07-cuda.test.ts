@@ -12,7 +12,7 @@ import * as torch from '../lib/index';
 import { DistillationLossWeights, KnowledgeDistillationPolicy, Tensor, nn, optim } from '../lib/index';
 import { native } from '../lib/binding';
 import { DataLoader, TensorDataset } from '../lib/data';
-import { HAS_CUDA, NEEDS_NO_CUDA, expectTensor, fixture, fromJson, itWhen, pythonWithTorch, requireCuda, thrown, type KdCase, type TensorJson } from './helpers';
+import { HAS_CUDA, NEEDS_NO_CUDA, expectTensor, fixture, forceGc, fromJson, itWhen, pythonWithTorch, requireCuda, thrown, type KdCase, type TensorJson } from './helpers';
 
 const PY = pythonWithTorch();
 const NO_PYTHON = 'needs a Python with torch (the oracle): none found';
@@ -236,7 +236,7 @@ describe('CUDA devices and tensors', () => {
     expect(() => new torch.cuda.Stream({ priority: 1 })).toThrow(RangeError);
 
     // vitest runs with --expose-gc: collect first, so that earlier tests' tensors are not freed in the middle.
-    for (let i = 0; i < 4; i++) (globalThis as { gc?: () => void }).gc?.();
+    forceGc();
     torch.cuda.synchronize();
     const before = torch.cuda.memoryAllocated();
     torch.cuda.resetPeakMemoryStats();
@@ -414,7 +414,7 @@ process.stdout.write(JSON.stringify({ before, after: torch.cuda.memoryAllocated(
 
   it('thousands of events are freed by the garbage collector', () => {
     for (let i = 0; i < 20000; i++) new torch.cuda.Event().record();
-    for (let i = 0; i < 4; i++) (globalThis as { gc?: () => void }).gc?.();
+    forceGc();
     torch.cuda.synchronize();
     const e = new torch.cuda.Event({ enableTiming: true });
     e.record();
