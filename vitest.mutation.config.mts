@@ -9,6 +9,7 @@ const ALL = [
   'test/05-nn*.test.ts',
   'test/05-amp.test.ts',
   'test/06-data.test.ts',
+  'test/06-data-args.test.ts',
   'test/06-cli.test.ts',
   'test/06-resume.test.ts',
   'test/06-recipes.test.ts',

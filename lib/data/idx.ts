@@ -61,7 +61,9 @@ export function parseIdxHeader(bytes: Uint8Array, file = '<buffer>'): IdxHeader 
 /** Big-endian values to a native typed array (the platform is little-endian wherever libtorch runs). */
 function decodeValues(bytes: Uint8Array, dtype: DType, count: number): Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array {
   if (dtype === 'uint8') return bytes.slice(0, count);
-  if (dtype === 'int8') return new Int8Array(bytes.slice(0, count).buffer);
+  // A copy of exactly these bytes: `bytes` may be a view into a larger buffer (a Buffer from fs or zlib, whose
+  // slice() is a view too), so its `.buffer` alone would take in the header and whatever else that buffer holds.
+  if (dtype === 'int8') return new Int8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + count));
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (dtype === 'int16') return Int16Array.from({ length: count }, (_, i) => view.getInt16(2 * i, false));
   if (dtype === 'int32') return Int32Array.from({ length: count }, (_, i) => view.getInt32(4 * i, false));
