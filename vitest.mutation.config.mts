@@ -8,6 +8,7 @@ const ALL = [
   'test/04-*.test.ts',
   'test/05-nn*.test.ts',
   'test/05-amp.test.ts',
+  'test/05-optim-args.test.ts',
   'test/06-data.test.ts',
   'test/06-data-args.test.ts',
   'test/06-cli.test.ts',

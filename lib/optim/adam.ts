@@ -6,7 +6,7 @@
 import { describe } from '../dtype';
 import { N, Tensor, keep, wrap } from '../tensor';
 import { positionalOrOptions } from '../tensor/checks';
-import { FLAGS, type FlagOptions, Optimizer, ParamGroup, ParamsArg, checkFlags } from './optimizer';
+import { FLAGS, type FlagOptions, Optimizer, ParamGroup, ParamsArg, checkFlags, pyNumber } from './optimizer';
 
 /** Adam/AdamW options (PyTorch's names, camelCase). */
 export interface AdamOptions {
@@ -61,8 +61,8 @@ export class Adam extends Optimizer {
     Optimizer.checkNumber(g, 'weightDecay');
     const b = g.betas;
     if (!Array.isArray(b) || b.length !== 2 || b.some((x) => typeof x !== 'number')) throw new TypeError(`Expected betas to be a pair of numbers, got ${describe(b)}`);
-    if (!(b[0] >= 0 && b[0] < 1)) throw new RangeError(`Invalid beta parameter at index 0: ${b[0]}`);
-    if (!(b[1] >= 0 && b[1] < 1)) throw new RangeError(`Invalid beta parameter at index 1: ${b[1]}`);
+    if (!(b[0] >= 0 && b[0] < 1)) throw new RangeError(`Invalid beta parameter at index 0: ${pyNumber(b[0])}`);
+    if (!(b[1] >= 0 && b[1] < 1)) throw new RangeError(`Invalid beta parameter at index 1: ${pyNumber(b[1])}`);
     for (const k of ['amsgrad', 'maximize']) if (typeof g[k] !== 'boolean') throw new TypeError(`Expected a boolean for ${k}`);
   }
 

@@ -227,6 +227,8 @@ export class MultiStepMultiGammaLR extends LRScheduler {
     if (!Array.isArray(milestones) || !Array.isArray(gammas)) throw new TypeError('MultiStepMultiGammaLR expects arrays of milestones and gammas');
     const sorted = [...milestones].sort((a, b) => a - b);
     if (sorted.some((m, i) => m !== milestones[i])) throw new RangeError(`Milestones should be a list of increasing integers. Got [${milestones.join(', ')}]`);
+    // Distiller indexes the cumulative gammas by milestones passed: fewer gammas than milestones is its IndexError.
+    if (gammas.length < milestones.length) throw new RangeError(`MultiStepMultiGammaLR: expected a gamma for each of the ${milestones.length} milestones but got ${gammas.length}`);
     this.multiplicativeGammas = [1];
     gammas.forEach((g, i) => this.multiplicativeGammas.push(number(g, 'gamma') * this.multiplicativeGammas[i]));
     this.initialStep();

@@ -5,6 +5,7 @@
  */
 import { describe, isFloatingPoint } from '../dtype';
 import { TorchError } from '../errors';
+import { pyFloat } from '../nn/layers/base';
 import { N, Tensor, handleOf } from '../tensor';
 
 /** A parameter group: its parameters and its options (camelCase). */
@@ -41,14 +42,20 @@ export interface FlagOptions {
 export const FLAGS = ['foreach', 'fused', 'capturable', 'differentiable'];
 
 /** @internal */
-export function checkFlags(fn: string, o: FlagOptions): void {
-  for (const k of FLAGS) {
+export function checkFlags(fn: string, o: FlagOptions, flags: readonly string[] = FLAGS): void {
+  for (const k of flags) {
     const v = (o as Record<string, unknown>)[k];
     if (v !== undefined && v !== null && v !== false) {
       throw new TorchError(`${fn}: ${k}=${String(v)} is not supported: torchkd runs PyTorch's single-tensor algorithm (${k}=False), whose results it matches bit for bit`, 'NOT_IMPLEMENTED');
     }
   }
 }
+
+/** PyTorch's words for an option in its range errors ("Invalid learning rate: -1"); others read "Invalid <name> value". */
+const RANGE_LABELS: Record<string, string> = { lr: 'learning rate', eps: 'epsilon value' };
+
+/** A number as Python prints it in these messages: integers as ints, other values as Python's float repr. */
+export const pyNumber = (v: number): string => (Number.isInteger(v) ? String(v) : pyFloat(v));
 
 const snake = (k: string): string => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 const camel = (k: string): string => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -82,6 +89,8 @@ export abstract class Optimizer {
     }
     const seen = new Set(this.paramGroups.flatMap((g) => g.params));
     if (params.some((p) => seen.has(p))) throw new RangeError('some parameters appear in more than one parameter group');
+    // A group may carry an implementation switch too (PyTorch keeps it per group): the same check as the constructor's.
+    checkFlags(`optim.${this.constructor.name}`, group as FlagOptions, Object.keys(this.extraGroupKeys).filter((k) => FLAGS.includes(k)));
     const out: ParamGroup = { ...this.defaults, ...group, params } as ParamGroup;
     for (const [k, v] of Object.entries(out)) {
       if (k !== 'params' && v === undefined) throw new TypeError(`parameter group didn't specify a value of required optimization parameter ${k}`);
@@ -105,7 +114,7 @@ export abstract class Optimizer {
   protected static checkNumber(group: ParamGroup, key: string, min = 0): number {
     const v = group[key];
     if (typeof v !== 'number') throw new TypeError(`Expected a number for ${key} but received ${describe(v)}`);
-    if (!(v >= min) || !Number.isFinite(v)) throw new RangeError(`Invalid ${key} value: ${v}`);
+    if (!(v >= min) || !Number.isFinite(v)) throw new RangeError(`Invalid ${RANGE_LABELS[key] ?? `${snake(key)} value`}: ${pyNumber(v)}`);
     return v;
   }
 
@@ -133,7 +142,7 @@ export abstract class Optimizer {
 
   /** Loads a state dict (from torchkd or from Python's optimizer.state_dict() via torch.load). */
   loadStateDict(sd: OptimizerStateDict): void {
-    if (sd === null || typeof sd !== 'object' || !Array.isArray(sd.param_groups) || typeof sd.state !== 'object') {
+    if (sd === null || typeof sd !== 'object' || !Array.isArray(sd.param_groups) || sd.state === null || typeof sd.state !== 'object') {
       throw new TypeError('loadStateDict expects {state, param_groups} as made by stateDict()');
     }
     if (sd.param_groups.length !== this.paramGroups.length) {

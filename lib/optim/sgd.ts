@@ -16,6 +16,10 @@ export interface SGDOptions {
   maximize?: boolean;
 }
 
+/** SGD's implementation switches: PyTorch's SGD has no `capturable`. */
+type SGDFlags = Omit<FlagOptions, 'capturable'>;
+const SGD_FLAGS = FLAGS.filter((k) => k !== 'capturable');
+
 /**
  * Stochastic gradient descent.
  *
@@ -26,11 +30,11 @@ export interface SGDOptions {
 export class SGD extends Optimizer {
   constructor(params: ParamsArg, options?: SGDOptions);
   constructor(params: ParamsArg, lr: number, options?: Omit<SGDOptions, 'lr'>);
-  constructor(params: ParamsArg, lr: number, momentum: number, dampening?: number, weightDecay?: number, nesterov?: boolean, options?: Pick<SGDOptions, 'maximize'> & FlagOptions);
+  constructor(params: ParamsArg, lr: number, momentum: number, dampening?: number, weightDecay?: number, nesterov?: boolean, options?: Pick<SGDOptions, 'maximize'> & SGDFlags);
   constructor(params: ParamsArg, ...rest: unknown[]) {
     // PyTorch's SGD(params, lr, momentum, dampening, weight_decay, nesterov, *, maximize, foreach, differentiable, fused).
-    const o = positionalOrOptions('optim.SGD', rest, ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov'], { keywordOnly: ['maximize', ...FLAGS] }) as SGDOptions & FlagOptions;
-    checkFlags('optim.SGD', o);
+    const o = positionalOrOptions('optim.SGD', rest, ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov'], { keywordOnly: ['maximize', ...SGD_FLAGS] }) as SGDOptions & SGDFlags;
+    checkFlags('optim.SGD', o, SGD_FLAGS);
     super(
       params,
       {
