@@ -17,6 +17,27 @@ function indexOf(index: unknown, length: number, what: string): number {
   return i;
 }
 
+/** The values of an iterable argument; anything else is a TypeError naming what was expected. */
+function valuesOf<T>(values: unknown, what: string, of: string): T[] {
+  if (values === null || values === undefined || typeof (values as Iterable<T>)[Symbol.iterator] !== 'function' || typeof values === 'string') {
+    throw new TypeError(`${what} expects an iterable of ${of} but received ${describe(values)}`);
+  }
+  return [...(values as Iterable<T>)];
+}
+
+/** A dictionary argument's entries: a plain object's (sorted when `sort`), or an iterable of [key, value] pairs. */
+function entriesOf<T>(values: unknown, what: string, of: string, sort: boolean): [string, T][] {
+  const expected = `${what} expects an object or an iterable of [key, ${of}] pairs but received`;
+  if (values === null || typeof values !== 'object') throw new TypeError(`${expected} ${describe(values)}`);
+  if (!(Symbol.iterator in values)) {
+    const entries = Object.entries(values as Record<string, T>);
+    return sort ? entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : entries;
+  }
+  const pairs = [...(values as Iterable<unknown>)];
+  for (const e of pairs) if (!Array.isArray(e) || e.length !== 2) throw new TypeError(`${expected} an iterable holding ${describe(e)}`);
+  return pairs as [string, T][];
+}
+
 function checkModule(m: unknown, what: string): Module {
   if (!(m instanceof Module)) throw new TypeError(`${what} expects Modules but received ${describe(m)}`);
   return m;
@@ -61,7 +82,7 @@ class SequentialModule<M extends Module = Module> extends Module<[Tensor], Tenso
 
   /** Appends each module of an iterable. */
   extend(modules: Iterable<M>): this {
-    for (const m of modules) this.append(m);
+    for (const m of valuesOf<M>(modules, 'Sequential.extend', 'Modules')) this.append(m);
     return this;
   }
 
@@ -170,8 +191,7 @@ class ModuleListModule<M extends Module = Module> extends Module<never[], never>
 
   constructor(modules: Iterable<M> = []) {
     super();
-    if (modules === null || typeof (modules as Iterable<M>)[Symbol.iterator] !== 'function') throw new TypeError(`ModuleList expects an iterable of Modules but received ${describe(modules)}`);
-    for (const m of modules) this.append(m);
+    for (const m of valuesOf<M>(modules, 'ModuleList', 'Modules')) this.append(m);
   }
 
   get length(): number {
@@ -194,7 +214,7 @@ class ModuleListModule<M extends Module = Module> extends Module<never[], never>
   }
 
   extend(modules: Iterable<M>): this {
-    for (const m of modules) this.append(m);
+    for (const m of valuesOf<M>(modules, 'ModuleList.extend', 'Modules')) this.append(m);
     return this;
   }
 
@@ -311,9 +331,7 @@ class ModuleDictModule<M extends Module = Module> extends Module<never[], never>
   }
 
   update(modules: Record<string, M> | Iterable<[string, M]>): this {
-    if (modules === null || typeof modules !== 'object') throw new TypeError(`ModuleDict expects an object or an iterable of [key, module] pairs but received ${describe(modules)}`);
-    const entries = Symbol.iterator in modules ? [...(modules as Iterable<[string, M]>)] : Object.entries(modules as Record<string, M>);
-    for (const [k, m] of entries) this.set(k, m);
+    for (const [k, m] of entriesOf<M>(modules, 'ModuleDict', 'module', false)) this.set(k, m);
     return this;
   }
 
@@ -432,7 +450,7 @@ export class ParameterList extends Module<never[], never> {
 
   constructor(values: Iterable<Tensor> = []) {
     super();
-    for (const v of values) this.append(v);
+    for (const v of valuesOf<Tensor>(values, 'ParameterList', 'Tensors')) this.append(v);
   }
 
   get length(): number {
@@ -450,6 +468,11 @@ export class ParameterList extends Module<never[], never> {
     this._parameters.set(String(indexOf(index, this._parameters.size, 'ParameterList')), isParameter(value) ? value : Parameter(value));
   }
 
+  /** @internal `delete list[i]`: refused, as PyTorch's ParameterList has no `__delitem__` (the numbering would break). */
+  deleteAt(index: number): void {
+    throw new TypeError(`ParameterList does not support deleting items (delete list[${index}])`);
+  }
+
   append(value: Tensor): this {
     if (!(value instanceof Tensor)) throw new TypeError(`ParameterList holds Tensors, not ${describe(value)}`);
     this._parameters.set(String(this._parameters.size), isParameter(value) ? value : Parameter(value));
@@ -457,7 +480,7 @@ export class ParameterList extends Module<never[], never> {
   }
 
   extend(values: Iterable<Tensor>): this {
-    for (const v of values) this.append(v);
+    for (const v of valuesOf<Tensor>(values, 'ParameterList.extend', 'Tensors')) this.append(v);
     return this;
   }
 
@@ -479,8 +502,7 @@ export class ParameterDict extends Module<never[], never> {
   /** A plain object's keys are taken in sorted order (PyTorch sorts a dict's); a Map or [key, value] pairs keep theirs. */
   constructor(values: Record<string, Tensor> | Iterable<[string, Tensor]> = {}) {
     super();
-    const entries = Symbol.iterator in values ? [...(values as Iterable<[string, Tensor]>)] : Object.entries(values as Record<string, Tensor>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const [k, v] of entries) this.set(k, v);
+    for (const [k, v] of entriesOf<Tensor>(values, 'ParameterDict', 'Tensor', true)) this.set(k, v);
   }
 
   get length(): number {
@@ -495,6 +517,7 @@ export class ParameterDict extends Module<never[], never> {
 
   set(key: string, value: Tensor): this {
     if (!(value instanceof Tensor)) throw new TypeError(`ParameterDict holds Tensors, not ${describe(value)}`);
+    if (typeof key === 'string' && !this._parameters.has(key) && key in this) throw new RangeError(`ParameterDict: the key '${key}' would hide a ParameterDict member; choose another name`);
     this.registerParameter(key, isParameter(value) ? value : Parameter(value));
     return this;
   }

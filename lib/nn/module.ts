@@ -200,6 +200,7 @@ export class Module<In extends unknown[] = unknown[], Out = unknown> {
         if (target._modules.has(prop) || target._parameters.has(prop)) {
           throw new TypeError(`cannot assign ${describe(value)} as ${target.constructor.name}.${prop}: it holds a ${target._modules.has(prop) ? 'submodule' : 'parameter'} (assign a ${target._modules.has(prop) ? 'Module' : 'Parameter'} or null)`);
         }
+        if (target._buffers.has(prop)) throw new TypeError(`cannot assign ${describe(value)} as ${target.constructor.name}.${prop}: it holds a buffer (assign a Tensor or null)`);
       }
     };
     const indexable = (new.target as unknown as { indexable?: boolean }).indexable === true;
@@ -505,7 +506,8 @@ export class Module<In extends unknown[] = unknown[], Out = unknown> {
   stateDict(options: { prefix?: string; keepVars?: boolean } = {}): StateDict {
     const out: StateDict = {};
     const keep = options.keepVars ?? false;
-    for (const [modPrefix, m] of this.namedModules(options.prefix ?? '')) {
+    // Every registration, as PyTorch's recursion over _modules: a child registered under two names is saved under both.
+    for (const [modPrefix, m] of this.namedModules(options.prefix ?? '', { removeDuplicate: false })) {
       const key = (n: string): string => (modPrefix ? `${modPrefix}.${n}` : n);
       for (const [name, p] of m._parameters) if (p !== null) out[key(name)] = keep ? p : p.detach();
       for (const [name, b] of m._buffers) if (b !== null && !m._nonPersistent.has(name)) out[key(name)] = keep ? b : b.detach();
@@ -522,7 +524,7 @@ export class Module<In extends unknown[] = unknown[], Out = unknown> {
     if (stateDict === null || typeof stateDict !== 'object') throw new TypeError(`loadStateDict expects an object of tensors but received ${describe(stateDict)}`);
     const strict = options.strict ?? true;
     const own = new Map<string, Tensor>();
-    for (const [modPrefix, m] of this.namedModules()) {
+    for (const [modPrefix, m] of this.namedModules('', { removeDuplicate: false })) {
       const key = (n: string): string => (modPrefix ? `${modPrefix}.${n}` : n);
       for (const [name, p] of m._parameters) if (p !== null) own.set(key(name), p);
       for (const [name, b] of m._buffers) if (b !== null && !m._nonPersistent.has(name)) own.set(key(name), b);
