@@ -1143,5 +1143,93 @@ describe('hook registration and backward hook returns, word for word', () => {
     pre.call(y).sum().backward();
     // PyTorch: y.grad is zeros of y's shape, pre.weight.grad is None
     expect([y.grad?.toArray(), pre.weight.grad]).toEqual([[[0, 0, 0, 0], [0, 0, 0, 0]], null]);
+    const undef = lin();
+    undef.registerFullBackwardHook(() => [undefined as never]);
+    const z = torch.randn(2, 4).requiresGrad_(true);
+    undef.call(z).sum().backward();
+    expect([z.grad, undef.weight.grad === null]).toEqual([null, false]); // undefined reads as null
+  });
+});
+
+// ---- edges of registration, containers and state dicts -----------------------------------------------------------
+
+describe('edges: mixed arrays and objects, registered properties, insert(0), lower-rank checkpoints', () => {
+  it('an array or object holding any Module or Parameter is refused, mixed with other values too; a class instance is a plain field', () => {
+    expectError(() => (fields(new Net()).arr = [3, new nn.ReLU()]), TypeError,
+      'Net.arr: an array of Modules is not registered: assign an nn.ModuleList (new nn.ModuleList([...])) so that its modules and parameters are');
+    expectError(() => (fields(new Net()).obj = { n: 1, p: nn.Parameter(torch.ones(1)) }), TypeError,
+      'Net.obj: an object of Parameters is not registered: assign an nn.ParameterDict (new nn.ParameterDict({...}))');
+    class Holder {
+      inner = new nn.ReLU();
+    }
+    const m = new Net();
+    const holder = new Holder();
+    fields(m).holder = holder; // not a plain object: kept as a field, unregistered (as PyTorch keeps any attribute)
+    expect([fields(m).holder, layout(m)]).toEqual([holder, ['fc:Linear']]);
+  });
+
+  it('registered names are ordinary properties: enumerable, reassignable and deletable', () => {
+    const m = new nn.Module();
+    const [relu, tanh] = [new nn.ReLU(), new nn.Tanh()];
+    m.registerModule('act', relu);
+    m.registerParameter('w', nn.Parameter(torch.ones(1)));
+    m.registerBuffer('b', torch.zeros(1));
+    expect(Object.keys(m).filter((k) => ['act', 'w', 'b'].includes(k))).toEqual(['act', 'w', 'b']);
+    fields(m).act = tanh;
+    const w2 = nn.Parameter(torch.ones(2));
+    fields(m).w = w2;
+    const b2 = torch.ones(3);
+    fields(m).b = b2;
+    expect([fields(m).act, fields(m).w, fields(m).b, m.getSubmodule('act'), m.getParameter('w'), m.getBuffer('b')]).toEqual([tanh, w2, b2, tanh, w2, b2]);
+    for (const k of ['act', 'w', 'b']) delete fields(m)[k];
+    expect([Object.keys(m.stateDict()), layout(m), 'act' in m, 'w' in m, 'b' in m]).toEqual([[], [], false, false, false]);
+  });
+
+  it('buffers() and parameters() recurse by default', () => {
+    const s = new Shared();
+    expect(s.buffers().length).toBe(2); // persistent or not
+    const outer = new nn.Sequential(new nn.BatchNorm1d(3));
+    expect([outer.buffers().length, outer.buffers(false).length, outer.parameters().length, outer.parameters(false).length]).toEqual([3, 0, 2, 0]);
+  });
+
+  it('Sequential.insert(0) puts the module first, insert(n) last (PyTorch)', () => {
+    const s = mlp();
+    const first = new nn.Tanh();
+    s.insert(0, first);
+    const last = new nn.Sigmoid();
+    s.insert(4, last);
+    expect([s.at(0), s.at(-1), s.length]).toEqual([first, last, 5]);
+  });
+
+  it('Sequential refuses a non-module first argument that is not a dictionary of modules', () => {
+    expectError(() => new nn.Sequential(5 as never), TypeError, 'Sequential expects Modules but received the number 5');
+    expectError(() => new nn.Sequential({} as never, new nn.ReLU()), TypeError, 'Sequential expects Modules but received an object (Object)');
+    expect(layout(new nn.Sequential({ a: new nn.ReLU() } as never))).toEqual(['a:ReLU']);
+  });
+
+  it('ModuleDict pairs must be [key, module]; extend(undefined) names what it got', () => {
+    expectError(() => new nn.ModuleDict([['a', new nn.ReLU(), 'x']] as never), TypeError,
+      'ModuleDict expects an object or an iterable of [key, module] pairs but received an iterable holding an array');
+    expectError(() => new nn.ParameterList().extend(undefined as never), TypeError, 'ParameterList.extend expects an iterable of Tensors but received undefined');
+  });
+
+  it('a checkpoint tensor of lower rank is a size mismatch even when its sizes match the first ones', () => {
+    const lin = new nn.Linear(3, 2);
+    // PyTorch: 'size mismatch for weight: copying a param with shape torch.Size([2]) from checkpoint, the shape in current model is torch.Size([2, 3]).'
+    expectError(() => lin.loadStateDict({ weight: torch.zeros(2), bias: torch.zeros(2) }), TorchError,
+      'Error(s) in loading state_dict for Linear:\n\tsize mismatch for weight: copying a param with shape [2] from checkpoint, the shape in current model is [2, 3].');
+  });
+
+  it("ParameterDict prints each dtype's tensor type name (PyTorch's printout)", () => {
+    const dtypes = ['float16', 'bfloat16', 'int64', 'int32', 'int16', 'int8', 'uint8', 'bool'] as const;
+    const d = new nn.ParameterDict(dtypes.map((dt, i) => [`p${i}`, nn.Parameter(torch.zeros([2], { dtype: dt }), false)] as [string, Tensor]));
+    // PyTorch 2.13: print(nn.ParameterDict({f'p{i}': nn.Parameter(torch.zeros(2, dtype=t), requires_grad=False) ...}))
+    expect(String(d)).toBe(
+      'ParameterDict(\n' +
+        ['HalfTensor', 'BFloat16Tensor', 'LongTensor', 'IntTensor', 'ShortTensor', 'CharTensor', 'ByteTensor', 'BoolTensor']
+          .map((t, i) => `    (p${i}): Parameter containing: [torch.${t} of size 2]\n`)
+          .join('') +
+        ')',
+    );
   });
 });
