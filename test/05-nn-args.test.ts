@@ -1049,6 +1049,16 @@ describe('torch.nn.utils clipping: arguments and values', () => {
     expect(clip.clipGradNorm_([a], 1, { errorIfNonfinite: false }).item()).toBe(Infinity);
   });
 
+  it('the gradient handles taken for a call are freed when it returns: only the total norm stays', () => {
+    const ps = grads();
+    const before = torch.memory().liveTensors;
+    clip.clipGradValue_(ps, 1);
+    expect(torch.memory().liveTensors).toBe(before);
+    const total = clip.clipGradNorm_(ps, 1);
+    expect(torch.memory().liveTensors).toBe(before + 1);
+    total.dispose();
+  });
+
   it("clipGradValue_ clamps both sides and returns nothing (PyTorch: clip_grad_value_([a, b], 3.5) → None, [3.0, -3.5], [3.5])", () => {
     const [a, b, c] = grads();
     expect(clip.clipGradValue_([a, b, c], 3.5)).toBeUndefined();
