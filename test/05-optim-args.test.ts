@@ -185,6 +185,19 @@ describe('SGD rejects bad options', () => {
   });
 });
 
+describe('a step skips parameters without a gradient', () => {
+  it.each([['SGD', (ps: Tensor[]) => new optim.SGD(ps, { lr: 0.1, momentum: 0.9 })], ['Adam', (ps: Tensor[]) => new optim.Adam(ps, { lr: 0.1 })]] as const)(
+    '%s: the parameter keeps its value and gets no state (as PyTorch)',
+    (_, make) => {
+      const [a, b] = [torch.ones([2], { requiresGrad: true }), torch.ones([2], { requiresGrad: true })];
+      a.mul(3).sum().backward();
+      const o = make([a, b]);
+      o.step();
+      expect([b.toArray(), o.state.has(b), o.state.has(a), a.lt(1).all().item()]).toEqual([[1, 1], false, true, true]);
+    },
+  );
+});
+
 describe('parameter groups', () => {
   it.each([
     ['an empty list', () => new optim.SGD([])],

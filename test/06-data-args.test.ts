@@ -52,7 +52,8 @@ function idx(type: number, shape: number[], payload: ArrayLike<number> = []): Bu
   return Buffer.concat([header, Buffer.from(Uint8Array.from(payload))]);
 }
 
-const warnings = (): string[] => (process.emitWarning as unknown as { mock: { calls: unknown[][] } }).mock.calls.map((c) => String(c[0]));
+/** The warnings emitted while process.emitWarning was mocked, as `type: text`. */
+const warnings = (): string[] => (process.emitWarning as unknown as { mock: { calls: unknown[][] } }).mock.calls.map((c) => `${String(c[1])}: ${String(c[0])}`);
 afterEach(() => vi.restoreAllMocks());
 
 describe('DataLoader options', () => {
@@ -112,7 +113,7 @@ describe('DataLoader options', () => {
     const plain = [...new DataLoader(ds, { batchSize: 4, numWorkers: 0 })].map(([x]) => x.toArray());
     expect(warnings()).toEqual([]);
     const workers = [...new DataLoader(ds, { batchSize: 4, numWorkers: 2 })].map(([x]) => x.toArray());
-    expect(warnings()).toEqual(['DataLoader: numWorkers > 0 is ignored; torchkd gathers each batch natively on the calling thread']);
+    expect(warnings()).toEqual(['TorchkdWarning: DataLoader: numWorkers > 0 is ignored; torchkd gathers each batch natively on the calling thread']);
     expect(workers).toEqual(plain);
   });
 
@@ -122,7 +123,7 @@ describe('DataLoader options', () => {
     expect(warnings()).toEqual([]);
     const loader = new DataLoader(ds, { pinMemory: true, batchSize: 5 });
     expect(loader.pinMemory).toBe(false);
-    expect(warnings()).toEqual(["DataLoader: 'pinMemory' is true but no CUDA device is usable, so batches are not pinned"]);
+    expect(warnings()).toEqual(["TorchkdWarning: DataLoader: 'pinMemory' is true but no CUDA device is usable, so batches are not pinned"]);
     expect([...loader].map(([x]) => x.isPinned())).toEqual([false, false]);
   });
 
@@ -290,10 +291,13 @@ describe('the IDX reader', () => {
     ['a header cut inside the sizes', () => parseIdxHeader(Uint8Array.of(0, 0, 8, 2, 0, 0, 0, 1, 0, 0, 0)), TorchError, "IDX file '<buffer>': truncated: 11 bytes, too short for a 2-d header"],
     ['gzip magic only in its first byte', () => decodeIdx(Uint8Array.of(0x1f, 0x8c, 8, 1)), TorchError, "IDX file '<buffer>': bad magic number 1f 8c 08 01 (expected 00 00 <type 08|09|0b|0c|0d|0e> <ndim>); is this an IDX file?"],
     ['one 0x1f byte', () => decodeIdx(Uint8Array.of(0x1f)), TorchError, "IDX file '<buffer>': truncated: 1 bytes, too short for the 4-byte magic number"],
+    ['gzip magic only in its second byte', () => decodeIdx(Uint8Array.of(0, 0x8b, 8, 1)), TorchError, "IDX file '<buffer>': bad magic number 00 8b 08 01 (expected 00 00 <type 08|09|0b|0c|0d|0e> <ndim>); is this an IDX file?"],
+    ['the two gzip magic bytes alone', () => decodeIdx(Uint8Array.of(0x1f, 0x8b)), TorchError, "IDX file '<buffer>': cannot decompress (truncated or corrupt gzip data: unexpected end of file)"],
     ['payload one byte short', () => decodeIdx(idx(0x0b, [2], [0, 1, 0])), TorchError, "IDX file '<buffer>': truncated: the header promises 4 bytes of data for shape [2] but the file holds 3"],
     ['payload one byte long', () => decodeIdx(idx(0x0b, [2], [0, 1, 0, 2, 9])), TorchError, "IDX file '<buffer>': size mismatch: 1 bytes after the 4 bytes of data that shape [2] needs"],
     ['a number as path', () => readIdx(bad(3)), TypeError, 'readIdx(): expected a file path but received number'],
     ['a folder as path', () => readIdx(tmp), TorchError, `IDX file '${tmp}': cannot read it (is a directory)`],
+    ['a path through a file', () => readIdx(path.join(__filename, 'x')), TorchError, `IDX file '${path.join(__filename, 'x')}': cannot read it (ENOTDIR: not a directory, open '${path.join(__filename, 'x')}')`],
   ]);
 
   it('parses the header: type, sizes (big-endian) and where the data starts', () => {
