@@ -12,11 +12,8 @@ import { describe, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
 import { Tensor, TorchError, nn } from '../lib/index';
-import { HAS_CUDA, NEEDS_NO_CUDA, expectError, itWhen, thrown } from './helpers';
+import { HAS_CUDA, NEEDS_NO_CUDA, expectError, itWhen, thrown, type Rejection } from './helpers';
 
-type ErrorClass = abstract new (...args: never[]) => Error;
-/** [what is wrong, the call, the error class, the exact message]. */
-type Rejection = [string, () => unknown, ErrorClass, string];
 
 /** A module's properties, for assignments its type does not declare. */
 const fields = (m: nn.Module): Record<string | symbol, unknown> => m as unknown as Record<string | symbol, unknown>;

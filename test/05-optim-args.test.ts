@@ -8,13 +8,10 @@ import { describe, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
 import { Tensor, TorchError, optim } from '../lib/index';
-import { expectError, thrown } from './helpers';
+import { expectError, thrown, type Rejection } from './helpers';
 
 const S = optim.lrScheduler;
 
-type ErrorClass = abstract new (...args: never[]) => Error;
-/** [what is wrong, the call, the error class, the exact message]. */
-type Rejection = [string, () => unknown, ErrorClass, string];
 
 /** A float32 leaf that requires grad (a parameter). */
 const leaf = (n = 2): Tensor => torch.zeros([n], { requiresGrad: true });

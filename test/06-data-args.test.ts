@@ -29,11 +29,9 @@ import {
   splitTrainValidation,
   type Dataset,
 } from '../lib/data/index';
-import { HAS_CUDA, NEEDS_NO_CUDA, expectError, itWhen } from './helpers';
+import { HAS_CUDA, NEEDS_NO_CUDA, expectError, idxBytes, itWhen, type Rejection } from './helpers';
 
-type Case = [title: string, fn: () => unknown, cls: ErrorConstructor | typeof TorchError, message: string];
-
-function expectCases(cases: Case[]): void {
+function expectCases(cases: Rejection[]): void {
   it.each(cases)('%s', (_title, fn, cls, message) => expectError(fn, cls, message));
 }
 
@@ -43,14 +41,6 @@ const bad = (v: unknown): never => v as never;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchkd-data-args-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-/** IDX bytes: magic 00 00 type ndim, big-endian dims, then the payload. */
-function idx(type: number, shape: number[], payload: ArrayLike<number> = []): Buffer {
-  const header = Buffer.alloc(4 + 4 * shape.length);
-  header[2] = type;
-  header[3] = shape.length;
-  shape.forEach((d, k) => header.writeUInt32BE(d, 4 + 4 * k));
-  return Buffer.concat([header, Buffer.from(Uint8Array.from(payload))]);
-}
 
 /** The warnings emitted while process.emitWarning was mocked, as `type: text`. */
 const warnings = (): string[] => (process.emitWarning as unknown as { mock: { calls: unknown[][] } }).mock.calls.map((c) => `${String(c[1])}: ${String(c[0])}`);
@@ -293,16 +283,16 @@ describe('the IDX reader', () => {
     ['one 0x1f byte', () => decodeIdx(Uint8Array.of(0x1f)), TorchError, "IDX file '<buffer>': truncated: 1 bytes, too short for the 4-byte magic number"],
     ['gzip magic only in its second byte', () => decodeIdx(Uint8Array.of(0, 0x8b, 8, 1)), TorchError, "IDX file '<buffer>': bad magic number 00 8b 08 01 (expected 00 00 <type 08|09|0b|0c|0d|0e> <ndim>); is this an IDX file?"],
     ['the two gzip magic bytes alone', () => decodeIdx(Uint8Array.of(0x1f, 0x8b)), TorchError, "IDX file '<buffer>': cannot decompress (truncated or corrupt gzip data: unexpected end of file)"],
-    ['payload one byte short', () => decodeIdx(idx(0x0b, [2], [0, 1, 0])), TorchError, "IDX file '<buffer>': truncated: the header promises 4 bytes of data for shape [2] but the file holds 3"],
-    ['payload one byte long', () => decodeIdx(idx(0x0b, [2], [0, 1, 0, 2, 9])), TorchError, "IDX file '<buffer>': size mismatch: 1 bytes after the 4 bytes of data that shape [2] needs"],
+    ['payload one byte short', () => decodeIdx(idxBytes(0x0b, [2], [0, 1, 0])), TorchError, "IDX file '<buffer>': truncated: the header promises 4 bytes of data for shape [2] but the file holds 3"],
+    ['payload one byte long', () => decodeIdx(idxBytes(0x0b, [2], [0, 1, 0, 2, 9])), TorchError, "IDX file '<buffer>': size mismatch: 1 bytes after the 4 bytes of data that shape [2] needs"],
     ['a number as path', () => readIdx(bad(3)), TypeError, 'readIdx(): expected a file path but received number'],
     ['a folder as path', () => readIdx(tmp), TorchError, `IDX file '${tmp}': cannot read it (is a directory)`],
     ['a path through a file', () => readIdx(path.join(__filename, 'x')), TorchError, `IDX file '${path.join(__filename, 'x')}': cannot read it (ENOTDIR: not a directory, open '${path.join(__filename, 'x')}')`],
   ]);
 
   it('parses the header: type, sizes (big-endian) and where the data starts', () => {
-    expect(parseIdxHeader(idx(0x08, [60000, 28, 28]))).toEqual({ dtype: 'uint8', shape: [60000, 28, 28], dataOffset: 16 });
-    expect(parseIdxHeader(idx(0x0e, []))).toEqual({ dtype: 'float64', shape: [], dataOffset: 4 });
+    expect(parseIdxHeader(idxBytes(0x08, [60000, 28, 28]))).toEqual({ dtype: 'uint8', shape: [60000, 28, 28], dataOffset: 16 });
+    expect(parseIdxHeader(idxBytes(0x0e, []))).toEqual({ dtype: 'float64', shape: [], dataOffset: 4 });
     expect(parseIdxHeader(Uint8Array.of(0, 0, 0x0c, 1, 1, 2, 3, 4))).toEqual({ dtype: 'int32', shape: [0x01020304], dataOffset: 8 });
   });
 
@@ -321,12 +311,12 @@ describe('the IDX reader', () => {
       [0x0e, be(16, (b) => (b.writeDoubleBE(Math.PI, 0), b.writeDoubleBE(-1e300, 8))), 'float64', [Math.PI, -1e300]],
     ];
     for (const [code, payload, dtype, values] of cases) {
-      const t = decodeIdx(idx(code, [values.length], payload));
+      const t = decodeIdx(idxBytes(code, [values.length], payload));
       expect([t.dtype, t.shape, t.toArray()]).toEqual([dtype, [values.length], values]);
     }
-    const empty = decodeIdx(idx(0x08, [0, 28]));
+    const empty = decodeIdx(idxBytes(0x08, [0, 28]));
     expect([empty.shape, empty.dtype]).toEqual([[0, 28], 'uint8']);
-    const gz = decodeIdx(zlib.gzipSync(idx(0x08, [2, 2], [1, 2, 3, 4])), 'x.gz');
+    const gz = decodeIdx(zlib.gzipSync(idxBytes(0x08, [2, 2], [1, 2, 3, 4])), 'x.gz');
     expect(gz.toArray()).toEqual([[1, 2], [3, 4]]);
   });
 });
@@ -344,8 +334,8 @@ describe('FashionMNIST options and files', () => {
   }
   const pixels = (n: number): number[] =>
     Array.from({ length: n * 784 }, (_, k) => (k === 0 ? 0 : k === n * 784 - 1 ? 255 : Math.floor(k / 784) * 10 + 5));
-  const images = (n: number): Buffer => idx(0x08, [n, 28, 28], pixels(n));
-  const labels = (values: number[]): Buffer => idx(0x08, [values.length], values);
+  const images = (n: number): Buffer => idxBytes(0x08, [n, 28, 28], pixels(n));
+  const labels = (values: number[]): Buffer => idxBytes(0x08, [values.length], values);
   const missingText = (root: string, missing: string): string =>
     `Fashion-MNIST not found in '${root}' (missing ${missing}). Install Debian's package with \`sudo apt-get install dataset-fashion-mnist\` (it fills ${FASHION_MNIST_DEFAULT_ROOT}), ` +
     'or point `--data DIR` (the `root` option) at a folder holding the four IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz).';
@@ -386,17 +376,17 @@ describe('FashionMNIST options and files', () => {
 
   it('refuses files that are not 28×28 uint8 images with one label each', () => {
     const file = (dir: string, base: string): string => path.join(dir, base);
-    const wrongSize = folder('wrong-size', { images: idx(0x08, [2, 27, 28], new Array(2 * 27 * 28).fill(0)), labels: labels([1, 2]) });
+    const wrongSize = folder('wrong-size', { images: idxBytes(0x08, [2, 27, 28], new Array(2 * 27 * 28).fill(0)), labels: labels([1, 2]) });
     expectError(() => new FashionMNIST({ root: wrongSize }), TorchError, `FashionMNIST: '${file(wrongSize, 'train-images-idx3-ubyte')}' holds a uint8 [2,27,28] array, not uint8 [N, 28, 28] images`);
-    const wrongWidth = folder('wrong-width', { images: idx(0x08, [1, 28, 27], new Array(28 * 27).fill(0)), labels: labels([1]) });
+    const wrongWidth = folder('wrong-width', { images: idxBytes(0x08, [1, 28, 27], new Array(28 * 27).fill(0)), labels: labels([1]) });
     expectError(() => new FashionMNIST({ root: wrongWidth }), TorchError, `FashionMNIST: '${file(wrongWidth, 'train-images-idx3-ubyte')}' holds a uint8 [1,28,27] array, not uint8 [N, 28, 28] images`);
-    const wrongType = folder('wrong-type', { images: idx(0x09, [1, 28, 28], new Array(784).fill(0)), labels: labels([1]) });
+    const wrongType = folder('wrong-type', { images: idxBytes(0x09, [1, 28, 28], new Array(784).fill(0)), labels: labels([1]) });
     expectError(() => new FashionMNIST({ root: wrongType }), TorchError, `FashionMNIST: '${file(wrongType, 'train-images-idx3-ubyte')}' holds a int8 [1,28,28] array, not uint8 [N, 28, 28] images`);
-    const wrongRank = folder('wrong-rank', { images: idx(0x08, [1, 28, 28, 1], new Array(784).fill(0)), labels: labels([1]) });
+    const wrongRank = folder('wrong-rank', { images: idxBytes(0x08, [1, 28, 28, 1], new Array(784).fill(0)), labels: labels([1]) });
     expectError(() => new FashionMNIST({ root: wrongRank }), TorchError, `FashionMNIST: '${file(wrongRank, 'train-images-idx3-ubyte')}' holds a uint8 [1,28,28,1] array, not uint8 [N, 28, 28] images`);
     const fewLabels = folder('few-labels', { images: images(2), labels: labels([1]) });
     expectError(() => new FashionMNIST({ root: fewLabels }), TorchError, `FashionMNIST: '${file(fewLabels, 'train-labels-idx1-ubyte')}' holds [1] labels for 2 images`);
-    const labelMatrix = folder('label-matrix', { images: images(2), labels: idx(0x08, [2, 1], [1, 2]) });
+    const labelMatrix = folder('label-matrix', { images: images(2), labels: idxBytes(0x08, [2, 1], [1, 2]) });
     expectError(() => new FashionMNIST({ root: labelMatrix }), TorchError, `FashionMNIST: '${file(labelMatrix, 'train-labels-idx1-ubyte')}' holds [2,1] labels for 2 images`);
   });
 

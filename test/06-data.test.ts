@@ -24,7 +24,7 @@ import {
   splitTrainValidation,
   type Dataset,
 } from '../lib/data/index';
-import { expectTensor, fixture, setupOnce, type TensorJson } from './helpers';
+import { expectTensor, fixture, idxBytes, setupOnce, type TensorJson } from './helpers';
 
 interface Epoch {
   batches: number;
@@ -53,15 +53,6 @@ interface DataFixture {
 
 const F = fixture<DataFixture>('data');
 const hasFashionMNIST = fs.existsSync(path.join(FASHION_MNIST_DEFAULT_ROOT, 't10k-images-idx3-ubyte.gz'));
-
-/** IDX bytes: magic 00 00 type ndim, big-endian dims, then the payload. */
-function idxBytes(type: number, shape: number[], payload: Uint8Array): Buffer {
-  const header = Buffer.alloc(4 + 4 * shape.length);
-  header[2] = type;
-  header[3] = shape.length;
-  shape.forEach((d, k) => header.writeUInt32BE(d, 4 + 4 * k));
-  return Buffer.concat([header, Buffer.from(payload)]);
-}
 
 const ints = (t: Tensor): number[] => Array.from(t.data() as BigInt64Array, Number);
 

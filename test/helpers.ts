@@ -147,6 +147,20 @@ export function thrownMessage(fn: () => unknown): string {
   return `${e.constructor.name}: ${e.message}`;
 }
 
+/** An error class, as {@link expectError} takes it. */
+export type ErrorClass = abstract new (...args: never[]) => Error;
+/** A table row of argument checks: [what is wrong, the call, the error class, the exact message]. */
+export type Rejection = [string, () => unknown, ErrorClass, string];
+
+/** IDX bytes: magic 00 00 type ndim, big-endian sizes, then the payload. */
+export function idxBytes(type: number, shape: number[], payload: ArrayLike<number> = []): Buffer {
+  const header = Buffer.alloc(4 + 4 * shape.length);
+  header[2] = type;
+  header[3] = shape.length;
+  shape.forEach((d, k) => header.writeUInt32BE(d, 4 + 4 * k));
+  return Buffer.concat([header, Buffer.from(Uint8Array.from(payload))]);
+}
+
 /** Asserts that `fn` throws an error of exactly class `cls` (not a subclass) with exactly `message`. */
 export function expectError(fn: () => unknown, cls: abstract new (...args: never[]) => Error, message: string): void {
   const e = thrown(fn);
