@@ -23,6 +23,8 @@ export interface NativeBinding {
   memory(): { liveTensors: number; bytes: Record<string, number>; modules: number; externalBytes: number };
   versionInfo(): { libtorch: string; cudaBuild: boolean; cxx11abi: boolean };
   mathErf(x: number): number;
+  /** Which allocator serves CPU tensors: torchkd's (native/cpu_allocator.cc) unless TORCHKD_CPU_ALLOCATOR=0. */
+  cpuAllocator(): 'torchkd' | 'libtorch';
   /** SIGINT/SIGTERM trap for synchronous loops (native/signals.cc). */
   trapSignals(on: boolean): void;
   pendingSignal(): number;
@@ -50,6 +52,7 @@ export interface NativeBinding {
   device(t: H): number;
   ndim(t: H): number;
   numel(t: H): number;
+  dataPtr(t: H): number;
   size(t: H, dim: number): number;
   isContiguous(t: H, memoryFormat?: number): boolean;
   data(t: H): Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
@@ -150,20 +153,19 @@ export function throwPending(): never {
 /** Every native function, wrapped so that a failed call throws its error (TypeError, RangeError, TorchError...). */
 function throwing(raw: Record<string, unknown>): NativeBinding {
   const takeError = raw.takeError as () => Error;
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(raw)) {
-    if (typeof value !== 'function') {
-      out[name] = value;
-      continue;
-    }
+  const entries = Object.entries(raw).map(([name, value]): [string, unknown] => {
+    if (typeof value !== 'function') return [name, value];
     const fn = value as (...args: unknown[]) => unknown;
-    out[name] = (...args: unknown[]): unknown => {
-      const r = fn(...args);
-      if (r === FAILED) throw specialise(takeError());
-      return r;
-    };
-  }
-  return out as unknown as NativeBinding;
+    return [
+      name,
+      (...args: unknown[]): unknown => {
+        const r = fn(...args);
+        if (r === FAILED) throw specialise(takeError());
+        return r;
+      },
+    ];
+  });
+  return Object.fromEntries(entries) as unknown as NativeBinding;
 }
 
 /** The binding as loaded: a failed call returns FAILED (check with throwPending). Loads it on first use. */
@@ -171,7 +173,10 @@ export function rawNative(): Record<string, unknown> {
   if (raw) return raw;
   const loaded = loadBinding() as Record<string, unknown>;
   (loaded.setErrorClass as NativeBinding['setErrorClass'])(TorchError, FAILED);
-  raw = loaded;
+  // The addon's exports object holds ~500 functions added one by one, which V8 keeps as a dictionary: each
+  // `R.op_…` load would be a hash lookup. Object.fromEntries builds the same object with fast properties, which the
+  // optimising compiler folds to constants.
+  raw = Object.fromEntries(Object.entries(loaded));
   return raw;
 }
 

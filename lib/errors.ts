@@ -78,9 +78,10 @@ export function formatBytes(n: number): string {
 }
 
 // c10's CPU allocator reports "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate
-// memory: you tried to allocate 4398046511104 bytes. Error code 12 (...)" (or "not enough memory: ..."); said plainly:
+// memory: you tried to allocate 4398046511104 bytes. Error code 12 (...)" (or "not enough memory: ..."), torchkd's
+// (native/cpu_allocator.cc) "CPU allocator: not enough memory: you tried to allocate N bytes."; said plainly:
 // "tried to allocate 4.00 TiB (4398046511104 bytes) of CPU memory, more than is available".
-const CPU_OOM = /DefaultCPUAllocator: (?:not enough memory|can't allocate memory): you tried to allocate (\d+) bytes\..*$/;
+const CPU_OOM = /(?:DefaultCPUAllocator|CPU allocator): (?:not enough memory|can't allocate memory): you tried to allocate (\d+) bytes\..*$/;
 function readableOom(message: string): string {
   const stripped = message.replace(/^\[enforce fail at [^\]]*\]\s*/, '');
   const m = CPU_OOM.exec(stripped);

@@ -506,6 +506,7 @@ static void tuneMalloc() {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tuneMalloc();
   env.SetInstanceData(new Addon());
+  initCpuAllocator(env, exports);
   exportGuarded(env, exports, "release", release);
   exportGuarded(env, exports, "track", track);
   exportGuarded(env, exports, "enterScope", enterScope);

@@ -165,6 +165,7 @@ void initSignals(Napi::Env env, Napi::Object exports);
 void initDistributed(Napi::Env env, Napi::Object exports);
 void initCollectives(Napi::Env env, Napi::Object exports);
 void initReducer(Napi::Env env, Napi::Object exports);
+void initCpuAllocator(Napi::Env env, Napi::Object exports);
 // Deletes the JS references of freed backward-hook nodes (hooks.cc); call on the JS thread.
 void drainHookReferences(Napi::Env env);
 

@@ -218,6 +218,11 @@ Napi::Value numel(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(tensorArg(info, 0).numel()));
 }
 
+// dataPtr(t): the address of the tensor's first element (its storage's data plus its offset), as PyTorch's data_ptr().
+Napi::Value dataPtr(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(reinterpret_cast<uintptr_t>(tensorArg(info, 0).data_ptr())));
+}
+
 Napi::Value isContiguous(const Napi::CallbackInfo& info) {
   const at::Tensor& t = tensorArg(info, 0);
   return Napi::Boolean::New(info.Env(), isMissing(info, 1) ? t.is_contiguous() : t.is_contiguous(memoryFormatArg(info, 1)));
@@ -401,6 +406,7 @@ void initTensor(Napi::Env env, Napi::Object exports) {
   exportGuarded(env, exports, "device", device);
   exportGuarded(env, exports, "ndim", ndim);
   exportGuarded(env, exports, "numel", numel);
+  exportGuarded(env, exports, "dataPtr", dataPtr);
   exportGuarded(env, exports, "size", size);
   exportGuarded(env, exports, "isContiguous", isContiguous);
   exportGuarded(env, exports, "data", data);

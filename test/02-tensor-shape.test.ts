@@ -8,7 +8,7 @@ import * as torch from '../lib/index';
 import { type CaseFn, type CasesFixture, parityCases } from './02-parity-cases';
 import { fixture, liveFixture, pythonWithTorch } from './helpers';
 
-const fx = fixture<CasesFixture>('tensor_shape');
+const fx = fixture<CasesFixture & { data_ptr: { view_offsets: number[]; empty: number[] } }>('tensor_shape');
 
 const cases: Record<string, CaseFn> = {
   // matrix products
@@ -104,6 +104,19 @@ describe('views and memory', () => {
     const { values, indices } = torch.tensor([3, 1, 2]).topk(2);
     expect(values.toArray()).toEqual([3, 2]);
     expect(indices.toArray()).toEqual([0, 2]);
+  });
+});
+
+describe('dataPtr()', () => {
+  it('views start at their offset in bytes, and a tensor without elements has no memory (0), as PyTorch', () => {
+    const base = torch.arange(24, { dtype: 'float32' }).reshape(4, 6);
+    const base64 = torch.arange(10, { dtype: 'float64' });
+    const views = [base.select(0, 1), base.select(1, 2), base.narrow(0, 2, 2).narrow(1, 3, 3), base.t(), base.view(-1).narrow(0, 5, 19)];
+    const offsets = [...views.map((v) => v.dataPtr() - base.dataPtr()), base64.narrow(0, 7, 3).dataPtr() - base64.dataPtr()];
+    expect(offsets).toEqual(fx.data_ptr.view_offsets);
+    expect([torch.empty(0).dataPtr(), torch.zeros(3, 0).dataPtr(), torch.ones(0, { dtype: 'int64' }).dataPtr()]).toEqual(fx.data_ptr.empty);
+    expect(base.dataPtr()).toBeGreaterThan(0);
+    expect(base.clone().dataPtr()).not.toBe(base.dataPtr());
   });
 });
 

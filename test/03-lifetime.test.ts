@@ -2,12 +2,14 @@
  * Tensor lifetime: dispose(), `using`, tidy(), keep(), torch.memory(), and garbage collection of native memory
  * (these tests drive the collector themselves: forceGc in test/helpers.ts).
  */
+import { spawnSync } from 'child_process';
+import * as path from 'path';
 import { beforeEach, describe, expect, it } from 'vitest';
 
 import * as torch from '../lib/index';
 import { native } from '../lib/binding';
 import { type Tensor, TorchError } from '../lib/index';
-import { forceGc } from './helpers';
+import { forceGc, itWhen } from './helpers';
 
 function live(): number {
   return torch.memory().liveTensors;
@@ -313,4 +315,110 @@ describe('garbage collection', () => {
     forceGc();
     expect(live() - start).toBeLessThan(64);
   });
+});
+
+// lib/tensor/lifetime.ts keeps V8's young generation at its starting size (1 MiB semi-spaces, 2 MiB of new space) so
+// that scavenges free GC-only tensors while their memory is warm. Measured in fresh processes after 400,000 small ops,
+// which grow it to 8 MiB or more where V8 sizes it alone.
+describe("V8's young generation in a loop of small ops", () => {
+  const DIST = path.join(__dirname, '..', 'dist', 'index.js');
+  const START = 2 * 1024 * 1024;
+  // Node 20's V8 (11.x) reads the growth factor on every resize; newer V8 raises a factor below 2 to 2.
+  const TUNABLE = /^11\./.test(process.versions.v8);
+  const child = `const torch = require(${JSON.stringify(DIST)});
+const a = torch.rand(8, 8), b = torch.rand(8, 8);
+for (let i = 0; i < 400000; i++) a.add(b);
+const s = require('v8').getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
+process.stdout.write(String(s.space_size));`;
+
+  function newSpaceBytes(nodeArgs: string[], env: Record<string, string>): number {
+    const base = { ...process.env };
+    delete base.TORCHKD_GC_TUNING;
+    delete base.NODE_OPTIONS;
+    const r = spawnSync(process.execPath, [...nodeArgs, '-e', child], { encoding: 'utf8', env: { ...base, ...env } });
+    expect(r.status, r.stderr).toBe(0);
+    return Number(r.stdout);
+  }
+
+  itWhen(TUNABLE, `V8 ${process.versions.v8} raises a semi-space growth factor below 2 to 2`, 'stays at its starting size once torchkd is loaded', () => {
+    expect(newSpaceBytes([], {})).toBe(START);
+  }, 60_000);
+
+  it('grows as V8 sizes it with TORCHKD_GC_TUNING=0', () => {
+    expect(newSpaceBytes([], { TORCHKD_GC_TUNING: '0' })).toBeGreaterThan(START);
+  }, 60_000);
+
+  it("is left to the user's own sizing, on the command line or in NODE_OPTIONS", () => {
+    expect(newSpaceBytes(['--max-semi-space-size=4'], {})).toBeGreaterThan(START);
+    expect(newSpaceBytes([], { NODE_OPTIONS: '--max-semi-space-size=4' })).toBeGreaterThan(START);
+    expect(newSpaceBytes(['--semi-space-growth-factor=2'], {})).toBeGreaterThan(START);
+  }, 60_000);
+});
+
+// native/cpu_allocator.cc serves libtorch's CPU tensors: malloc blocks aligned inside below 2 MiB, libtorch's own
+// aligned allocation from 2 MiB up, one deleter for both.
+describe('the CPU allocator', () => {
+  const DIST = path.join(__dirname, '..', 'dist');
+  // float32 element counts on both sides of the 2 MiB split (524,288 elements), and of the small-tensor limit.
+  const SIZES = [1, 3, 4, 15, 16, 17, 64, 100, 4095, 4096, 4097, 524_287, 524_288, 524_289, 1_000_000];
+
+  it("is torchkd's, and every tensor's data is 64-byte aligned as with libtorch's", () => {
+    expect(native().cpuAllocator()).toBe('torchkd');
+    for (const n of SIZES) {
+      const t = torch.arange(n, { dtype: 'float32' });
+      expect(t.dataPtr() % 64, `${n} elements`).toBe(0);
+      const v = t.data();
+      expect([v[0], v[n - 1]]).toEqual([0, n - 1]);
+      t.dispose();
+    }
+    for (const dtype of ['float64', 'int64', 'int32', 'uint8', 'bool'] as const) {
+      const t = torch.ones(7, { dtype });
+      expect(t.dataPtr() % 64).toBe(0);
+      t.dispose();
+    }
+  });
+
+  it('frees and reuses blocks of both kinds, in any order, without touching live data', () => {
+    forceGc();
+    const start = cpuBytes();
+    let seed = 12345;
+    const next = (k: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % k;
+    };
+    const live: { t: Tensor; n: number; fill: number }[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const n = SIZES[next(SIZES.length)];
+      const fill = i % 251;
+      live.push({ t: torch.full([n], fill, { dtype: 'float32' }), n, fill });
+      if (live.length > 40) live.splice(next(live.length), 1)[0].t.dispose();
+    }
+    for (const { t, n, fill } of live) {
+      expect(torch.tidy(() => [t.min().item(), t.max().item(), t.numel()])).toEqual([fill, fill, n]);
+      t.dispose();
+    }
+    expect(cpuBytes()).toBe(start);
+  });
+
+  it("resizes, clones and serialises through it as through libtorch's", () => {
+    const t = torch.arange(10, { dtype: 'float32' });
+    const big = torch.cat([t, torch.zeros(600_000)]);
+    expect(big.dataPtr() % 64).toBe(0);
+    expect(big.narrow(0, 0, 10).toArray()).toEqual(t.toArray());
+    const back = torch.loadFromBuffer(torch.saveToBuffer({ t, big })) as { t: Tensor; big: Tensor };
+    expect(back.t.toArray()).toEqual(t.toArray());
+    expect(back.big.sum().item()).toBe(45);
+  });
+
+  it('TORCHKD_CPU_ALLOCATOR=0 leaves libtorch\'s own, with the same results', () => {
+    const child = `const torch = require(${JSON.stringify(path.join(DIST, 'index.js'))});
+const { native } = require(${JSON.stringify(path.join(DIST, 'binding.js'))});
+const t = torch.arange(1000, { dtype: 'float32' });
+process.stdout.write(JSON.stringify([native().cpuAllocator(), t.dataPtr() % 64, t.sum().item()]));`;
+    for (const [env, name] of [['0', 'libtorch'], ['1', 'torchkd']] as const) {
+      const r = spawnSync(process.execPath, ['-e', child], { encoding: 'utf8', env: { ...process.env, TORCHKD_CPU_ALLOCATOR: env } });
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual([name, 0, 499500]);
+    }
+  }, 60_000);
 });

@@ -2,7 +2,8 @@
 /* eslint-disable */
 import type { DType, MemoryFormat } from '../dtype';
 import * as A from '../tensor/args';
-import { wrap, wrapList, wrapPair, R, type BoolTensor, type Opts, type Scalar, type Reduction, ValuesIndices } from '../tensor/base';
+import { wrap, wrapList, wrapPair, type BoolTensor, type Opts, type Scalar, type Reduction, ValuesIndices } from '../tensor/base';
+import { R, ok } from '../tensor/native';
 import { Tensor } from './tensor';
 
 const K_F_relu = new Set(["input","inplace"]);

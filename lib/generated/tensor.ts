@@ -2,7 +2,8 @@
 /* eslint-disable */
 import type { DType, MemoryFormat } from '../dtype';
 import * as A from '../tensor/args';
-import { TensorBase, registerTensorClass, wrap, wrapList, wrapPair, R, type BoolTensor, type Opts, type Scalar, type Reduction, ValuesIndices } from '../tensor/base';
+import { TensorBase, registerTensorClass, wrap, wrapList, wrapPair, type BoolTensor, type Opts, type Scalar, type Reduction, ValuesIndices } from '../tensor/base';
+import { R, ok } from '../tensor/native';
 
 const K_method_add_ = new Set(["other","alpha"]);
 const K_method_sub_ = new Set(["other","alpha"]);
@@ -239,11 +240,11 @@ export class Tensor extends TensorBase {
     if (alpha_ === undefined) alpha_ = 1;
     const alpha$ = A.scalar(alpha_, 'Tensor.add_()', "alpha");
     if (other_ instanceof Tensor) {
-      A.ok(R.op_add__T(this.h, other_.h, alpha$));
+      ok(R.op_add__T(this.h, other_.h, alpha$));
       return this;
     }
     if (A.isScalar(other_)) {
-      A.ok(R.op_add__S(this.h, other_, alpha$));
+      ok(R.op_add__S(this.h, other_, alpha$));
       return this;
     }
     throw A.bad('Tensor.add_()', "other", 'a Tensor or a number', other_);
@@ -275,11 +276,11 @@ export class Tensor extends TensorBase {
     if (alpha_ === undefined) alpha_ = 1;
     const alpha$ = A.scalar(alpha_, 'Tensor.sub_()', "alpha");
     if (other_ instanceof Tensor) {
-      A.ok(R.op_sub__T(this.h, other_.h, alpha$));
+      ok(R.op_sub__T(this.h, other_.h, alpha$));
       return this;
     }
     if (A.isScalar(other_)) {
-      A.ok(R.op_sub__S(this.h, other_, alpha$));
+      ok(R.op_sub__S(this.h, other_, alpha$));
       return this;
     }
     throw A.bad('Tensor.sub_()', "other", 'a Tensor or a number', other_);
@@ -303,11 +304,11 @@ export class Tensor extends TensorBase {
     }
     if (other_ === undefined) throw A.missing('Tensor.mul_()', "other");
     if (other_ instanceof Tensor) {
-      A.ok(R.op_mul__T(this.h, other_.h));
+      ok(R.op_mul__T(this.h, other_.h));
       return this;
     }
     if (A.isScalar(other_)) {
-      A.ok(R.op_mul__S(this.h, other_));
+      ok(R.op_mul__S(this.h, other_));
       return this;
     }
     throw A.bad('Tensor.mul_()', "other", 'a Tensor or a number', other_);
@@ -335,11 +336,11 @@ export class Tensor extends TensorBase {
     if (roundingMode_ === undefined) roundingMode_ = null;
     const roundingMode$ = A.choiceOpt(roundingMode_, ["floor","trunc"] as const, 'Tensor.div_()', "roundingMode");
     if (other_ instanceof Tensor) {
-      A.ok(R.op_div__T(this.h, other_.h, roundingMode$));
+      ok(R.op_div__T(this.h, other_.h, roundingMode$));
       return this;
     }
     if (A.isScalar(other_)) {
-      A.ok(R.op_div__S(this.h, other_, roundingMode$));
+      ok(R.op_div__S(this.h, other_, roundingMode$));
       return this;
     }
     throw A.bad('Tensor.div_()', "other", 'a Tensor or a number', other_);
@@ -363,11 +364,11 @@ export class Tensor extends TensorBase {
     }
     if (exponent_ === undefined) throw A.missing('Tensor.pow_()', "exponent");
     if (exponent_ instanceof Tensor) {
-      A.ok(R.op_pow__T(this.h, exponent_.h));
+      ok(R.op_pow__T(this.h, exponent_.h));
       return this;
     }
     if (A.isScalar(exponent_)) {
-      A.ok(R.op_pow__S(this.h, exponent_));
+      ok(R.op_pow__S(this.h, exponent_));
       return this;
     }
     throw A.bad('Tensor.pow_()', "exponent", 'a Tensor or a number', exponent_);
@@ -403,7 +404,7 @@ export class Tensor extends TensorBase {
     const tensor2$ = A.tensor(tensor2_, 'Tensor.addcmul_()', "tensor2");
     if (value_ === undefined) value_ = 1;
     const value$ = A.scalar(value_, 'Tensor.addcmul_()', "value");
-    A.ok(R.op_addcmul_(this.h, tensor1$, tensor2$, value$));
+    ok(R.op_addcmul_(this.h, tensor1$, tensor2$, value$));
     return this;
   }
 
@@ -437,7 +438,7 @@ export class Tensor extends TensorBase {
     const tensor2$ = A.tensor(tensor2_, 'Tensor.addcdiv_()', "tensor2");
     if (value_ === undefined) value_ = 1;
     const value$ = A.scalar(value_, 'Tensor.addcdiv_()', "value");
-    A.ok(R.op_addcdiv_(this.h, tensor1$, tensor2$, value$));
+    ok(R.op_addcdiv_(this.h, tensor1$, tensor2$, value$));
     return this;
   }
 
@@ -467,11 +468,11 @@ export class Tensor extends TensorBase {
     const end$ = A.tensor(end_, 'Tensor.lerp_()', "end");
     if (weight_ === undefined) throw A.missing('Tensor.lerp_()', "weight");
     if (weight_ instanceof Tensor) {
-      A.ok(R.op_lerp__T(this.h, end$, weight_.h));
+      ok(R.op_lerp__T(this.h, end$, weight_.h));
       return this;
     }
     if (A.isScalar(weight_)) {
-      A.ok(R.op_lerp__S(this.h, end$, weight_));
+      ok(R.op_lerp__S(this.h, end$, weight_));
       return this;
     }
     throw A.bad('Tensor.lerp_()', "weight", 'a Tensor or a number', weight_);
@@ -507,7 +508,7 @@ export class Tensor extends TensorBase {
       const min$ = A.scalarOpt(min_, 'Tensor.clamp_()', "min");
       if (max_ === undefined) max_ = null;
       const max$ = A.scalarOpt(max_, 'Tensor.clamp_()', "max");
-      A.ok(R.op_clamp__0(this.h, min$, max$));
+      ok(R.op_clamp__0(this.h, min$, max$));
       return this;
     }
     if (n <= 2 && (o === undefined || A.hasOnlyKeys(o, K_method_clamp__1)) && A.absentOr((n > 0 ? a[0] : o?.min), (v) => (v instanceof Tensor || v === null)) && A.absentOr((n > 1 ? a[1] : o?.max), (v) => (v instanceof Tensor || v === null))) {
@@ -529,7 +530,7 @@ export class Tensor extends TensorBase {
       const min$ = A.tensorOpt(min_, 'Tensor.clamp_()', "min");
       if (max_ === undefined) max_ = null;
       const max$ = A.tensorOpt(max_, 'Tensor.clamp_()', "max");
-      A.ok(R.op_clamp__1(this.h, min$, max$));
+      ok(R.op_clamp__1(this.h, min$, max$));
       return this;
     }
     throw A.noSignature('Tensor.clamp_()', a, ["clamp_(min?: Scalar | null, max?: Scalar | null)","clamp_(min?: Tensor | null, max?: Tensor | null)"]);
@@ -553,11 +554,11 @@ export class Tensor extends TensorBase {
     }
     if (min_ === undefined) throw A.missing('Tensor.clampMin_()', "min");
     if (min_ instanceof Tensor) {
-      A.ok(R.op_clampMin__T(this.h, min_.h));
+      ok(R.op_clampMin__T(this.h, min_.h));
       return this;
     }
     if (A.isScalar(min_)) {
-      A.ok(R.op_clampMin__S(this.h, min_));
+      ok(R.op_clampMin__S(this.h, min_));
       return this;
     }
     throw A.bad('Tensor.clampMin_()', "min", 'a Tensor or a number', min_);
@@ -581,11 +582,11 @@ export class Tensor extends TensorBase {
     }
     if (max_ === undefined) throw A.missing('Tensor.clampMax_()', "max");
     if (max_ instanceof Tensor) {
-      A.ok(R.op_clampMax__T(this.h, max_.h));
+      ok(R.op_clampMax__T(this.h, max_.h));
       return this;
     }
     if (A.isScalar(max_)) {
-      A.ok(R.op_clampMax__S(this.h, max_));
+      ok(R.op_clampMax__S(this.h, max_));
       return this;
     }
     throw A.bad('Tensor.clampMax_()', "max", 'a Tensor or a number', max_);
@@ -609,11 +610,11 @@ export class Tensor extends TensorBase {
     }
     if (value_ === undefined) throw A.missing('Tensor.fill_()', "value");
     if (value_ instanceof Tensor) {
-      A.ok(R.op_fill__T(this.h, value_.h));
+      ok(R.op_fill__T(this.h, value_.h));
       return this;
     }
     if (A.isScalar(value_)) {
-      A.ok(R.op_fill__S(this.h, value_));
+      ok(R.op_fill__S(this.h, value_));
       return this;
     }
     throw A.bad('Tensor.fill_()', "value", 'a Tensor or a number', value_);
@@ -645,7 +646,7 @@ export class Tensor extends TensorBase {
     const src$ = A.tensor(src_, 'Tensor.copy_()', "src");
     if (nonBlocking_ === undefined) nonBlocking_ = false;
     const nonBlocking$ = A.bool(nonBlocking_, 'Tensor.copy_()', "nonBlocking");
-    A.ok(R.op_copy_(this.h, src$, nonBlocking$));
+    ok(R.op_copy_(this.h, src$, nonBlocking$));
     return this;
   }
 
@@ -657,7 +658,7 @@ export class Tensor extends TensorBase {
     if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
     if (n > 0) throw A.tooMany('Tensor.zero_()', 0, n);
     if (o !== undefined) A.onlyKeys(o, K_method_zero_, 'Tensor.zero_()');
-    A.ok(R.op_zero_(this.h));
+    ok(R.op_zero_(this.h));
     return this;
   }
 
@@ -687,11 +688,11 @@ export class Tensor extends TensorBase {
     const mask$ = A.tensor(mask_, 'Tensor.maskedFill_()', "mask");
     if (value_ === undefined) throw A.missing('Tensor.maskedFill_()', "value");
     if (value_ instanceof Tensor) {
-      A.ok(R.op_maskedFill__T(this.h, mask$, value_.h));
+      ok(R.op_maskedFill__T(this.h, mask$, value_.h));
       return this;
     }
     if (A.isScalar(value_)) {
-      A.ok(R.op_maskedFill__S(this.h, mask$, value_));
+      ok(R.op_maskedFill__S(this.h, mask$, value_));
       return this;
     }
     throw A.bad('Tensor.maskedFill_()', "value", 'a Tensor or a number', value_);
@@ -723,7 +724,7 @@ export class Tensor extends TensorBase {
     const from$ = A.float(from_, 'Tensor.uniform_()', "from");
     if (to_ === undefined) to_ = 1;
     const to$ = A.float(to_, 'Tensor.uniform_()', "to");
-    A.ok(R.op_uniform_(this.h, from$, to$));
+    ok(R.op_uniform_(this.h, from$, to$));
     return this;
   }
 
@@ -753,7 +754,7 @@ export class Tensor extends TensorBase {
     const mean$ = A.float(mean_, 'Tensor.normal_()', "mean");
     if (std_ === undefined) std_ = 1;
     const std$ = A.float(std_, 'Tensor.normal_()', "std");
-    A.ok(R.op_normal_(this.h, mean$, std$));
+    ok(R.op_normal_(this.h, mean$, std$));
     return this;
   }
 
@@ -775,7 +776,7 @@ export class Tensor extends TensorBase {
     }
     if (p_ === undefined) p_ = 0.5;
     const p$ = A.float(p_, 'Tensor.bernoulli_()', "p");
-    A.ok(R.op_bernoulli_(this.h, p$));
+    ok(R.op_bernoulli_(this.h, p$));
     return this;
   }
 
@@ -797,7 +798,7 @@ export class Tensor extends TensorBase {
     }
     if (lambd_ === undefined) lambd_ = 1;
     const lambd$ = A.float(lambd_, 'Tensor.exponential_()', "lambd");
-    A.ok(R.op_exponential_(this.h, lambd$));
+    ok(R.op_exponential_(this.h, lambd$));
     return this;
   }
 
@@ -835,11 +836,11 @@ export class Tensor extends TensorBase {
     const index$ = A.tensor(index_, 'Tensor.scatter_()', "index");
     if (src_ === undefined) throw A.missing('Tensor.scatter_()', "src");
     if (src_ instanceof Tensor) {
-      A.ok(R.op_scatter__T(this.h, dim$, index$, src_.h));
+      ok(R.op_scatter__T(this.h, dim$, index$, src_.h));
       return this;
     }
     if (A.isScalar(src_)) {
-      A.ok(R.op_scatter__S(this.h, dim$, index$, src_));
+      ok(R.op_scatter__S(this.h, dim$, index$, src_));
       return this;
     }
     throw A.bad('Tensor.scatter_()', "src", 'a Tensor or a number', src_);
@@ -879,7 +880,7 @@ export class Tensor extends TensorBase {
     const index$ = A.tensor(index_, 'Tensor.scatterAdd_()', "index");
     if (src_ === undefined) throw A.missing('Tensor.scatterAdd_()', "src");
     const src$ = A.tensor(src_, 'Tensor.scatterAdd_()', "src");
-    A.ok(R.op_scatterAdd_(this.h, dim$, index$, src$));
+    ok(R.op_scatterAdd_(this.h, dim$, index$, src$));
     return this;
   }
 
@@ -917,11 +918,11 @@ export class Tensor extends TensorBase {
     const index$ = A.tensor(index_, 'Tensor.indexFill_()', "index");
     if (value_ === undefined) throw A.missing('Tensor.indexFill_()', "value");
     if (value_ instanceof Tensor) {
-      A.ok(R.op_indexFill__T(this.h, dim$, index$, value_.h));
+      ok(R.op_indexFill__T(this.h, dim$, index$, value_.h));
       return this;
     }
     if (A.isScalar(value_)) {
-      A.ok(R.op_indexFill__S(this.h, dim$, index$, value_));
+      ok(R.op_indexFill__S(this.h, dim$, index$, value_));
       return this;
     }
     throw A.bad('Tensor.indexFill_()', "value", 'a Tensor or a number', value_);
@@ -965,7 +966,7 @@ export class Tensor extends TensorBase {
     const source$ = A.tensor(source_, 'Tensor.indexAdd_()', "source");
     if (alpha_ === undefined) alpha_ = 1;
     const alpha$ = A.scalar(alpha_, 'Tensor.indexAdd_()', "alpha");
-    A.ok(R.op_indexAdd_(this.h, dim$, index$, source$, alpha$));
+    ok(R.op_indexAdd_(this.h, dim$, index$, source$, alpha$));
     return this;
   }
 
@@ -977,7 +978,7 @@ export class Tensor extends TensorBase {
     if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
     if (n > 0) throw A.tooMany('Tensor.neg_()', 0, n);
     if (o !== undefined) A.onlyKeys(o, K_method_neg_, 'Tensor.neg_()');
-    A.ok(R.op_neg_(this.h));
+    ok(R.op_neg_(this.h));
     return this;
   }
 
@@ -989,7 +990,7 @@ export class Tensor extends TensorBase {
     if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
     if (n > 0) throw A.tooMany('Tensor.exp_()', 0, n);
     if (o !== undefined) A.onlyKeys(o, K_method_exp_, 'Tensor.exp_()');
-    A.ok(R.op_exp_(this.h));
+    ok(R.op_exp_(this.h));
     return this;
   }
 
@@ -1001,7 +1002,7 @@ export class Tensor extends TensorBase {
     if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
     if (n > 0) throw A.tooMany('Tensor.log_()', 0, n);
     if (o !== undefined) A.onlyKeys(o, K_method_log_, 'Tensor.log_()');
-    A.ok(R.op_log_(this.h));
+    ok(R.op_log_(this.h));
     return this;
   }
 
@@ -1013,7 +1014,7 @@ export class Tensor extends TensorBase {
     if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
     if (n > 0) throw A.tooMany('Tensor.sqrt_()', 0, n);
     if (o !== undefined) A.onlyKeys(o, K_method_sqrt_, 'Tensor.sqrt_()');
-    A.ok(R.op_sqrt_(this.h));
+    ok(R.op_sqrt_(this.h));
     return this;
   }
 
@@ -1025,7 +1026,7 @@ export class Tensor extends TensorBase {
     if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
     if (n > 0) throw A.tooMany('Tensor.rsqrt_()', 0, n);
     if (o !== undefined) A.onlyKeys(o, K_method_rsqrt_, 'Tensor.rsqrt_()');
-    A.ok(R.op_rsqrt_(this.h));
+    ok(R.op_rsqrt_(this.h));
     return this;
   }
 
@@ -1037,7 +1038,7 @@ export class Tensor extends TensorBase {
     if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
     if (n > 0) throw A.tooMany('Tensor.abs_()', 0, n);
     if (o !== undefined) A.onlyKeys(o, K_method_abs_, 'Tensor.abs_()');
-    A.ok(R.op_abs_(this.h));
+    ok(R.op_abs_(this.h));
     return this;
   }
 
@@ -1049,7 +1050,7 @@ export class Tensor extends TensorBase {
     if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
     if (n > 0) throw A.tooMany('Tensor.sign_()', 0, n);
     if (o !== undefined) A.onlyKeys(o, K_method_sign_, 'Tensor.sign_()');
-    A.ok(R.op_sign_(this.h));
+    ok(R.op_sign_(this.h));
     return this;
   }
 
@@ -1061,7 +1062,7 @@ export class Tensor extends TensorBase {
     if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
     if (n > 0) throw A.tooMany('Tensor.floor_()', 0, n);
     if (o !== undefined) A.onlyKeys(o, K_method_floor_, 'Tensor.floor_()');
-    A.ok(R.op_floor_(this.h));
+    ok(R.op_floor_(this.h));
     return this;
   }
 
@@ -1073,7 +1074,7 @@ export class Tensor extends TensorBase {
     if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
     if (n > 0) throw A.tooMany('Tensor.ceil_()', 0, n);
     if (o !== undefined) A.onlyKeys(o, K_method_ceil_, 'Tensor.ceil_()');
-    A.ok(R.op_ceil_(this.h));
+    ok(R.op_ceil_(this.h));
     return this;
   }
 
@@ -1085,7 +1086,7 @@ export class Tensor extends TensorBase {
     if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
     if (n > 0) throw A.tooMany('Tensor.round_()', 0, n);
     if (o !== undefined) A.onlyKeys(o, K_method_round_, 'Tensor.round_()');
-    A.ok(R.op_round_(this.h));
+    ok(R.op_round_(this.h));
     return this;
   }
 
@@ -1097,7 +1098,7 @@ export class Tensor extends TensorBase {
     if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
     if (n > 0) throw A.tooMany('Tensor.trunc_()', 0, n);
     if (o !== undefined) A.onlyKeys(o, K_method_trunc_, 'Tensor.trunc_()');
-    A.ok(R.op_trunc_(this.h));
+    ok(R.op_trunc_(this.h));
     return this;
   }
 
@@ -1109,7 +1110,7 @@ export class Tensor extends TensorBase {
     if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
     if (n > 0) throw A.tooMany('Tensor.sigmoid_()', 0, n);
     if (o !== undefined) A.onlyKeys(o, K_method_sigmoid_, 'Tensor.sigmoid_()');
-    A.ok(R.op_sigmoid_(this.h));
+    ok(R.op_sigmoid_(this.h));
     return this;
   }
 
@@ -1121,7 +1122,7 @@ export class Tensor extends TensorBase {
     if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
     if (n > 0) throw A.tooMany('Tensor.tanh_()', 0, n);
     if (o !== undefined) A.onlyKeys(o, K_method_tanh_, 'Tensor.tanh_()');
-    A.ok(R.op_tanh_(this.h));
+    ok(R.op_tanh_(this.h));
     return this;
   }
 
@@ -1133,7 +1134,7 @@ export class Tensor extends TensorBase {
     if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
     if (n > 0) throw A.tooMany('Tensor.relu_()', 0, n);
     if (o !== undefined) A.onlyKeys(o, K_method_relu_, 'Tensor.relu_()');
-    A.ok(R.op_relu_(this.h));
+    ok(R.op_relu_(this.h));
     return this;
   }
 
@@ -1145,7 +1146,7 @@ export class Tensor extends TensorBase {
     if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
     if (n > 0) throw A.tooMany('Tensor.reciprocal_()', 0, n);
     if (o !== undefined) A.onlyKeys(o, K_method_reciprocal_, 'Tensor.reciprocal_()');
-    A.ok(R.op_reciprocal_(this.h));
+    ok(R.op_reciprocal_(this.h));
     return this;
   }
 
@@ -1157,7 +1158,7 @@ export class Tensor extends TensorBase {
     if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
     if (n > 0) throw A.tooMany('Tensor.square_()', 0, n);
     if (o !== undefined) A.onlyKeys(o, K_method_square_, 'Tensor.square_()');
-    A.ok(R.op_square_(this.h));
+    ok(R.op_square_(this.h));
     return this;
   }
 
@@ -1169,7 +1170,7 @@ export class Tensor extends TensorBase {
     if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
     if (n > 0) throw A.tooMany('Tensor.erfinv_()', 0, n);
     if (o !== undefined) A.onlyKeys(o, K_method_erfinv_, 'Tensor.erfinv_()');
-    A.ok(R.op_erfinv_(this.h));
+    ok(R.op_erfinv_(this.h));
     return this;
   }
 
@@ -1181,7 +1182,7 @@ export class Tensor extends TensorBase {
     if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
     if (n > 0) throw A.tooMany('Tensor.sin_()', 0, n);
     if (o !== undefined) A.onlyKeys(o, K_method_sin_, 'Tensor.sin_()');
-    A.ok(R.op_sin_(this.h));
+    ok(R.op_sin_(this.h));
     return this;
   }
 
@@ -1193,7 +1194,7 @@ export class Tensor extends TensorBase {
     if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
     if (n > 0) throw A.tooMany('Tensor.cos_()', 0, n);
     if (o !== undefined) A.onlyKeys(o, K_method_cos_, 'Tensor.cos_()');
-    A.ok(R.op_cos_(this.h));
+    ok(R.op_cos_(this.h));
     return this;
   }
 
@@ -1205,7 +1206,7 @@ export class Tensor extends TensorBase {
     if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
     if (n > 0) throw A.tooMany('Tensor.t_()', 0, n);
     if (o !== undefined) A.onlyKeys(o, K_method_t_, 'Tensor.t_()');
-    A.ok(R.op_t_(this.h));
+    ok(R.op_t_(this.h));
     return this;
   }
 
@@ -1227,7 +1228,7 @@ export class Tensor extends TensorBase {
     }
     if (dim_ === undefined) dim_ = null;
     const dim$ = A.intOpt(dim_, 'Tensor.squeeze_()', "dim");
-    A.ok(R.op_squeeze_(this.h, dim$));
+    ok(R.op_squeeze_(this.h, dim$));
     return this;
   }
 
@@ -1249,7 +1250,7 @@ export class Tensor extends TensorBase {
     }
     if (dim_ === undefined) throw A.missing('Tensor.unsqueeze_()', "dim");
     const dim$ = A.int(dim_, 'Tensor.unsqueeze_()', "dim");
-    A.ok(R.op_unsqueeze_(this.h, dim$));
+    ok(R.op_unsqueeze_(this.h, dim$));
     return this;
   }
 
@@ -1261,7 +1262,7 @@ export class Tensor extends TensorBase {
     if (n !== 0 && A.isOptions(a[n - 1])) o = a[--n] as Opts;
     if (n > 0) throw A.tooMany('Tensor.detach_()', 0, n);
     if (o !== undefined) A.onlyKeys(o, K_method_detach_, 'Tensor.detach_()');
-    A.ok(R.op_detach_(this.h));
+    ok(R.op_detach_(this.h));
     return this;
   }
 
@@ -2816,7 +2817,7 @@ export class Tensor extends TensorBase {
     const atol$ = A.float(atol_, 'Tensor.allclose()', "atol");
     if (equalNan_ === undefined) equalNan_ = false;
     const equalNan$ = A.bool(equalNan_, 'Tensor.allclose()', "equalNan");
-    return A.ok(R.op_allclose(this.h, other$, rtol$, atol$, equalNan$));
+    return ok(R.op_allclose(this.h, other$, rtol$, atol$, equalNan$));
   }
 
   /** True when shapes and all elements are equal. */
@@ -2837,7 +2838,7 @@ export class Tensor extends TensorBase {
     }
     if (other_ === undefined) throw A.missing('Tensor.equal()', "other");
     const other$ = A.tensor(other_, 'Tensor.equal()', "other");
-    return A.ok(R.op_equal(this.h, other$));
+    return ok(R.op_equal(this.h, other$));
   }
 
   /** Elements of this tensor where `condition`, else of `other` (PyTorch's Tensor.where). */

@@ -2,7 +2,8 @@
 /* eslint-disable */
 import type { DType, MemoryFormat } from '../dtype';
 import * as A from '../tensor/args';
-import { wrap, wrapList, wrapPair, R, type BoolTensor, type Opts, type Scalar, type Reduction, ValuesIndices } from '../tensor/base';
+import { wrap, wrapList, wrapPair, type BoolTensor, type Opts, type Scalar, type Reduction, ValuesIndices } from '../tensor/base';
+import { R, ok } from '../tensor/native';
 import { Tensor } from './tensor';
 
 const K_torch_matmul = new Set(["input","other"]);
@@ -2561,7 +2562,7 @@ export function allclose(...a: unknown[]): boolean {
   const atol$ = A.float(atol_, 'torch.allclose()', "atol");
   if (equalNan_ === undefined) equalNan_ = false;
   const equalNan$ = A.bool(equalNan_, 'torch.allclose()', "equalNan");
-  return A.ok(R.op_allclose(input$, other$, rtol$, atol$, equalNan$));
+  return ok(R.op_allclose(input$, other$, rtol$, atol$, equalNan$));
 }
 
 /** True when shapes and all elements are equal. */
@@ -2588,7 +2589,7 @@ export function equal(...a: unknown[]): boolean {
   const input$ = A.tensor(input_, 'torch.equal()', "input");
   if (other_ === undefined) throw A.missing('torch.equal()', "other");
   const other$ = A.tensor(other_, 'torch.equal()', "other");
-  return A.ok(R.op_equal(input$, other$));
+  return ok(R.op_equal(input$, other$));
 }
 
 /** Elements of `input` where `condition`, else of `other`; either may be a number. */

@@ -249,8 +249,6 @@ export function reduction(v: unknown, fn: string, name: string): number {
   throw new RangeError(`${fn}: expected reduction to be one of 'none', 'mean', 'sum' but received ${describe(v)}`);
 }
 
-export { ok } from './base';
-
 /** Throws `err` (for use in expressions). */
 export function fail(err: Error): never {
   throw err;

@@ -10,11 +10,11 @@ import { DType, Device, type MemoryFormat, describe, deviceCode, deviceName, dty
 import { TorchError } from '../errors';
 import type { Tensor } from '../generated/tensor';
 import { Arena, setLifetimeClasses, track } from './lifetime';
-import { FAILED, N, R, ok, throwPending } from './native';
+import { FAILED, throwPending } from '../binding';
+import { N, R, ok } from './native';
 import { formatTensor } from './print';
 
 /** @internal */
-export { N, R, ok };
 /** @internal */
 export type { Opts } from './args';
 
@@ -199,6 +199,10 @@ export class TensorBase {
   /** Number of elements. */
   numel(): number {
     return N.numel(this.h);
+  }
+  /** The address of the first element (the storage's data plus this tensor's offset), as PyTorch's `data_ptr()`; 0 for a tensor without elements' memory. */
+  dataPtr(): number {
+    return N.dataPtr(this.h);
   }
   /** The shape, or the size of one dimension. */
   size(): number[];

@@ -8,7 +8,8 @@
 export { Tensor } from '../generated/tensor';
 export { TensorBase, ValuesIndices } from './base';
 /** @internal */
-export { N, R, ok, wrap, wrapList, wrapPair, handleOf, cudaAvailable } from './base';
+export { wrap, wrapList, wrapPair, handleOf, cudaAvailable } from './base';
+export { N, R, ok } from './native';
 export type { BoolTensor, Scalar, TensorOrScalar, Reduction, ShapeArgs, NestedArray, TensorCopyOptions, TensorToOptions } from './base';
 export { tidy, keep, memory } from './lifetime';
 export type { TidyResult } from './lifetime';

@@ -170,9 +170,9 @@ function body(ov, params, form, fnVar, keysVar, indent) {
       case 'ValuesIndices':
         return `return wrapPair(${expr});`;
       case 'self':
-        return `A.ok(${expr});\nreturn ${form === 'method' ? 'this' : 'input_ as Tensor'};`;
+        return `ok(${expr});\nreturn ${form === 'method' ? 'this' : 'input_ as Tensor'};`;
       default:
-        return `return A.ok(${expr});`;
+        return `return ok(${expr});`;
     }
   };
   if (!variantParams.length) {

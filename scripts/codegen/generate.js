@@ -153,7 +153,8 @@ function generate() {
     [
       "import type { DType, MemoryFormat } from '../dtype';",
       "import * as A from '../tensor/args';",
-      "import { TensorBase, registerTensorClass, wrap, wrapList, wrapPair, R, type BoolTensor, type Opts, type Scalar, type Reduction, ValuesIndices } from '../tensor/base';",
+      "import { TensorBase, registerTensorClass, wrap, wrapList, wrapPair, type BoolTensor, type Opts, type Scalar, type Reduction, ValuesIndices } from '../tensor/base';",
+      "import { R, ok } from '../tensor/native';",
     ],
     [
       ...m.consts,
@@ -185,7 +186,8 @@ function generate() {
       [
         "import type { DType, MemoryFormat } from '../dtype';",
         "import * as A from '../tensor/args';",
-        "import { wrap, wrapList, wrapPair, R, type BoolTensor, type Opts, type Scalar, type Reduction, ValuesIndices } from '../tensor/base';",
+        "import { wrap, wrapList, wrapPair, type BoolTensor, type Opts, type Scalar, type Reduction, ValuesIndices } from '../tensor/base';",
+        "import { R, ok } from '../tensor/native';",
         "import { Tensor } from './tensor';",
       ],
       [...f.consts, '', ...f.body, ...exportsAs],
