@@ -8,10 +8,11 @@
  * the project venv's PyTorch and are marked as PyTorch's. (Fixture-driven parity of the same APIs is in 05-nn.test.ts,
  * 05-nn-containers.test.ts and 05-nn-hooks.test.ts.)
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import * as torch from '../lib/index';
 import { Tensor, TorchError, nn } from '../lib/index';
+import { py, pyFloat } from '../lib/nn/layers/base';
 import { HAS_CUDA, NEEDS_NO_CUDA, expectError, itWhen, thrown, type Rejection } from './helpers';
 
 
@@ -1238,5 +1239,70 @@ describe('edges: mixed arrays and objects, registered properties, insert(0), low
           .join('') +
         ')',
     );
+  });
+});
+
+describe('nn.init: arguments and the truncated normal warning', () => {
+  const w = (): Tensor => torch.empty(3, 4);
+  const rejections: Rejection[] = [
+    ['uniform_ with a non-tensor', () => nn.init.uniform_(5 as never), TypeError, 'nn.init.uniform_: expected a Tensor but received the number 5'],
+    ['uniform_ with a string a', () => nn.init.uniform_(w(), 'x' as never), TypeError, 'nn.init.uniform_: expected a number for a but received the string "x"'],
+    ['uniform_ with a string b', () => nn.init.uniform_(w(), 0, 'y' as never), TypeError, 'nn.init.uniform_: expected a number for b but received the string "y"'],
+    ['uniform_ with an unknown option', () => nn.init.uniform_(w(), { c: 1 } as never), TypeError, "nn.init.uniform_: got an unexpected option 'c' (it takes 'a', 'b')"],
+    ['normal_ with null', () => nn.init.normal_(null as never), TypeError, 'nn.init.normal_: expected a Tensor but received null'],
+    ['normal_ with a string mean', () => nn.init.normal_(w(), 'x' as never), TypeError, 'nn.init.normal_: expected a number for mean but received the string "x"'],
+    ['normal_ with a string std', () => nn.init.normal_(w(), 0, 'y' as never), TypeError, 'nn.init.normal_: expected a number for std but received the string "y"'],
+    ['normal_ with three numbers', () => (nn.init.normal_ as (...a: unknown[]) => Tensor)(w(), 0, 1, 2), TypeError, 'nn.init.normal_: takes 2 positional arguments after the first but 3 were given'],
+    ['truncNormal_ with a string', () => nn.init.truncNormal_('w' as never), TypeError, 'nn.init.truncNormal_: expected a Tensor but received the string "w"'],
+    ['truncNormal_ with a string mean', () => nn.init.truncNormal_(w(), 'x' as never), TypeError, 'nn.init.truncNormal_: expected a number for mean but received the string "x"'],
+    ['truncNormal_ with a string std', () => nn.init.truncNormal_(w(), 0, 'y' as never), TypeError, 'nn.init.truncNormal_: expected a number for std but received the string "y"'],
+    ['truncNormal_ with a string a', () => nn.init.truncNormal_(w(), 0, 1, 'z' as never), TypeError, 'nn.init.truncNormal_: expected a number for a but received the string "z"'],
+    ['truncNormal_ with a string b', () => nn.init.truncNormal_(w(), 0, 1, -2, 'q' as never), TypeError, 'nn.init.truncNormal_: expected a number for b but received the string "q"'],
+    ['calculateFanInAndFanOut of a number', () => nn.init.calculateFanInAndFanOut(3 as never), TypeError, 'nn.init.calculateFanInAndFanOut: expected a Tensor but received the number 3'],
+  ];
+  it.each(rejections)('%s is rejected', (_, fn, cls, message) => expectError(fn, cls, message));
+
+  it("warns, as PyTorch, when the mean is more than 2 std outside [a, b], on either side, and not at 2 std", () => {
+    const spy = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const text = 'mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of values may be incorrect.';
+      const warnedFor = (mean: number, std: number): boolean => {
+        spy.mockClear();
+        nn.init.truncNormal_(w(), mean, std, -2, 2);
+        expect(spy.mock.calls.every((c) => c[0] === text)).toBe(true);
+        return spy.mock.calls.length === 1;
+      };
+      // -2 - 2·std and 2 + 2·std are the edges: PyTorch's test is strict.
+      expect([warnedFor(10, 1), warnedFor(-10, 1), warnedFor(4, 1), warnedFor(4.01, 1), warnedFor(-4, 1), warnedFor(-4.01, 1)]).toEqual([true, true, false, true, false, true]);
+      expect([warnedFor(5, 0.5), warnedFor(6, 2), warnedFor(-3.5, 0.5), warnedFor(-2.9, 0.5)]).toEqual([true, false, true, false]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
+describe("layers' printout: Python's repr of the values in extra_repr", () => {
+  // What Python's repr() prints for each (checked with python3: repr(float), repr(None), repr(True), repr('zeros')).
+  const floats: [number, string][] = [
+    [0.1, '0.1'], [1.0, '1.0'], [-0.0, '-0.0'], [0.0, '0.0'], [1e-5, '1e-05'], [2.5e-5, '2.5e-05'], [0.0001, '0.0001'],
+    [0.00011, '0.00011'], [1e16, '1e+16'], [9999999999999998, '9999999999999998.0'], [1.5e300, '1.5e+300'],
+    [-3e-7, '-3e-07'], [123456789012345, '123456789012345.0'], [Infinity, 'inf'], [-Infinity, '-inf'], [NaN, 'nan'],
+    [1e22, '1e+22'], [5e-324, '5e-324'],
+  ];
+  it('floats: shortest digits, scientific below 1e-4 and from 1e16 with two-digit exponents, inf and nan', () => {
+    expect(floats.map(([v]) => pyFloat(v))).toEqual(floats.map(([, r]) => r));
+  });
+  it('None, booleans, strings, tuples, integers and floats', () => {
+    expect([null, undefined, true, false, 'zeros', [3, 3], [1], -0, 7, 0.5, 1e-5].map((v) => py(v))).toEqual([
+      'None', 'None', 'True', 'False', "'zeros'", '(3, 3)', '(1,)', '-0.0', '7', '0.5', '1e-05',
+    ]);
+  });
+  it('in a printed layer, as PyTorch prints it', () => {
+    // repr(nn.LeakyReLU(-0.0)), repr(nn.Dropout(1e-5)), repr(nn.ELU(alpha=-0.0)) in PyTorch.
+    expect([String(new nn.LeakyReLU(-0.0)), String(new nn.Dropout(1e-5)), String(new nn.ELU({ alpha: -0.0 }))]).toEqual([
+      'LeakyReLU(negative_slope=-0.0)',
+      'Dropout(p=1e-05, inplace=False)',
+      'ELU(alpha=-0.0)',
+    ]);
   });
 });

@@ -31,6 +31,7 @@ export function pyFloat(v: number): string {
   const a = Math.abs(v);
   // Python's repr: the shortest round-trip digits, scientific below 1e-4 and from 1e16, exponents of two digits.
   if (a !== 0 && (a < 1e-4 || a >= 1e16)) return v.toExponential().replace(/e([+-])(\d)$/, 'e$10$2');
+  if (Object.is(v, -0)) return '-0.0';
   return Number.isInteger(v) ? `${v}.0` : String(v);
 }
 
