@@ -1306,3 +1306,68 @@ describe("layers' printout: Python's repr of the values in extra_repr", () => {
     ]);
   });
 });
+
+describe('normalisation layers: input checks and running statistics, as PyTorch', () => {
+  // Messages and values from PyTorch 2.13 (nn.InstanceNorm*d, nn.BatchNorm3d, nn.BatchNorm1d(momentum=None)).
+  const rejections: Rejection[] = [
+    ['InstanceNorm2d of a 2-D input', () => new nn.InstanceNorm2d(3).call(torch.ones(2, 2)), TorchError, 'expected 3D or 4D input (got 2D input)'],
+    ['InstanceNorm1d of a 4-D input', () => new nn.InstanceNorm1d(3).call(torch.ones(2, 3, 4, 5)), TorchError, 'expected 2D or 3D input (got 4D input)'],
+    ['InstanceNorm3d of a 2-D input', () => new nn.InstanceNorm3d(3).call(torch.ones(2, 3)), TorchError, 'expected 4D or 5D input (got 2D input)'],
+    [
+      'an affine InstanceNorm2d of 4 channels where 3 were declared',
+      () => new nn.InstanceNorm2d(3, { affine: true }).call(torch.ones(2, 4, 5, 5)),
+      TorchError,
+      "expected input's size at dim=1 to match num_features (3), but got: 4.",
+    ],
+    ['BatchNorm3d of a 4-D input', () => new nn.BatchNorm3d(3).call(torch.ones(2, 3, 4, 4)), TorchError, 'expected 5D input (got 4D input)'],
+    ['GroupNorm of 0 groups', () => new nn.GroupNorm(0, 4), TorchError, 'num_channels (4) must be divisible by num_groups (0)'],
+    ['GroupNorm of -2 groups', () => new nn.GroupNorm(-2, 4), TorchError, 'num_channels (4) must be divisible by num_groups (-2)'],
+  ];
+  it.each(rejections)('%s is rejected', (_, fn, cls, message) => expectError(fn, cls, message));
+
+  it('a non-affine InstanceNorm of other channels warns and normalises, batched or not', () => {
+    const spy = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const m = new nn.InstanceNorm2d(3);
+      expect(m.call(torch.ones(2, 4, 5, 5)).shape).toEqual([2, 4, 5, 5]);
+      expect(m.call(torch.ones(4, 5, 5)).shape).toEqual([4, 5, 5]);
+      const tail = ' does not match num_features. You can silence this warning by not passing in num_features, which is not used because affine=False';
+      expect(spy.mock.calls.map((c) => c[0])).toEqual([`input's size at dim=1${tail}`, `input's size at dim=0${tail}`]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('momentum=null averages the running statistics over the batches, and resetRunningStats starts them again', () => {
+    const bn = new nn.BatchNorm1d(3, { momentum: null });
+    for (let i = 0; i < 3; i++) bn.call(torch.arange(12, { dtype: 'float32' }).reshape(4, 3).mul(i + 1));
+    expect([bn.runningMean?.toArray(), bn.runningVar?.toArray(), bn.numBatchesTracked?.item()]).toEqual([[9, 11, 13], [70, 70, 70], 3]);
+    bn.resetRunningStats();
+    expect([bn.runningMean?.toArray(), bn.runningVar?.toArray(), bn.numBatchesTracked?.item()]).toEqual([[0, 0, 0], [1, 1, 1], 0]);
+    const untracked = new nn.BatchNorm1d(3, { trackRunningStats: false });
+    untracked.resetRunningStats();
+    expect([untracked.runningMean, untracked.runningVar, untracked.numBatchesTracked]).toEqual([null, null, null]);
+  });
+
+  it('resetRunningStats and resetParameters on the native BatchNorm1d/2d and on BatchNorm3d', () => {
+    const layers = [
+      [new nn.BatchNorm1d(2), torch.arange(8, { dtype: 'float32' }).reshape(4, 2)],
+      [new nn.BatchNorm2d(2), torch.arange(16, { dtype: 'float32' }).reshape(2, 2, 2, 2)],
+      [new nn.BatchNorm3d(2), torch.arange(32, { dtype: 'float32' }).reshape(2, 2, 2, 2, 2)],
+    ] as const;
+    for (const [bn, x] of layers) {
+      bn.call(x);
+      torch.noGrad(() => {
+        bn.weight?.fill_(2);
+        bn.bias?.fill_(3);
+      });
+      expect(bn.numBatchesTracked?.item()).toBe(1);
+      expect(bn.runningMean?.toArray()).not.toEqual([0, 0]);
+      bn.resetRunningStats();
+      expect([bn.runningMean?.toArray(), bn.runningVar?.toArray(), bn.numBatchesTracked?.item(), bn.weight?.toArray()]).toEqual([[0, 0], [1, 1], 0, [2, 2]]);
+      bn.call(x);
+      bn.resetParameters();
+      expect([bn.runningMean?.toArray(), bn.runningVar?.toArray(), bn.numBatchesTracked?.item(), bn.weight?.toArray(), bn.bias?.toArray()]).toEqual([[0, 0], [1, 1], 0, [1, 1], [0, 0]]);
+    }
+  });
+});

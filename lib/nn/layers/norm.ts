@@ -41,6 +41,19 @@ export function batchNormForward(m: BatchNormState, x: Tensor): Tensor {
   return F.batchNorm(x, useRunning ? m.runningMean : null, useRunning ? m.runningVar : null, m.weight, m.bias, bnTraining, factor, m.eps);
 }
 
+/** PyTorch's _NormBase.reset_running_stats: running_mean zeros, running_var ones, num_batches_tracked 0 (if tracked). */
+export function resetRunningStatistics(runningMean: Tensor | null, runningVar: Tensor | null, numBatchesTracked: Tensor | null): void {
+  if (runningMean === null || runningVar === null || numBatchesTracked === null) return;
+  zeros_(runningMean);
+  ones_(runningVar);
+  const prev = N.setGradEnabled(false);
+  try {
+    numBatchesTracked.zero_();
+  } finally {
+    N.setGradEnabled(prev);
+  }
+}
+
 function normBuffers(mod: Module, numFeatures: number, track: boolean, f: Factory): void {
   if (track) {
     mod.registerBuffer('running_mean', buffer(wrap(N.full([numFeatures], 0, 6, -1, false)), f));
@@ -94,15 +107,7 @@ abstract class NormBase extends Module<[Tensor], Tensor> {
   }
   /** Zeros the running statistics (running_var to ones). */
   resetRunningStats(): void {
-    if (!this.trackRunningStats) return;
-    zeros_(this.running_mean as Tensor);
-    ones_(this.running_var as Tensor);
-    const prev = N.setGradEnabled(false);
-    try {
-      (this.num_batches_tracked as Tensor).zero_();
-    } finally {
-      N.setGradEnabled(prev);
-    }
+    if (this.trackRunningStats) resetRunningStatistics(this.running_mean, this.running_var, this.num_batches_tracked);
   }
   /** PyTorch's reset_parameters: running statistics reset, weight ones, bias zeros. */
   resetParameters(): void {
