@@ -12,6 +12,7 @@ import { describe, expect, it, vi } from 'vitest';
 
 import * as torch from '../lib/index';
 import { Tensor, TorchError, nn } from '../lib/index';
+import { resetLinearLike } from '../lib/nn/init';
 import { py, pyFloat } from '../lib/nn/layers/base';
 import { HAS_CUDA, NEEDS_NO_CUDA, expectError, itWhen, thrown, type Rejection } from './helpers';
 
@@ -1259,6 +1260,34 @@ describe('nn.init: arguments and the truncated normal warning', () => {
     ['truncNormal_ with a string a', () => nn.init.truncNormal_(w(), 0, 1, 'z' as never), TypeError, 'nn.init.truncNormal_: expected a number for a but received the string "z"'],
     ['truncNormal_ with a string b', () => nn.init.truncNormal_(w(), 0, 1, -2, 'q' as never), TypeError, 'nn.init.truncNormal_: expected a number for b but received the string "q"'],
     ['calculateFanInAndFanOut of a number', () => nn.init.calculateFanInAndFanOut(3 as never), TypeError, 'nn.init.calculateFanInAndFanOut: expected a Tensor but received the number 3'],
+    ['constant_ of a number', () => nn.init.constant_(5 as never, 1), TypeError, 'nn.init.constant_: expected a Tensor but received the number 5'],
+    ['constant_ with a string val', () => nn.init.constant_(w(), 'v' as never), TypeError, 'nn.init.constant_: expected a number for val but received the string "v"'],
+    ['constant_ without val', () => (nn.init.constant_ as (t: Tensor) => Tensor)(w()), TypeError, "nn.init.constant_: missing required argument 'val'"],
+    ['constant_ with an unknown option', () => nn.init.constant_(w(), { x: 1 } as never), TypeError, "nn.init.constant_: got an unexpected option 'x' (it takes 'val')"],
+    ['ones_ of a string', () => nn.init.ones_('a' as never), TypeError, 'nn.init.ones_: expected a Tensor but received the string "a"'],
+    ['zeros_ of a string', () => nn.init.zeros_('a' as never), TypeError, 'nn.init.zeros_: expected a Tensor but received the string "a"'],
+    ['eye_ of a string', () => nn.init.eye_('a' as never), TypeError, 'nn.init.eye_: expected a Tensor but received the string "a"'],
+    ['dirac_ of a string', () => nn.init.dirac_('a' as never), TypeError, 'nn.init.dirac_: expected a Tensor but received the string "a"'],
+    ['dirac_ with string groups', () => nn.init.dirac_(torch.empty(2, 2, 3), 'g' as never), TypeError, 'nn.init.dirac_: expected a number for groups but received the string "g"'],
+    // PyTorch's ValueErrors, word for word:
+    ['dirac_ of a 6-D tensor', () => nn.init.dirac_(torch.empty(2, 2, 2, 2, 2, 2)), TorchError, 'Only tensors with 3, 4, or 5 dimensions are supported'],
+    ['dirac_ of 3 output channels in 2 groups', () => nn.init.dirac_(torch.empty(3, 2, 3), 2), TorchError, 'dim 0 must be divisible by groups'],
+    ['sparse_ of a 3-D tensor', () => nn.init.sparse_(torch.empty(3, 2, 3), 0.5), TorchError, 'Only tensors with 2 dimensions are supported'],
+    ['orthogonal_ of a string', () => nn.init.orthogonal_('a' as never), TypeError, 'nn.init.orthogonal_: expected a Tensor but received the string "a"'],
+    ['orthogonal_ with a string gain', () => nn.init.orthogonal_(w(), 'g' as never), TypeError, 'nn.init.orthogonal_: expected a number for gain but received the string "g"'],
+    ['sparse_ of a string', () => nn.init.sparse_('a' as never, 0.5), TypeError, 'nn.init.sparse_: expected a Tensor but received the string "a"'],
+    ['sparse_ without sparsity', () => (nn.init.sparse_ as (t: Tensor) => Tensor)(w()), TypeError, "nn.init.sparse_: missing required argument 'sparsity'"],
+    ['sparse_ with a string sparsity', () => nn.init.sparse_(w(), 's' as never), TypeError, 'nn.init.sparse_: expected a number for sparsity but received the string "s"'],
+    ['sparse_ with a string std', () => nn.init.sparse_(w(), 0.5, 'd' as never), TypeError, 'nn.init.sparse_: expected a number for std but received the string "d"'],
+    ['xavierUniform_ of a string', () => nn.init.xavierUniform_('a' as never), TypeError, 'nn.init.xavierUniform_: expected a Tensor but received the string "a"'],
+    ['xavierUniform_ with a string gain', () => nn.init.xavierUniform_(w(), 'g' as never), TypeError, 'nn.init.xavierUniform_: expected a number for gain but received the string "g"'],
+    ['xavierNormal_ of a string', () => nn.init.xavierNormal_('a' as never), TypeError, 'nn.init.xavierNormal_: expected a Tensor but received the string "a"'],
+    ['xavierNormal_ with a string gain', () => nn.init.xavierNormal_(w(), 'g' as never), TypeError, 'nn.init.xavierNormal_: expected a number for gain but received the string "g"'],
+    ['kaimingUniform_ of a string', () => nn.init.kaimingUniform_('a' as never), TypeError, 'nn.init.kaimingUniform_: expected a Tensor but received the string "a"'],
+    ['kaimingUniform_ with a string a', () => nn.init.kaimingUniform_(w(), 'g' as never), TypeError, 'nn.init.kaimingUniform_: expected a number for a but received the string "g"'],
+    ['kaimingNormal_ of a string', () => nn.init.kaimingNormal_('a' as never), TypeError, 'nn.init.kaimingNormal_: expected a Tensor but received the string "a"'],
+    ['kaimingNormal_ with a string a', () => nn.init.kaimingNormal_(w(), 'g' as never), TypeError, 'nn.init.kaimingNormal_: expected a number for a but received the string "g"'],
+    ['kaimingNormal_ with an unknown option', () => nn.init.kaimingNormal_(w(), { q: 1 } as never), TypeError, "nn.init.kaimingNormal_: got an unexpected option 'q' (it takes 'a', 'mode', 'nonlinearity')"],
   ];
   it.each(rejections)('%s is rejected', (_, fn, cls, message) => expectError(fn, cls, message));
 
@@ -1278,6 +1307,32 @@ describe('nn.init: arguments and the truncated normal warning', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+});
+
+describe('nn.init on tensors without elements, as PyTorch', () => {
+  it('orthogonal_ hands an empty tensor back untouched; the Kaiming initialisers warn and leave it', () => {
+    const e = torch.empty(0, 3);
+    expect(nn.init.orthogonal_(e)).toBe(e);
+    const spy = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      expect(nn.init.kaimingNormal_(torch.empty(0, 4)).shape).toEqual([0, 4]);
+      expect(nn.init.kaimingUniform_(torch.empty(3, 0)).shape).toEqual([3, 0]);
+      // The bias of a layer with no inputs: bound 0 (fan_in 0), so zeros, as PyTorch's reset_parameters.
+      const weight = torch.empty(3, 0);
+      const bias = torch.full([3], 7.5);
+      resetLinearLike(weight, bias);
+      expect(bias.toArray()).toEqual([0, 0, 0]);
+      expect(spy.mock.calls.map((c) => c[0])).toEqual(Array(3).fill('Initializing zero-element tensors is a no-op'));
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('dirac_ fills a 5-D weight with centred ones per channel', () => {
+    const d = nn.init.dirac_(torch.empty(2, 2, 3, 3, 3));
+    // PyTorch: d.sum() 2.0, d[1,1,1,1,1] 1.0, d[0,1].sum() 0.0.
+    expect([d.sum().item(), d.select(0, 1).select(0, 1).select(0, 1).select(0, 1).select(0, 1).item(), d.select(0, 0).select(0, 1).sum().item()]).toEqual([2, 1, 0]);
   });
 });
 

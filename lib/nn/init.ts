@@ -358,6 +358,7 @@ export function resetLinearLike(weight: Tensor, bias: Tensor | null): void {
   if (bias !== null) {
     const [fanIn] = calculateFanInAndFanOut(weight);
     const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
-    uniform_(bias, -bound, bound);
+    // 0 - bound: PyTorch's bound is the integer 0 without inputs, so its bias is +0.0, where -bound would give -0.0.
+    uniform_(bias, 0 - bound, bound);
   }
 }
