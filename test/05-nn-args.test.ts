@@ -1426,3 +1426,16 @@ describe('normalisation layers: input checks and running statistics, as PyTorch'
     }
   });
 });
+
+describe('loss modules: the weight buffers PyTorch registers', () => {
+  it('only losses that take a weight have the attribute (None when not given); posWeight only for BCEWithLogitsLoss', () => {
+    // hasattr(nn.MSELoss(), 'weight') is False in PyTorch; nn.CrossEntropyLoss().weight is None.
+    const attrs = (m: object): unknown[] => ['weight', 'pos_weight'].map((k) => (k in m ? (m as Record<string, unknown>)[k] : 'absent'));
+    expect(attrs(new nn.MSELoss())).toEqual(['absent', 'absent']);
+    expect(attrs(new nn.CrossEntropyLoss())).toEqual([null, 'absent']);
+    expect(attrs(new nn.BCEWithLogitsLoss())).toEqual([null, null]);
+    const w = torch.tensor([1, 2, 3], { dtype: 'float32' });
+    expect(attrs(new nn.NLLLoss({ weight: w }))[0]).toBe(w);
+    expect(new nn.NLLLoss({ weight: w }).stateDict()).toHaveProperty('weight');
+  });
+});
