@@ -1439,3 +1439,55 @@ describe('loss modules: the weight buffers PyTorch registers', () => {
     expect(new nn.NLLLoss({ weight: w }).stateDict()).toHaveProperty('weight');
   });
 });
+
+describe('layer checks PyTorch makes, word for word', () => {
+  const rejections: Rejection[] = [
+    ['BatchNorm1d without bias on a 4-D input', () => new nn.BatchNorm1d(3, { bias: false }).call(torch.ones(2, 3, 4, 5)), TorchError, 'expected 2D or 3D input (got 4D input)'],
+    ['BatchNorm2d without bias on a 3-D input', () => new nn.BatchNorm2d(3, { bias: false }).call(torch.ones(2, 3, 4)), TorchError, 'expected 4D input (got 3D input)'],
+    ['Conv2d of 3 input channels in 2 groups', () => new nn.Conv2d(3, 4, 3, { groups: 2 }), TorchError, 'in_channels must be divisible by groups'],
+    ['Conv2d of 3 output channels in 2 groups', () => new nn.Conv2d(4, 3, 3, { groups: 2 }), TorchError, 'out_channels must be divisible by groups'],
+    ["padding='same' with a stride of 2 in one dimension", () => new nn.Conv2d(4, 4, 3, { stride: [1, 2], padding: 'same' }), TorchError, "padding='same' is not supported for strided convolutions"],
+    ['Dropout(1.5)', () => new nn.Dropout(1.5), TorchError, 'dropout probability has to be between 0 and 1, but got 1.5'],
+    ['Dropout(-0.1)', () => new nn.Dropout(-0.1), TorchError, 'dropout probability has to be between 0 and 1, but got -0.1'],
+    ['AlphaDropout(1.5)', () => new nn.AlphaDropout(1.5), TorchError, 'dropout probability has to be between 0 and 1, but got 1.5'],
+  ];
+  it.each(rejections)('%s is rejected', (_, fn, cls, message) => expectError(fn, cls, message));
+
+  it('dropout probabilities 0 and 1 are accepted', () => {
+    expect([new nn.Dropout(0).p, new nn.Dropout(1).p, new nn.AlphaDropout(0).p, new nn.AlphaDropout(1).p]).toEqual([0, 1, 0, 1]);
+  });
+
+  it('Softmax, LogSoftmax and Softmin without dim pick dim 0 for 0-, 1- and 3-D inputs and 1 otherwise, with the warning', () => {
+    const spy = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const x1 = torch.tensor([1, 2, 3], { dtype: 'float32' });
+      const x2 = torch.arange(6, { dtype: 'float32' }).reshape(2, 3);
+      const x3 = torch.arange(12, { dtype: 'float32' }).reshape(2, 3, 2);
+      const x4 = torch.arange(24, { dtype: 'float32' }).reshape(2, 3, 2, 2);
+      // PyTorch 2.13, rounded to 6 places: m(x1), m(x2)[:3], m(x3)[:4].
+      const expected: Record<string, number[][]> = {
+        Softmax: [[0.090031, 0.244728, 0.665241], [0.090031, 0.244728, 0.665241], [0.002473, 0.002473, 0.002473, 0.002473]],
+        LogSoftmax: [[-2.407606, -1.407606, -0.407606], [-2.407606, -1.407606, -0.407606], [-6.002476, -6.002476, -6.002476, -6.002476]],
+        Softmin: [[0.665241, 0.244728, 0.090031], [0.665241, 0.244728, 0.090031], [0.997527, 0.997527, 0.997527, 0.997527]],
+      };
+      const round = (t: Tensor, n: number): number[] => (t.flatten().toArray() as number[]).slice(0, n).map((v) => Math.round(v * 1e6) / 1e6);
+      for (const [name, make] of [
+        ['Softmax', (dim?: number) => (dim === undefined ? new nn.Softmax() : new nn.Softmax(dim))],
+        ['LogSoftmax', (dim?: number) => (dim === undefined ? new nn.LogSoftmax() : new nn.LogSoftmax(dim))],
+        ['Softmin', (dim?: number) => (dim === undefined ? new nn.Softmin() : new nn.Softmin(dim))],
+      ] as const) {
+        const m = make();
+        expect([round(m.call(x1), 3), round(m.call(x2), 3), round(m.call(x3), 4)], name).toEqual(expected[name]);
+        for (const [x, dim] of [[x1, 0], [x2, 1], [x3, 0], [x4, 1], [torch.tensor(2.5), 0]] as const) {
+          expect(m.call(x).toArray(), `${name} of a ${x.ndim}-D input`).toEqual(make(dim).call(x).toArray());
+        }
+      }
+      const texts = new Set(spy.mock.calls.map((c) => c[0]));
+      expect([...texts].sort()).toEqual(
+        ['log_softmax', 'softmax', 'softmin'].map((n) => `Implicit dimension choice for ${n} has been deprecated. Change the call to include dim=X as an argument.`),
+      );
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});

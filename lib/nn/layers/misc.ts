@@ -9,6 +9,7 @@ import { Tensor, type ValuesIndices } from '../../tensor';
 import { Module, Parameter } from '../module';
 import { constant_, normal_ } from '../init';
 import { N, param, py, pyFloat, tuple } from './base';
+import { implicitDim } from './native';
 
 /** A lookup table of vectors. */
 export class EmbeddingImpl extends Module<[Tensor], Tensor> {
@@ -248,7 +249,7 @@ export class ActivationImpl extends Module<[Tensor], Tensor> {
     const o = this.options as Record<string, never>;
     switch (this._kind) {
       case 'Softmin':
-        return F.softmin(x, o.dim ?? (x.ndim === 0 || x.ndim === 1 || x.ndim === 3 ? 0 : 1));
+        return F.softmin(x, o.dim ?? implicitDim('softmin', x.ndim));
       case 'ReLU6':
         return F.relu6(x, o.inplace);
       case 'ELU':

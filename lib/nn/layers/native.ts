@@ -341,7 +341,7 @@ export class DropoutNativeImpl extends NativeLayer {
 }
 
 // Python's implicit softmax dim (deprecated there, with a warning): 0 for 0-, 1- and 3-D inputs, else 1.
-function implicitDim(name: string, ndim: number): number {
+export function implicitDim(name: string, ndim: number): number {
   process.emitWarning(`Implicit dimension choice for ${name} has been deprecated. Change the call to include dim=X as an argument.`);
   return ndim === 0 || ndim === 1 || ndim === 3 ? 0 : 1;
 }
