@@ -1446,6 +1446,8 @@ describe('layer checks PyTorch makes, word for word', () => {
     ['BatchNorm2d without bias on a 3-D input', () => new nn.BatchNorm2d(3, { bias: false }).call(torch.ones(2, 3, 4)), TorchError, 'expected 4D input (got 3D input)'],
     ['Conv2d of 3 input channels in 2 groups', () => new nn.Conv2d(3, 4, 3, { groups: 2 }), TorchError, 'in_channels must be divisible by groups'],
     ['Conv2d of 3 output channels in 2 groups', () => new nn.Conv2d(4, 3, 3, { groups: 2 }), TorchError, 'out_channels must be divisible by groups'],
+    ['Conv1d of 3 input channels in 2 groups', () => new nn.Conv1d(3, 4, 3, { groups: 2 }), TorchError, 'in_channels must be divisible by groups'],
+    ['Conv3d of 3 output channels in 2 groups', () => new nn.Conv3d(4, 3, 3, { groups: 2 }), TorchError, 'out_channels must be divisible by groups'],
     ["padding='same' with a stride of 2 in one dimension", () => new nn.Conv2d(4, 4, 3, { stride: [1, 2], padding: 'same' }), TorchError, "padding='same' is not supported for strided convolutions"],
     ['Dropout(1.5)', () => new nn.Dropout(1.5), TorchError, 'dropout probability has to be between 0 and 1, but got 1.5'],
     ['Dropout(-0.1)', () => new nn.Dropout(-0.1), TorchError, 'dropout probability has to be between 0 and 1, but got -0.1'],
