@@ -9,7 +9,7 @@
 //
 // Below 2 MiB, where libtorch would only ask for 64-byte alignment too, this allocator takes an ordinary malloc block
 // 64 bytes larger and aligns inside it: one chunk, eligible for glibc's per-thread cache, reused whole. The small
-// ops of `npm run bench ops` run 12-16% faster with it (docs/benchmarks.md). From 2 MiB up it defers to libtorch's
+// ops of `npm run bench ops` run 11-16% faster with it (docs/benchmarks.md). From 2 MiB up it defers to libtorch's
 // c10::alloc_cpu, which keeps PyTorch's huge-page alignment (THP_MEM_ALLOC_ENABLE=1).
 //
 // Each block keeps, in the 16 bytes before its data, where its allocation starts and which of the two made it, so one

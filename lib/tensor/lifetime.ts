@@ -28,8 +28,8 @@ const ARENA_SIZE = 32;
  * since the last one at once. V8 doubles the young generation from 1 MiB per semi-space up to 16 MiB when a program
  * allocates fast, which a loop of small ops does: a scavenge then comes every ~70,000 ops of an 8×8 `add`, whose
  * ~45 MB of results (tensor, storage, data) are freed in one burst, from memory long out of the caches, and the next
- * ops allocate from the fragments. Held at 1 MiB, a scavenge frees ~5,000 tensors whose memory is still warm, and the
- * op loop runs 10–17% faster (docs/benchmarks.md). `--semi-space-growth-factor=1` does that on a running V8 (Node 20;
+ * ops allocate from the fragments. Held at 1 MiB, a scavenge frees ~5,000 tensors whose memory is still warm (`add`
+ * 13% and the op chain 26% faster, docs/benchmarks.md). `--semi-space-growth-factor=1` does that on a running V8 (Node 20;
  * newer V8 raises factors below 2 to 2, where `node --max-semi-space-size=1` does the same). Skipped when the user
  * sized the young generation (`--max-semi-space-size`, `--min-semi-space-size`, `--semi-space-growth-factor` on the
  * command line or in NODE_OPTIONS) or set TORCHKD_GC_TUNING=0.
