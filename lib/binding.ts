@@ -25,6 +25,8 @@ export interface NativeBinding {
   mathErf(x: number): number;
   /** Which allocator serves CPU tensors: torchkd's (native/cpu_allocator.cc) unless TORCHKD_CPU_ALLOCATOR=0. */
   cpuAllocator(): 'torchkd' | 'libtorch';
+  /** The kept freed large blocks of torchkd's CPU allocator (zeros without them); `true` first gives them all back. */
+  cpuCache(release?: boolean): { keptBytes: number; limitBytes: number };
   /** SIGINT/SIGTERM trap for synchronous loops (native/signals.cc). */
   trapSignals(on: boolean): void;
   pendingSignal(): number;

@@ -3,6 +3,8 @@
  * (these tests drive the collector themselves: forceGc in test/helpers.ts).
  */
 import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { beforeEach, describe, expect, it } from 'vitest';
 
@@ -355,12 +357,13 @@ process.stdout.write(String(s.space_size));`;
   }, 60_000);
 });
 
-// native/cpu_allocator.cc serves libtorch's CPU tensors: malloc blocks aligned inside below 2 MiB, libtorch's own
-// aligned allocation from 2 MiB up, one deleter for both.
+// native/cpu_allocator.cc serves libtorch's CPU tensors: malloc blocks aligned inside below 256 KiB, kept and reused
+// large blocks from 256 KiB up, one deleter for both.
 describe('the CPU allocator', () => {
   const DIST = path.join(__dirname, '..', 'dist');
-  // float32 element counts on both sides of the 2 MiB split (524,288 elements), and of the small-tensor limit.
-  const SIZES = [1, 3, 4, 15, 16, 17, 64, 100, 4095, 4096, 4097, 524_287, 524_288, 524_289, 1_000_000];
+  // float32 element counts on both sides of the 256 KiB split (65,536 elements), of 2 MiB and of 32 MiB (where glibc
+  // maps blocks of its own), and of the small-tensor limit.
+  const SIZES = [1, 3, 4, 15, 16, 17, 64, 100, 4095, 4096, 4097, 65_535, 65_536, 65_537, 524_287, 524_288, 524_289, 1_000_000, 8_388_608];
 
   it("is torchkd's, and every tensor's data is 64-byte aligned as with libtorch's", () => {
     expect(native().cpuAllocator()).toBe('torchkd');
@@ -409,6 +412,157 @@ describe('the CPU allocator', () => {
     expect(back.t.toArray()).toEqual(t.toArray());
     expect(back.big.sum().item()).toBe(45);
   });
+
+  // 100,000 float32 values and the 64-byte header take 98 pages, which round up to the class of 104 pages (425,984
+  // bytes); 99,000 values (97 pages) round to the same class, 110,000 values (108 pages) to 112 pages.
+  const F32 = { dtype: 'float32' } as const;
+  const CLASS_104 = 104 * 4096;
+  const CLASS_112 = 112 * 4096;
+  // The block of `n` float32 values: whole pages with the header, eight classes per doubling from 16 pages.
+  function blockBytesOf(n: number): number {
+    let pages = Math.ceil((4 * n + 64) / 4096);
+    if (pages > 16) {
+      const step = 2 ** Math.floor(Math.log2(pages)) / 8;
+      pages = Math.ceil(pages / step) * step;
+    }
+    return pages * 4096;
+  }
+
+  function emptyCache(): void {
+    forceGc();
+    native().cpuCache(true);
+    expect(native().cpuCache().keptBytes).toBe(0);
+  }
+
+  it('keeps a freed large block and gives it to the next request of its size class, the most recently freed first', () => {
+    emptyCache();
+    expect(native().cpuCache().limitBytes).toBe(1024 * 2 ** 20);
+    const a = torch.full([100_000], 3, F32);
+    const b = torch.full([100_000], 4, F32);
+    const [pa, pb] = [a.dataPtr(), b.dataPtr()];
+    a.dispose();
+    expect(native().cpuCache().keptBytes).toBe(CLASS_104);
+    b.dispose();
+    expect(native().cpuCache().keptBytes).toBe(2 * CLASS_104);
+    const c = torch.full([99_000], 5, F32);
+    expect(c.dataPtr()).toBe(pb);
+    const d = torch.full([100_000], 6, F32);
+    expect(d.dataPtr()).toBe(pa);
+    expect(native().cpuCache().keptBytes).toBe(0);
+    const e = torch.full([110_000], 7, F32); // another class: a new block
+    expect([e.dataPtr() % 64, e.dataPtr() === pa || e.dataPtr() === pb]).toEqual([0, false]);
+    expect(torch.tidy(() => [c.min().item(), c.max().item(), d.min().item(), d.max().item(), e.sum().item()])).toEqual([5, 5, 6, 6, 770_000]);
+    for (const t of [c, d, e]) t.dispose();
+    expect(native().cpuCache().keptBytes).toBe(2 * CLASS_104 + CLASS_112);
+    // Giving them back leaves nothing kept and the allocator working.
+    native().cpuCache(true);
+    expect(native().cpuCache().keptBytes).toBe(0);
+    expect(torch.tidy(() => torch.full([100_000], 2, F32).sum().item())).toBe(200_000);
+  });
+
+  it('keeps nothing of a tensor that lives on: views, clones and in-place ops leave the kept total alone', () => {
+    emptyCache();
+    const t = torch.arange(200_000, F32);
+    const v = t.narrow(0, 10, 100_000);
+    t.dispose();
+    expect(native().cpuCache().keptBytes).toBe(0); // the view holds the storage
+    v.mul_(2);
+    expect(torch.tidy(() => v.narrow(0, 0, 3).toArray())).toEqual([20, 22, 24]);
+    v.dispose();
+    expect(native().cpuCache().keptBytes).toBe(blockBytesOf(200_000));
+    emptyCache();
+  });
+
+  it('gives the kept blocks back when an allocation fails, and the failure is still an OutOfMemoryError', () => {
+    emptyCache();
+    torch.full([100_000], 1, F32).dispose();
+    expect(native().cpuCache().keptBytes).toBe(CLASS_104);
+    expect(() => torch.empty([1024, 1024, 1024, 1024])).toThrow(torch.OutOfMemoryError);
+    expect(native().cpuCache().keptBytes).toBe(0);
+    expect(torch.tidy(() => torch.full([100_000], 2, F32).sum().item())).toBe(200_000);
+  });
+
+  function runChild(code: string, env: Record<string, string>): unknown {
+    const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', env: { ...process.env, ...env } });
+    expect(r.status, r.stderr).toBe(0);
+    return JSON.parse(r.stdout);
+  }
+
+  const CHILD_HEAD = `const torch = require(${JSON.stringify(path.join(DIST, 'index.js'))});
+const N = require(${JSON.stringify(path.join(DIST, 'binding.js'))}).native();
+const kept = () => N.cpuCache().keptBytes;
+const F32 = { dtype: 'float32' };`;
+
+  it('keeps at most TORCHKD_CPU_CACHE_MB, giving back the least recently freed blocks first', () => {
+    const child = `${CHILD_HEAD}
+const out = [N.cpuCache().limitBytes];
+const [x, y, z] = [1, 2, 3].map((v) => torch.full([100_000], v, F32));
+const [py, pz] = [y.dataPtr(), z.dataPtr()];
+x.dispose(); out.push(kept());
+y.dispose(); out.push(kept());
+z.dispose(); out.push(kept()); // over 1 MiB: x's block goes back
+const a = torch.full([100_000], 4, F32); const b = torch.full([100_000], 5, F32);
+out.push(a.dataPtr() === pz, b.dataPtr() === py, kept());
+const big = torch.zeros([300_000], F32); big.dispose(); out.push(kept()); // 1.2 MB: larger than the limit, not kept
+out.push(a.sum().item(), b.sum().item());
+process.stdout.write(JSON.stringify(out));`;
+    expect(runChild(child, { TORCHKD_CPU_CACHE_MB: '1' })).toEqual([2 ** 20, CLASS_104, 2 * CLASS_104, 2 * CLASS_104, true, true, 0, 0, 400_000, 500_000]);
+  }, 60_000);
+
+  it('TORCHKD_CPU_CACHE_MB=0 keeps no block; a value that is not a whole number keeps the default 1 GiB', () => {
+    const child = `${CHILD_HEAD}
+const t = torch.full([300_000], 1, F32); const p = t.dataPtr() % 64; t.dispose();
+process.stdout.write(JSON.stringify([N.cpuAllocator(), N.cpuCache().limitBytes, kept(), p]));`;
+    expect(runChild(child, { TORCHKD_CPU_CACHE_MB: '0' })).toEqual(['torchkd', 0, 0, 0]);
+    for (const v of ['abc', '-5', '1.5', '']) {
+      expect(runChild(child, { TORCHKD_CPU_CACHE_MB: v }), v).toEqual(['torchkd', 2 ** 30, blockBytesOf(300_000), 0]);
+    }
+    expect(runChild(child, { TORCHKD_CPU_ALLOCATOR: '0' })).toEqual(['libtorch', 0, 0, 0]);
+  }, 60_000);
+
+  it('is shared safely by worker threads allocating and freeing large blocks at once', () => {
+    const script = `const { Worker, isMainThread, parentPort, workerData } = require('worker_threads');
+const torch = require(${JSON.stringify(path.join(DIST, 'index.js'))});
+const F32 = { dtype: 'float32' };
+function churn(seed) {
+  const sizes = [65_536, 70_000, 100_000, 99_000, 524_288, 1_000_000];
+  const live = [];
+  let bad = 0;
+  for (let i = 0; i < 1500; i++) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    const n = sizes[seed % sizes.length];
+    const fill = (seed >> 8) % 97;
+    live.push({ t: torch.full([n], fill, F32), n, fill });
+    if (live.length > 6) {
+      const { t, n: m, fill: f } = live.splice(seed % live.length, 1)[0];
+      if (t.min().item() !== f || t.max().item() !== f || t.numel() !== m) bad++;
+      t.dispose();
+    }
+  }
+  for (const { t } of live) t.dispose();
+  return bad;
+}
+if (isMainThread) {
+  const workers = [11, 22, 33].map((s) => new Promise((resolve, reject) => {
+    const w = new Worker(__filename, { workerData: s });
+    w.on('message', resolve);
+    w.on('error', reject);
+  }));
+  const mine = churn(44);
+  Promise.all(workers).then((theirs) => process.stdout.write(JSON.stringify([mine, ...theirs])));
+} else {
+  parentPort.postMessage(churn(workerData));
+}`;
+    const file = path.join(os.tmpdir(), `torchkd-alloc-threads-${process.pid}.js`);
+    fs.writeFileSync(file, script);
+    try {
+      const r = spawnSync(process.execPath, [file], { encoding: 'utf8', env: process.env });
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual([0, 0, 0, 0]);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  }, 120_000);
 
   it('TORCHKD_CPU_ALLOCATOR=0 leaves libtorch\'s own, with the same results', () => {
     const child = `const torch = require(${JSON.stringify(path.join(DIST, 'index.js'))});
