@@ -130,7 +130,28 @@ Napi::Value createModule(const Napi::CallbackInfo& info) {
   auto o = info[1].As<Napi::Object>();
   namespace nn = torch::nn;
   if (kind == "Linear") {
-    return wrapModule(info, frontendModule(nn::Linear(nn::LinearOptions(optInt(o, "inFeatures"), optInt(o, "outFeatures")).bias(optBool(o, "bias"))), kind));
+    const int64_t in = optInt(o, "inFeatures"), out = optInt(o, "outFeatures");
+    if (in != 0) return wrapModule(info, frontendModule(nn::Linear(nn::LinearOptions(in, out).bias(optBool(o, "bias"))), kind));
+    // Without inputs libtorch's reset_parameters divides by the zero fan-in and uniform_ refuses the infinite bound,
+    // where PyTorch leaves the empty weight alone. Made with one input, the generator's state put back, then given
+    // its empty weight; lib/nn initialises it as PyTorch does.
+    auto gen = at::detail::getDefaultCPUGenerator();
+    at::Tensor state;
+    {
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      state = gen.get_state();
+    }
+    nn::Linear linear(nn::LinearOptions(1, out).bias(optBool(o, "bias")));
+    {
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(state);
+    }
+    linear->options.in_features(0);
+    {
+      torch::NoGradGuard noGrad;
+      linear->weight.set_data(torch::empty({out, 0}));
+    }
+    return wrapModule(info, frontendModule(linear, kind));
   }
   if (kind == "Conv2d") {
     auto k = optPair(o, "kernelSize");

@@ -1329,6 +1329,29 @@ describe('nn.init on tensors without elements, as PyTorch', () => {
     }
   });
 
+  it('nn.Linear(0, n) is made as in PyTorch: an empty weight, a +0.0 bias, the same draws from the generator', () => {
+    const spy = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      torch.manualSeed(0);
+      const l = new nn.Linear(0, 3);
+      expect([l.weight.shape, (l.bias!.toArray() as number[]).map((v) => Object.is(v, 0)), String(l)]).toEqual([[3, 0], [true, true, true], 'Linear(in_features=0, out_features=3, bias=True)']);
+      // PyTorch: torch.manual_seed(0); nn.Linear(0, 3); torch.rand(2) -> [0.13203048706054688, 0.30742281675338745]
+      // (the bias's uniform_(0, 0) draws three numbers, the empty weight none).
+      expect(torch.rand(2).toArray()).toEqual([0.13203048706054688, 0.30742281675338745]);
+      expect(l.call(torch.ones(2, 0)).toArray()).toEqual([[0, 0, 0], [0, 0, 0]]);
+      expect(spy.mock.calls.map((c) => c[0])).toEqual(['Initializing zero-element tensors is a no-op']);
+      torch.manualSeed(0);
+      const d = new nn.Linear(0, 3, { dtype: 'float64' });
+      expect([d.weight.dtype, d.weight.shape, d.bias!.toArray()]).toEqual(['float64', [3, 0], [0, 0, 0]]);
+      // PyTorch: the same with dtype=torch.float64 (float64 draws take more of the generator's stream).
+      expect(torch.rand(2).toArray()).toEqual([0.4900934100151062, 0.8964447379112244]);
+      const nb = new nn.Linear(0, 2, { bias: false });
+      expect([nb.bias, nb.call(torch.ones(4, 0)).shape]).toEqual([null, [4, 2]]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('dirac_ fills a 5-D weight with centred ones per channel', () => {
     const d = nn.init.dirac_(torch.empty(2, 2, 3, 3, 3));
     // PyTorch: d.sum() 2.0, d[1,1,1,1,1] 1.0, d[0,1].sum() 0.0.

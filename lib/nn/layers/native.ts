@@ -30,6 +30,8 @@ export class LinearImpl extends NativeLayer {
     super('Linear', { inFeatures: a.inFeatures, outFeatures: a.outFeatures, bias: a.bias });
     this.inFeatures = a.inFeatures;
     this.outFeatures = a.outFeatures;
+    // Without inputs the native layer leaves its initialisation here (native/module.cc), as applyFactory does too.
+    if (a.inFeatures === 0 && rng === null) resetLinearLike(this.weight, this.bias);
     this.applyFactory(a, () => resetLinearLike(this.weight, this.bias), rng);
   }
   get weight(): Tensor {
