@@ -3,7 +3,7 @@
  * One rank of the distributed benchmark (bench/run.js dist): `node dist_case.js <allreduce|ddp> <size> <reps>` with
  * MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE set. bench/dist_case.py is the same in Python. Rank 0 prints one JSON
  * line: the median and fastest time per op (allreduce of `size` float32 values, or one DDP training step of an MLP
- * with `size` hidden units on a batch of 64 per rank).
+ * with `size` hidden units on a batch of 64 per rank), and its peak resident memory.
  */
 const path = require('path');
 const torch = require(path.join(__dirname, '..', 'dist', 'index.js'));
@@ -46,5 +46,6 @@ if (what === 'allreduce') {
   }
 }
 const sorted = [...times].sort((a, b) => a - b);
-if (dist.getRank() === 0) console.log(JSON.stringify({ ms: sorted[Math.floor(sorted.length / 2)], minMs: sorted[0] }));
+const peakRssMB = Number(require('fs').readFileSync('/proc/self/status', 'utf8').match(/VmHWM:\s+(\d+)/)[1]) / 1024;
+if (dist.getRank() === 0) console.log(JSON.stringify({ ms: sorted[Math.floor(sorted.length / 2)], minMs: sorted[0], peakRssMB }));
 dist.destroyProcessGroup();

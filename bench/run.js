@@ -18,8 +18,11 @@
  *        read from a dense cache (time and peak RSS, each epoch in a fresh process, runs alternating; the one-off
  *        cache build timed too), and the top-k KD loss forward+backward: torchkd fused and composite vs PyTorch eager
  *        in Python.
+ *   alloc training steps (the ResNet-20 and Linear 512->32000 KD steps of `train`, and the 2-rank DDP step of `dist`)
+ *        with torchkd's CPU allocator keeping its freed large blocks (as shipped) and without
+ *        (TORCHKD_CPU_CACHE_MB=0), each in fresh processes, alternating: median step and peak resident memory.
  *
- * Usage: node bench/run.js [ops|kd|train|dist|cache|all] [--quick]   (results also written to bench/results.json)
+ * Usage: node bench/run.js [ops|kd|train|dist|cache|alloc|all] [--quick]   (results also written to bench/results.json)
  */
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
@@ -399,12 +402,12 @@ function freePort() {
 }
 
 /** One 2-rank job: rank r runs `cmd` with torchrun's variables; resolves to rank 0's JSON line. */
-async function distJob(cmd, argv) {
+async function distJob(cmd, argv, extraEnv = {}) {
   const port = await freePort();
   const ranks = [0, 1].map(
     (rank) =>
       new Promise((resolve, reject) => {
-        const env = { ...process.env, MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), RANK: String(rank), LOCAL_RANK: String(rank), WORLD_SIZE: '2', OMP_NUM_THREADS: '1' };
+        const env = { ...process.env, ...extraEnv, MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), RANK: String(rank), LOCAL_RANK: String(rank), WORLD_SIZE: '2', OMP_NUM_THREADS: '1' };
         const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
         let out = '';
         let err = '';
@@ -449,6 +452,46 @@ async function distSuite() {
   return rows;
 }
 
+// ---- the CPU allocator's large-block cache --------------------------------------------------------------------------
+
+/** Training steps in fresh processes with torchkd's CPU allocator keeping freed large blocks and without, alternating. */
+async function allocSuite() {
+  const rounds = quick ? 2 : 3;
+  const variants = [
+    ['kept', {}],
+    ['not kept', { TORCHKD_CPU_CACHE_MB: '0' }],
+  ];
+  const rows = [];
+  const report = (label, res) => {
+    const row = { case: label };
+    for (const [name] of variants) row[name] = { ms: median(res[name].map((r) => r.ms)), peakRssMB: Math.max(...res[name].map((r) => r.peakRssMB)) };
+    row.ratio = row.kept.ms / row['not kept'].ms;
+    rows.push(row);
+    const mem = (v) => `, peak RSS ${v.peakRssMB.toFixed(0)} MB`;
+    console.log(`${label.padEnd(48)} kept ${row.kept.ms.toFixed(2).padStart(8)} ms${mem(row.kept)}   not kept ${row['not kept'].ms.toFixed(2).padStart(8)} ms${mem(row['not kept'])}   ratio ${row.ratio.toFixed(2)}`);
+  };
+  for (const [what, steps, label] of [
+    ['resnet', quick ? 6 : 12, 'preact_resnet20 -> resnet20 KD step, b64'],
+    ['linear', quick ? 10 : 30, 'Linear 512->32000 KD step, b256'],
+  ]) {
+    const res = { kept: [], 'not kept': [] };
+    for (let r = 0; r < rounds; r++) {
+      for (const [name, env] of variants) {
+        const out = spawnSync(process.execPath, [path.join(__dirname, 'alloc_case.js'), what, String(steps)], { encoding: 'utf8', env: { ...process.env, ...env } });
+        if (out.status !== 0) throw new Error(`alloc_case.js ${what} failed:\n${out.stderr}`);
+        res[name].push(JSON.parse(out.stdout.trim().split('\n').pop()));
+      }
+    }
+    report(label, res);
+  }
+  const res = { kept: [], 'not kept': [] };
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, env] of variants) res[name].push(await distJob(process.execPath, [path.join(__dirname, 'dist_case.js'), 'ddp', 1024, quick ? 10 : 30], env));
+  }
+  report('2-rank DDP step, MLP 784-1024-1024-10, b64/rank', res);
+  return rows;
+}
+
 (async () => {
   const info = discover();
   console.log(`torchkd bench — libtorch ${info.versionString} (${info.cuda ? 'CUDA' : 'CPU'}), ${threads} threads, node ${process.version}`);
@@ -458,6 +501,7 @@ async function distSuite() {
   if (suite === 'train' || suite === 'all') out.train = await trainSuite();
   if (suite === 'dist' || suite === 'all') out.dist = await distSuite();
   if (suite === 'cache' || suite === 'all') out.cache = cacheSuite();
+  if (suite === 'alloc' || suite === 'all') out.alloc = await allocSuite();
   fs.writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify(out, null, 2) + '\n');
 })().catch((e) => {
   console.error(e);
