@@ -4,7 +4,8 @@
  * (accuracy within the seed-to-seed spread); only rank 0 writes, and what it writes is the single-process format
  * (PyTorch loads it, a single-process run takes its best.pt as a teacher); a rank killed with SIGKILL ends the job
  * naming the rank, and `--resume` finishes it to the uninterrupted run's files bit for bit, as does a SIGINT
- * mid-epoch; the same job under `torchkd run`; bad input is refused before anything is written.
+ * mid-epoch; the same job under `torchkd run`; distilling from a teacher-logit cache gives the live-teacher run's
+ * files; bad input is refused before anything is written.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -302,6 +303,43 @@ describe.skipIf(!HAS_DATA || !DIST_OK)('torchkd train --nproc-per-node 2', () =>
     const res = await torchkd(['train', '--resume', out]);
     expect(res.code, res.stderr).toBe(0);
     expectSameRun(kdRef, out);
+  }, 240_000);
+
+  it("with a teacher-logit cache each rank reads its share's rows: the live-teacher run bit for bit, also after a killed rank resumes", async () => {
+    const teacherPt = path.join(kdRef, 'teacher.pt');
+    const cacheDir = path.join(tmp, 'teacher-cache');
+    const built = await torchkd(['cache-teacher', '--arch', 'mlp_small_mnist', '--kd-resume', teacherPt, '--out', cacheDir]);
+    expect(built.code, built.stderr).toBe(0);
+    const flags = [
+      'train', '--nproc-per-node', '2', '--arch', 'mlp_small_mnist', '--kd-teacher', 'mlp_small_mnist', '--kd-resume', teacherPt, '--epochs', '2',
+      '--max-batches', '6', '-b', '64', '--vs', '0.05', '--seed', '7', '--threads', '1', '--print-freq', '1', '--kd-temp', '3', '--dist-timeout', '60',
+    ];
+    const live = path.join(tmp, 'cache-live');
+    const r = await torchkd([...flags, '--out', live]);
+    expect(r.code, r.stderr).toBe(0);
+    const cached = path.join(tmp, 'cache-read');
+    const c = await torchkd([...flags, '--kd-teacher-cache', cacheDir, '--out', cached]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/\[rank0\]:distillation: from the teacher cache .* \(mlp_small_mnist, dense float32, 60000 samples\)/);
+    for (const row of rows(cached).filter((x) => x.split === 'train')) expect(row.distillLoss).toBeGreaterThan(0);
+    expectSameRun(live, cached);
+    // Rank 1 killed in the second epoch; a bare --resume reads the cache again and ends with the same files.
+    const out = path.join(tmp, 'cache-killed');
+    let killed = 0;
+    const k = await torchkd([...flags, '--kd-teacher-cache', cacheDir, '--out', out], {
+      onStdout: (all, child) => {
+        if (killed === 0 && /from the teacher cache[\s\S]*\[rank0\]:train 1 \[3\/6\]/.test(all)) {
+          killed = ranksOf(child.pid!).get(1)!;
+          process.kill(killed, 'SIGKILL');
+        }
+      },
+    });
+    expect(killed).toBeGreaterThan(0);
+    expect(k.code).toBe(1);
+    expect(k.stderr).toMatch(/rank 1 \(local rank 1, pid \d+\) failed: it was killed by signal SIGKILL/);
+    const res = await torchkd(['train', '--resume', out]);
+    expect(res.code, res.stderr).toBe(0);
+    expectSameRun(live, out);
   }, 240_000);
 
   it('--resume keeps the number of processes: a conflicting --nproc-per-node, a job of another size, or this process are refused', async () => {

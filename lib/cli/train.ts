@@ -183,10 +183,6 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
       '--kd-teacher with --kd-teacher-cache needs --kd-resume (the weights the cache is checked against); or leave --kd-teacher out',
     );
     check(!ns.kd_teacher_cache || ns.kd_teacher_wt === 0, '--kd-teacher-cache: the cached teacher is not trained, so --kd-teacher-wt must be 0');
-    check(
-      !ns.kd_teacher_cache || ns.nproc_per_node === null || ns.nproc_per_node === 1,
-      '--kd-teacher-cache is for one process: a distributed run (--nproc-per-node > 1) runs its teacher in each rank',
-    );
     const mnist = ARCHITECTURES.filter((a) => inputOf(a).dataset === 'mnist').join(', ');
     for (const [flag, arch] of [['--arch', ns.arch], ['--kd-teacher', ns.kd_teacher]] as const) {
       if (!arch) continue;
@@ -322,7 +318,7 @@ function loaders(args: TrainArgs, seed: number, D: DistRun | null = null): Loade
     const shard = (n: number): ShardSampler => new ShardSampler(n, D.rank, D.worldSize);
     const valSet = args.validation_split > 0 ? new TensorDataset(train.images.indexSelect(0, split.validation), train.labels.indexSelect(0, split.validation)) : null;
     return {
-      train: new DataLoader(train, { batchSize: bs / D.worldSize, sampler, pinMemory }),
+      train: new DataLoader(trainSource, { batchSize: bs / D.worldSize, sampler, pinMemory }),
       val: valSet ? new DataLoader(valSet, { batchSize: bs, sampler: shard(valSet.length), pinMemory }) : null,
       test: new DataLoader(test, { batchSize: bs, sampler: shard(test.length), pinMemory }),
       trainSet: train,
@@ -641,7 +637,8 @@ export function runTraining(args: TrainArgs, io: Output = stdoutOutput(), option
   let policy: KnowledgeDistillationPolicy | null = null;
   let teacher: Module<[Tensor], Tensor> | null = null;
   if (args.kd_teacher_cache) {
-    policy = teacherCachePolicy(args, { student: model, scheduler, dataset: data.trainSet, io });
+    // Each rank reads its own share's rows; the student is the DDP module, as with a live teacher.
+    policy = teacherCachePolicy(args, { student: net, scheduler, dataset: data.trainSet, io });
   } else if (args.kd_teacher) {
     let made;
     try {
