@@ -63,7 +63,7 @@ struct Block {
   Block* next;  // the kept blocks of one size class, most recently freed first
   Block* prev;
 };
-static_assert(sizeof(Block) + 16 <= kAlignment, "the block header and the source tag share the 64 bytes before data");
+static_assert(sizeof(Block) + 24 <= kAlignment, "the cache links, the size and the source tag share the 64 bytes before data");
 
 // The bytes of the block that serves a request of `n` bytes (its 64-byte header included): whole pages, rounded up to
 // one of eight classes per doubling from 16 pages on.
