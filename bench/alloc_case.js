@@ -12,20 +12,7 @@ const torch = require(path.join(__dirname, '..', 'dist', 'index.js'));
 const [what, stepsArg] = process.argv.slice(2);
 const steps = Number(stepsArg);
 
-function kdStep(teacher, student, x, y) {
-  const policy = new torch.KnowledgeDistillationPolicy(student, teacher, 4.0, torch.DistillationLossWeights(0.5, 0.5, 0));
-  policy.onEpochBegin(student, {}, { startingEpoch: 0, endingEpoch: 1, frequency: 1 });
-  const opt = new torch.optim.SGD(student.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
-  return () =>
-    torch.tidy(() => {
-      const loss = torch.F.crossEntropy(policy.forward(x), y);
-      const pl = policy.beforeBackwardPass(student, 0, 0, 1, loss, {});
-      opt.zeroGrad();
-      pl.overallLoss.backward();
-      opt.step();
-      return pl.overallLoss.item();
-    });
-}
+const kdStep = (teacher, student, x, y) => require('./kd_step').kdStep(torch, teacher, student, x, y);
 
 torch.manualSeed(0);
 const { create } = torch.models;

@@ -156,24 +156,10 @@ function kdSuite() {
 // ---- training steps -----------------------------------------------------------------------------------------------
 
 const { PerformanceObserver, constants: perfConstants } = require('perf_hooks');
-const TRAIN_T = 4.0;
+const { kdStep: kdStepOf } = require('./kd_step');
 
-/** A torchkd KD step: policy.forward, cross entropy, the policy's loss, backward, SGD; in a tidy scope. */
-function kdStep(teacher, student, x, y) {
-  const policy = new torch.KnowledgeDistillationPolicy(student, teacher, TRAIN_T, torch.DistillationLossWeights(0.5, 0.5, 0));
-  policy.onEpochBegin(student, {}, { startingEpoch: 0, endingEpoch: 1, frequency: 1 });
-  const opt = new torch.optim.SGD(student.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
-  return (xx = x, yy = y) =>
-    torch.tidy(() => {
-      const out = policy.forward(xx);
-      const loss = torch.F.crossEntropy(out, yy);
-      const pl = policy.beforeBackwardPass(student, 0, 0, 1, loss, {});
-      opt.zeroGrad();
-      pl.overallLoss.backward();
-      opt.step();
-      return pl.overallLoss.item();
-    });
-}
+/** bench/kd_step.js's KD step over this process's torchkd. */
+const kdStep = (teacher, student, x, y) => kdStepOf(torch, teacher, student, x, y);
 
 function trainCases() {
   torch.manualSeed(0);
