@@ -17,8 +17,8 @@ import type {
 } from '../../generated/modules';
 import * as F from '../../generated/functional';
 import type { Tensor } from '../../tensor';
-import { ones_, resetLinearLike, zeros_ } from '../init';
-import { batchNormForward, resetRunningStatistics } from './norm';
+import { resetLinearLike } from '../init';
+import { batchNormForward, resetNormParameters, resetRunningStatistics } from './norm';
 import { type Factory, NativeLayer, py, pyFloat, rngIfFactory, tuple } from './base';
 
 /** y = x·Wᵀ + b. Parameters `weight` [out, in] and `bias` [out]. */
@@ -223,9 +223,7 @@ export class BatchNormNativeImpl extends NativeLayer {
   }
   /** PyTorch's reset_parameters: running statistics reset, weight ones, bias zeros. */
   resetParameters(): void {
-    this.resetRunningStats();
-    if (this.weight) ones_(this.weight);
-    if (this.bias) zeros_(this.bias);
+    resetNormParameters(this);
   }
   override extraRepr(): string {
     return `${this.numFeatures}, eps=${pyFloat(this.eps)}, momentum=${this.momentum === null ? 'None' : pyFloat(this.momentum)}, affine=${py(this.affine)}, bias=${py(this.bias !== null)}, track_running_stats=${py(this.trackRunningStats)}`;

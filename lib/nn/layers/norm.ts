@@ -42,6 +42,13 @@ export function batchNormForward(m: BatchNormState, x: Tensor): Tensor {
 }
 
 /** PyTorch's _NormBase.reset_running_stats: running_mean zeros, running_var ones, num_batches_tracked 0 (if tracked). */
+/** PyTorch's _NormBase.reset_parameters for any norm layer: running statistics reset, weight ones, bias zeros. */
+export function resetNormParameters(layer: { resetRunningStats(): void; weight: Tensor | null; bias: Tensor | null }): void {
+  layer.resetRunningStats();
+  if (layer.weight) ones_(layer.weight);
+  if (layer.bias) zeros_(layer.bias);
+}
+
 export function resetRunningStatistics(runningMean: Tensor | null, runningVar: Tensor | null, numBatchesTracked: Tensor | null): void {
   if (runningMean === null || runningVar === null || numBatchesTracked === null) return;
   zeros_(runningMean);
@@ -111,9 +118,7 @@ abstract class NormBase extends Module<[Tensor], Tensor> {
   }
   /** PyTorch's reset_parameters: running statistics reset, weight ones, bias zeros. */
   resetParameters(): void {
-    this.resetRunningStats();
-    if (this.weight) ones_(this.weight);
-    if (this.bias) zeros_(this.bias);
+    resetNormParameters(this);
   }
   override extraRepr(): string {
     return `${this.numFeatures}, eps=${pyFloat(this.eps)}, momentum=${this.momentum === null ? 'None' : pyFloat(this.momentum)}, affine=${py(this.affine)}, bias=${py(this.bias !== null)}, track_running_stats=${py(this.trackRunningStats)}`;
